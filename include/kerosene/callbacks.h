@@ -1,0 +1,197 @@
+// Callbacks, with Keras' names and hooks. Write your own by deriving from Callback.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kerosene/tensor.h"
+
+namespace kerosene {
+
+class Sequential;
+
+/// Ordered name -> value pairs ("loss", "accuracy", "val_loss", ...), as Keras' `logs` dict.
+/// Setting an existing name updates it in place, so a Logs reused across steps never allocates.
+class Logs {
+ public:
+  void set(const std::string& name, double value);
+  std::optional<double> get(const std::string& name) const;
+  bool contains(const std::string& name) const { return get(name).has_value(); }
+  void clear() { entries_.clear(); }
+  bool empty() const { return entries_.empty(); }
+  const std::vector<std::pair<std::string, double>>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::pair<std::string, double>> entries_;
+};
+
+/// What fit/evaluate/predict tell callbacks before they start (Keras' `self.params`).
+struct CallbackParams {
+  int epochs = 1;
+  int steps = 0;    ///< batches per epoch (or per evaluate/predict run)
+  int verbose = 1;
+};
+
+class Callback {
+ public:
+  virtual ~Callback() = default;
+
+  void set_model(Sequential* model) { model_ = model; }
+  void set_params(const CallbackParams& params) { params_ = params; }
+  Sequential* model() const { return model_; }
+  const CallbackParams& params() const { return params_; }
+
+  virtual void on_train_begin(const Logs& logs) {}
+  virtual void on_train_end(const Logs& logs) {}
+  virtual void on_epoch_begin(int epoch, const Logs& logs) {}
+  virtual void on_epoch_end(int epoch, const Logs& logs) {}
+  virtual void on_train_batch_begin(int batch, const Logs& logs) {}
+  virtual void on_train_batch_end(int batch, const Logs& logs) {}
+  virtual void on_test_begin(const Logs& logs) {}
+  virtual void on_test_end(const Logs& logs) {}
+  virtual void on_test_batch_begin(int batch, const Logs& logs) {}
+  virtual void on_test_batch_end(int batch, const Logs& logs) {}
+  virtual void on_predict_begin(const Logs& logs) {}
+  virtual void on_predict_end(const Logs& logs) {}
+  virtual void on_predict_batch_begin(int batch, const Logs& logs) {}
+  virtual void on_predict_batch_end(int batch, const Logs& logs) {}
+
+ private:
+  Sequential* model_ = nullptr;
+  CallbackParams params_;
+};
+
+using CallbackPtr = std::shared_ptr<Callback>;
+
+namespace callbacks {
+
+/// Keras' progress bar. verbose 1: a bar redrawn in place on a terminal (one line per update
+/// when the stream is not a terminal); verbose 2: one line per epoch. Writes to stderr by default.
+///   1875/1875 [==============================] - 3s 1ms/step - loss: 0.2962 - accuracy: 0.9138
+/// Logs are shown as given (fit passes running averages). The verbosity is the constructor's;
+/// params().epochs and params().steps give the `Epoch i/N` header (printed, as in Keras 2.x,
+/// only when epochs > 1) and the bar's target (steps 0: unknown, shown as `n/Unknown`).
+/// Between on_train_begin and on_train_end the on_test_* hooks print nothing, so validation
+/// inside fit stays silent, as in Keras.
+class ProgbarLogger : public Callback {
+ public:
+  /// `out`: the stream written to; nullptr means std::cerr. Not owned.
+  explicit ProgbarLogger(int verbose = 1, std::ostream* out = nullptr);
+  /// Whether to redraw in place with '\r'; default: whether the stream is a terminal
+  /// (std::cerr or std::cout attached to a tty; never for other streams).
+  void set_dynamic_display(bool dynamic) { dynamic_ = dynamic; }
+
+  void on_train_begin(const Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+  void on_epoch_begin(int epoch, const Logs& logs) override;
+  void on_train_batch_end(int batch, const Logs& logs) override;
+  void on_epoch_end(int epoch, const Logs& logs) override;
+  void on_test_begin(const Logs& logs) override;
+  void on_test_batch_end(int batch, const Logs& logs) override;
+  void on_test_end(const Logs& logs) override;
+  void on_predict_begin(const Logs& logs) override;
+  void on_predict_batch_end(int batch, const Logs& logs) override;
+  void on_predict_end(const Logs& logs) override;
+
+ private:
+  void start(int target);
+  void update(int current, const Logs& logs, bool finalize);
+  void draw_bar(int current, const Logs& logs, bool finalize, double now);
+  void draw_summary(int current, const Logs& logs, double now);
+
+  int verbose_;
+  std::ostream* out_;
+  bool dynamic_;
+  bool in_fit_ = false;
+  int target_ = 0;  // <= 0: unknown
+  int seen_ = 0;
+  double start_time_ = 0;
+  double first_step_time_ = -1;  // when step 1 ended; < 0 until then
+  double last_draw_time_ = 0;
+  bool drawn_ = false;  // the first update of a bar is never throttled
+  size_t last_line_width_ = 0;
+  Logs no_logs_;
+};
+
+/// Stops training when `monitor` has stopped improving (Keras' EarlyStopping): after `patience`
+/// epochs without an improvement of more than min_delta (or, with a baseline, without beating
+/// it), never at epoch 0 nor before start_from_epoch. With model() null (a callback used outside
+/// fit) it only records its state: stop_training and weights are then left alone.
+class EarlyStopping : public Callback {
+ public:
+  struct Options {
+    std::string monitor = "val_loss";
+    double min_delta = 0.0;
+    int patience = 0;
+    int verbose = 0;
+    std::string mode = "auto";  ///< "min", "max", or "auto" (max for names with "acc"/"auc")
+    std::optional<double> baseline{};
+    bool restore_best_weights = false;
+    int start_from_epoch = 0;
+    std::ostream* out = nullptr;  ///< messages and warnings; nullptr means std::cerr
+  };
+  EarlyStopping() : EarlyStopping(Options{}) {}
+  /// Throws ValueError if mode is not "auto", "min" or "max", or patience is negative.
+  explicit EarlyStopping(Options options);
+
+  void on_train_begin(const Logs& logs) override;
+  void on_epoch_end(int epoch, const Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+  /// Epoch (0-based) at which training was stopped; -1 if it ran to the end.
+  int stopped_epoch() const { return stopped_epoch_; }
+  int best_epoch() const { return best_epoch_; }
+  /// Best monitored value so far (+-infinity before the first).
+  double best() const { return best_; }
+  /// Epochs since the last improvement.
+  int wait() const { return wait_; }
+
+ private:
+  bool improved(double current, double reference) const;
+  std::ostream& out() const;
+
+  Options options_;
+  bool maximize_ = false;
+  int wait_ = 0;
+  int stopped_epoch_ = -1;
+  int best_epoch_ = 0;
+  double best_ = 0;
+  bool warned_missing_ = false;
+  bool have_best_weights_ = false;
+  std::vector<Tensor> best_weights_;
+};
+
+/// Stops training when the loss becomes NaN or infinite (Keras' TerminateOnNaN).
+/// Without it, fit raises NumericError on a non-finite loss instead.
+class TerminateOnNaN : public Callback {
+ public:
+  void on_train_batch_end(int batch, const Logs& logs) override;
+  bool terminated() const { return terminated_; }
+
+ private:
+  bool terminated_ = false;
+};
+
+/// Calls the given functions (Keras' LambdaCallback), for callbacks written inline.
+class LambdaCallback : public Callback {
+ public:
+  std::function<void(int, const Logs&)> on_epoch_begin_fn, on_epoch_end_fn;
+  std::function<void(int, const Logs&)> on_batch_begin_fn, on_batch_end_fn;
+  std::function<void(const Logs&)> on_train_begin_fn, on_train_end_fn;
+
+  void on_epoch_begin(int epoch, const Logs& logs) override { if (on_epoch_begin_fn) on_epoch_begin_fn(epoch, logs); }
+  void on_epoch_end(int epoch, const Logs& logs) override { if (on_epoch_end_fn) on_epoch_end_fn(epoch, logs); }
+  void on_train_batch_begin(int batch, const Logs& logs) override { if (on_batch_begin_fn) on_batch_begin_fn(batch, logs); }
+  void on_train_batch_end(int batch, const Logs& logs) override { if (on_batch_end_fn) on_batch_end_fn(batch, logs); }
+  void on_train_begin(const Logs& logs) override { if (on_train_begin_fn) on_train_begin_fn(logs); }
+  void on_train_end(const Logs& logs) override { if (on_train_end_fn) on_train_end_fn(logs); }
+};
+
+}  // namespace callbacks
+}  // namespace kerosene

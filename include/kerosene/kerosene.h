@@ -1,0 +1,17 @@
+// kerosene: Keras-style deep learning in C++, with devices under explicit control.
+// The umbrella header: everything a training program needs.
+#pragma once
+
+#include "kerosene/callbacks.h"
+#include "kerosene/config.h"
+#include "kerosene/datasets.h"
+#include "kerosene/device.h"
+#include "kerosene/device_scope.h"
+#include "kerosene/dtype.h"
+#include "kerosene/error.h"
+#include "kerosene/layers.h"
+#include "kerosene/memory.h"
+#include "kerosene/optimizers.h"
+#include "kerosene/sequential.h"
+#include "kerosene/shape.h"
+#include "kerosene/tensor.h"

@@ -1,0 +1,142 @@
+// Backend: one kernel table per device type. The op layer (src/ops) checks arguments and
+// dispatches on a tensor's device to its backend; layers never know which device they run on.
+// Adding a backend (CUDA) means implementing this interface in a new folder.
+//
+// Every kernel writes into tensors the caller allocated, so a training step allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kerosene/tensor.h"
+#include "runtime/caching_allocator.h"
+
+namespace kerosene::backends {
+
+enum class ActivationKind : uint8_t { linear, relu, sigmoid, tanh, softmax };
+
+struct Conv2DParams {
+  int64_t batch, in_h, in_w, in_c;     // input NHWC
+  int64_t out_h, out_w, out_c;         // output NHWC
+  int64_t kernel_h, kernel_w;          // kernel HWIO (Keras layout)
+  int64_t stride_h, stride_w;
+  int64_t pad_top, pad_left, pad_bottom, pad_right;
+};
+
+enum class PoolKind : uint8_t { max, average };
+
+struct Pool2DParams {
+  PoolKind kind;
+  int64_t batch, in_h, in_w, channels;
+  int64_t out_h, out_w;
+  int64_t pool_h, pool_w, stride_h, stride_w;
+  int64_t pad_top, pad_left, pad_bottom, pad_right;
+};
+
+enum class LossKind : uint8_t {
+  sparse_categorical_crossentropy,
+  categorical_crossentropy,
+  binary_crossentropy,
+  mean_squared_error,
+};
+
+/// One loss evaluation over a batch (rows of `y_pred`).
+struct LossArgs {
+  LossKind kind;
+  bool from_logits;   // y_pred holds logits: the softmax/sigmoid is fused into the loss
+  float grad_scale;   // multiplies d(loss)/d(y_pred); 1/global_batch for a mean
+};
+
+enum class MetricKind : uint8_t { sparse_categorical_accuracy, categorical_accuracy, binary_accuracy };
+
+struct AdamStep {
+  float learning_rate, beta_1, beta_2, epsilon;
+  float weight_decay;       // AdamW's decoupled decay (0 for Adam)
+  float beta_1_power, beta_2_power;  // beta^t for this step t (1-based)
+};
+
+struct SGDStep {
+  float learning_rate, momentum;
+  bool nesterov;
+};
+
+struct RMSpropStep {
+  float learning_rate, rho, momentum, epsilon;
+  bool centered;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // --- memory -------------------------------------------------------------------------------
+  virtual runtime::NativeAllocator native_allocator(int device_index) = 0;
+  virtual bool host_accessible() const = 0;
+  virtual void copy_from_host(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy_on_device(void* dst, const void* src, size_t bytes) = 0;
+  /// Waits until every kernel queued on this device has finished.
+  virtual void synchronize() {}
+
+  // --- element-wise ---------------------------------------------------------------------------
+  virtual void fill(Tensor& out, float value) = 0;
+  /// Converts between dtypes (uint8/int32/int64 <-> float32), multiplying by `scale`.
+  virtual void cast(const Tensor& in, Tensor& out, float scale) = 0;
+  virtual void activation_forward(ActivationKind kind, const Tensor& x, Tensor& y) = 0;
+  /// dx from the activation's output y (every supported activation's derivative is a function
+  /// of its output); dx may alias dy.
+  virtual void activation_backward(ActivationKind kind, const Tensor& y, const Tensor& dy,
+                                   Tensor& dx) = 0;
+  /// y = x * mask where mask is 0 or 1/(1-rate), drawn from (seed, offset) by counter-based RNG.
+  virtual void dropout_forward(const Tensor& x, Tensor& mask, Tensor& y, float rate,
+                               uint64_t seed, uint64_t offset) = 0;
+  virtual void multiply(const Tensor& a, const Tensor& b, Tensor& out) = 0;
+
+  // --- dense algebra --------------------------------------------------------------------------
+  /// c = op(a) @ op(b) (+ bias broadcast over rows) (+ c if accumulate), then `fused` applied
+  /// (linear or relu only). a, b, c are 2-D row-major.
+  virtual void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+                      const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused) = 0;
+  /// db[j] = sum over rows of dy[.., j] (dy viewed as 2-D with last dim = db's size).
+  virtual void bias_grad(const Tensor& dy, Tensor& db) = 0;
+
+  virtual void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w,
+                              const Tensor* bias, Tensor& y, ActivationKind fused) = 0;
+  virtual void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w,
+                                    Tensor& dx) = 0;
+  virtual void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy,
+                                       Tensor& dw, Tensor* db) = 0;
+
+  /// Bytes of workspace max pooling keeps between forward and backward.
+  virtual size_t pool2d_workspace_bytes(const Pool2DParams& p) = 0;
+  virtual void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y,
+                              Tensor* workspace) = 0;
+  virtual void pool2d_backward(const Pool2DParams& p, const Tensor& dy, const Tensor* workspace,
+                               Tensor& dx) = 0;
+
+  // --- losses and metrics ---------------------------------------------------------------------
+  /// Per-sample losses into `sample_loss` (N) and, when `dy_pred` is non-null, the gradient
+  /// d(mean loss)/d(y_pred) scaled by args.grad_scale.
+  virtual void loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true,
+                    Tensor& sample_loss, Tensor* dy_pred) = 0;
+  /// Per-sample 0/1 correctness into `correct` (N).
+  virtual void metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_true,
+                      Tensor& correct) = 0;
+  /// out (1 element) = sum of x.
+  virtual void sum(const Tensor& x, Tensor& out) = 0;
+  /// Whether every element is finite.
+  virtual bool all_finite(const Tensor& x) = 0;
+
+  // --- optimizers -----------------------------------------------------------------------------
+  virtual void sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) = 0;
+  virtual void adam_update(const AdamStep& s, Tensor& param, const Tensor& grad, Tensor& m,
+                           Tensor& v) = 0;
+  virtual void rmsprop_update(const RMSpropStep& s, Tensor& param, const Tensor& grad,
+                              Tensor& ms, Tensor* mom, Tensor* mg) = 0;
+};
+
+/// The backend of a device type; throws DeviceError when that backend is not available.
+Backend& backend_for(DeviceType type);
+
+}  // namespace kerosene::backends

@@ -1,0 +1,42 @@
+// The CPU backend's oneDNN-backed entries, and the backend registry.
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/onednn.h"
+#include "kerosene/error.h"
+
+namespace kerosene::backends {
+namespace cpu {
+
+void CpuBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
+                        bool accumulate, ActivationKind fused) {
+  onednn_->matmul(a, ta, b, tb, bias, c, accumulate, fused);
+}
+void CpuBackend::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
+                                Tensor& y, ActivationKind fused) {
+  onednn_->conv2d_forward(p, x, w, bias, y, fused);
+}
+void CpuBackend::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx) {
+  onednn_->conv2d_backward_data(p, dy, w, dx);
+}
+void CpuBackend::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
+                                         Tensor* db) {
+  onednn_->conv2d_backward_weights(p, x, dy, dw, db);
+}
+size_t CpuBackend::pool2d_workspace_bytes(const Pool2DParams& p) { return onednn_->pool2d_workspace_bytes(p); }
+void CpuBackend::pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y, Tensor* workspace) {
+  onednn_->pool2d_forward(p, x, y, workspace);
+}
+void CpuBackend::pool2d_backward(const Pool2DParams& p, const Tensor& dy, const Tensor* workspace, Tensor& dx) {
+  onednn_->pool2d_backward(p, dy, workspace, dx);
+}
+
+}  // namespace cpu
+
+Backend& backend_for(DeviceType type) {
+  if (type == DeviceType::CPU) {
+    static cpu::CpuBackend* backend = new cpu::CpuBackend();  // never destroyed: outlives tensors
+    return *backend;
+  }
+  throw DeviceError("no GPU backend is available in this build: GPU support arrives with the CUDA backend");
+}
+
+}  // namespace kerosene::backends

@@ -1,0 +1,211 @@
+// Element-wise kernels: plain loops the compiler vectorizes (-O3 -march=x86-64-v3).
+#include <omp.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/onednn.h"
+#include "math/activations.h"
+#include "math/random.h"
+#include "runtime/threading.h"
+
+namespace kerosene::backends::cpu {
+namespace {
+
+float* f32(Tensor& t) { return static_cast<float*>(t.raw_data()); }
+const float* f32(const Tensor& t) { return static_cast<const float*>(t.raw_data()); }
+
+template <typename From>
+void cast_to_float(const From* in, float* out, int64_t n, float scale) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) * scale;
+}
+
+template <typename To>
+void cast_from_float(const float* in, To* out, int64_t n, float scale) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<To>(in[i] * scale);
+}
+
+template <typename From, typename To>
+void cast_int(const From* in, To* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<To>(in[i]);
+}
+
+template <typename To>
+void cast_from(const Tensor& in, To* out, int64_t n) {
+  switch (in.dtype()) {
+    case DType::uint8: cast_int(static_cast<const uint8_t*>(in.raw_data()), out, n); break;
+    case DType::int32: cast_int(static_cast<const int32_t*>(in.raw_data()), out, n); break;
+    case DType::int64: cast_int(static_cast<const int64_t*>(in.raw_data()), out, n); break;
+    case DType::float32: cast_from_float(f32(in), out, n, 1.0f); break;
+  }
+}
+
+}  // namespace
+
+int threads_for(double flops) {
+  // Below ~4 MFLOP an op takes a few microseconds, about what waking another thread costs.
+  constexpr double kFlopsPerExtraThread = 4e6;
+  int wanted = 1 + static_cast<int>(flops / kFlopsPerExtraThread);
+  int limit = runtime::intra_op_threads();
+  return wanted < limit ? wanted : limit;
+}
+
+CpuBackend::CpuBackend() : onednn_(std::make_unique<OneDnn>()) {}
+CpuBackend::~CpuBackend() = default;
+
+runtime::NativeAllocator CpuBackend::native_allocator(int) {
+  return {[](size_t bytes) -> void* {
+            // 64-byte alignment for AVX-512 loads; aligned_alloc wants a multiple of it.
+            return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+          },
+          [](void* p) { std::free(p); }};
+}
+
+void CpuBackend::copy_from_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::copy_on_device(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
+
+void CpuBackend::fill(Tensor& out, float value) {
+  float* p = f32(out);
+  for (int64_t i = 0, n = out.numel(); i < n; ++i) p[i] = value;
+}
+
+void CpuBackend::cast(const Tensor& in, Tensor& out, float scale) {
+  const int64_t n = in.numel();
+  if (out.dtype() == DType::float32) {
+    float* o = f32(out);
+    switch (in.dtype()) {
+      case DType::uint8: cast_to_float(static_cast<const uint8_t*>(in.raw_data()), o, n, scale); break;
+      case DType::int32: cast_to_float(static_cast<const int32_t*>(in.raw_data()), o, n, scale); break;
+      case DType::int64: cast_to_float(static_cast<const int64_t*>(in.raw_data()), o, n, scale); break;
+      case DType::float32: cast_to_float(f32(in), o, n, scale); break;
+    }
+    return;
+  }
+  switch (out.dtype()) {
+    case DType::uint8: cast_from(in, static_cast<uint8_t*>(out.raw_data()), n); break;
+    case DType::int32: cast_from(in, static_cast<int32_t*>(out.raw_data()), n); break;
+    case DType::int64: cast_from(in, static_cast<int64_t*>(out.raw_data()), n); break;
+    case DType::float32: break;
+  }
+}
+
+void CpuBackend::activation_forward(ActivationKind kind, const Tensor& x, Tensor& y) {
+  const float* in = f32(x);
+  float* out = f32(y);
+  const int64_t n = x.numel();
+  switch (kind) {
+    case ActivationKind::linear:
+      if (in != out) std::memcpy(out, in, n * sizeof(float));
+      break;
+    case ActivationKind::relu:
+      for (int64_t i = 0; i < n; ++i) out[i] = math::relu(in[i]);
+      break;
+    case ActivationKind::sigmoid:
+      for (int64_t i = 0; i < n; ++i) out[i] = math::sigmoid(in[i]);
+      break;
+    case ActivationKind::tanh:
+      for (int64_t i = 0; i < n; ++i) out[i] = math::tanh_act(in[i]);
+      break;
+    case ActivationKind::softmax: {
+      const int64_t cols = x.dim(-1), rows = n / cols;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* a = in + r * cols;
+        float* b = out + r * cols;
+        float m = a[0];
+        for (int64_t j = 1; j < cols; ++j) m = a[j] > m ? a[j] : m;
+        float s = 0;
+        for (int64_t j = 0; j < cols; ++j) s += (b[j] = std::exp(a[j] - m));
+        const float inv = 1.0f / s;
+        for (int64_t j = 0; j < cols; ++j) b[j] *= inv;
+      }
+      break;
+    }
+  }
+}
+
+void CpuBackend::activation_backward(ActivationKind kind, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  const float* out = f32(y);
+  const float* g = f32(dy);
+  float* d = f32(dx);
+  const int64_t n = y.numel();
+  switch (kind) {
+    case ActivationKind::linear:
+      if (g != d) std::memcpy(d, g, n * sizeof(float));
+      break;
+    case ActivationKind::relu:
+      for (int64_t i = 0; i < n; ++i) d[i] = out[i] > 0.0f ? g[i] : 0.0f;
+      break;
+    case ActivationKind::sigmoid:
+      for (int64_t i = 0; i < n; ++i) d[i] = g[i] * math::sigmoid_grad_from_output(out[i]);
+      break;
+    case ActivationKind::tanh:
+      for (int64_t i = 0; i < n; ++i) d[i] = g[i] * math::tanh_grad_from_output(out[i]);
+      break;
+    case ActivationKind::softmax: {
+      // dx = y * (dy - sum(dy * y)) per row.
+      const int64_t cols = y.dim(-1), rows = n / cols;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* yr = out + r * cols;
+        const float* gr = g + r * cols;
+        float* dr = d + r * cols;
+        float dot = 0;
+        for (int64_t j = 0; j < cols; ++j) dot += gr[j] * yr[j];
+        for (int64_t j = 0; j < cols; ++j) dr[j] = yr[j] * (gr[j] - dot);
+      }
+      break;
+    }
+  }
+}
+
+void CpuBackend::dropout_forward(const Tensor& x, Tensor& mask, Tensor& y, float rate, uint64_t seed,
+                                 uint64_t offset) {
+  const float* in = f32(x);
+  float* m = f32(mask);
+  float* out = f32(y);
+  const float keep_scale = 1.0f / (1.0f - rate);
+  const int64_t n = x.numel();
+  for (int64_t i = 0; i < n; i += 4) {
+    math::Philox4 r = math::philox(seed, offset + static_cast<uint64_t>(i / 4));
+    for (int k = 0; k < 4 && i + k < n; ++k) {
+      m[i + k] = math::uniform_from_bits(r.v[k]) >= rate ? keep_scale : 0.0f;
+      out[i + k] = in[i + k] * m[i + k];
+    }
+  }
+}
+
+void CpuBackend::multiply(const Tensor& a, const Tensor& b, Tensor& out) {
+  const float* x = f32(a);
+  const float* z = f32(b);
+  float* o = f32(out);
+  for (int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = x[i] * z[i];
+}
+
+void CpuBackend::bias_grad(const Tensor& dy, Tensor& db) {
+  const int64_t cols = db.numel(), rows = dy.numel() / cols;
+  const float* g = f32(dy);
+  float* d = f32(db);
+  std::memset(d, 0, cols * sizeof(float));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = g + r * cols;
+    for (int64_t j = 0; j < cols; ++j) d[j] += row[j];
+  }
+}
+
+void CpuBackend::sum(const Tensor& x, Tensor& out) {
+  const float* p = f32(x);
+  double s = 0;
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) s += p[i];
+  f32(out)[0] = static_cast<float>(s);
+}
+
+bool CpuBackend::all_finite(const Tensor& x) {
+  const float* p = f32(x);
+  bool finite = true;
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) finite &= std::isfinite(p[i]);
+  return finite;
+}
+
+}  // namespace kerosene::backends::cpu

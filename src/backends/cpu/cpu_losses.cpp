@@ -1,0 +1,149 @@
+// Losses and metrics over a batch: one row of y_pred per sample.
+#include <cmath>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.h"
+#include "math/activations.h"
+#include "math/losses.h"
+
+namespace kerosene::backends::cpu {
+namespace {
+
+int64_t argmax(const float* row, int64_t n) {
+  int64_t best = 0;
+  for (int64_t j = 1; j < n; ++j) {
+    if (row[j] > row[best]) best = j;
+  }
+  return best;
+}
+
+// log(sum(exp(z))) computed stably, with softmax(z) written to `probs`.
+float log_softmax_normalizer(const float* z, int64_t n, float* probs) {
+  float m = z[0];
+  for (int64_t j = 1; j < n; ++j) m = z[j] > m ? z[j] : m;
+  float s = 0;
+  for (int64_t j = 0; j < n; ++j) s += (probs[j] = std::exp(z[j] - m));
+  const float inv = 1.0f / s;
+  for (int64_t j = 0; j < n; ++j) probs[j] *= inv;
+  return m + std::log(s);
+}
+
+}  // namespace
+
+void CpuBackend::loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true,
+                      Tensor& sample_loss, Tensor* dy_pred) {
+  const int64_t rows = y_pred.dim(0), cols = y_pred.numel() / rows;
+  const float* pred = static_cast<const float*>(y_pred.raw_data());
+  float* out = static_cast<float*>(sample_loss.raw_data());
+  float* grad = dy_pred ? static_cast<float*>(dy_pred->raw_data()) : nullptr;
+  const float scale = args.grad_scale;
+  const bool sparse = args.kind == LossKind::sparse_categorical_crossentropy;
+  const int32_t* labels = sparse ? static_cast<const int32_t*>(y_true.raw_data()) : nullptr;
+  const float* target = sparse ? nullptr : static_cast<const float*>(y_true.raw_data());
+  std::vector<float> probs_buffer(grad ? 0 : cols);  // softmax when no gradient is wanted
+
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = pred + r * cols;
+    const float* t = target ? target + r * cols : nullptr;
+    float* g = grad ? grad + r * cols : nullptr;
+    switch (args.kind) {
+      case LossKind::sparse_categorical_crossentropy:
+      case LossKind::categorical_crossentropy: {
+        if (args.from_logits) {
+          // loss = T * logsumexp(z) - sum(t z); d/dz = T * softmax(z) - t, with T = sum(t).
+          float* probs = g ? g : probs_buffer.data();
+          const float lse = log_softmax_normalizer(p, cols, probs);
+          if (sparse) {
+            const int32_t y = labels[r];
+            out[r] = lse - p[y];
+            if (g) {
+              for (int64_t j = 0; j < cols; ++j) g[j] = probs[j] * scale;
+              g[y] -= scale;
+            }
+          } else {
+            float total = 0, dot = 0;
+            for (int64_t j = 0; j < cols; ++j) total += t[j], dot += t[j] * p[j];
+            out[r] = total * lse - dot;
+            if (g) {
+              for (int64_t j = 0; j < cols; ++j) g[j] = (total * probs[j] - t[j]) * scale;
+            }
+          }
+        } else {
+          // Keras normalizes the probabilities by their sum, then clips them to [eps, 1 - eps].
+          float s = 0;
+          for (int64_t j = 0; j < cols; ++j) s += p[j];
+          float value = 0, total = 0;
+          for (int64_t j = 0; j < cols; ++j) {
+            const float tj = sparse ? (j == labels[r] ? 1.0f : 0.0f) : t[j];
+            total += tj;
+            if (tj != 0.0f) value -= tj * std::log(math::clip_probability(p[j] / s));
+          }
+          out[r] = value;
+          if (g) {
+            for (int64_t j = 0; j < cols; ++j) {
+              const float tj = sparse ? (j == labels[r] ? 1.0f : 0.0f) : t[j];
+              const float q = p[j] / s;
+              const bool clipped = q < math::kLossEpsilon || q > 1.0f - math::kLossEpsilon;
+              g[j] = ((tj != 0.0f && !clipped ? -tj / p[j] : 0.0f) + total / s) * scale;
+            }
+          }
+        }
+        break;
+      }
+      case LossKind::binary_crossentropy: {
+        float value = 0;
+        const float inv = 1.0f / static_cast<float>(cols);
+        for (int64_t j = 0; j < cols; ++j) {
+          if (args.from_logits) {
+            value += math::binary_crossentropy_logits(p[j], t[j]);
+            if (g) g[j] = (math::sigmoid(p[j]) - t[j]) * inv * scale;
+          } else {
+            value += math::binary_crossentropy(p[j], t[j]);
+            if (g) g[j] = math::binary_crossentropy_grad(p[j], t[j]) * inv * scale;
+          }
+        }
+        out[r] = value * inv;
+        break;
+      }
+      case LossKind::mean_squared_error: {
+        float value = 0;
+        const float inv = 1.0f / static_cast<float>(cols);
+        for (int64_t j = 0; j < cols; ++j) {
+          const float d = p[j] - t[j];
+          value += d * d;
+          if (g) g[j] = 2.0f * d * inv * scale;
+        }
+        out[r] = value * inv;
+        break;
+      }
+    }
+  }
+}
+
+void CpuBackend::metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_true, Tensor& correct) {
+  const int64_t rows = y_pred.dim(0), cols = y_pred.numel() / rows;
+  const float* pred = static_cast<const float*>(y_pred.raw_data());
+  float* out = static_cast<float*>(correct.raw_data());
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = pred + r * cols;
+    switch (kind) {
+      case MetricKind::sparse_categorical_accuracy:
+        out[r] = argmax(p, cols) == static_cast<const int32_t*>(y_true.raw_data())[r] ? 1.0f : 0.0f;
+        break;
+      case MetricKind::categorical_accuracy: {
+        const float* t = static_cast<const float*>(y_true.raw_data()) + r * cols;
+        out[r] = argmax(p, cols) == argmax(t, cols) ? 1.0f : 0.0f;
+        break;
+      }
+      case MetricKind::binary_accuracy: {
+        const float* t = static_cast<const float*>(y_true.raw_data()) + r * cols;
+        float hits = 0;
+        for (int64_t j = 0; j < cols; ++j) hits += ((p[j] > 0.5f) == (t[j] > 0.5f)) ? 1.0f : 0.0f;
+        out[r] = hits / static_cast<float>(cols);
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace kerosene::backends::cpu

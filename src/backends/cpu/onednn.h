@@ -1,0 +1,56 @@
+// oneDNN state of the CPU backend: one engine and stream, and caches of primitives keyed by
+// shape (and thread count, which oneDNN fixes when it creates a primitive). Each cached entry
+// owns its memory objects and a user-managed scratchpad, so executing it allocates nothing of
+// ours; only pointers change between calls. Caches are per calling thread: replicas of a
+// mirrored model run the same shapes concurrently, and a scratchpad must not be shared.
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "backends/backend.h"
+
+namespace kerosene::backends::cpu {
+
+/// A primitive ready to run: its arguments' memory objects in a fixed order.
+struct CachedPrimitive {
+  dnnl::primitive primitive;
+  std::vector<int> arg_ids;
+  std::vector<dnnl::memory> args;
+  dnnl::memory scratchpad;
+  std::vector<uint8_t> scratchpad_buffer;
+  int threads = 1;
+  // Weights oneDNN wants in another layout: reorder to/from the user's (Keras) layout.
+  std::unique_ptr<CachedPrimitive> to_internal, from_internal;
+  dnnl::memory internal;  // the reordered tensor
+};
+
+class OneDnn {
+ public:
+  OneDnn();
+
+  /// Runs `p` with the given data pointers, one per argument, in `arg_ids` order.
+  void execute(CachedPrimitive& p, std::initializer_list<const void*> pointers);
+
+  void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+              const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused);
+  void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
+                      Tensor& y, ActivationKind fused);
+  void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx);
+  void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
+                               Tensor* db);
+  size_t pool2d_workspace_bytes(const Pool2DParams& p);
+  void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y, Tensor* workspace);
+  void pool2d_backward(const Pool2DParams& p, const Tensor& dy, const Tensor* workspace, Tensor& dx);
+
+  dnnl::engine& engine() { return engine_; }
+
+ private:
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+};
+
+}  // namespace kerosene::backends::cpu

@@ -1,0 +1,113 @@
+// The `kerosene` command: train the classic Keras models, print their summaries.
+//   kerosene train --model cnn --dataset mnist --epochs 1 --json
+//   kerosene summary --model mlp
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "cli/models.h"
+#include "kerosene/kerosene.h"
+
+namespace ks = kerosene;
+
+namespace {
+
+struct TrainArgs {
+  std::string model = "cnn";
+  std::string dataset = "mnist";
+  int epochs = 1;
+  int batch_size = 32;
+  int steps_per_epoch = 0;
+  std::string optimizer = "adam";
+  float learning_rate = 0;
+  float validation_split = 0;
+  int64_t seed = -1;
+  int verbose = 1;
+  bool json = false;
+};
+
+int run_train(const TrainArgs& a) {
+  if (a.seed >= 0) ks::utils::set_random_seed(static_cast<uint64_t>(a.seed));
+  auto [train, test] = ks::datasets::load(a.dataset);
+  ks::Tensor x_train = train.x.to_float() / 255.0f, x_test = test.x.to_float() / 255.0f;
+
+  ks::Sequential model = ks::cli::build_model(a.model);
+  auto optimizer = ks::optimizers::get(a.optimizer, a.learning_rate > 0 ? std::optional<float>(a.learning_rate) : std::nullopt);
+  model.compile(optimizer, "sparse_categorical_crossentropy", {"accuracy"});
+  if (a.verbose > 0) std::cerr << "Training " << a.model << " on " << model.device().to_string() << "\n";
+
+  ks::FitOptions fit;
+  fit.epochs = a.epochs;
+  fit.batch_size = a.batch_size;
+  fit.verbose = a.verbose;
+  fit.validation_split = a.validation_split;
+  if (a.steps_per_epoch > 0) fit.steps_per_epoch = a.steps_per_epoch;
+  ks::History history = model.fit(x_train, train.y, fit);
+  auto result = model.evaluate(x_test, test.y, {.batch_size = a.batch_size, .verbose = a.verbose > 0 ? 1 : 0});
+
+  double seconds = 0;
+  for (double s : history.epoch_seconds) seconds += s;
+  const int64_t train_rows = x_train.dim(0) - static_cast<int64_t>(x_train.dim(0) * a.validation_split);
+  const int64_t per_epoch = a.steps_per_epoch > 0 ? std::min<int64_t>(train_rows, int64_t{a.steps_per_epoch} * a.batch_size) : train_rows;
+  const double samples = static_cast<double>(per_epoch) * static_cast<double>(history.epoch.size());
+
+  if (a.json) {
+    nlohmann::json out;
+    out["model"] = a.model;
+    out["dataset"] = a.dataset;
+    out["device"] = model.device().to_string();
+    out["epochs"] = a.epochs;
+    out["batch_size"] = a.batch_size;
+    out["history"] = history.history;
+    out["test_loss"] = result.loss();
+    out["test_accuracy"] = result["accuracy"];
+    out["epoch_seconds"] = history.epoch_seconds;
+    out["train_samples_per_second"] = seconds > 0 ? samples / seconds : 0.0;
+    std::cout << out.dump() << std::endl;
+  } else {
+    std::cout << "Test loss: " << result.loss() << "\nTest accuracy: " << result["accuracy"] << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kerosene: Keras-style deep learning in C++, with devices under explicit control"};
+  app.require_subcommand(1);
+
+  TrainArgs train_args;
+  auto* train = app.add_subcommand("train", "Train a classic Keras MNIST model and report its test accuracy");
+  train->add_option("--model", train_args.model, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}));
+  train->add_option("--dataset", train_args.dataset, "mnist, fashion_mnist, or a directory of IDX files");
+  train->add_option("--epochs", train_args.epochs)->check(CLI::PositiveNumber);
+  train->add_option("--batch-size", train_args.batch_size)->check(CLI::PositiveNumber);
+  train->add_option("--steps-per-epoch", train_args.steps_per_epoch, "batches per epoch (default: all)")->check(CLI::NonNegativeNumber);
+  train->add_option("--optimizer", train_args.optimizer, "sgd, adam, adamw or rmsprop");
+  train->add_option("--learning-rate", train_args.learning_rate, "default: the optimizer's")->check(CLI::PositiveNumber);
+  train->add_option("--validation-split", train_args.validation_split)->check(CLI::Range(0.0, 0.99));
+  train->add_option("--seed", train_args.seed, "makes runs repeatable")->check(CLI::NonNegativeNumber);
+  train->add_option("--verbose", train_args.verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));
+  train->add_flag("--json", train_args.json, "print one JSON object with the results to stdout");
+
+  std::string summary_model = "cnn";
+  auto* summary = app.add_subcommand("summary", "Print a model's summary table");
+  summary->add_option("--model", summary_model, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}));
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*train) return run_train(train_args);
+    if (*summary) {
+      ks::cli::build_model(summary_model).summary();
+      return 0;
+    }
+  } catch (const ks::Error& e) {
+    std::cerr << "kerosene: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "kerosene: internal error: " << e.what() << std::endl;
+    return 3;
+  }
+  return 0;
+}

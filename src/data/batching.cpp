@@ -1,0 +1,62 @@
+#include "data/batching.h"
+
+#include <cstring>
+
+#include "kerosene/error.h"
+
+namespace kerosene::data {
+namespace {
+
+template <typename From, typename To>
+void gather_typed(const From* src, int64_t row, const int64_t* idx, int64_t count, To* dst) {
+  for (int64_t i = 0; i < count; ++i) {
+    const From* s = src + idx[i] * row;
+    To* d = dst + i * row;
+    if constexpr (std::is_same_v<From, To>) {
+      std::memcpy(d, s, row * sizeof(To));
+    } else {
+      for (int64_t j = 0; j < row; ++j) d[j] = static_cast<To>(s[j]);
+    }
+  }
+}
+
+template <typename To>
+void gather_to(const Tensor& src, int64_t row, const int64_t* idx, int64_t count, To* dst) {
+  switch (src.dtype()) {
+    case DType::float32:
+      gather_typed(static_cast<const float*>(src.raw_data()), row, idx, count, dst);
+      break;
+    case DType::uint8:
+      gather_typed(static_cast<const uint8_t*>(src.raw_data()), row, idx, count, dst);
+      break;
+    case DType::int32:
+      gather_typed(static_cast<const int32_t*>(src.raw_data()), row, idx, count, dst);
+      break;
+    case DType::int64:
+      gather_typed(static_cast<const int64_t*>(src.raw_data()), row, idx, count, dst);
+      break;
+  }
+}
+
+}  // namespace
+
+void gather_rows(const Tensor& src, const int64_t* indices, int64_t count, Tensor& dst) {
+  const int64_t row = src.shape().numel_from(1);
+  if (dst.shape().numel_from(1) != row || dst.dim(0) < count) {
+    throw ValueError("gather_rows: batch of shape " + dst.shape().to_string() + " cannot hold " +
+                     std::to_string(count) + " rows of " + src.shape().to_string());
+  }
+  switch (dst.dtype()) {
+    case DType::float32:
+      gather_to(src, row, indices, count, static_cast<float*>(dst.raw_data()));
+      break;
+    case DType::int32:
+      gather_to(src, row, indices, count, static_cast<int32_t*>(dst.raw_data()));
+      break;
+    default:
+      throw ValueError("gather_rows: unsupported batch dtype " +
+                       std::string(dtype_name(dst.dtype())));
+  }
+}
+
+}  // namespace kerosene::data

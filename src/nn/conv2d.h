@@ -1,0 +1,43 @@
+#pragma once
+
+#include "nn/activations.h"
+#include "nn/layer.h"
+
+namespace kerosene::nn {
+
+/// Keras' padding arithmetic: output size and the padding before/after ("valid" or "same").
+struct Padding1D {
+  int64_t out, before, after;
+};
+Padding1D compute_padding(const std::string& padding, int64_t in, int64_t kernel, int64_t stride);
+
+/// Conv2D, channels last: x (N, H, W, C), kernel (kh, kw, C, filters), bias (filters).
+class Conv2D final : public Layer {
+ public:
+  struct Config {
+    int64_t filters;
+    int kernel_h, kernel_w, stride_h, stride_w;
+    std::string padding;
+    backends::ActivationKind activation;
+    bool use_bias;
+    std::string kernel_initializer, bias_initializer;
+  };
+  Conv2D(const Config& config, std::string name);
+
+  Shape compute_output_shape(const Shape& input) const override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  backends::ActivationKind activation() const override { return config_.activation; }
+  const Tensor& logits() const override { return stage_.logits(); }
+  const Tensor& backward_from_logits(const Tensor& dlogits, bool need_dx) override;
+
+ private:
+  void create_variables(const Device& device, std::mt19937_64& rng) override;
+  backends::Conv2DParams params(int64_t batch) const;
+
+  Config config_;
+  ActivationStage stage_;
+  Tensor x_, out_, dx_;
+};
+
+}  // namespace kerosene::nn

@@ -1,0 +1,72 @@
+// nn::Layer: the implementation behind kerosene::Layer. A layer runs forward on a batch and
+// backward from the gradient of its output; it owns its output and gradient buffers, reused
+// from step to step.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "kerosene/tensor.h"
+
+namespace kerosene::nn {
+
+/// A trainable tensor and its gradient (same shape, same device).
+struct Variable {
+  std::string name;  // "kernel", "bias"
+  Tensor value;
+  Tensor grad;
+};
+
+class Layer {
+ public:
+  Layer(std::string class_name, std::string name);
+  virtual ~Layer() = default;
+
+  const std::string& name() const { return name_; }
+  const std::string& class_name() const { return class_name_; }
+  bool built() const { return built_; }
+  const Shape& input_shape() const { return input_shape_; }    // one sample
+  const Shape& output_shape() const { return output_shape_; }  // one sample
+
+  /// Output shape for one sample of `input`; throws ValueError (naming the layer) if it does not fit.
+  virtual Shape compute_output_shape(const Shape& input) const = 0;
+  /// Fixes the input shape and creates the variables on `device`.
+  void build(const Shape& input, const Device& device, std::mt19937_64& rng);
+
+  /// Output for a batch `x`; valid until the next forward. Keeps what backward needs.
+  virtual const Tensor& forward(const Tensor& x, bool training) = 0;
+  /// Writes the variables' gradients and returns the gradient w.r.t. the input (when need_dx;
+  /// otherwise an undefined tensor: the first layer skips that work).
+  virtual const Tensor& backward(const Tensor& dy, bool need_dx) = 0;
+
+  std::vector<Variable>& variables() { return variables_; }
+  int64_t count_params() const;
+
+  /// The activation applied last (softmax, sigmoid, ...), for fusing it into the loss.
+  virtual backends::ActivationKind activation() const { return backends::ActivationKind::linear; }
+  /// The values before that activation (logits), after a forward.
+  virtual const Tensor& logits() const;
+  /// Backward from the gradient w.r.t. the logits, skipping the activation.
+  virtual const Tensor& backward_from_logits(const Tensor& dlogits, bool need_dx);
+
+ protected:
+  virtual void create_variables(const Device& device, std::mt19937_64& rng) {}
+  /// Throws ValueError unless a batch x matches the built input shape.
+  void check_input(const Tensor& x) const;
+
+  std::vector<Variable> variables_;
+  Device device_;
+
+ private:
+  std::string class_name_, name_;
+  bool built_ = false;
+  Shape input_shape_, output_shape_;
+};
+
+/// Keras-style unique names: "dense", "dense_1", ... per base name.
+std::string unique_name(const std::string& base);
+
+}  // namespace kerosene::nn

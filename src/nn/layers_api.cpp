@@ -1,0 +1,110 @@
+// The public layer factories (kerosene::layers) and the Layer handle.
+#include "kerosene/layers.h"
+
+#include "kerosene/error.h"
+#include "nn/conv2d.h"
+#include "nn/dense.h"
+#include "nn/simple_layers.h"
+#include "ops/ops.h"
+
+namespace kerosene {
+
+const std::string& Layer::name() const { return impl_->name(); }
+std::string Layer::class_name() const { return impl_->class_name(); }
+Shape Layer::output_shape() const { return impl_->output_shape(); }
+int64_t Layer::count_params() const { return impl_->count_params(); }
+
+std::vector<Tensor> Layer::get_weights() const {
+  std::vector<Tensor> out;
+  for (auto& v : impl_->variables()) out.push_back(v.value.clone());
+  return out;
+}
+
+void Layer::set_weights(const std::vector<Tensor>& weights) {
+  auto& vars = impl_->variables();
+  if (weights.size() != vars.size()) {
+    throw ValueError("layer \"" + name() + "\" has " + std::to_string(vars.size()) + " weights, " +
+                     std::to_string(weights.size()) + " were given");
+  }
+  for (size_t i = 0; i < vars.size(); ++i) {
+    if (weights[i].shape() != vars[i].value.shape()) {
+      throw ValueError("layer \"" + name() + "\": weight " + vars[i].name + " has shape " +
+                       vars[i].value.shape().to_string() + ", the given one " + weights[i].shape().to_string());
+    }
+    Tensor src = weights[i].astype(DType::float32).to(vars[i].value.device());
+    ops::backend_of(vars[i].value).copy_on_device(vars[i].value.raw_data(), src.raw_data(),
+                                                               src.nbytes());
+  }
+}
+
+namespace layers {
+namespace {
+
+std::string name_or(const std::string& name, const std::string& base) {
+  return name.empty() ? nn::unique_name(base) : name;
+}
+
+}  // namespace
+
+Layer Input(const Shape& shape, const std::string& name) {
+  return Layer(std::make_shared<nn::InputLayer>(shape, name_or(name, "input")));
+}
+
+Layer Dense(int64_t units, const std::string& activation) {
+  DenseOptions options;
+  options.activation = activation;
+  return Dense(units, options);
+}
+
+Layer Dense(int64_t units, const DenseOptions& o) {
+  nn::Dense::Config c{units, nn::parse_activation(o.activation), o.use_bias, o.kernel_initializer, o.bias_initializer};
+  return Layer(std::make_shared<nn::Dense>(c, name_or(o.name, "dense")));
+}
+
+Layer Conv2D(int64_t filters, std::pair<int, int> kernel_size, const std::string& activation) {
+  Conv2DOptions options;
+  options.activation = activation;
+  return Conv2D(filters, kernel_size, options);
+}
+
+Layer Conv2D(int64_t filters, std::pair<int, int> kernel_size, const Conv2DOptions& o) {
+  nn::Conv2D::Config c{filters, kernel_size.first, kernel_size.second, o.strides.first, o.strides.second,
+                       o.padding, nn::parse_activation(o.activation), o.use_bias, o.kernel_initializer,
+                       o.bias_initializer};
+  return Layer(std::make_shared<nn::Conv2D>(c, name_or(o.name, "conv2d")));
+}
+
+namespace {
+Layer pooling(backends::PoolKind kind, std::pair<int, int> pool, const Pooling2DOptions& o, const char* base) {
+  auto strides = o.strides.value_or(pool);
+  nn::Pooling2D::Config c{kind, pool.first, pool.second, strides.first, strides.second, o.padding};
+  return Layer(std::make_shared<nn::Pooling2D>(c, name_or(o.name, base)));
+}
+}  // namespace
+
+Layer MaxPooling2D(std::pair<int, int> pool_size, const Pooling2DOptions& o) {
+  return pooling(backends::PoolKind::max, pool_size, o, "max_pooling2d");
+}
+
+Layer AveragePooling2D(std::pair<int, int> pool_size, const Pooling2DOptions& o) {
+  return pooling(backends::PoolKind::average, pool_size, o, "average_pooling2d");
+}
+
+Layer Flatten(const std::string& name) {
+  return Layer(std::make_shared<nn::ReshapeLayer>(std::nullopt, "Flatten", name_or(name, "flatten")));
+}
+
+Layer Dropout(float rate, std::optional<uint64_t> seed, const std::string& name) {
+  return Layer(std::make_shared<nn::Dropout>(rate, seed, name_or(name, "dropout")));
+}
+
+Layer Activation(const std::string& activation, const std::string& name) {
+  return Layer(std::make_shared<nn::ActivationLayer>(nn::parse_activation(activation), name_or(name, "activation")));
+}
+
+Layer Reshape(const Shape& target_shape, const std::string& name) {
+  return Layer(std::make_shared<nn::ReshapeLayer>(target_shape, "Reshape", name_or(name, "reshape")));
+}
+
+}  // namespace layers
+}  // namespace kerosene

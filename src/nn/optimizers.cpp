@@ -1,0 +1,132 @@
+// SGD, Adam, AdamW and RMSprop with Keras' update rules (math/optimizers.h).
+#include "kerosene/optimizers.h"
+
+#include <cmath>
+
+#include "kerosene/error.h"
+#include "nn/optimizer.h"
+#include "ops/ops.h"
+
+namespace kerosene {
+namespace nn {
+
+void Optimizer::apply(const std::vector<Variable*>& variables) {
+  const int per = slots_per_variable();
+  if (built_for_ != variables.size()) {
+    slots_.clear();
+    for (Variable* v : variables) {
+      for (int s = 0; s < per; ++s) slots_.push_back(Tensor::zeros(v->value.shape(), DType::float32, v->value.device()));
+    }
+    built_for_ = variables.size();
+  }
+  ++iterations_;
+  for (size_t i = 0; i < variables.size(); ++i) update(*variables[i], per ? &slots_[i * per] : nullptr);
+}
+
+namespace {
+
+class SGD final : public Optimizer {
+ public:
+  explicit SGD(const optimizers::SGDOptions& o) : o_(o) { learning_rate = o.learning_rate; }
+  std::string name() const override { return "SGD"; }
+  int slots_per_variable() const override { return o_.momentum != 0.0f ? 1 : 0; }
+  void update(Variable& v, Tensor* slots) override {
+    backends::SGDStep step{learning_rate, o_.momentum, o_.nesterov};
+    ops::backend_of(v.value).sgd_update(step, v.value, v.grad, slots);
+  }
+
+ private:
+  optimizers::SGDOptions o_;
+};
+
+class Adam final : public Optimizer {
+ public:
+  Adam(const optimizers::AdamOptions& o, float weight_decay, std::string name)
+      : o_(o), weight_decay_(weight_decay), name_(std::move(name)) {
+    learning_rate = o.learning_rate;
+  }
+  std::string name() const override { return name_; }
+  int slots_per_variable() const override { return 2; }
+  void update(Variable& v, Tensor* slots) override {
+    const double t = static_cast<double>(iterations_);
+    backends::AdamStep step{learning_rate, o_.beta_1, o_.beta_2, o_.epsilon, weight_decay_,
+                            static_cast<float>(std::pow(static_cast<double>(o_.beta_1), t)),
+                            static_cast<float>(std::pow(static_cast<double>(o_.beta_2), t))};
+    ops::backend_of(v.value).adam_update(step, v.value, v.grad, slots[0], slots[1]);
+  }
+
+ private:
+  optimizers::AdamOptions o_;
+  float weight_decay_;
+  std::string name_;
+};
+
+class RMSprop final : public Optimizer {
+ public:
+  explicit RMSprop(const optimizers::RMSpropOptions& o) : o_(o) { learning_rate = o.learning_rate; }
+  std::string name() const override { return "RMSprop"; }
+  int slots_per_variable() const override { return 3; }
+  void update(Variable& v, Tensor* slots) override {
+    backends::RMSpropStep step{learning_rate, o_.rho, o_.momentum, o_.epsilon, o_.centered};
+    ops::backend_of(v.value).rmsprop_update(step, v.value, v.grad, slots[0], o_.momentum != 0.0f ? &slots[1] : nullptr,
+                                            o_.centered ? &slots[2] : nullptr);
+  }
+
+ private:
+  optimizers::RMSpropOptions o_;
+};
+
+void check_learning_rate(float lr) {
+  if (!(lr > 0.0f) || !std::isfinite(lr)) {
+    throw ValueError("learning_rate must be a positive number, got " + std::to_string(lr));
+  }
+}
+
+}  // namespace
+}  // namespace nn
+
+Optimizer::Optimizer(const char* name) : Optimizer(optimizers::get(name)) {}
+Optimizer::Optimizer(const std::string& name) : Optimizer(optimizers::get(name)) {}
+std::string Optimizer::name() const { return impl_->name(); }
+float Optimizer::learning_rate() const { return impl_->learning_rate; }
+void Optimizer::set_learning_rate(float lr) {
+  nn::check_learning_rate(lr);
+  impl_->learning_rate = lr;
+}
+
+namespace optimizers {
+
+Optimizer SGD(const SGDOptions& o) {
+  nn::check_learning_rate(o.learning_rate);
+  if (o.momentum < 0.0f || o.momentum > 1.0f) throw ValueError("SGD: momentum must be in [0, 1], got " + std::to_string(o.momentum));
+  return Optimizer(std::make_shared<nn::SGD>(o));
+}
+
+Optimizer Adam(const AdamOptions& o) {
+  nn::check_learning_rate(o.learning_rate);
+  return Optimizer(std::make_shared<nn::Adam>(o, 0.0f, "Adam"));
+}
+
+Optimizer AdamW(const AdamWOptions& o) {
+  nn::check_learning_rate(o.learning_rate);
+  AdamOptions a{o.learning_rate, o.beta_1, o.beta_2, o.epsilon};
+  return Optimizer(std::make_shared<nn::Adam>(a, o.weight_decay, "AdamW"));
+}
+
+Optimizer RMSprop(const RMSpropOptions& o) {
+  nn::check_learning_rate(o.learning_rate);
+  return Optimizer(std::make_shared<nn::RMSprop>(o));
+}
+
+Optimizer get(const std::string& name, std::optional<float> lr) {
+  std::string n;
+  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (n == "sgd") return SGD({.learning_rate = lr.value_or(0.01f)});
+  if (n == "adam") return Adam({.learning_rate = lr.value_or(0.001f)});
+  if (n == "adamw") return AdamW({.learning_rate = lr.value_or(0.001f)});
+  if (n == "rmsprop") return RMSprop({.learning_rate = lr.value_or(0.001f)});
+  throw ValueError("unknown optimizer \"" + name + "\"; expected sgd, adam, adamw or rmsprop");
+}
+
+}  // namespace optimizers
+}  // namespace kerosene

@@ -1,0 +1,148 @@
+#include "nn/simple_layers.h"
+
+#include "kerosene/error.h"
+#include "nn/conv2d.h"
+#include "ops/ops.h"
+
+namespace kerosene::nn {
+
+// --- Input -------------------------------------------------------------------------------------
+
+InputLayer::InputLayer(const Shape& shape, std::string name) : Layer("InputLayer", std::move(name)), shape_(shape) {
+  for (int i = 0; i < shape.rank(); ++i) {
+    if (shape[i] <= 0) throw ValueError("Input: every dimension must be positive, got " + shape.to_string());
+  }
+}
+const Tensor& InputLayer::forward(const Tensor& x, bool) { return out_ = x; }
+const Tensor& InputLayer::backward(const Tensor& dy, bool) { return dy; }
+
+// --- Pooling -----------------------------------------------------------------------------------
+
+Pooling2D::Pooling2D(const Config& config, std::string name)
+    : Layer(config.kind == backends::PoolKind::max ? "MaxPooling2D" : "AveragePooling2D", std::move(name)),
+      config_(config) {
+  if (config.pool_h <= 0 || config.pool_w <= 0 || config.stride_h <= 0 || config.stride_w <= 0) {
+    throw ValueError(class_name() + ": pool size and strides must be positive");
+  }
+  compute_padding(config.padding, 1, 1, 1);
+}
+
+Shape Pooling2D::compute_output_shape(const Shape& input) const {
+  if (input.rank() != 3) {
+    throw ValueError(class_name() + " layer \"" + name() + "\" expects inputs of shape (height, width, channels), found " +
+                     input.to_string());
+  }
+  const auto h = compute_padding(config_.padding, input[0], config_.pool_h, config_.stride_h);
+  const auto w = compute_padding(config_.padding, input[1], config_.pool_w, config_.stride_w);
+  if (h.out <= 0 || w.out <= 0) {
+    throw ValueError(class_name() + " layer \"" + name() + "\": the pool does not fit an input of " + input.to_string());
+  }
+  return {h.out, w.out, input[2]};
+}
+
+backends::Pool2DParams Pooling2D::params(int64_t batch) const {
+  const Shape& in = input_shape();
+  const auto h = compute_padding(config_.padding, in[0], config_.pool_h, config_.stride_h);
+  const auto w = compute_padding(config_.padding, in[1], config_.pool_w, config_.stride_w);
+  return {config_.kind, batch, in[0], in[1], in[2], h.out, w.out, config_.pool_h, config_.pool_w,
+          config_.stride_h, config_.stride_w, h.before, w.before, h.after, w.after};
+}
+
+const Tensor& Pooling2D::forward(const Tensor& x, bool training) {
+  check_input(x);
+  const auto p = params(x.dim(0));
+  auto& backend = ops::backend_of(x);
+  ops::ensure(out_, output_shape().with_batch(x.dim(0)), device_);
+  Tensor* workspace = nullptr;
+  if (config_.kind == backends::PoolKind::max) {
+    const int64_t bytes = static_cast<int64_t>(backend.pool2d_workspace_bytes(p));
+    if (!workspace_.defined() || workspace_.numel() != bytes) workspace_ = Tensor::empty({bytes}, DType::uint8, device_);
+    workspace = &workspace_;
+  }
+  backend.pool2d_forward(p, x, out_, workspace);
+  return out_;
+}
+
+const Tensor& Pooling2D::backward(const Tensor& dy, bool need_dx) {
+  const auto p = params(dy.dim(0));
+  ops::ensure(dx_, input_shape().with_batch(dy.dim(0)), device_);
+  ops::backend_of(dy).pool2d_backward(p, dy, config_.kind == backends::PoolKind::max ? &workspace_ : nullptr, dx_);
+  return dx_;
+}
+
+// --- Flatten / Reshape -------------------------------------------------------------------------
+
+ReshapeLayer::ReshapeLayer(std::optional<Shape> target, std::string class_name, std::string name)
+    : Layer(std::move(class_name), std::move(name)), target_(std::move(target)) {}
+
+Shape ReshapeLayer::compute_output_shape(const Shape& input) const {
+  if (!target_) return {input.numel()};
+  Shape out = *target_;
+  int infer = -1;
+  int64_t known = 1;
+  for (int i = 0; i < out.rank(); ++i) {
+    if (out[i] == -1 && infer < 0) {
+      infer = i;
+    } else {
+      known *= out[i];
+    }
+  }
+  if (infer >= 0 && known > 0 && input.numel() % known == 0) out[infer] = input.numel() / known;
+  if (out.numel() != input.numel()) {
+    throw ValueError("Reshape layer \"" + name() + "\": cannot reshape " + input.to_string() + " (" +
+                     std::to_string(input.numel()) + " elements) to " + target_->to_string());
+  }
+  return out;
+}
+
+const Tensor& ReshapeLayer::forward(const Tensor& x, bool) {
+  check_input(x);
+  return out_ = x.reshape(output_shape().with_batch(x.dim(0)));
+}
+
+const Tensor& ReshapeLayer::backward(const Tensor& dy, bool) {
+  return dx_ = dy.reshape(input_shape().with_batch(dy.dim(0)));
+}
+
+// --- Dropout -----------------------------------------------------------------------------------
+
+Dropout::Dropout(float rate, std::optional<uint64_t> seed, std::string name)
+    : Layer("Dropout", std::move(name)), rate_(rate), seed_(seed) {
+  if (!(rate >= 0.0f && rate < 1.0f)) {
+    throw ValueError("Dropout: rate must be in [0, 1), got " + std::to_string(rate));
+  }
+}
+
+const Tensor& Dropout::forward(const Tensor& x, bool training) {
+  dropped_ = training && rate_ > 0.0f;
+  if (!dropped_) return x_ = x;
+  ops::ensure(mask_, x.shape(), device_);
+  ops::ensure(out_, x.shape(), device_);
+  ops::backend_of(x).dropout_forward(x, mask_, out_, rate_, seed_.value_or(default_seed_), offset_);
+  offset_ += static_cast<uint64_t>(x.numel() + 3) / 4;
+  return out_;
+}
+
+const Tensor& Dropout::backward(const Tensor& dy, bool) {
+  if (!dropped_) return dy;
+  ops::ensure(dx_, dy.shape(), device_);
+  ops::backend_of(dy).multiply(dy, mask_, dx_);
+  return dx_;
+}
+
+// --- Activation --------------------------------------------------------------------------------
+
+ActivationLayer::ActivationLayer(backends::ActivationKind kind, std::string name)
+    : Layer("Activation", std::move(name)), stage_(kind) {}
+
+const Tensor& ActivationLayer::forward(const Tensor& x, bool) {
+  if (stage_.kind() != backends::ActivationKind::relu) return stage_.forward(x);
+  // relu is normally fused into the previous op; standing alone it needs its own output.
+  ops::ensure(copy_, x.shape(), device_);
+  ops::backend_of(x).activation_forward(backends::ActivationKind::relu, x, copy_);
+  return stage_.forward(copy_);
+}
+
+const Tensor& ActivationLayer::backward(const Tensor& dy, bool) { return stage_.backward(dy); }
+
+}  // namespace kerosene::nn

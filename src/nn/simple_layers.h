@@ -1,0 +1,90 @@
+// Layers without variables: pooling, Flatten, Reshape, Dropout, Activation, and the Input marker.
+#pragma once
+
+#include <optional>
+
+#include "nn/activations.h"
+#include "nn/layer.h"
+
+namespace kerosene::nn {
+
+/// Declares the per-sample input shape; not a layer of the model (Keras' InputLayer).
+class InputLayer final : public Layer {
+ public:
+  InputLayer(const Shape& shape, std::string name);
+  const Shape& shape() const { return shape_; }
+  Shape compute_output_shape(const Shape& input) const override { return shape_; }
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+
+ private:
+  Shape shape_;
+  Tensor out_;
+};
+
+class Pooling2D final : public Layer {
+ public:
+  struct Config {
+    backends::PoolKind kind;
+    int pool_h, pool_w, stride_h, stride_w;
+    std::string padding;
+  };
+  Pooling2D(const Config& config, std::string name);
+  Shape compute_output_shape(const Shape& input) const override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+
+ private:
+  backends::Pool2DParams params(int64_t batch) const;
+  Config config_;
+  Tensor out_, workspace_, dx_;
+};
+
+/// Flatten and Reshape: views, no copies.
+class ReshapeLayer final : public Layer {
+ public:
+  /// target: the per-sample shape (one entry may be -1); empty optional: flatten.
+  ReshapeLayer(std::optional<Shape> target, std::string class_name, std::string name);
+  Shape compute_output_shape(const Shape& input) const override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+
+ private:
+  std::optional<Shape> target_;
+  Tensor out_, dx_;
+};
+
+class Dropout final : public Layer {
+ public:
+  Dropout(float rate, std::optional<uint64_t> seed, std::string name);
+  Shape compute_output_shape(const Shape& input) const override { return input; }
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  /// The model's seed, used when the layer was given none.
+  void set_default_seed(uint64_t seed) { default_seed_ = seed; }
+
+ private:
+  float rate_;
+  std::optional<uint64_t> seed_;
+  uint64_t default_seed_ = 0;
+  uint64_t offset_ = 0;  // counter of random draws, so each step draws a new mask
+  bool dropped_ = false;
+  Tensor x_, mask_, out_, dx_;
+};
+
+class ActivationLayer final : public Layer {
+ public:
+  ActivationLayer(backends::ActivationKind kind, std::string name);
+  Shape compute_output_shape(const Shape& input) const override { return input; }
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  backends::ActivationKind activation() const override { return stage_.kind(); }
+  const Tensor& logits() const override { return stage_.logits(); }
+  const Tensor& backward_from_logits(const Tensor& dlogits, bool need_dx) override { return dlogits; }
+
+ private:
+  ActivationStage stage_;
+  Tensor copy_;
+};
+
+}  // namespace kerosene::nn

@@ -1,0 +1,32 @@
+// The op layer: argument checks, then dispatch on the tensors' device to that device's backend.
+// Layers call these and never know which device they run on.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+
+#include "backends/backend.h"
+#include "kerosene/error.h"
+#include "runtime/device_context.h"
+#include "runtime/storage.h"
+
+namespace kerosene::ops {
+
+/// The backend that owns `t`'s memory.
+inline backends::Backend& backend_of(const Tensor& t) { return t.storage()->context->backend(); }
+
+/// Throws DeviceError unless every defined tensor lives on the same device as the first.
+void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);
+
+/// Throws ValueError if `t` does not have shape `expected`.
+void check_shape(const char* op, const char* what, const Tensor& t, const Shape& expected);
+
+/// Reuses `t` when it already has this shape, dtype and device, else allocates it: layers keep
+/// their buffers across steps, so a training step in steady state allocates nothing.
+Tensor& ensure(Tensor& t, const Shape& shape, const Device& device, DType dtype = DType::float32);
+
+void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor* bias,
+            Tensor& c, backends::ActivationKind fused = backends::ActivationKind::linear,
+            bool accumulate = false);
+
+}  // namespace kerosene::ops

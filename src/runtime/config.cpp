@@ -1,0 +1,128 @@
+// The public configuration API (kerosene::config), a thin layer over the Registry.
+#include "kerosene/config.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "kerosene/device_scope.h"
+#include "kerosene/error.h"
+#include "runtime/device_context.h"
+#include "runtime/threading.h"
+
+namespace kerosene {
+namespace config {
+namespace {
+
+std::atomic<int> g_intra_op_threads{0};
+std::atomic<int> g_inter_op_threads{0};
+
+bool matches(const std::string& wanted, const std::string& type) {
+  if (wanted.empty()) return true;
+  std::string upper = wanted;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return upper == type;
+}
+
+void check_device_type(const std::string& type) {
+  if (!matches(type, "CPU") && !matches(type, "GPU")) {
+    throw ValueError("unknown device type \"" + type + "\"; expected \"CPU\", \"GPU\" or \"\"");
+  }
+}
+
+}  // namespace
+
+std::vector<PhysicalDevice> list_physical_devices(const std::string& device_type) {
+  check_device_type(device_type);
+  std::vector<PhysicalDevice> out;
+  for (auto& d : runtime::Registry::instance().physical_devices()) {
+    if (matches(device_type, d.device_type)) out.push_back(d);
+  }
+  return out;
+}
+
+std::vector<LogicalDevice> list_logical_devices(const std::string& device_type) {
+  check_device_type(device_type);
+  std::vector<LogicalDevice> out;
+  for (const Device& d : runtime::Registry::instance().logical_devices("list_logical_devices was called")) {
+    std::string type(device_type_name(d.type()));
+    if (matches(device_type, type)) out.push_back({"/device:" + type + ":" + std::to_string(d.index()), type});
+  }
+  return out;
+}
+
+void set_logical_device_configuration(const PhysicalDevice& device,
+                                      const std::vector<LogicalDeviceConfiguration>& logical) {
+  runtime::Registry::instance().set_logical_configuration(device, logical);
+}
+
+std::vector<LogicalDeviceConfiguration> get_logical_device_configuration(const PhysicalDevice& device) {
+  return runtime::Registry::instance().logical_configuration(device);
+}
+
+bool is_runtime_initialized() { return runtime::Registry::instance().initialized(); }
+std::string runtime_initialized_by() { return runtime::Registry::instance().initialized_by(); }
+
+namespace experimental {
+MemoryInfo get_memory_info(const std::string& device) {
+  return runtime::Registry::instance()
+      .context(Device::parse(device), "get_memory_info was called")
+      .allocator()
+      .stats();
+}
+void reset_memory_stats(const std::string& device) {
+  runtime::Registry::instance()
+      .context(Device::parse(device), "reset_memory_stats was called")
+      .allocator()
+      .reset_peak();
+}
+}  // namespace experimental
+
+namespace threading {
+void set_intra_op_parallelism_threads(int n) {
+  if (n < 0) throw ValueError("intra-op threads must be >= 0 (0: all cores), got " + std::to_string(n));
+  g_intra_op_threads = n;
+}
+int get_intra_op_parallelism_threads() { return g_intra_op_threads; }
+void set_inter_op_parallelism_threads(int n) {
+  if (n < 0) throw ValueError("inter-op threads must be >= 0 (0: default), got " + std::to_string(n));
+  g_inter_op_threads = n;
+}
+int get_inter_op_parallelism_threads() { return g_inter_op_threads; }
+}  // namespace threading
+
+}  // namespace config
+
+namespace runtime {
+int intra_op_threads() {
+  int n = config::g_intra_op_threads;
+  if (n > 0) return n;
+  static const int cores = std::max(1u, std::thread::hardware_concurrency());
+  return cores;
+}
+}  // namespace runtime
+
+// --- DeviceScope --------------------------------------------------------------------------------
+
+namespace {
+thread_local bool t_has_scope = false;
+thread_local Device t_scope_device;
+}  // namespace
+
+DeviceScope::DeviceScope(std::string_view device) : DeviceScope(Device::parse(device)) {}
+
+DeviceScope::DeviceScope(const Device& device)
+    : previous_(t_scope_device), had_previous_(t_has_scope) {
+  runtime::Registry::instance().context(device, "a DeviceScope was entered");  // must exist
+  t_scope_device = device;
+  t_has_scope = true;
+}
+
+DeviceScope::~DeviceScope() {
+  t_scope_device = previous_;
+  t_has_scope = had_previous_;
+}
+
+Device DeviceScope::current() { return t_has_scope ? t_scope_device : Device(); }
+
+}  // namespace kerosene

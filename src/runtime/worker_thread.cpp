@@ -1,0 +1,41 @@
+#include "runtime/worker_thread.h"
+
+namespace kerosene::runtime {
+
+WorkerThread::WorkerThread() : thread_([this] { loop(); }) {}
+
+WorkerThread::~WorkerThread() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+std::future<void> WorkerThread::submit(std::function<void()> task) {
+  std::packaged_task<void()> packaged(std::move(task));
+  std::future<void> result = packaged.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(packaged));
+  }
+  cv_.notify_one();
+  return result;
+}
+
+void WorkerThread::loop() {
+  for (;;) {
+    std::packaged_task<void()> task;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task();
+  }
+}
+
+}  // namespace kerosene::runtime

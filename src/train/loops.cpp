@@ -1,0 +1,221 @@
+// fit, evaluate and predict: batching, callbacks, History, and the never-silent checks.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <numeric>
+
+#include "data/batching.h"
+#include "kerosene/error.h"
+#include "kerosene/sequential.h"
+#include "ops/ops.h"
+#include "train/model_state.h"
+#include "train/validation.h"
+
+namespace kerosene {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct CallbackList {
+  std::vector<CallbackPtr> all;
+  CallbackList(Sequential* model, const std::vector<CallbackPtr>& user, int verbose, const CallbackParams& params) {
+    if (verbose > 0) all.push_back(std::make_shared<callbacks::ProgbarLogger>(verbose));
+    all.insert(all.end(), user.begin(), user.end());
+    for (auto& c : all) {
+      c->set_model(model);
+      c->set_params(params);
+    }
+  }
+  template <typename F>
+  void each(F f) {
+    for (auto& c : all) f(*c);
+  }
+};
+
+/// The batches of one pass: row indices into the data and their batch boundaries.
+struct BatchPlan {
+  std::vector<int64_t> order;
+  int64_t batch_size;
+  int64_t rows() const { return static_cast<int64_t>(order.size()); }
+  int64_t steps() const { return (rows() + batch_size - 1) / batch_size; }
+};
+
+void check_batch_size(int batch_size) {
+  if (batch_size <= 0) throw ValueError("batch_size must be positive, got " + std::to_string(batch_size));
+}
+
+/// A batch of rows [begin, end) of `plan` from x and y, in the model's device buffers.
+struct BatchBuffers {
+  Tensor x, y;
+  void load(const train::ModelState& model, const Tensor& xs, const Tensor* ys, const BatchPlan& plan, int64_t begin,
+            int64_t end) {
+    const int64_t n = end - begin;
+    ops::ensure(x, xs.shape().drop_batch().with_batch(n), model.device, DType::float32);
+    data::gather_rows(xs, plan.order.data() + begin, n, x);
+    if (ys) {
+      const DType dtype = ys->dtype() == DType::float32 ? DType::float32 : DType::int32;
+      ops::ensure(y, ys->shape().drop_batch().with_batch(n), model.device, dtype);
+      data::gather_rows(*ys, plan.order.data() + begin, n, y);
+    }
+  }
+};
+
+void set_logs(Logs& logs, const train::ModelState& model, const train::StepTotals& t, const std::string& prefix) {
+  const double count = static_cast<double>(std::max<int64_t>(t.samples, 1));
+  logs.set(prefix + "loss", t.loss_sum / count);
+  for (size_t i = 0; i < model.metrics.size(); ++i) logs.set(prefix + model.metrics[i].name, t.metric_sums[i] / count);
+}
+
+void require_compiled(const train::ModelState& s, const char* what) {
+  if (!s.compiled) {
+    throw RuntimeError(std::string("call compile(optimizer, loss, metrics) before ") + what + " on model \"" + s.name + "\"");
+  }
+}
+
+// Runs the test loop over (x, y) and returns the totals.
+train::StepTotals run_test(Sequential* model, train::ModelState& s, const Tensor& x, const Tensor& y, int batch_size,
+                           CallbackList* callbacks) {
+  BatchPlan plan{std::vector<int64_t>(x.dim(0)), batch_size};
+  std::iota(plan.order.begin(), plan.order.end(), 0);
+  BatchBuffers buffers;
+  train::StepTotals totals;
+  Logs logs;
+  for (int64_t step = 0; step < plan.steps(); ++step) {
+    if (callbacks) callbacks->each([&](Callback& c) { c.on_test_batch_begin(static_cast<int>(step), logs); });
+    const int64_t begin = step * batch_size, end = std::min(begin + batch_size, plan.rows());
+    buffers.load(s, x, &y, plan, begin, end);
+    s.test_step(buffers.x, buffers.y, totals);
+    set_logs(logs, s, totals, "");
+    if (callbacks) callbacks->each([&](Callback& c) { c.on_test_batch_end(static_cast<int>(step), logs); });
+  }
+  return totals;
+}
+
+}  // namespace
+
+History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions& o) {
+  auto& s = *state_;
+  require_compiled(s, "fit");
+  check_batch_size(o.batch_size);
+  if (o.epochs < 0 || o.initial_epoch < 0) throw ValueError("epochs and initial_epoch must be >= 0");
+  if (!(o.validation_split >= 0.0f && o.validation_split < 1.0f)) {
+    throw ValueError("validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
+  }
+  Tensor x = train::conform_input(s, x_in, "x");
+  Tensor y = train::conform_targets(s, x, y_in, "y");
+  train::check_finite(x, "x");
+
+  // Keras takes the validation split from the end of the data, before any shuffling.
+  Tensor x_val, y_val;
+  if (o.validation_data) {
+    x_val = train::conform_input(s, o.validation_data->first, "validation_data.x");
+    y_val = train::conform_targets(s, x_val, o.validation_data->second, "validation_data.y");
+    train::check_finite(x_val, "validation_data.x");
+  } else if (o.validation_split > 0.0f) {
+    const int64_t split_at = static_cast<int64_t>(std::floor(x.dim(0) * (1.0 - o.validation_split)));
+    if (split_at == 0 || split_at == x.dim(0)) {
+      throw ValueError("validation_split=" + std::to_string(o.validation_split) + " of " + std::to_string(x.dim(0)) +
+                       " samples leaves no training or no validation data");
+    }
+    x_val = x.slice(split_at, x.dim(0));
+    y_val = y.slice(split_at, y.dim(0));
+    x = x.slice(0, split_at);
+    y = y.slice(0, split_at);
+  }
+
+  BatchPlan plan{std::vector<int64_t>(x.dim(0)), o.batch_size};
+  std::iota(plan.order.begin(), plan.order.end(), 0);
+  const int64_t steps = o.steps_per_epoch ? *o.steps_per_epoch : plan.steps();
+  if (steps <= 0) throw ValueError("steps_per_epoch must be positive, got " + std::to_string(steps));
+
+  CallbackList callbacks(this, o.callbacks, o.verbose, {o.epochs, static_cast<int>(steps), o.verbose});
+  History history;
+  Logs logs;
+  BatchBuffers buffers;
+  stop_training = false;
+  callbacks.each([&](Callback& c) { c.on_train_begin(logs); });
+  std::mt19937_64 shuffle_rng(s.seed ^ 0x5DEECE66Dull);
+  for (int epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
+    const auto epoch_start = Clock::now();
+    if (o.shuffle) std::shuffle(plan.order.begin(), plan.order.end(), shuffle_rng);
+    logs.clear();
+    callbacks.each([&](Callback& c) { c.on_epoch_begin(epoch, logs); });
+    train::StepTotals totals;
+    for (int64_t step = 0; step < steps && !stop_training; ++step) {
+      callbacks.each([&](Callback& c) { c.on_train_batch_begin(static_cast<int>(step), logs); });
+      // With steps_per_epoch beyond one pass, batches wrap around the data.
+      const int64_t begin = (step * o.batch_size) % plan.rows();
+      const int64_t end = std::min(begin + o.batch_size, plan.rows());
+      buffers.load(s, x, &y, plan, begin, end);
+      const double loss_before = totals.loss_sum;
+      s.train_step(buffers.x, buffers.y, totals);
+      set_logs(logs, s, totals, "");
+      callbacks.each([&](Callback& c) { c.on_train_batch_end(static_cast<int>(step), logs); });
+      const double batch_loss = totals.loss_sum - loss_before;
+      if (!std::isfinite(batch_loss) && !stop_training) {
+        throw NumericError("the loss became " + std::string(std::isnan(batch_loss) ? "NaN" : "infinite") + " at epoch " +
+                           std::to_string(epoch + 1) + ", batch " + std::to_string(step + 1) +
+                           "; lower the learning rate, check the data and targets, or pass "
+                           "callbacks::TerminateOnNaN to stop training without an error");
+      }
+    }
+    if (x_val.defined()) {
+      train::StepTotals val = run_test(this, s, x_val, y_val, o.batch_size, nullptr);
+      set_logs(logs, s, val, "val_");
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    history.epoch.push_back(epoch);
+    history.epoch_seconds.push_back(seconds);
+    for (const auto& [name, value] : logs.entries()) history.history[name].push_back(value);
+    callbacks.each([&](Callback& c) { c.on_epoch_end(epoch, logs); });
+  }
+  callbacks.each([&](Callback& c) { c.on_train_end(logs); });
+  return history;
+}
+
+EvaluateResult Sequential::evaluate(const Tensor& x_in, const Tensor& y_in, const EvaluateOptions& o) {
+  auto& s = *state_;
+  require_compiled(s, "evaluate");
+  check_batch_size(o.batch_size);
+  Tensor x = train::conform_input(s, x_in, "x");
+  Tensor y = train::conform_targets(s, x, y_in, "y");
+  train::check_finite(x, "x");
+  const int steps = static_cast<int>((x.dim(0) + o.batch_size - 1) / o.batch_size);
+  CallbackList callbacks(this, o.callbacks, o.verbose, {1, steps, o.verbose});
+  Logs logs;
+  callbacks.each([&](Callback& c) { c.on_test_begin(logs); });
+  train::StepTotals totals = run_test(this, s, x, y, o.batch_size, &callbacks);
+  set_logs(logs, s, totals, "");
+  callbacks.each([&](Callback& c) { c.on_test_end(logs); });
+  EvaluateResult result;
+  for (const auto& entry : logs.entries()) result.values.push_back(entry);
+  return result;
+}
+
+Tensor Sequential::predict(const Tensor& x_in, const PredictOptions& o) {
+  auto& s = *state_;
+  check_batch_size(o.batch_size);
+  Tensor x = train::conform_input(s, x_in, "x");
+  BatchPlan plan{std::vector<int64_t>(x.dim(0)), o.batch_size};
+  std::iota(plan.order.begin(), plan.order.end(), 0);
+  CallbackList callbacks(this, o.callbacks, o.verbose, {1, static_cast<int>(plan.steps()), o.verbose});
+  Tensor result = Tensor::empty(s.output_shape().with_batch(x.dim(0)), DType::float32, Device());
+  const int64_t row_bytes = s.output_shape().numel() * static_cast<int64_t>(sizeof(float));
+  BatchBuffers buffers;
+  Logs logs;
+  callbacks.each([&](Callback& c) { c.on_predict_begin(logs); });
+  for (int64_t step = 0; step < plan.steps(); ++step) {
+    callbacks.each([&](Callback& c) { c.on_predict_batch_begin(static_cast<int>(step), logs); });
+    const int64_t begin = step * o.batch_size, end = std::min(begin + o.batch_size, plan.rows());
+    buffers.load(s, x, nullptr, plan, begin, end);
+    const Tensor& out = s.forward(buffers.x, /*training=*/false);
+    ops::backend_of(out).copy_to_host(static_cast<char*>(result.raw_data()) + begin * row_bytes, out.raw_data(),
+                                      static_cast<size_t>((end - begin) * row_bytes));
+    callbacks.each([&](Callback& c) { c.on_predict_batch_end(static_cast<int>(step), logs); });
+  }
+  callbacks.each([&](Callback& c) { c.on_predict_end(logs); });
+  return result;
+}
+
+}  // namespace kerosene

@@ -1,0 +1,99 @@
+#include "train/model_state.h"
+
+#include "kerosene/error.h"
+#include "nn/simple_layers.h"
+#include "ops/ops.h"
+
+namespace kerosene::train {
+
+void ModelState::build(const Shape& input) {
+  if (layers.empty()) throw ValueError("model \"" + name + "\" has no layers; add some before building it");
+  Shape shape = input;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    auto& layer = *layers[i];
+    std::mt19937_64 layer_rng(seed + 0x9E3779B97F4A7C15ull * (i + 1));  // independent of layer order of building
+    layer.build(shape, device, layer_rng);
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(&layer)) dropout->set_default_seed(seed + 7919 * (i + 1));
+    shape = layer.output_shape();
+  }
+  variables_.clear();
+  first_with_variables_ = -1;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    for (auto& v : layers[i]->variables()) variables_.push_back(&v);
+    if (first_with_variables_ < 0 && !layers[i]->variables().empty()) first_with_variables_ = static_cast<int>(i);
+  }
+}
+
+Shape ModelState::input_shape() const {
+  if (built()) return layers.front()->input_shape();
+  if (declared_input) return *declared_input;
+  throw ValueError("model \"" + name + "\" has no input shape yet: start it with layers::Input or call fit/build");
+}
+
+Shape ModelState::output_shape() const {
+  if (!built()) throw ValueError("model \"" + name + "\" is not built yet");
+  return layers.back()->output_shape();
+}
+
+std::vector<nn::Variable*> ModelState::variables() { return variables_; }
+
+bool ModelState::fuse_activation_into_loss() const {
+  if (loss.from_logits || layers.empty()) return false;
+  const auto act = layers.back()->activation();
+  const bool categorical = loss.kind == backends::LossKind::sparse_categorical_crossentropy ||
+                           loss.kind == backends::LossKind::categorical_crossentropy;
+  return (categorical && act == backends::ActivationKind::softmax) ||
+         (loss.kind == backends::LossKind::binary_crossentropy && act == backends::ActivationKind::sigmoid);
+}
+
+const Tensor& ModelState::forward(const Tensor& x, bool training) {
+  const Tensor* h = &x;
+  for (auto& layer : layers) h = &layer->forward(*h, training);
+  return *h;
+}
+
+float ModelState::read_scalar(const Tensor& t) {
+  float value = 0;
+  ops::backend_of(t).copy_to_host(&value, t.raw_data(), sizeof(float));
+  return value;
+}
+
+void ModelState::compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, StepTotals& totals) {
+  const int64_t batch = output.dim(0);
+  const bool fused = fuse_activation_into_loss();
+  const Tensor& prediction = fused ? layers.back()->logits() : output;
+  ops::ensure(sample_loss_, {batch}, device);
+  ops::ensure(scalar_, {1}, device);
+  if (with_gradient) ops::ensure(grad_, prediction.shape(), device);
+  auto& backend = ops::backend_of(output);
+  backends::LossArgs args{loss.kind, fused || loss.from_logits, 1.0f / static_cast<float>(batch)};
+  backend.loss(args, prediction.reshape({batch, -1}), y, sample_loss_, with_gradient ? &grad_ : nullptr);
+  backend.sum(sample_loss_, scalar_);
+  totals.loss_sum += read_scalar(scalar_);
+  totals.samples += batch;
+  totals.metric_sums.resize(metrics.size());
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    ops::ensure(correct_, {batch}, device);
+    backend.metric(metrics[i].kind, output.reshape({batch, -1}), y, correct_);
+    backend.sum(correct_, scalar_);
+    totals.metric_sums[i] += read_scalar(scalar_);
+  }
+}
+
+void ModelState::train_step(const Tensor& x, const Tensor& y, StepTotals& totals) {
+  const Tensor& output = forward(x, /*training=*/true);
+  compute_loss(output, y, /*with_gradient=*/true, totals);
+  const int last = static_cast<int>(layers.size()) - 1;
+  // Layers before the first one with variables need no gradient, so it computes no dx.
+  auto need_dx = [&](int i) { return i > first_with_variables_; };
+  const Tensor* g = fuse_activation_into_loss() ? &layers[last]->backward_from_logits(grad_, need_dx(last))
+                                                : &layers[last]->backward(grad_, need_dx(last));
+  for (int i = last - 1; i >= 0 && need_dx(i + 1); --i) g = &layers[i]->backward(*g, need_dx(i));
+  optimizer->apply(variables_);
+}
+
+void ModelState::test_step(const Tensor& x, const Tensor& y, StepTotals& totals) {
+  compute_loss(forward(x, /*training=*/false), y, /*with_gradient=*/false, totals);
+}
+
+}  // namespace kerosene::train

@@ -1,0 +1,76 @@
+// ModelState: everything behind a Sequential — layers, optimizer, loss, metrics, the step
+// buffers — and the train/test steps that fit/evaluate run.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "nn/layer.h"
+#include "nn/optimizer.h"
+
+namespace kerosene::train {
+
+struct LossConfig {
+  backends::LossKind kind = backends::LossKind::mean_squared_error;
+  bool from_logits = false;
+  std::string name;
+};
+
+struct MetricConfig {
+  backends::MetricKind kind;
+  std::string name;  // as the user wrote it: logs say "accuracy" when asked for "accuracy"
+};
+
+/// Loss and metric sums over the samples of one step.
+struct StepTotals {
+  double loss_sum = 0;
+  std::vector<double> metric_sums;
+  int64_t samples = 0;
+};
+
+class ModelState {
+ public:
+  std::string name;
+  std::vector<std::shared_ptr<nn::Layer>> layers;  // without the InputLayer
+  std::optional<Shape> declared_input;             // from layers::Input
+  Device device;
+  bool compiled = false;
+  std::shared_ptr<nn::Optimizer> optimizer;
+  LossConfig loss;
+  std::vector<MetricConfig> metrics;
+  std::mt19937_64 rng;
+  uint64_t seed = 0;
+
+  bool built() const { return !layers.empty() && layers.front()->built(); }
+  void build(const Shape& input);
+  Shape input_shape() const;
+  Shape output_shape() const;
+  std::vector<nn::Variable*> variables();
+
+  /// Runs the layers; returns the model's output for the batch.
+  const Tensor& forward(const Tensor& x, bool training);
+  /// One optimizer step on a batch.
+  void train_step(const Tensor& x, const Tensor& y, StepTotals& totals);
+  /// Loss and metrics on a batch, without updating anything.
+  void test_step(const Tensor& x, const Tensor& y, StepTotals& totals);
+
+  /// Whether the last layer's softmax/sigmoid is folded into the loss (as TensorFlow does).
+  bool fuse_activation_into_loss() const;
+
+ private:
+  void compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, StepTotals& totals);
+  float read_scalar(const Tensor& t);
+
+  Tensor sample_loss_, grad_, correct_, scalar_;
+  std::vector<nn::Variable*> variables_;
+  int first_with_variables_ = 0;
+};
+
+/// The seed set by utils::set_random_seed, if any.
+std::optional<uint64_t> global_seed();
+
+}  // namespace kerosene::train

@@ -1,0 +1,187 @@
+// Sequential: building, compiling, weights and the summary table. The loops are in loops.cpp.
+#include "kerosene/sequential.h"
+
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "kerosene/device_scope.h"
+#include "kerosene/error.h"
+#include "nn/simple_layers.h"
+#include "train/model_state.h"
+
+namespace kerosene {
+
+namespace train {
+namespace {
+std::mutex g_seed_mutex;
+std::optional<uint64_t> g_seed;
+}  // namespace
+
+std::optional<uint64_t> global_seed() {
+  std::lock_guard lock(g_seed_mutex);
+  return g_seed;
+}
+}  // namespace train
+
+namespace utils {
+void set_random_seed(uint64_t seed) {
+  std::lock_guard lock(train::g_seed_mutex);
+  train::g_seed = seed;
+}
+}  // namespace utils
+
+Sequential::Sequential(std::vector<Layer> layers, const std::string& name) : state_(std::make_unique<train::ModelState>()) {
+  state_->name = name.empty() ? nn::unique_name("sequential") : name;
+  state_->device = DeviceScope::current();
+  // Each model draws its own seed: from the global seed when set (so runs repeat), else at random.
+  static std::atomic<uint64_t> models_created{0};
+  const uint64_t n = models_created++;
+  auto global = train::global_seed();
+  state_->seed = global ? *global * 1000003ull + n : std::random_device{}() * 4294967296ull + std::random_device{}();
+  state_->rng.seed(state_->seed);
+  for (const Layer& layer : layers) add(layer);
+}
+
+Sequential::~Sequential() = default;
+Sequential::Sequential(Sequential&&) noexcept = default;
+Sequential& Sequential::operator=(Sequential&&) noexcept = default;
+
+void Sequential::add(const Layer& layer) {
+  auto& s = *state_;
+  if (auto* input = dynamic_cast<nn::InputLayer*>(layer.impl().get())) {
+    if (!s.layers.empty() || s.declared_input) {
+      throw ValueError("an Input layer can only be the first layer of a Sequential model");
+    }
+    s.declared_input = input->shape();
+    return;
+  }
+  for (const auto& existing : s.layers) {
+    if (existing == layer.impl()) throw ValueError("layer \"" + layer.name() + "\" is already in model \"" + s.name + "\"");
+  }
+  s.layers.push_back(layer.impl());
+  // With a known input shape, build now: a layer that does not fit fails here, at add().
+  if (s.declared_input) {
+    try {
+      s.build(*s.declared_input);
+    } catch (...) {
+      s.layers.pop_back();
+      if (!s.layers.empty()) s.build(*s.declared_input);
+      throw;
+    }
+  }
+}
+
+void Sequential::build(const Shape& input_shape) {
+  state_->declared_input = input_shape;
+  state_->build(input_shape);
+}
+
+bool Sequential::built() const { return state_->built(); }
+
+void Sequential::compile(const Optimizer& optimizer, const std::string& loss_name,
+                         const std::vector<std::string>& metrics, bool from_logits) {
+  auto& s = *state_;
+  std::string name = loss_name;
+  bool logits = from_logits;
+  if (const auto colon = name.find(":from_logits"); colon != std::string::npos) {
+    logits = true;
+    name = name.substr(0, colon);
+  }
+  using backends::LossKind;
+  using backends::MetricKind;
+  if (name == "sparse_categorical_crossentropy") {
+    s.loss.kind = LossKind::sparse_categorical_crossentropy;
+  } else if (name == "categorical_crossentropy") {
+    s.loss.kind = LossKind::categorical_crossentropy;
+  } else if (name == "binary_crossentropy") {
+    s.loss.kind = LossKind::binary_crossentropy;
+  } else if (name == "mean_squared_error" || name == "mse") {
+    s.loss.kind = LossKind::mean_squared_error;
+    logits = false;
+  } else {
+    throw ValueError("unknown loss \"" + loss_name +
+                     "\"; expected sparse_categorical_crossentropy, categorical_crossentropy, "
+                     "binary_crossentropy or mean_squared_error");
+  }
+  s.loss.from_logits = logits;
+  s.loss.name = name;
+  s.metrics.clear();
+  for (const std::string& m : metrics) {
+    MetricKind kind;
+    if (m == "accuracy" || m == "acc") {
+      // Keras resolves "accuracy" from the loss.
+      switch (s.loss.kind) {
+        case LossKind::sparse_categorical_crossentropy: kind = MetricKind::sparse_categorical_accuracy; break;
+        case LossKind::categorical_crossentropy: kind = MetricKind::categorical_accuracy; break;
+        case LossKind::binary_crossentropy: kind = MetricKind::binary_accuracy; break;
+        default:
+          kind = s.built() && s.output_shape()[-1] > 1 ? MetricKind::categorical_accuracy : MetricKind::binary_accuracy;
+      }
+    } else if (m == "sparse_categorical_accuracy") {
+      kind = MetricKind::sparse_categorical_accuracy;
+    } else if (m == "categorical_accuracy") {
+      kind = MetricKind::categorical_accuracy;
+    } else if (m == "binary_accuracy") {
+      kind = MetricKind::binary_accuracy;
+    } else {
+      throw ValueError("unknown metric \"" + m +
+                       "\"; expected accuracy, sparse_categorical_accuracy, categorical_accuracy or binary_accuracy");
+    }
+    s.metrics.push_back({kind, m});
+  }
+  s.optimizer = optimizer.impl();
+  s.compiled = true;
+}
+
+const std::string& Sequential::name() const { return state_->name; }
+
+std::vector<Layer> Sequential::layers() const {
+  std::vector<Layer> out;
+  for (const auto& l : state_->layers) out.emplace_back(l);
+  return out;
+}
+
+int64_t Sequential::count_params() const {
+  int64_t n = 0;
+  for (const auto& l : state_->layers) n += l->count_params();
+  return n;
+}
+
+std::vector<Tensor> Sequential::get_weights() const {
+  std::vector<Tensor> out;
+  for (const Layer& l : layers()) {
+    for (Tensor& t : l.get_weights()) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void Sequential::set_weights(const std::vector<Tensor>& weights) {
+  size_t expected = 0;
+  for (const auto& l : state_->layers) expected += l->variables().size();
+  if (weights.size() != expected) {
+    throw ValueError("model \"" + name() + "\" has " + std::to_string(expected) + " weight tensors, " +
+                     std::to_string(weights.size()) + " were given");
+  }
+  size_t offset = 0;
+  for (Layer l : layers()) {
+    const size_t n = l.impl()->variables().size();
+    l.set_weights(std::vector<Tensor>(weights.begin() + offset, weights.begin() + offset + n));
+    offset += n;
+  }
+}
+
+Device Sequential::device() const { return state_->device; }
+
+double EvaluateResult::operator[](const std::string& name) const {
+  for (const auto& [n, v] : values) {
+    if (n == name) return v;
+  }
+  std::string known;
+  for (const auto& [n, v] : values) known += (known.empty() ? "" : ", ") + n;
+  throw ValueError("evaluate returned no value \"" + name + "\"; it has: " + known);
+}
+
+}  // namespace kerosene
