@@ -144,13 +144,11 @@ TrainTest load_named(const std::string& name) {
     }
     looked += "\n  - " + place + " (" + why + ")";
   }
-  std::string message = "dataset '" + name + "' was not found. Looked in:" + looked +
-                        "\nTo get it, any one of:\n  - set KEROSENE_DATASETS to a directory "
-                        "holding " +
-                        name +
-                        "/ with the four IDX files (train-images-idx3-ubyte.gz, "
-                        "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
-                        "t10k-labels-idx1-ubyte.gz)";
+  std::string message = "dataset '" + name + "' was not found. Looked in:" + looked;
+  message += "\nTo get it, any one of:\n  - set KEROSENE_DATASETS to a directory holding " + name;
+  message +=
+      "/ with the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+      "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz)";
   if (name == "mnist") {
     message +=
         "\n  - copy Keras' mnist.npz into ~/.keras/datasets/ (or $KERAS_HOME/datasets/); "

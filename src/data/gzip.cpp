@@ -34,8 +34,9 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   if (!file) {
     throw IOError("cannot open '" + path + "': " + std::strerror(errno));
   }
-  // Read in chunks rather than trusting a size from stat: the file may be a pipe or change size.
+  // The size from stat is only a hint: read to the end, as the file may be a pipe or growing.
   std::vector<uint8_t> bytes;
+  if (const auto size = std::filesystem::file_size(path, ec); !ec) bytes.reserve(size);
   uint8_t chunk[1 << 16];
   size_t n = 0;
   while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) {
