@@ -62,5 +62,7 @@ class CpuBackend final : public Backend {
 /// Threads an op of `flops` floating-point operations should use: small ops run on one thread,
 /// where waking a second costs more than it saves.
 int threads_for(double flops);
+/// Threads for a memory-bound loop over n elements: a second thread pays off from ~64K elements.
+int threads_for_elements(int64_t n);
 
 }  // namespace kerosene::backends::cpu

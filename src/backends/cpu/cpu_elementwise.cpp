@@ -52,6 +52,13 @@ int threads_for(double flops) {
   return wanted < limit ? wanted : limit;
 }
 
+int threads_for_elements(int64_t n) {
+  constexpr int64_t kElementsPerExtraThread = 65536;
+  const int64_t wanted = 1 + n / kElementsPerExtraThread;
+  const int limit = runtime::intra_op_threads();
+  return wanted < limit ? static_cast<int>(wanted) : limit;
+}
+
 CpuBackend::CpuBackend() : onednn_(std::make_unique<OneDnn>()) {}
 CpuBackend::~CpuBackend() = default;
 

@@ -21,6 +21,8 @@ void CpuBackend::sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad,
     return;
   }
   float* v = f32(*velocity);
+  const int threads = threads_for_elements(n);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (int64_t i = 0; i < n; ++i) math::sgd_momentum(p[i], g[i], v[i], s.learning_rate, s.momentum, s.nesterov);
 }
 
@@ -32,6 +34,8 @@ void CpuBackend::adam_update(const AdamStep& s, Tensor& param, const Tensor& gra
   const float alpha = s.learning_rate * std::sqrt(1.0f - s.beta_2_power) / (1.0f - s.beta_1_power);
   const float decay = s.learning_rate * s.weight_decay;
   const int64_t n = param.numel();
+  const int threads = threads_for_elements(n);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (int64_t i = 0; i < n; ++i) {
     math::adam(p[i], g[i], mm[i], vv[i], alpha, s.beta_1, s.beta_2, s.epsilon, decay);
   }
@@ -45,6 +49,8 @@ void CpuBackend::rmsprop_update(const RMSpropStep& s, Tensor& param, const Tenso
   float* b = mom ? f32(*mom) : nullptr;
   float* c = mg ? f32(*mg) : nullptr;
   const int64_t n = param.numel();
+  const int threads = threads_for_elements(n);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (int64_t i = 0; i < n; ++i) {
     math::rmsprop(p[i], g[i], a[i], b ? b + i : nullptr, c ? c + i : nullptr, s.learning_rate, s.rho,
                   s.momentum, s.epsilon);
