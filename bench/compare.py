@@ -91,6 +91,35 @@ def parse_json_output(text: str):
     return None
 
 
+def _cpu_times():
+    with open("/proc/stat") as fh:
+        vals = [int(v) for v in fh.readline().split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+    return idle, sum(vals[:8])
+
+
+def cpu_busy(seconds: float = 1.0) -> float | None:
+    """Fraction of all CPUs busy over `seconds` (this script sleeps meanwhile: it is others' load)."""
+    try:
+        i0, t0 = _cpu_times()
+        time.sleep(seconds)
+        i1, t1 = _cpu_times()
+        return max(0.0, 1.0 - (i1 - i0) / max(1, t1 - t0))
+    except OSError:
+        return None
+
+
+def wait_for_idle(max_wait: float, threshold: float) -> float | None:
+    """Wait (up to max_wait s) until other processes use < threshold of the CPUs; returns the last reading."""
+    busy = cpu_busy()
+    deadline = time.monotonic() + max_wait
+    while busy is not None and busy >= threshold and time.monotonic() < deadline:
+        print(f"[compare]   CPUs {busy:.0%} busy with other work; waiting", file=sys.stderr, flush=True)
+        time.sleep(4)
+        busy = cpu_busy()
+    return busy
+
+
 def find_libtorch(explicit: str | None) -> str | None:
     if explicit:
         return explicit if os.path.exists(explicit) else None
@@ -119,21 +148,31 @@ def versions(python: str, kerosene_bin: str, libtorch_bin: str | None) -> dict:
                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     v.update(parse_json_output(r.stdout) or {})
     v["python"] = sh([python, "-c", "import platform;print(platform.python_version())"]).strip()
+    v["kerosene"] = None
     if os.path.exists(kerosene_bin):
-        out = sh([kerosene_bin, "--version"]).strip().splitlines()
-        v["kerosene"] = out[0] if out else "?"
-    else:
-        v["kerosene"] = None
+        for args in (["--version"], ["version"]):
+            try:
+                r = subprocess.run([kerosene_bin] + args, capture_output=True, text=True, timeout=30)
+            except Exception:  # noqa: BLE001
+                continue
+            line = (r.stdout.strip().splitlines() or [""])[0]
+            if r.returncode == 0 and line and "required" not in line and "Usage" not in line:
+                v["kerosene"] = line
+                break
+        if v["kerosene"] is None:
+            v["kerosene"] = "(built from this tree; no version command)"
+        v["kerosene"] += f" [{os.path.relpath(kerosene_bin, REPO_ROOT)}]"
     dpkg = sh(["dpkg-query", "-W", "-f=${Version}", "libtorch-dev"]).strip()
     v["libtorch-dev (Debian)"] = dpkg if dpkg and not dpkg.startswith("<") and "no packages" not in dpkg else None
     v["libtorch_mnist"] = libtorch_bin
     return v
 
 
-def run_one(cmd, threads, timeout, cwd=REPO_ROOT):
+def run_one(cmd, threads, timeout, extra_env, cwd=REPO_ROOT):
     env = dict(os.environ)
     env.update({"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
                 "MKL_NUM_THREADS": str(threads), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"})
+    env.update(extra_env)
     t0 = time.perf_counter()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
@@ -201,7 +240,22 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0,
                     help="smoke test: train on the first N samples (not passed to kerosene)")
     ap.add_argument("--json-out", default=None, help="also write every raw result to this JSON file")
+    ap.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                    help="before each run, wait up to SECONDS until other processes leave the CPUs "
+                         "(busy < --idle-threshold); the readings go into the report")
+    ap.add_argument("--idle-threshold", type=float, default=0.15, help="fraction of all CPUs (default 0.15)")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra environment for every run (e.g. OMP_WAIT_POLICY=PASSIVE); repeatable")
+    ap.add_argument("--libtorch-blas-threads", type=int, default=0,
+                    help="OpenBLAS threads for libtorch_mnist (default: same as --threads)")
     args = ap.parse_args()
+    extra_env = {}
+    for kv in args.env:
+        if "=" not in kv:
+            ap.error(f"--env wants KEY=VALUE, got {kv!r}")
+        k, v = kv.split("=", 1)
+        extra_env[k] = v
+    busy_readings = []
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     threads_list = [int(t) for t in args.threads.split(",") if t.strip()]
@@ -226,7 +280,8 @@ def main() -> int:
             return [args.kerosene, "train", "--model", model, "--dataset", data_dir, "--epochs", "1",
                     "--batch-size", "32", "--json"]
         if fw == "libtorch":
-            return [libtorch_bin, "--data-dir", data_dir, "--model", model, "--threads", str(threads)] + lim
+            bt = ["--blas-threads", str(args.libtorch_blas_threads)] if args.libtorch_blas_threads else []
+            return [libtorch_bin, "--data-dir", data_dir, "--model", model, "--threads", str(threads)] + bt + lim
         script = {"pytorch": "pytorch_mnist.py", "keras": "keras_mnist.py"}[fw]
         return [args.python, os.path.join(BENCH_DIR, script), "--data-dir", data_dir, "--model", model,
                 "--threads", str(threads)] + lim
@@ -252,7 +307,10 @@ def main() -> int:
                 for i in range(args.repeat):
                     print(f"[compare] {fw} {model} threads={threads} run {i + 1}/{args.repeat}: "
                           f"{' '.join(cmd)}", file=sys.stderr, flush=True)
-                    obj, err = run_one(cmd, threads, args.timeout)
+                    busy = wait_for_idle(args.wait_idle, args.idle_threshold) if args.wait_idle > 0 else cpu_busy()
+                    if busy is not None:
+                        busy_readings.append(busy)
+                    obj, err = run_one(cmd, threads, args.timeout, extra_env)
                     if err:
                         errors.append(err)
                         print(f"[compare]   failed: {err}", file=sys.stderr, flush=True)
@@ -260,6 +318,7 @@ def main() -> int:
                     secs, acc = epoch_seconds_of(obj), test_accuracy_of(obj)
                     print(f"[compare]   epoch {fmt_s(secs)} s, test accuracy {fmt_acc(acc)}",
                           file=sys.stderr, flush=True)
+                    obj["_others_cpu_busy_before"] = None if busy is None else round(busy, 3)
                     results.append((secs, acc, obj))
                     raw.append({"framework": fw, "model": model, "threads": threads, "result": obj})
                 chosen = pick(results, args.stat)
@@ -286,6 +345,14 @@ def main() -> int:
         out.append(f"- load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     out.append(f"- data: {data_dir}" + (f" (first {args.limit} training samples only: smoke test, "
                                          "not comparable with kerosene)" if args.limit else ""))
+    if busy_readings:
+        out.append(f"- CPU use by other processes in the second before each run: median "
+                   f"{statistics.median(busy_readings):.0%}, max {max(busy_readings):.0%} of all CPUs"
+                   + (f" (waited up to {args.wait_idle:g} s for < {args.idle_threshold:.0%})" if args.wait_idle else ""))
+    if extra_env:
+        out.append("- extra environment: " + " ".join(f"{k}={v}" for k, v in extra_env.items()))
+    if args.libtorch_blas_threads:
+        out.append(f"- libtorch_mnist OpenBLAS threads: {args.libtorch_blas_threads}")
     out.append(f"- runs per configuration: {args.repeat}; reported: "
                f"{'best (fastest)' if args.stat == 'best' else 'median'} run's epoch time and that run's accuracy")
     vs = ", ".join(f"{k} {v}" for k, v in vers.items() if v and k != "libtorch_mnist")

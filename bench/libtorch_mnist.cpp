@@ -1,7 +1,7 @@
 // One epoch of MNIST training in libtorch (C++), for the side-by-side benchmark with kerosene.
 //
 //   libtorch_mnist --data-dir DIR [--model mlp|cnn] [--threads N] [--epochs E] [--batch-size B]
-//                  [--seed S] [--limit N]
+//                  [--seed S] [--limit N] [--blas-threads N]
 //
 // DIR holds the four MNIST IDX files, gzip-compressed (train-images-idx3-ubyte.gz, ...).
 // Models (the classic Keras examples, softmax folded into the cross-entropy):
@@ -101,14 +101,15 @@ std::string json_escape(const std::string& s) {
 
 void usage() {
   std::cerr << "usage: libtorch_mnist --data-dir DIR [--model mlp|cnn] [--threads N] [--epochs E]\n"
-               "                      [--batch-size B] [--seed S] [--limit N]\n";
+               "                      [--batch-size B] [--seed S] [--limit N] [--blas-threads N]\n"
+               "--threads N: torch::set_num_threads(N); --blas-threads: OpenBLAS pool (default N)\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string data_dir, model_name = "mlp";
-  int threads = 1, epochs = 1, seed = 0;
+  int threads = 1, epochs = 1, seed = 0, blas_threads = -1;
   int64_t batch = 32, limit = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
     if (a == "--data-dir" || a == "--dataset") data_dir = next();
     else if (a == "--model") model_name = next();
     else if (a == "--threads") threads = std::stoi(next());
+    else if (a == "--blas-threads") blas_threads = std::stoi(next());
     else if (a == "--epochs") epochs = std::stoi(next());
     else if (a == "--batch-size") batch = std::stoll(next());
     else if (a == "--seed") seed = std::stoi(next());
@@ -131,7 +133,8 @@ int main(int argc, char** argv) {
 
   try {
     torch::set_num_threads(threads);
-    const std::string blas = configure_blas(threads);
+    if (blas_threads <= 0) blas_threads = threads;
+    const std::string blas = configure_blas(blas_threads);
     torch::manual_seed(seed);
     auto x_train = load_images(data_dir + "/train-images-idx3-ubyte.gz");
     auto y_train = load_labels(data_dir + "/train-labels-idx1-ubyte.gz");
@@ -180,10 +183,10 @@ int main(int argc, char** argv) {
     }
     const double acc = double(correct) / double(nt);
     std::printf("{\"framework\":\"libtorch\",\"version\":\"%d.%d.%d\",\"model\":\"%s\",\"threads\":%d,"
-                "\"epochs\":%d,\"batch_size\":%lld,\"train_samples\":%lld,\"train_loss\":%.6f,"
+                "\"blas_threads\":%d,\"epochs\":%d,\"batch_size\":%lld,\"train_samples\":%lld,\"train_loss\":%.6f,"
                 "\"epoch_seconds\":%.4f,\"test_accuracy\":%.4f,\"blas\":\"%s\"}\n",
                 TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH, model_name.c_str(),
-                torch::get_num_threads(), epochs, static_cast<long long>(batch),
+                torch::get_num_threads(), blas_threads, epochs, static_cast<long long>(batch),
                 static_cast<long long>(n), last_loss, epoch_seconds, acc, json_escape(blas).c_str());
     return 0;
   } catch (const std::exception& ex) {

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <thread>
 
+#include <omp.h>
+
 #include "kerosene/device_scope.h"
 #include "kerosene/error.h"
 #include "runtime/device_context.h"
@@ -97,8 +99,10 @@ namespace runtime {
 int intra_op_threads() {
   int n = config::g_intra_op_threads;
   if (n > 0) return n;
-  static const int cores = std::max(1u, std::thread::hardware_concurrency());
-  return cores;
+  // OpenMP's default honours OMP_NUM_THREADS and the CPU affinity mask, as users expect; it is
+  // read once, before kerosene changes the calling thread's setting per op.
+  static const int available = std::max(1, omp_get_max_threads());
+  return available;
 }
 }  // namespace runtime
 

@@ -1,5 +1,6 @@
 // fit, evaluate and predict: batching, callbacks, History, and the never-silent checks.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -61,10 +62,16 @@ struct BatchBuffers {
   }
 };
 
-void set_logs(Logs& logs, const train::ModelState& model, const train::StepTotals& t, const std::string& prefix) {
+// Running means into logs. Training steps use no prefix, so no name is built per step.
+void set_logs(Logs& logs, const train::ModelState& model, const train::StepTotals& t, const char* prefix) {
   const double count = static_cast<double>(std::max<int64_t>(t.samples, 1));
-  logs.set(prefix + "loss", t.loss_sum / count);
-  for (size_t i = 0; i < model.metrics.size(); ++i) logs.set(prefix + model.metrics[i].name, t.metric_sums[i] / count);
+  const bool plain = prefix[0] == '\0';
+  static const std::string kLoss = "loss";
+  logs.set(plain ? kLoss : prefix + kLoss, t.loss_sum / count);
+  for (size_t i = 0; i < model.metrics.size(); ++i) {
+    const std::string& name = model.metrics[i].name;
+    logs.set(plain ? name : prefix + name, t.metric_sums[i] / count);
+  }
 }
 
 void require_compiled(const train::ModelState& s, const char* what) {
@@ -113,7 +120,13 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
     y_val = train::conform_targets(s, x_val, o.validation_data->second, "validation_data.y");
     train::check_finite(x_val, "validation_data.x");
   } else if (o.validation_split > 0.0f) {
-    const int64_t split_at = static_cast<int64_t>(std::floor(x.dim(0) * (1.0 - o.validation_split)));
+    // The float as the user wrote it (0.2f -> 0.2, not 0.2000000030): Keras' split of 100 samples
+    // at 0.2 is 80/20, which 1.0 - 0.2000000030 would make 79/21.
+    double split = 0;
+    char digits[32];
+    const auto written = std::to_chars(digits, digits + sizeof digits, o.validation_split);
+    std::from_chars(digits, written.ptr, split);
+    const int64_t split_at = static_cast<int64_t>(std::floor(x.dim(0) * (1.0 - split)));
     if (split_at == 0 || split_at == x.dim(0)) {
       throw ValueError("validation_split=" + std::to_string(o.validation_split) + " of " + std::to_string(x.dim(0)) +
                        " samples leaves no training or no validation data");

@@ -18,6 +18,9 @@ namespace train {
 namespace {
 std::mutex g_seed_mutex;
 std::optional<uint64_t> g_seed;
+// Models created since the last set_random_seed: reseeding starts the count again, as Keras
+// reseeds its global generator, so the same code after the same seed builds the same models.
+uint64_t g_models_since_seed = 0;
 }  // namespace
 
 std::optional<uint64_t> global_seed() {
@@ -30,6 +33,7 @@ namespace utils {
 void set_random_seed(uint64_t seed) {
   std::lock_guard lock(train::g_seed_mutex);
   train::g_seed = seed;
+  train::g_models_since_seed = 0;
 }
 }  // namespace utils
 
@@ -37,9 +41,13 @@ Sequential::Sequential(std::vector<Layer> layers, const std::string& name) : sta
   state_->name = name.empty() ? nn::unique_name("sequential") : name;
   state_->device = DeviceScope::current();
   // Each model draws its own seed: from the global seed when set (so runs repeat), else at random.
-  static std::atomic<uint64_t> models_created{0};
-  const uint64_t n = models_created++;
-  auto global = train::global_seed();
+  uint64_t n;
+  std::optional<uint64_t> global;
+  {
+    std::lock_guard lock(train::g_seed_mutex);
+    n = train::g_models_since_seed++;
+    global = train::g_seed;
+  }
   state_->seed = global ? *global * 1000003ull + n : std::random_device{}() * 4294967296ull + std::random_device{}();
   state_->rng.seed(state_->seed);
   for (const Layer& layer : layers) add(layer);

@@ -68,23 +68,38 @@ void CpuBackend::loss(const LossArgs& args, const Tensor& y_pred, const Tensor& 
               for (int64_t j = 0; j < cols; ++j) g[j] = (total * probs[j] - t[j]) * scale;
             }
           }
+        } else if (sparse) {
+          // Keras clips the probabilities to [eps, 1 - eps] and takes the softmax cross-entropy
+          // of their logs: loss = log(sum_j clip(p_j)) - log(clip(p_y)). Clipped entries pass
+          // no gradient.
+          const int32_t y = labels[r];
+          float total = 0;
+          for (int64_t j = 0; j < cols; ++j) total += math::clip_probability(p[j]);
+          out[r] = std::log(total) - std::log(math::clip_probability(p[y]));
+          if (g) {
+            for (int64_t j = 0; j < cols; ++j) {
+              const bool clipped = p[j] < math::kLossEpsilon || p[j] > 1.0f - math::kLossEpsilon;
+              g[j] = clipped ? 0.0f : ((j == y ? -1.0f / p[j] : 0.0f) + 1.0f / total) * scale;
+            }
+          }
         } else {
-          // Keras normalizes the probabilities by their sum, then clips them to [eps, 1 - eps].
+          // Keras divides the probabilities by their sum s, clips them (q) to [eps, 1 - eps] and
+          // takes -sum(t log q). Clipped entries pass no gradient, neither directly nor through s:
+          // d/dp_k = -t_k / p_k (k not clipped) + sum(t_j, j not clipped) / s.
           float s = 0;
           for (int64_t j = 0; j < cols; ++j) s += p[j];
-          float value = 0, total = 0;
+          float value = 0, unclipped_total = 0;
           for (int64_t j = 0; j < cols; ++j) {
-            const float tj = sparse ? (j == labels[r] ? 1.0f : 0.0f) : t[j];
-            total += tj;
-            if (tj != 0.0f) value -= tj * std::log(math::clip_probability(p[j] / s));
+            const float q = p[j] / s;
+            if (t[j] != 0.0f) value -= t[j] * std::log(math::clip_probability(q));
+            if (!(q < math::kLossEpsilon || q > 1.0f - math::kLossEpsilon)) unclipped_total += t[j];
           }
           out[r] = value;
           if (g) {
             for (int64_t j = 0; j < cols; ++j) {
-              const float tj = sparse ? (j == labels[r] ? 1.0f : 0.0f) : t[j];
               const float q = p[j] / s;
               const bool clipped = q < math::kLossEpsilon || q > 1.0f - math::kLossEpsilon;
-              g[j] = ((tj != 0.0f && !clipped ? -tj / p[j] : 0.0f) + total / s) * scale;
+              g[j] = ((t[j] != 0.0f && !clipped ? -t[j] / p[j] : 0.0f) + unclipped_total / s) * scale;
             }
           }
         }

@@ -1,0 +1,159 @@
+// The `kerosene` command, run as a user runs it: summaries, a short training run with --json,
+// and every kind of bad input, each of which must end with a clear message, a non-zero exit
+// code and no crash.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli_util.h"
+
+namespace kerosene {
+namespace {
+
+using test_util::CommandResult;
+using test_util::run_cli;
+using test_util::ScratchDir;
+namespace fs = std::filesystem;
+
+const std::string kMnist = KEROSENE_SOURCE_DIR "/../shared/datasets/mnist";
+
+std::string describe(const CommandResult& r) {
+  return "exit code " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
+}
+
+// A failure the user caused: a message on stderr, nothing on stdout, an exit code that is
+// neither success, nor kerosene's "internal error" (3), nor a signal.
+void expect_user_error(const CommandResult& r, const std::vector<std::string>& parts) {
+  EXPECT_NE(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.exit_code, 3) << "reported as an internal error: " << describe(r);
+  EXPECT_FALSE(r.crashed()) << describe(r);
+  EXPECT_TRUE(r.out.empty()) << describe(r);
+  for (const std::string& part : parts) KEROSENE_EXPECT_CONTAINS(r.err, part);
+}
+
+TEST(CliTest, SummaryOfTheCnn) {
+  CommandResult r = run_cli({"summary", "--model", "cnn"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  KEROSENE_EXPECT_CONTAINS(r.out, "Total params: 54,410");
+  KEROSENE_EXPECT_CONTAINS(r.out, "(None, 26, 26, 32)");
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+TEST(CliTest, SummaryOfTheMlp) {
+  CommandResult r = run_cli({"summary", "--model", "mlp"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  KEROSENE_EXPECT_CONTAINS(r.out, "Total params: 101,770");
+}
+
+// Checks the --json output of a training run: exactly one JSON object, on one line.
+nlohmann::json parse_train_json(const CommandResult& r) {
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "stdout is not one line:\n" << r.out;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_TRUE(j.is_object()) << "stdout is not a JSON object:\n" << r.out;
+  if (!j.is_object()) return {};
+  for (const char* key : {"model", "dataset", "device", "epochs", "batch_size", "history", "test_loss", "test_accuracy",
+                          "epoch_seconds", "train_samples_per_second"}) {
+    EXPECT_TRUE(j.contains(key)) << "no \"" << key << "\" in " << r.out;
+  }
+  return j;
+}
+
+TEST(CliTest, TrainJson) {
+  CommandResult r = run_cli({"train", "--model", "mlp", "--dataset", kMnist, "--epochs", "1", "--steps-per-epoch",
+                             "50", "--json", "--verbose", "0", "--seed", "1"});
+  nlohmann::json j = parse_train_json(r);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["model"], "mlp");
+  EXPECT_EQ(j["dataset"], kMnist);
+  EXPECT_EQ(j["device"], "/CPU:0");
+  EXPECT_EQ(j["epochs"], 1);
+  EXPECT_EQ(j["batch_size"], 32);
+  ASSERT_TRUE(j["history"].contains("loss"));
+  ASSERT_TRUE(j["history"].contains("accuracy"));
+  EXPECT_EQ(j["history"]["loss"].size(), 1u);
+  EXPECT_EQ(j["epoch_seconds"].size(), 1u);
+  EXPECT_GT(j["epoch_seconds"][0].get<double>(), 0.0);
+  EXPECT_GT(j["train_samples_per_second"].get<double>(), 0.0);
+  // 50 steps of 32 samples are enough to beat chance by far.
+  EXPECT_GT(j["test_accuracy"].get<double>(), 0.6);
+  EXPECT_LE(j["test_accuracy"].get<double>(), 1.0);
+  EXPECT_GT(j["test_loss"].get<double>(), 0.0);
+  EXPECT_TRUE(r.err.empty()) << "--verbose 0 printed:\n" << r.err;
+}
+
+TEST(CliTest, DatasetByNameFromKeroseneDatasets) {
+  ScratchDir root;
+  fs::create_directories(root.path() / "mnist");
+  test_util::write_small_mnist(root.path() / "mnist", 256, 64);
+  CommandResult r = run_cli({"train", "--model", "mlp", "--dataset", "mnist", "--steps-per-epoch", "4", "--json",
+                             "--verbose", "0"},
+                            {{"KEROSENE_DATASETS", root.path().string()}, {"HOME", root.path().string()}});
+  nlohmann::json j = parse_train_json(r);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["dataset"], "mnist");
+  EXPECT_EQ(j["epochs"], 1);
+}
+
+TEST(CliTest, MissingDatasetDirectory) {
+  ScratchDir root;
+  const std::string missing = root / "no_such_dir";
+  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", missing, "--verbose", "0"}),
+                    {"kerosene: error:", missing});
+}
+
+TEST(CliTest, DatasetNameFoundNowhere) {
+  ScratchDir root;  // empty: no dataset under KEROSENE_DATASETS, KERAS_HOME or HOME
+  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", "mnist", "--verbose", "0"},
+                            {{"KEROSENE_DATASETS", root.path().string()},
+                             {"KERAS_HOME", root.path().string()},
+                             {"HOME", root.path().string()}}),
+                    {"kerosene: error:", root.path().string()});
+}
+
+TEST(CliTest, TruncatedGzipFile) {
+  ScratchDir dir;
+  test_util::write_small_mnist(dir.path(), 64, 16);
+  const fs::path images = dir.path() / "train-images-idx3-ubyte.gz";
+  fs::resize_file(images, fs::file_size(images) / 2);
+  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", dir.path().string(), "--verbose", "0"}),
+                    {"kerosene: error:", "train-images-idx3-ubyte.gz"});
+}
+
+TEST(CliTest, CorruptGzipFile) {
+  ScratchDir dir;
+  test_util::write_small_mnist(dir.path(), 64, 16);
+  std::vector<uint8_t> garbage{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 'n', 'o', 't', ' ', 'd', 'e', 'f', 'l', 'a', 't', 'e'};
+  test_util::write_bytes(dir.path() / "t10k-labels-idx1-ubyte.gz", garbage);
+  expect_user_error(run_cli({"train", "--model", "cnn", "--dataset", dir.path().string(), "--verbose", "0"}),
+                    {"kerosene: error:", "t10k-labels-idx1-ubyte.gz"});
+}
+
+TEST(CliTest, LabelCountDiffersFromImageCount) {
+  ScratchDir dir;
+  test_util::write_small_mnist(dir.path(), 64, 16, /*label_delta=*/-3);
+  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", dir.path().string(), "--verbose", "0"}),
+                    {"kerosene: error:", "train-labels-idx1-ubyte", "64", "61"});
+}
+
+TEST(CliTest, UnknownModel) {
+  expect_user_error(run_cli({"train", "--model", "resnet", "--dataset", kMnist}), {"--model", "resnet"});
+  expect_user_error(run_cli({"summary", "--model", "transformer"}), {"--model", "transformer"});
+}
+
+TEST(CliTest, NegativeEpochs) {
+  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", kMnist, "--epochs", "-1"}), {"--epochs", "-1"});
+  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", kMnist, "--epochs", "two"}), {"--epochs"});
+}
+
+TEST(CliTest, NoSubcommand) {
+  CommandResult r = run_cli({});
+  EXPECT_NE(r.exit_code, 0) << describe(r);
+  EXPECT_FALSE(r.crashed()) << describe(r);
+}
+
+}  // namespace
+}  // namespace kerosene

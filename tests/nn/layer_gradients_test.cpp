@@ -1,0 +1,371 @@
+// Finite-difference gradient checks of every layer, w.r.t. its input and each of its variables,
+// on the objective sum(output * R) with a fixed random R; plus each layer's forward pass against a
+// naive loop implementation (test_util.h). Layers come from the public factories and are driven
+// through nn::Layer (build, forward, backward).
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "kerosene/layers.h"
+#include "nn/layer.h"
+#include "test_util.h"
+
+namespace kerosene::test {
+namespace {
+
+using LayerPtr = std::shared_ptr<nn::Layer>;
+
+struct CheckOptions {
+  bool training = false;
+  float eps = 1e-2f;
+  uint64_t r_seed = 99;
+  /// When set, each evaluation of the objective runs on a fresh identical layer (Dropout: its
+  /// mask advances with every forward, so re-running one layer would change the function).
+  std::function<LayerPtr()> fresh;
+};
+
+CheckOptions with_eps(float eps) {
+  CheckOptions o;
+  o.eps = eps;
+  return o;
+}
+
+CheckOptions in_training(bool training) {
+  CheckOptions o;
+  o.training = training;
+  return o;
+}
+
+/// Checks backward's dx and every Variable::grad against central differences of sum(y * R).
+void check_gradients(const LayerPtr& layer, Tensor x, const CheckOptions& o = {}) {
+  const Tensor& y = layer->forward(x, o.training);
+  ASSERT_EQ(y.shape(), layer->output_shape().with_batch(x.dim(0)));
+  const std::vector<float> r = uniform_values(y.numel(), o.r_seed);
+  const Tensor dy = make_tensor(r, y.shape());
+
+  const Tensor& dx_tensor = layer->backward(dy, /*need_dx=*/true);
+  ASSERT_TRUE(dx_tensor.defined()) << layer->name() << ": backward(need_dx=true) returned no dx";
+  ASSERT_EQ(dx_tensor.shape(), x.shape()) << layer->name();
+  const std::vector<float> dx = values_of(dx_tensor);
+  std::vector<std::vector<float>> dvars;
+  for (auto& v : layer->variables()) {
+    ASSERT_EQ(v.grad.shape(), v.value.shape()) << layer->name() << "/" << v.name;
+    dvars.push_back(values_of(v.grad));
+  }
+
+  auto objective = [&] {
+    LayerPtr l = o.fresh ? o.fresh() : layer;
+    return weighted_sum(l->forward(x, o.training), r);
+  };
+  expect_close(dx, numeric_gradient(x.data<float>(), x.numel(), o.eps, objective), kGradAtol, kGradRtol,
+               layer->name() + ": d/d(input)");
+  for (size_t i = 0; i < dvars.size(); ++i) {
+    nn::Variable& v = layer->variables()[i];
+    expect_close(dvars[i], numeric_gradient(v.value.data<float>(), v.value.numel(), o.eps, objective), kGradAtol,
+                 kGradRtol, layer->name() + ": d/d(" + v.name + ")");
+  }
+
+  // need_dx=false (the first layer of a model) skips dx but writes the same variable gradients,
+  // overwriting (not accumulating) the previous ones.
+  if (!dvars.empty()) {
+    layer->forward(x, o.training);
+    const Tensor& none = layer->backward(dy, /*need_dx=*/false);
+    EXPECT_FALSE(none.defined()) << layer->name() << ": backward(need_dx=false) returned a dx";
+    for (size_t i = 0; i < dvars.size(); ++i) {
+      expect_close(layer->variables()[i].grad, dvars[i], 1e-6, 1e-5,
+                   layer->name() + ": " + layer->variables()[i].name + " gradient with need_dx=false");
+    }
+  }
+}
+
+/// An input whose pre-activations (the outputs of `linear_twin`, the layer without its relu) are
+/// all at least 5 eps from zero, so no perturbation of the checks crosses relu's kink: the first
+/// of a few seeds that gives one.
+Tensor relu_safe_input(nn::Layer& linear_twin, const Shape& shape, uint64_t seed, float eps) {
+  for (uint64_t s = seed; s < seed + 100; ++s) {
+    Tensor x = make_tensor(uniform_values(shape.numel(), s), shape);
+    if (min_abs(values_of(linear_twin.forward(x, false))) > 5 * eps) return x;
+  }
+  ADD_FAILURE() << "no input keeps the pre-activations away from 0";
+  return make_tensor(uniform_values(shape.numel(), seed), shape);
+}
+
+// --- Dense ---------------------------------------------------------------------------------------
+
+struct DenseCase {
+  std::string activation;
+  bool use_bias;
+  Shape input;  // one sample
+};
+
+std::string dense_name(const testing::TestParamInfo<DenseCase>& info) {
+  return info.param.activation + (info.param.use_bias ? "_bias" : "_nobias") + "_rank" +
+         std::to_string(info.param.input.rank());
+}
+
+void PrintTo(const DenseCase& c, std::ostream* os) { *os << c.activation << " on " << c.input.to_string(); }
+
+class DenseGradientTest : public testing::TestWithParam<DenseCase> {};
+
+TEST_P(DenseGradientTest, MatchesNaiveForwardAndFiniteDifferences) {
+  const DenseCase& c = GetParam();
+  constexpr int64_t kUnits = 4;
+  auto make = [&](const std::string& act) {
+    layers::DenseOptions options;
+    options.activation = act;
+    options.use_bias = c.use_bias;
+    return build_layer(layers::Dense(kUnits, options), c.input);
+  };
+  LayerPtr layer = make(c.activation);
+  randomize_variables(*layer, 11);
+  ASSERT_EQ(layer->variables().size(), c.use_bias ? 2u : 1u);
+  const Shape xs = c.input.with_batch(3);
+  const float eps = c.activation == "relu" ? 1e-3f : 1e-2f;
+  Tensor x = make_tensor(uniform_values(xs.numel(), 5), xs);
+  if (c.activation == "relu") {
+    // Keep every pre-activation off the kink by more than a perturbation can move it.
+    LayerPtr twin = make("linear");
+    copy_variables(*layer, *twin);
+    x = relu_safe_input(*twin, xs, 5, eps);
+  }
+
+  // Forward against the naive matmul (on the last axis, whatever the rank).
+  std::vector<float> bias;
+  if (c.use_bias) bias = values_of(layer->variables()[1].value);
+  const int64_t in = c.input[-1];
+  const auto expected = ref_dense(values_of(x), values_of(layer->variables()[0].value), c.use_bias ? &bias : nullptr,
+                                  in, kUnits, c.activation);
+  expect_close(layer->forward(x, false), expected, 1e-5, 1e-5, "Dense forward");
+
+  check_gradients(layer, x, with_eps(eps));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Activations, DenseGradientTest,
+    testing::Values(DenseCase{"linear", true, {5}}, DenseCase{"linear", false, {5}}, DenseCase{"relu", true, {5}},
+                    DenseCase{"relu", false, {5}}, DenseCase{"sigmoid", true, {5}}, DenseCase{"sigmoid", false, {5}},
+                    DenseCase{"tanh", true, {5}}, DenseCase{"tanh", false, {5}}, DenseCase{"softmax", true, {5}},
+                    DenseCase{"softmax", false, {5}}, DenseCase{"linear", true, {2, 5}},
+                    DenseCase{"softmax", true, {2, 5}}),
+    dense_name);
+
+// --- Conv2D --------------------------------------------------------------------------------------
+
+struct ConvCase {
+  std::string name;
+  Shape input;  // one sample, HWC
+  int64_t filters;
+  std::pair<int, int> kernel, strides;
+  std::string padding, activation;
+  bool use_bias;
+};
+
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
+
+class Conv2DGradientTest : public testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2DGradientTest, MatchesNaiveForwardAndFiniteDifferences) {
+  const ConvCase& c = GetParam();
+  auto make = [&](const std::string& act) {
+    layers::Conv2DOptions options;
+    options.strides = c.strides;
+    options.padding = c.padding;
+    options.activation = act;
+    options.use_bias = c.use_bias;
+    return build_layer(layers::Conv2D(c.filters, c.kernel, options), c.input);
+  };
+  LayerPtr layer = make(c.activation);
+  randomize_variables(*layer, 21, 0.5f);
+  const Shape xs = c.input.with_batch(2);
+  const bool relu = c.activation == "relu";
+  const float eps = relu ? 1e-3f : 1e-2f;
+  Tensor x = make_tensor(uniform_values(xs.numel(), 6), xs);
+  if (relu) {
+    LayerPtr twin = make("linear");
+    copy_variables(*layer, *twin);
+    x = relu_safe_input(*twin, xs, 6, eps);
+  }
+
+  std::vector<float> bias;
+  if (c.use_bias) bias = values_of(layer->variables()[1].value);
+  const Tensor& kernel = layer->variables()[0].value;
+  const auto expected = ref_conv2d(values_of(x), xs, values_of(kernel), kernel.shape(), c.use_bias ? &bias : nullptr,
+                                   c.strides.first, c.strides.second, c.padding, c.activation);
+  const Tensor& y = layer->forward(x, false);
+  ASSERT_EQ(static_cast<size_t>(y.numel()), expected.size()) << "output shape " << y.shape().to_string();
+  expect_close(y, expected, 1e-5, 1e-5, c.name + " forward");
+
+  check_gradients(layer, x, with_eps(eps));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2DGradientTest,
+    testing::Values(
+        ConvCase{"valid_s1", {5, 5, 2}, 3, {3, 3}, {1, 1}, "valid", "linear", true},
+        ConvCase{"same_s1", {4, 5, 3}, 2, {3, 3}, {1, 1}, "same", "linear", true},
+        ConvCase{"same_s1_even_kernel", {4, 4, 2}, 2, {2, 2}, {1, 1}, "same", "linear", true},  // pad after only
+        ConvCase{"same_s2_odd", {5, 6, 2}, 3, {3, 3}, {2, 2}, "same", "linear", true},
+        ConvCase{"valid_s2_nobias", {6, 5, 2}, 2, {3, 2}, {2, 2}, "valid", "linear", false},
+        ConvCase{"valid_s2x1", {6, 5, 3}, 2, {2, 3}, {2, 1}, "valid", "tanh", true},
+        ConvCase{"same_s2_relu", {5, 5, 2}, 3, {3, 3}, {2, 2}, "same", "relu", true},
+        ConvCase{"valid_s1_relu_nobias", {4, 4, 3}, 2, {2, 2}, {1, 1}, "valid", "relu", false}),
+    [](const testing::TestParamInfo<ConvCase>& info) { return info.param.name; });
+
+// --- Pooling -------------------------------------------------------------------------------------
+
+struct PoolCase {
+  std::string name;
+  bool max;
+  Shape input;
+  std::pair<int, int> pool, strides;
+  std::string padding;
+  float offset;  // added to every input (all negative: a zero-padded max would show)
+};
+
+void PrintTo(const PoolCase& c, std::ostream* os) { *os << c.name; }
+
+class PoolingGradientTest : public testing::TestWithParam<PoolCase> {};
+
+TEST_P(PoolingGradientTest, MatchesNaiveForwardAndFiniteDifferences) {
+  const PoolCase& c = GetParam();
+  layers::Pooling2DOptions options;
+  options.strides = c.strides;
+  options.padding = c.padding;
+  LayerPtr layer = build_layer(c.max ? layers::MaxPooling2D(c.pool, options) : layers::AveragePooling2D(c.pool, options),
+                               c.input);
+  EXPECT_TRUE(layer->variables().empty());
+  const Shape xs = c.input.with_batch(2);
+  // Distinct inputs 0.01 apart: no ties, so each window's maximum survives a 1e-3 perturbation.
+  Tensor x = make_tensor(distinct_values(xs.numel(), 8, 0.01f, c.offset), xs);
+  const auto expected =
+      ref_pool2d(c.max, values_of(x), xs, c.pool.first, c.pool.second, c.strides.first, c.strides.second, c.padding);
+  const Tensor& y = layer->forward(x, false);
+  ASSERT_EQ(static_cast<size_t>(y.numel()), expected.size()) << "output shape " << y.shape().to_string();
+  expect_close(y, expected, 1e-6, 1e-6, c.name + " forward");
+  check_gradients(layer, x, with_eps(1e-3f));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, PoolingGradientTest,
+    testing::Values(PoolCase{"max_valid_2x2_odd", true, {5, 5, 2}, {2, 2}, {2, 2}, "valid", 0.0f},
+                    PoolCase{"max_valid_3x3_s1", true, {5, 4, 2}, {3, 3}, {1, 1}, "valid", 0.0f},
+                    PoolCase{"max_valid_3x2_s2x1", true, {6, 5, 3}, {3, 2}, {2, 1}, "valid", 0.0f},
+                    PoolCase{"max_same_2x2", true, {5, 5, 2}, {2, 2}, {2, 2}, "same", -3.0f},
+                    PoolCase{"max_same_3x3_s2", true, {6, 5, 2}, {3, 3}, {2, 2}, "same", -3.0f},
+                    PoolCase{"avg_valid_2x2_s1", false, {4, 5, 2}, {2, 2}, {1, 1}, "valid", 0.0f},
+                    PoolCase{"avg_valid_3x3_s2", false, {7, 6, 2}, {3, 3}, {2, 2}, "valid", 0.0f},
+                    PoolCase{"avg_same_2x2", false, {5, 5, 2}, {2, 2}, {2, 2}, "same", 0.5f},
+                    PoolCase{"avg_same_3x3_s2", false, {6, 5, 3}, {3, 3}, {2, 2}, "same", 0.5f}),
+    [](const testing::TestParamInfo<PoolCase>& info) { return info.param.name; });
+
+// --- Flatten, Reshape ----------------------------------------------------------------------------
+
+TEST(FlattenGradientTest, KeepsRowMajorOrderAndPassesGradients) {
+  LayerPtr layer = build_layer(layers::Flatten(), {3, 2, 2});
+  EXPECT_EQ(layer->output_shape(), Shape({12}));
+  Tensor x = make_tensor(uniform_values(24, 3), {2, 3, 2, 2});
+  const Tensor& y = layer->forward(x, false);
+  EXPECT_EQ(y.shape(), Shape({2, 12}));
+  expect_close(y, values_of(x), 0, 0, "Flatten forward");
+  check_gradients(layer, x);
+}
+
+TEST(ReshapeGradientTest, InfersMinusOneAndPassesGradients) {
+  LayerPtr layer = build_layer(layers::Reshape({4, -1}), {3, 2, 2});
+  EXPECT_EQ(layer->output_shape(), Shape({4, 3}));
+  Tensor x = make_tensor(uniform_values(24, 4), {2, 3, 2, 2});
+  const Tensor& y = layer->forward(x, false);
+  EXPECT_EQ(y.shape(), Shape({2, 4, 3}));
+  expect_close(y, values_of(x), 0, 0, "Reshape forward");
+  check_gradients(layer, x);
+}
+
+// --- Dropout -------------------------------------------------------------------------------------
+
+TEST(DropoutGradientTest, TrainingScalesKeptInputsAndGradientsByTheSameMask) {
+  constexpr float kRate = 0.4f;
+  constexpr uint64_t kSeed = 1234;
+  auto make = [&] { return build_layer(layers::Dropout(kRate, kSeed), {10}); };
+  LayerPtr layer = make();
+  Tensor x = make_tensor(uniform_away_from_zero(80, 9, 0.05f), {8, 10});
+  const std::vector<float> xv = values_of(x);
+  const std::vector<float> y = values_of(layer->forward(x, /*training=*/true));
+  int dropped = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (y[i] == 0.0f) {
+      ++dropped;
+    } else {
+      EXPECT_NEAR(y[i], xv[i] / (1.0f - kRate), 1e-6) << "element " << i << " kept but not scaled by 1/(1-rate)";
+    }
+  }
+  EXPECT_GT(dropped, 16) << "rate 0.4 of 80 should drop about 32";
+  EXPECT_LT(dropped, 48) << "rate 0.4 of 80 should drop about 32";
+
+  // The gradient is dy times the same mask: dropped positions get none, kept ones 1/(1-rate).
+  const std::vector<float> r = uniform_values(80, 10);
+  const std::vector<float> dx = values_of(layer->backward(make_tensor(r, {8, 10}), true));
+  for (size_t i = 0; i < dx.size(); ++i) {
+    EXPECT_FLOAT_EQ(dx[i], y[i] == 0.0f ? 0.0f : r[i] / (1.0f - kRate)) << "element " << i;
+  }
+  // A fresh layer with the same seed draws the same first mask, so the finite differences see
+  // one fixed function.
+  CheckOptions options = in_training(true);
+  options.r_seed = 10;
+  options.fresh = make;
+  check_gradients(make(), x, options);
+}
+
+TEST(DropoutGradientTest, EachTrainingStepDrawsANewMask) {
+  LayerPtr layer = build_layer(layers::Dropout(0.5f, 77), {64});
+  Tensor x = Tensor::full({1, 64}, 1.0f);
+  const std::vector<float> first = values_of(layer->forward(x, true));
+  const std::vector<float> second = values_of(layer->forward(x, true));
+  EXPECT_NE(first, second);
+  // ... and the same seed replays the same sequence of masks.
+  LayerPtr replay = build_layer(layers::Dropout(0.5f, 77), {64});
+  EXPECT_EQ(values_of(replay->forward(x, true)), first);
+  EXPECT_EQ(values_of(replay->forward(x, true)), second);
+}
+
+TEST(DropoutGradientTest, InferenceIsTheIdentity) {
+  LayerPtr layer = build_layer(layers::Dropout(0.4f, 5), {3, 4});
+  Tensor x = make_tensor(uniform_values(24, 12), {2, 3, 4});
+  expect_close(layer->forward(x, /*training=*/false), values_of(x), 0, 0, "Dropout inference forward");
+  const std::vector<float> r = uniform_values(24, 13);
+  expect_close(layer->backward(make_tensor(r, {2, 3, 4}), true), r, 0, 0, "Dropout inference backward");
+  check_gradients(layer, x, in_training(false));
+}
+
+TEST(DropoutGradientTest, RateZeroTrainingIsTheIdentity) {
+  LayerPtr layer = build_layer(layers::Dropout(0.0f, 5), {6});
+  Tensor x = make_tensor(uniform_values(12, 14), {2, 6});
+  expect_close(layer->forward(x, true), values_of(x), 0, 0, "Dropout(0) forward");
+  check_gradients(layer, x, in_training(true));
+}
+
+// --- Activation ----------------------------------------------------------------------------------
+
+class ActivationGradientTest : public testing::TestWithParam<std::string> {};
+
+TEST_P(ActivationGradientTest, MatchesNaiveForwardAndFiniteDifferences) {
+  const std::string act = GetParam();
+  LayerPtr layer = build_layer(layers::Activation(act), {2, 5});
+  Tensor x = make_tensor(uniform_away_from_zero(30, 15, 0.05f, -2.0f, 2.0f), {3, 2, 5});
+  std::vector<float> expected = values_of(x);
+  ref_activation(act, expected, 5);
+  expect_close(layer->forward(x, false), expected, 1e-6, 1e-5, act + " forward");
+  // The layer must not have overwritten its input (relu runs out of place).
+  expect_close(x, uniform_away_from_zero(30, 15, 0.05f, -2.0f, 2.0f), 0, 0, act + " input untouched");
+  check_gradients(layer, x, with_eps(act == "relu" ? 1e-3f : 1e-2f));
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, ActivationGradientTest,
+                         testing::Values("linear", "relu", "sigmoid", "tanh", "softmax"),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace kerosene::test
