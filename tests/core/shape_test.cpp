@@ -17,6 +17,12 @@ TEST(ShapeTest, NumelIsTheProductOfDimensions) {
 }
 
 TEST(ShapeTest, NegativeIndexCountsFromTheEnd) {
+  const Shape c{2, 3, 4};
+  EXPECT_EQ(c[0], 2);
+  EXPECT_EQ(c[-1], 4);
+  EXPECT_EQ(c[-2], 3);
+  EXPECT_THROW(c[-4], ValueError);
+  EXPECT_THROW(c[3], ValueError);
   Shape s{2, 3, 4};
   EXPECT_EQ(s[0], 2);
   EXPECT_EQ(s[-1], 4);
@@ -42,6 +48,8 @@ TEST(ShapeTest, BatchHelpersAndEquality) {
   EXPECT_EQ(batch, Shape({64, 28, 28, 1}));
   EXPECT_EQ(batch.drop_batch(), sample);
   EXPECT_NE(sample, Shape({28, 28}));
+  EXPECT_NE(Shape({28, 28}), sample);  // a prefix is not the same shape
+  EXPECT_NE(Shape(), Shape({1}));
   EXPECT_NE(sample, Shape({28, 28, 3}));
   EXPECT_EQ(Shape(std::vector<int64_t>{1, 2, 3}), Shape({1, 2, 3}));
   EXPECT_EQ(batch.to_vector(), (std::vector<int64_t>{64, 28, 28, 1}));

@@ -88,6 +88,9 @@ TEST(FitTest, LabelOutOfRange) {
   labels[7] = 5;
   expect_error<ValueError>([&] { model.fit(x, Tensor::from_vector(labels, {12}), quiet()); },
                            {"y[7] = 5", "3 classes"});
+  labels[7] = 3;  // one past the last class
+  expect_error<ValueError>([&] { model.fit(x, Tensor::from_vector(labels, {12}), quiet()); },
+                           {"y[7] = 3", "3 classes"});
   labels[7] = -1;
   expect_error<ValueError>([&] { model.fit(x, Tensor::from_vector(labels, {12}), quiet()); }, {"y[7] = -1"});
   std::vector<float> fractional(12, 1.0f);
@@ -116,8 +119,8 @@ TEST(FitTest, WrongInputShape) {
   model.compile("adam", "sparse_categorical_crossentropy");
   Tensor y = Tensor::zeros({4}, DType::int32);
   expect_error<ValueError>([&] { model.fit(Tensor::zeros({4, 28, 27}), y, quiet()); },
-                           {"(4, 28, 27)", "(None, 28, 28, 1)"});
-  expect_error<ValueError>([&] { model.predict(Tensor::zeros({4, 784})); }, {"(4, 784)"});
+                           {"x has shape (4, 28, 27)", "model \"" + model.name() + "\"", "(None, 28, 28, 1)"});
+  expect_error<ValueError>([&] { model.predict(Tensor::zeros({4, 784})); }, {"x has shape (4, 784)"});
   // (N, 28, 28) is taken for (N, 28, 28, 1), as Keras users expect for MNIST.
   EXPECT_NO_THROW(model.fit(Tensor::zeros({4, 28, 28}), y, quiet()));
 }
