@@ -170,14 +170,16 @@ inline CommandResult run_cli(const std::vector<std::string>& args,
 }
 
 /// A check for code that runs in a fresh process (gtest's EXPECT_* do not report from there).
-#define FRESH_CHECK(condition)                                                        \
-  do {                                                                                \
-    if (!(condition)) ::kerosene::test_util::fresh_fail(__FILE__, __LINE__, #condition); \
+#define FRESH_CHECK(condition)                                                               \
+  do {                                                                                       \
+    if (!(condition)) ::kerosene::test_util::fresh_fail(__FILE__, __LINE__, #condition);    \
   } while (0)
-#define FRESH_CHECK_MSG(condition, message)                                                    \
-  do {                                                                                         \
-    if (!(condition))                                                                          \
-      ::kerosene::test_util::fresh_fail(__FILE__, __LINE__, std::string(#condition) + ": " + (message)); \
+#define FRESH_CHECK_MSG(condition, message)                                                  \
+  do {                                                                                       \
+    if (!(condition)) {                                                                      \
+      ::kerosene::test_util::fresh_fail(__FILE__, __LINE__, std::string(#condition) + ": " + \
+                                                                (message));                  \
+    }                                                                                        \
   } while (0)
 
 /// Runs `f`, which must throw E; returns the message. Fails the fresh process otherwise.
@@ -206,6 +208,7 @@ std::string fresh_expect_throw(const char* file, int line, F&& f, std::initializ
 /// The body checks with FRESH_CHECK*; it passes when it returns without throwing. Code in the
 /// test before this call runs in both processes, so keep it to this call.
 inline void run_in_fresh_process(const std::function<void()>& body) {
+  const std::string previous_style = GTEST_FLAG_GET(death_test_style);
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
@@ -225,6 +228,7 @@ inline void run_in_fresh_process(const std::function<void()>& body) {
         std::_Exit(0);  // not exit(): the runtime's worker threads may still be running
       },
       ::testing::ExitedWithCode(0), "");
+  GTEST_FLAG_SET(death_test_style, previous_style);
 }
 
 }  // namespace kerosene::test_util

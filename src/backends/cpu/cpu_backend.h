@@ -1,5 +1,5 @@
-// The CPU backend: oneDNN primitives (matmul, convolution, pooling), created once per shape
-// and cached, and plain vectorizable loops for the small element-wise work.
+// The CPU backend: oneDNN primitives (matmul, convolution), created once per shape and cached;
+// vectorized loops for pooling and the element-wise work; a ParallelTeam splits large ops.
 #pragma once
 
 #include <memory>

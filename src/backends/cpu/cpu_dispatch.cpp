@@ -21,13 +21,6 @@ void CpuBackend::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x,
                                          Tensor* db) {
   onednn_->conv2d_backward_weights(p, x, dy, dw, db);
 }
-size_t CpuBackend::pool2d_workspace_bytes(const Pool2DParams& p) { return onednn_->pool2d_workspace_bytes(p); }
-void CpuBackend::pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y, Tensor* workspace) {
-  onednn_->pool2d_forward(p, x, y, workspace);
-}
-void CpuBackend::pool2d_backward(const Pool2DParams& p, const Tensor& dy, const Tensor* workspace, Tensor& dx) {
-  onednn_->pool2d_backward(p, dy, workspace, dx);
-}
 
 }  // namespace cpu
 

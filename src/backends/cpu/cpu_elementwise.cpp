@@ -45,8 +45,9 @@ void cast_from(const Tensor& in, To* out, int64_t n) {
 }  // namespace
 
 int threads_for(double flops) {
-  // Below ~4 MFLOP an op takes a few microseconds, about what waking another thread costs.
-  constexpr double kFlopsPerExtraThread = 4e6;
+  // Below ~2 MFLOP an op takes ~20 us on one core; handing half to a spinning helper costs ~1 us,
+  // and below that size the split's extra primitive calls eat the gain.
+  constexpr double kFlopsPerExtraThread = 2e6;
   int wanted = 1 + static_cast<int>(flops / kFlopsPerExtraThread);
   int limit = runtime::intra_op_threads();
   return wanted < limit ? wanted : limit;

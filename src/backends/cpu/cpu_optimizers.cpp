@@ -1,7 +1,9 @@
 // Optimizer updates; the formulas live in math/optimizers.h, shared with the CUDA kernels.
+#include <algorithm>
 #include <cmath>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/parallel.h"
 #include "math/optimizers.h"
 
 namespace kerosene::backends::cpu {
@@ -9,6 +11,29 @@ namespace {
 
 float* f32(Tensor& t) { return static_cast<float*>(t.raw_data()); }
 const float* f32(const Tensor& t) { return static_cast<const float*>(t.raw_data()); }
+
+// Loops over restrict-qualified locals, so the compiler vectorizes them (through a lambda's
+// captured references it cannot rule out aliasing).
+void adam_range(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n,
+                float alpha, float beta_1, float beta_2, float epsilon, float decay) {
+  for (int64_t i = 0; i < n; ++i) math::adam(p[i], g[i], m[i], v[i], alpha, beta_1, beta_2, epsilon, decay);
+}
+
+void sgd_range(float* __restrict p, const float* __restrict g, float* __restrict v, int64_t n, float lr,
+               float momentum, bool nesterov) {
+  for (int64_t i = 0; i < n; ++i) math::sgd_momentum(p[i], g[i], v[i], lr, momentum, nesterov);
+}
+
+// Splits [0, n) into one contiguous range per chunk (cache-line aligned) over the team.
+template <typename F>
+void parallel_ranges(int64_t n, F&& f) {
+  const int chunks = threads_for_elements(n);
+  const int64_t step = ((n + chunks - 1) / chunks + 15) / 16 * 16;
+  ParallelTeam::instance().run(chunks, [&](int c) {
+    const int64_t begin = c * step, end = std::min(n, begin + step);
+    if (begin < end) f(begin, end);
+  });
+}
 
 }  // namespace
 
@@ -21,9 +46,9 @@ void CpuBackend::sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad,
     return;
   }
   float* v = f32(*velocity);
-  const int threads = threads_for_elements(n);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (int64_t i = 0; i < n; ++i) math::sgd_momentum(p[i], g[i], v[i], s.learning_rate, s.momentum, s.nesterov);
+  parallel_ranges(n, [&](int64_t begin, int64_t end) {
+    sgd_range(p + begin, g + begin, v + begin, end - begin, s.learning_rate, s.momentum, s.nesterov);
+  });
 }
 
 void CpuBackend::adam_update(const AdamStep& s, Tensor& param, const Tensor& grad, Tensor& m, Tensor& v) {
@@ -34,11 +59,9 @@ void CpuBackend::adam_update(const AdamStep& s, Tensor& param, const Tensor& gra
   const float alpha = s.learning_rate * std::sqrt(1.0f - s.beta_2_power) / (1.0f - s.beta_1_power);
   const float decay = s.learning_rate * s.weight_decay;
   const int64_t n = param.numel();
-  const int threads = threads_for_elements(n);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (int64_t i = 0; i < n; ++i) {
-    math::adam(p[i], g[i], mm[i], vv[i], alpha, s.beta_1, s.beta_2, s.epsilon, decay);
-  }
+  parallel_ranges(n, [&](int64_t begin, int64_t end) {
+    adam_range(p + begin, g + begin, mm + begin, vv + begin, end - begin, alpha, s.beta_1, s.beta_2, s.epsilon, decay);
+  });
 }
 
 void CpuBackend::rmsprop_update(const RMSpropStep& s, Tensor& param, const Tensor& grad, Tensor& ms,
@@ -49,12 +72,12 @@ void CpuBackend::rmsprop_update(const RMSpropStep& s, Tensor& param, const Tenso
   float* b = mom ? f32(*mom) : nullptr;
   float* c = mg ? f32(*mg) : nullptr;
   const int64_t n = param.numel();
-  const int threads = threads_for_elements(n);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (int64_t i = 0; i < n; ++i) {
-    math::rmsprop(p[i], g[i], a[i], b ? b + i : nullptr, c ? c + i : nullptr, s.learning_rate, s.rho,
-                  s.momentum, s.epsilon);
-  }
+  parallel_ranges(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      math::rmsprop(p[i], g[i], a[i], b ? b + i : nullptr, c ? c + i : nullptr, s.learning_rate, s.rho,
+                    s.momentum, s.epsilon);
+    }
+  });
 }
 
 }  // namespace kerosene::backends::cpu

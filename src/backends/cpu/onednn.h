@@ -1,4 +1,5 @@
-// oneDNN state of the CPU backend: one engine and stream, and caches of primitives keyed by
+// oneDNN state of the CPU backend (matmul and convolution; pooling is in pooling.cpp): one
+// engine, and caches of primitives keyed by
 // shape (and thread count, which oneDNN fixes when it creates a primitive). Each cached entry
 // owns its memory objects and a user-managed scratchpad, so executing it allocates nothing of
 // ours; only pointers change between calls. Caches are per calling thread: replicas of a
@@ -42,15 +43,17 @@ class OneDnn {
   void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx);
   void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
                                Tensor* db);
-  size_t pool2d_workspace_bytes(const Pool2DParams& p);
-  void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y, Tensor* workspace);
-  void pool2d_backward(const Pool2DParams& p, const Tensor& dy, const Tensor* workspace, Tensor& dx);
 
   dnnl::engine& engine() { return engine_; }
 
  private:
+  // One chunk of the batch, on the calling thread.
+  void conv2d_forward_chunk(const Conv2DParams& p, const float* x, const Tensor& w, const float* bias, float* y,
+                            ActivationKind fused);
+  void conv2d_backward_data_chunk(const Conv2DParams& p, const float* dy, const Tensor& w, float* dx);
+  void conv2d_backward_weights_chunk(const Conv2DParams& p, const float* x, const float* dy, float* dw, float* db);
+
   dnnl::engine engine_;
-  dnnl::stream stream_;
 };
 
 }  // namespace kerosene::backends::cpu

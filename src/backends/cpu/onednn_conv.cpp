@@ -2,6 +2,7 @@
 // are reordered to whatever layout the chosen implementation wants (cheap: weights are small).
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/onednn_util.h"
+#include "backends/cpu/parallel.h"
 
 namespace kerosene::backends::cpu {
 namespace {
@@ -50,12 +51,11 @@ const void* weights_for(OneDnn& dnn, CachedPrimitive& e, const Tensor& w) {
 
 }  // namespace
 
-void OneDnn::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                            Tensor& y, ActivationKind fused) {
-  const int threads = threads_for(2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w * p.in_c);
+void OneDnn::conv2d_forward_chunk(const Conv2DParams& p, const float* x, const Tensor& w, const float* bias,
+                                  float* y, ActivationKind fused) {
+  const int threads = 1;
   auto& slot = caches().primitives[conv_key(1, p, (bias ? 8 : 0) + static_cast<int64_t>(fused), threads)];
   if (!slot) {
-    omp_set_num_threads(threads);
     ConvDescs d = conv_descs(p);
     auto pd = forward_pd(d, bias != nullptr, fused, engine_);
     auto e = std::make_unique<CachedPrimitive>();
@@ -77,17 +77,16 @@ void OneDnn::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor
   }
   const void* weights = weights_for(*this, *slot, w);
   if (bias) {
-    execute(*slot, {x.raw_data(), weights, y.raw_data(), bias->raw_data()});
+    execute(*slot, {x, weights, y, bias});
   } else {
-    execute(*slot, {x.raw_data(), weights, y.raw_data()});
+    execute(*slot, {x, weights, y});
   }
 }
 
-void OneDnn::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx) {
-  const int threads = threads_for(2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w * p.in_c);
+void OneDnn::conv2d_backward_data_chunk(const Conv2DParams& p, const float* dy, const Tensor& w, float* dx) {
+  const int threads = 1;
   auto& slot = caches().primitives[conv_key(2, p, 0, threads)];
   if (!slot) {
-    omp_set_num_threads(threads);
     ConvDescs d = conv_descs(p);
     auto hint = forward_pd(d, false, ActivationKind::linear, engine_);
     dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights_any,
@@ -107,15 +106,14 @@ void OneDnn::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const
     slot = std::move(e);
   }
   const void* weights = weights_for(*this, *slot, w);
-  execute(*slot, {dy.raw_data(), weights, dx.raw_data()});
+  execute(*slot, {dy, weights, dx});
 }
 
-void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
-                                     Tensor* db) {
-  const int threads = threads_for(2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w * p.in_c);
+void OneDnn::conv2d_backward_weights_chunk(const Conv2DParams& p, const float* x, const float* dy, float* dw,
+                                           float* db) {
+  const int threads = 1;
   auto& slot = caches().primitives[conv_key(3, p, db ? 1 : 0, threads)];
   if (!slot) {
-    omp_set_num_threads(threads);
     ConvDescs d = conv_descs(p);
     auto hint = forward_pd(d, db != nullptr, ActivationKind::linear, engine_);
     auto desc = db ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, d.src,
@@ -140,13 +138,88 @@ void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, con
     finish_entry(*e, pd, engine_);
     slot = std::move(e);
   }
-  void* target = slot->from_internal ? slot->internal.get_data_handle() : dw.raw_data();
+  void* target = slot->from_internal ? slot->internal.get_data_handle() : dw;
   if (db) {
-    execute(*slot, {x.raw_data(), dy.raw_data(), target, db->raw_data()});
+    execute(*slot, {x, dy, target, db});
   } else {
-    execute(*slot, {x.raw_data(), dy.raw_data(), target});
+    execute(*slot, {x, dy, target});
   }
-  if (slot->from_internal) execute(*slot->from_internal, {target, dw.raw_data()});
+  if (slot->from_internal) execute(*slot->from_internal, {target, dw});
+}
+
+
+// The public entries split the batch into one chunk per team member; each chunk is a
+// convolution of its own (a cached primitive per chunk shape, per thread).
+namespace {
+
+double conv_flops(const Conv2DParams& p) {
+  return 2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w * p.in_c;
+}
+
+// Calls f(chunk params, first sample) for each chunk of the batch.
+template <typename F>
+void for_batch_chunks(const Conv2DParams& p, int chunks, F&& f) {
+  const int64_t block = (p.batch + chunks - 1) / chunks;
+  ParallelTeam::instance().run(chunks, [&](int c) {
+    const int64_t begin = c * block, size = std::min(p.batch, begin + block) - begin;
+    if (size <= 0) return;
+    Conv2DParams part = p;
+    part.batch = size;
+    f(c, part, begin);
+  });
+}
+
+int conv_chunks(const Conv2DParams& p) {
+  return static_cast<int>(std::min<int64_t>(threads_for(conv_flops(p)), p.batch));
+}
+
+}  // namespace
+
+void OneDnn::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
+                            Tensor& y, ActivationKind fused) {
+  const float* px = static_cast<const float*>(x.raw_data());
+  float* py = static_cast<float*>(y.raw_data());
+  const float* pbias = bias ? static_cast<const float*>(bias->raw_data()) : nullptr;
+  const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
+  for_batch_chunks(p, conv_chunks(p), [&](int, const Conv2DParams& part, int64_t first) {
+    conv2d_forward_chunk(part, px + first * in_sample, w, pbias, py + first * out_sample, fused);
+  });
+}
+
+void OneDnn::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx) {
+  const float* pdy = static_cast<const float*>(dy.raw_data());
+  float* pdx = static_cast<float*>(dx.raw_data());
+  const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
+  for_batch_chunks(p, conv_chunks(p), [&](int, const Conv2DParams& part, int64_t first) {
+    conv2d_backward_data_chunk(part, pdy + first * out_sample, w, pdx + first * in_sample);
+  });
+}
+
+void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
+                                     Tensor* db) {
+  const float* px = static_cast<const float*>(x.raw_data());
+  const float* pdy = static_cast<const float*>(dy.raw_data());
+  const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
+  const int64_t w_size = dw.numel(), b_size = db ? db->numel() : 0;
+  const int chunks = conv_chunks(p);
+  // Chunk 0 writes the result; the others write partial sums, added afterwards.
+  // (thread_local belongs to the caller: helpers get a plain pointer, not the name.)
+  thread_local std::vector<float> partials;
+  partials.resize(static_cast<size_t>((chunks - 1) * (w_size + b_size)));
+  float* const partial_base = partials.data();
+  for_batch_chunks(p, chunks, [&](int c, const Conv2DParams& part, int64_t first) {
+    float* pw = c == 0 ? static_cast<float*>(dw.raw_data()) : partial_base + (c - 1) * (w_size + b_size);
+    float* pb = !db ? nullptr : c == 0 ? static_cast<float*>(db->raw_data()) : pw + w_size;
+    conv2d_backward_weights_chunk(part, px + first * in_sample, pdy + first * out_sample, pw, pb);
+  });
+  float* pw = static_cast<float*>(dw.raw_data());
+  float* pb = db ? static_cast<float*>(db->raw_data()) : nullptr;
+  const int64_t block = (p.batch + chunks - 1) / chunks;
+  for (int c = 1; c < chunks && c * block < p.batch; ++c) {
+    const float* part = partials.data() + (c - 1) * (w_size + b_size);
+    for (int64_t i = 0; i < w_size; ++i) pw[i] += part[i];
+    for (int64_t i = 0; i < b_size; ++i) pb[i] += part[w_size + i];
+  }
 }
 
 }  // namespace kerosene::backends::cpu

@@ -44,12 +44,6 @@ inline Key conv_key(int64_t kind, const Conv2DParams& p, int64_t extra, int thre
           p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, extra, threads};
 }
 
-inline Key pool_key(int64_t kind, const Pool2DParams& p, int threads) {
-  return {kind, static_cast<int64_t>(p.kind), p.batch, p.in_h, p.in_w, p.channels, p.out_h, p.out_w,
-          p.pool_h, p.pool_w, p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right,
-          threads};
-}
-
 // A reorder between the user's layout and the layout a primitive chose.
 inline std::unique_ptr<CachedPrimitive> make_reorder(const memory::desc& from, const memory::desc& to,
                                               dnnl::engine& engine) {

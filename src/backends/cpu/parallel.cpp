@@ -1,0 +1,92 @@
+#include "backends/cpu/parallel.h"
+
+#include <omp.h>
+
+#include <chrono>
+
+#include "runtime/threading.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define KEROSENE_PAUSE() _mm_pause()
+#else
+#define KEROSENE_PAUSE() std::this_thread::yield()
+#endif
+
+namespace kerosene::backends::cpu {
+namespace {
+
+// How long a helper spins for the next op before it sleeps.
+constexpr auto kSpinTime = std::chrono::microseconds(300);
+// next_ between jobs: any claim fails.
+constexpr int kClosed = 1 << 30;
+
+}  // namespace
+
+ParallelTeam& ParallelTeam::instance() {
+  static ParallelTeam* team = new ParallelTeam(runtime::intra_op_threads() - 1);
+  return *team;
+}
+
+ParallelTeam::ParallelTeam(int helpers) {
+  for (int i = 0; i < helpers; ++i) helpers_.emplace_back([this] { helper_loop(); });
+  for (auto& t : helpers_) t.detach();
+}
+
+void ParallelTeam::claim_chunks() {
+  for (int c = next_.fetch_add(1); c < chunks_.load(); c = next_.fetch_add(1)) {
+    fn_.load()(ctx_.load(), c);
+    done_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void ParallelTeam::run_erased(int chunks, void (*fn)(void*, int), void* ctx) {
+  std::unique_lock lock(busy_, std::try_to_lock);
+  if (chunks <= 1 || helpers_.empty() || !lock.owns_lock()) {
+    for (int c = 0; c < chunks; ++c) fn(ctx, c);
+    return;
+  }
+  // Order matters: a helper that saw an older epoch may still claim from next_, so the job is
+  // complete before next_ opens, and next_ is closed again before this returns.
+  fn_ = fn;
+  ctx_ = ctx;
+  chunks_ = chunks;
+  done_.store(0);
+  next_.store(0);
+  epoch_.fetch_add(1);
+  if (sleeping_.load() > 0) {
+    std::lock_guard sleep_lock(sleep_mutex_);
+    sleep_cv_.notify_all();
+  }
+  claim_chunks();
+  // Only chunks a helper has started remain; wait for them.
+  while (done_.load(std::memory_order_acquire) < chunks) KEROSENE_PAUSE();
+  next_.store(kClosed);
+  while (in_flight_.load() > 0) KEROSENE_PAUSE();
+}
+
+void ParallelTeam::helper_loop() {
+  omp_set_num_threads(1);  // oneDNN calls made from this thread stay on it
+  uint64_t seen = epoch_.load();
+  for (;;) {
+    const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
+    int spins = 0;
+    while (epoch_.load() == seen) {
+      KEROSENE_PAUSE();
+      if (++spins % 64 == 0 && std::chrono::steady_clock::now() > spin_until) {
+        sleeping_.fetch_add(1);
+        std::unique_lock lock(sleep_mutex_);
+        sleep_cv_.wait(lock, [&] { return epoch_.load() != seen; });
+        sleeping_.fetch_sub(1);
+        break;
+      }
+    }
+    const uint64_t epoch = epoch_.load();
+    seen = epoch;
+    in_flight_.fetch_add(1);
+    if (epoch_.load() == epoch) claim_chunks();
+    in_flight_.fetch_sub(1);
+  }
+}
+
+}  // namespace kerosene::backends::cpu

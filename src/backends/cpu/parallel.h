@@ -1,0 +1,57 @@
+// ParallelTeam: the calling thread plus helper threads that split an op into chunks.
+//
+// Why not OpenMP's parallel regions: their barriers wait for every thread, so when another
+// process takes a core, each op waits for the descheduled thread's time slice (measured here:
+// a one-second MLP epoch became 20 s). Here chunks are claimed from an atomic counter, so the
+// caller never waits for a chunk nobody has started: if a helper is not running, the caller
+// does its share. Helpers spin briefly between ops (ops of a step come tens of microseconds
+// apart), then sleep, so an idle process burns no CPU.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace kerosene::backends::cpu {
+
+class ParallelTeam {
+ public:
+  /// The process-wide team, sized by the intra-op thread setting (never destroyed).
+  static ParallelTeam& instance();
+
+  /// Participants (the caller included).
+  int size() const { return static_cast<int>(helpers_.size()) + 1; }
+
+  /// Calls f(chunk) for chunk in [0, chunks), spread over the team; returns when all are done.
+  /// A caller that finds the team busy (another thread's op) runs every chunk itself.
+  template <typename F>
+  void run(int chunks, F&& f) {
+    run_erased(chunks, [](void* ctx, int chunk) { (*static_cast<F*>(ctx))(chunk); }, &f);
+  }
+
+ private:
+  explicit ParallelTeam(int helpers);
+  void run_erased(int chunks, void (*fn)(void*, int), void* ctx);
+  void claim_chunks();
+  void helper_loop();
+
+  std::vector<std::thread> helpers_;
+  std::mutex busy_;  // one op at a time uses the helpers
+
+  // The current job; written by the caller before `epoch_` is bumped.
+  std::atomic<void (*)(void*, int)> fn_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
+  std::atomic<int> chunks_{0};
+  std::atomic<int> next_{1 << 30};  // closed until a job opens it
+  std::atomic<int> done_{0};
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<int> in_flight_{0};  // helpers that may be reading the job
+
+  std::mutex sleep_mutex_;
+  std::condition_variable sleep_cv_;
+  std::atomic<int> sleeping_{0};
+};
+
+}  // namespace kerosene::backends::cpu
