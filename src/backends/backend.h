@@ -108,11 +108,11 @@ class Backend {
   virtual void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy,
                                        Tensor& dw, Tensor* db) = 0;
 
-  /// Bytes of workspace max pooling keeps between forward and backward.
-  virtual size_t pool2d_workspace_bytes(const Pool2DParams& p) = 0;
-  virtual void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y,
-                              Tensor* workspace) = 0;
-  virtual void pool2d_backward(const Pool2DParams& p, const Tensor& dy, const Tensor* workspace,
+  virtual void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) = 0;
+  /// dx from dy. Max pooling routes each gradient to the first maximum of its window, found by
+  /// comparing x with y (as TensorFlow's MaxPoolGrad and cuDNN do), so nothing is kept between
+  /// forward and backward but the two tensors the layer has anyway.
+  virtual void pool2d_backward(const Pool2DParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
                                Tensor& dx) = 0;
 
   // --- losses and metrics ---------------------------------------------------------------------

@@ -51,22 +51,16 @@ backends::Pool2DParams Pooling2D::params(int64_t batch) const {
 const Tensor& Pooling2D::forward(const Tensor& x, bool training) {
   check_input(x);
   const auto p = params(x.dim(0));
-  auto& backend = ops::backend_of(x);
+  x_ = x;
   ops::ensure(out_, output_shape().with_batch(x.dim(0)), device_);
-  Tensor* workspace = nullptr;
-  if (config_.kind == backends::PoolKind::max) {
-    const int64_t bytes = static_cast<int64_t>(backend.pool2d_workspace_bytes(p));
-    if (!workspace_.defined() || workspace_.numel() != bytes) workspace_ = Tensor::empty({bytes}, DType::uint8, device_);
-    workspace = &workspace_;
-  }
-  backend.pool2d_forward(p, x, out_, workspace);
+  ops::backend_of(x).pool2d_forward(p, x, out_);
   return out_;
 }
 
 const Tensor& Pooling2D::backward(const Tensor& dy, bool need_dx) {
   const auto p = params(dy.dim(0));
   ops::ensure(dx_, input_shape().with_batch(dy.dim(0)), device_);
-  ops::backend_of(dy).pool2d_backward(p, dy, config_.kind == backends::PoolKind::max ? &workspace_ : nullptr, dx_);
+  ops::backend_of(dy).pool2d_backward(p, x_, out_, dy, dx_);
   return dx_;
 }
 

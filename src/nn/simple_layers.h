@@ -37,7 +37,7 @@ class Pooling2D final : public Layer {
  private:
   backends::Pool2DParams params(int64_t batch) const;
   Config config_;
-  Tensor out_, workspace_, dx_;
+  Tensor x_, out_, dx_;
 };
 
 /// Flatten and Reshape: views, no copies.

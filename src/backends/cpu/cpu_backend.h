@@ -39,9 +39,8 @@ class CpuBackend final : public Backend {
                             Tensor& dx) override;
   void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy,
                                Tensor& dw, Tensor* db) override;
-  size_t pool2d_workspace_bytes(const Pool2DParams& p) override;
-  void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y, Tensor* workspace) override;
-  void pool2d_backward(const Pool2DParams& p, const Tensor& dy, const Tensor* workspace,
+  void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) override;
+  void pool2d_backward(const Pool2DParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
                        Tensor& dx) override;
 
   void loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true, Tensor& sample_loss,

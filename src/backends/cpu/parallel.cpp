@@ -21,6 +21,11 @@ constexpr auto kSpinTime = std::chrono::microseconds(300);
 // next_ between jobs: any claim fails.
 constexpr int kClosed = 1 << 30;
 
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 ParallelTeam& ParallelTeam::instance() {
@@ -42,7 +47,8 @@ void ParallelTeam::claim_chunks() {
 
 void ParallelTeam::run_erased(int chunks, void (*fn)(void*, int), void* ctx) {
   std::unique_lock lock(busy_, std::try_to_lock);
-  if (chunks <= 1 || helpers_.empty() || !lock.owns_lock()) {
+  const int64_t start = now_ns();
+  if (chunks <= 1 || helpers_.empty() || !lock.owns_lock() || start < solo_until_ns_) {
     for (int c = 0; c < chunks; ++c) fn(ctx, c);
     return;
   }
@@ -60,9 +66,30 @@ void ParallelTeam::run_erased(int chunks, void (*fn)(void*, int), void* ctx) {
   }
   claim_chunks();
   // Only chunks a helper has started remain; wait for them.
-  while (done_.load(std::memory_order_acquire) < chunks) KEROSENE_PAUSE();
+  const int64_t own_done = now_ns();
+  for (int spins = 0; done_.load(std::memory_order_acquire) < chunks; ++spins) {
+    if (spins < 4096) {
+      KEROSENE_PAUSE();
+    } else {
+      std::this_thread::yield();  // the helper may be waiting for this core
+    }
+  }
   next_.store(kClosed);
-  while (in_flight_.load() > 0) KEROSENE_PAUSE();
+  while (in_flight_.load() > 0) std::this_thread::yield();
+  track_contention(start, own_done, now_ns());
+}
+
+void ParallelTeam::track_contention(int64_t start, int64_t own_done, int64_t end) {
+  // Decayed sums of time spent working and time spent waiting for helpers. Waiting for more
+  // than half the op time means the helpers are not getting a core: go solo for a while.
+  constexpr double kDecay = 0.98;
+  constexpr int64_t kSoloNs = 200'000'000;
+  worked_ns_ = worked_ns_ * kDecay + static_cast<double>(own_done - start);
+  waited_ns_ = waited_ns_ * kDecay + static_cast<double>(end - own_done);
+  if (waited_ns_ > 0.5 * worked_ns_ && worked_ns_ > 0) {
+    solo_until_ns_ = end + kSoloNs;
+    waited_ns_ = worked_ns_ = 0;
+  }
 }
 
 void ParallelTeam::helper_loop() {

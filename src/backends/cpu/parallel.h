@@ -6,6 +6,11 @@
 // caller never waits for a chunk nobody has started: if a helper is not running, the caller
 // does its share. Helpers spin briefly between ops (ops of a step come tens of microseconds
 // apart), then sleep, so an idle process burns no CPU.
+//
+// A helper that claimed a chunk and then lost its core still makes the caller wait. When that
+// happens often (another process is competing for the cores), the team stops using helpers for
+// a while and runs ops on the caller alone, then tries again: on a busy machine an op costs at
+// most its one-thread time, never a scheduler time slice.
 #pragma once
 
 #include <atomic>
@@ -35,6 +40,7 @@ class ParallelTeam {
   explicit ParallelTeam(int helpers);
   void run_erased(int chunks, void (*fn)(void*, int), void* ctx);
   void claim_chunks();
+  void track_contention(int64_t start, int64_t own_done, int64_t end);
   void helper_loop();
 
   std::vector<std::thread> helpers_;
@@ -48,6 +54,10 @@ class ParallelTeam {
   std::atomic<int> done_{0};
   std::atomic<uint64_t> epoch_{0};
   std::atomic<int> in_flight_{0};  // helpers that may be reading the job
+
+  // Backoff under contention, touched only by the thread holding busy_.
+  double waited_ns_ = 0, worked_ns_ = 0;
+  int64_t solo_until_ns_ = 0;
 
   std::mutex sleep_mutex_;
   std::condition_variable sleep_cv_;

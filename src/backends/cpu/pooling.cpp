@@ -2,12 +2,13 @@
 //
 // Why not oneDNN: its avx2 pooling on NHWC measured 2.4 ms forward and 1.9 ms backward for
 // the MNIST CNN's 32x26x26x32 max pool (oneDNN 2.6, this machine): 77% of a training step.
-// These loops do the same in tens of microseconds. Padding never wins a max and is not counted
-// in an average (TensorFlow's semantics). Max pooling records, per output, the input position
-// (within its sample) of the maximum: the backward pass scatters to it.
+// These loops, vectorized over channels, do the same in tens of microseconds. Padding never wins
+// a max and is not counted in an average (TensorFlow's semantics). Max pooling's backward pass
+// finds the first maximum of each window again by comparing x with y, as TensorFlow does.
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
@@ -36,25 +37,19 @@ Window window(const Pool2DParams& p, int64_t oh, int64_t ow) {
           std::min(w + p.pool_w, p.in_w)};
 }
 
-void max_forward(const Pool2DParams& p, const float* x, float* y, int32_t* argmax, int64_t n0, int64_t n1) {
+void max_forward(const Pool2DParams& p, const float* x, float* y, int64_t n0, int64_t n1) {
   const int64_t C = p.channels, in_sample = p.in_h * p.in_w * C, out_sample = p.out_h * p.out_w * C;
   for (int64_t n = n0; n < n1; ++n) {
     const float* xs = x + n * in_sample;
     for (int64_t oh = 0; oh < p.out_h; ++oh) {
       for (int64_t ow = 0; ow < p.out_w; ++ow) {
-        float* out = y + n * out_sample + (oh * p.out_w + ow) * C;
-        int32_t* idx = argmax + n * out_sample + (oh * p.out_w + ow) * C;
+        float* __restrict out = y + n * out_sample + (oh * p.out_w + ow) * C;
         const Window win = window(p, oh, ow);
-        for (int64_t c = 0; c < C; ++c) out[c] = -std::numeric_limits<float>::infinity(), idx[c] = 0;
+        std::fill(out, out + C, -std::numeric_limits<float>::infinity());
         for (int64_t ih = win.h0; ih < win.h1; ++ih) {
           for (int64_t iw = win.w0; iw < win.w1; ++iw) {
-            const int32_t offset = static_cast<int32_t>((ih * p.in_w + iw) * C);
-            const float* in = xs + offset;
-            for (int64_t c = 0; c < C; ++c) {
-              const bool larger = in[c] > out[c];
-              out[c] = larger ? in[c] : out[c];
-              idx[c] = larger ? offset + static_cast<int32_t>(c) : idx[c];
-            }
+            const float* __restrict in = xs + (ih * p.in_w + iw) * C;
+            for (int64_t c = 0; c < C; ++c) out[c] = std::max(out[c], in[c]);
           }
         }
       }
@@ -84,14 +79,37 @@ void average_forward(const Pool2DParams& p, const float* x, float* y, int64_t n0
   }
 }
 
-void max_backward(const Pool2DParams& p, const float* dy, const int32_t* argmax, float* dx, int64_t n0, int64_t n1) {
-  const int64_t in_sample = p.in_h * p.in_w * p.channels, out_sample = p.out_h * p.out_w * p.channels;
+void max_backward(const Pool2DParams& p, const float* x, const float* y, const float* dy, float* dx, int64_t n0,
+                  int64_t n1) {
+  const int64_t C = p.channels, in_sample = p.in_h * p.in_w * C, out_sample = p.out_h * p.out_w * C;
   std::memset(dx + n0 * in_sample, 0, static_cast<size_t>((n1 - n0) * in_sample) * sizeof(float));
+  // pending[c] is 1 until channel c's maximum has been found in the current window.
+  thread_local std::vector<float> pending_buffer;
+  pending_buffer.resize(static_cast<size_t>(C));
+  float* __restrict pending = pending_buffer.data();
   for (int64_t n = n0; n < n1; ++n) {
+    const float* xs = x + n * in_sample;
     float* dxs = dx + n * in_sample;
-    const float* g = dy + n * out_sample;
-    const int32_t* idx = argmax + n * out_sample;
-    for (int64_t i = 0; i < out_sample; ++i) dxs[idx[i]] += g[i];
+    for (int64_t oh = 0; oh < p.out_h; ++oh) {
+      for (int64_t ow = 0; ow < p.out_w; ++ow) {
+        const int64_t o = n * out_sample + (oh * p.out_w + ow) * C;
+        const float* __restrict out = y + o;
+        const float* __restrict g = dy + o;
+        const Window win = window(p, oh, ow);
+        std::fill(pending, pending + C, 1.0f);
+        for (int64_t ih = win.h0; ih < win.h1; ++ih) {
+          for (int64_t iw = win.w0; iw < win.w1; ++iw) {
+            const float* __restrict in = xs + (ih * p.in_w + iw) * C;
+            float* __restrict d = dxs + (ih * p.in_w + iw) * C;
+            for (int64_t c = 0; c < C; ++c) {
+              const float hit = in[c] == out[c] ? pending[c] : 0.0f;
+              d[c] += hit * g[c];
+              pending[c] -= hit;
+            }
+          }
+        }
+      }
+    }
   }
 }
 
@@ -118,30 +136,27 @@ void average_backward(const Pool2DParams& p, const float* dy, float* dx, int64_t
 
 }  // namespace
 
-size_t CpuBackend::pool2d_workspace_bytes(const Pool2DParams& p) {
-  return p.kind == PoolKind::max ? static_cast<size_t>(p.batch * p.out_h * p.out_w * p.channels) * sizeof(int32_t) : 0;
-}
-
-void CpuBackend::pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y, Tensor* workspace) {
+void CpuBackend::pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) {
   const float* px = static_cast<const float*>(x.raw_data());
   float* py = static_cast<float*>(y.raw_data());
-  int32_t* argmax = workspace ? static_cast<int32_t*>(workspace->raw_data()) : nullptr;
   for_batch_chunks(p, [&](int64_t n0, int64_t n1) {
     if (p.kind == PoolKind::max) {
-      max_forward(p, px, py, argmax, n0, n1);
+      max_forward(p, px, py, n0, n1);
     } else {
       average_forward(p, px, py, n0, n1);
     }
   });
 }
 
-void CpuBackend::pool2d_backward(const Pool2DParams& p, const Tensor& dy, const Tensor* workspace, Tensor& dx) {
+void CpuBackend::pool2d_backward(const Pool2DParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                 Tensor& dx) {
+  const float* px = static_cast<const float*>(x.raw_data());
+  const float* py = static_cast<const float*>(y.raw_data());
   const float* pdy = static_cast<const float*>(dy.raw_data());
   float* pdx = static_cast<float*>(dx.raw_data());
-  const int32_t* argmax = workspace ? static_cast<const int32_t*>(workspace->raw_data()) : nullptr;
   for_batch_chunks(p, [&](int64_t n0, int64_t n1) {
     if (p.kind == PoolKind::max) {
-      max_backward(p, pdy, argmax, pdx, n0, n1);
+      max_backward(p, px, py, pdy, pdx, n0, n1);
     } else {
       average_backward(p, pdy, pdx, n0, n1);
     }
