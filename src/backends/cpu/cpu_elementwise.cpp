@@ -119,16 +119,7 @@ void CpuBackend::activation_forward(ActivationKind kind, const Tensor& x, Tensor
       break;
     case ActivationKind::softmax: {
       const int64_t cols = x.dim(-1), rows = n / cols;
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* a = in + r * cols;
-        float* b = out + r * cols;
-        float m = a[0];
-        for (int64_t j = 1; j < cols; ++j) m = a[j] > m ? a[j] : m;
-        float s = 0;
-        for (int64_t j = 0; j < cols; ++j) s += (b[j] = std::exp(a[j] - m));
-        const float inv = 1.0f / s;
-        for (int64_t j = 0; j < cols; ++j) b[j] *= inv;
-      }
+      for (int64_t r = 0; r < rows; ++r) math::softmax_row(in + r * cols, cols, out + r * cols);
       break;
     }
   }

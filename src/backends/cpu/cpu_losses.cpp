@@ -17,17 +17,6 @@ int64_t argmax(const float* row, int64_t n) {
   return best;
 }
 
-// log(sum(exp(z))) computed stably, with softmax(z) written to `probs`.
-float log_softmax_normalizer(const float* z, int64_t n, float* probs) {
-  float m = z[0];
-  for (int64_t j = 1; j < n; ++j) m = z[j] > m ? z[j] : m;
-  float s = 0;
-  for (int64_t j = 0; j < n; ++j) s += (probs[j] = std::exp(z[j] - m));
-  const float inv = 1.0f / s;
-  for (int64_t j = 0; j < n; ++j) probs[j] *= inv;
-  return m + std::log(s);
-}
-
 }  // namespace
 
 void CpuBackend::loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true,
@@ -52,7 +41,7 @@ void CpuBackend::loss(const LossArgs& args, const Tensor& y_pred, const Tensor& 
         if (args.from_logits) {
           // loss = T * logsumexp(z) - sum(t z); d/dz = T * softmax(z) - t, with T = sum(t).
           float* probs = g ? g : probs_buffer.data();
-          const float lse = log_softmax_normalizer(p, cols, probs);
+          const float lse = math::softmax_row(p, cols, probs);
           if (sparse) {
             const int32_t y = labels[r];
             out[r] = lse - p[y];

@@ -1,9 +1,9 @@
 // oneDNN state of the CPU backend (matmul and convolution; pooling is in pooling.cpp): one
-// engine, and caches of primitives keyed by
-// shape (and thread count, which oneDNN fixes when it creates a primitive). Each cached entry
-// owns its memory objects and a user-managed scratchpad, so executing it allocates nothing of
-// ours; only pointers change between calls. Caches are per calling thread: replicas of a
+// engine, and caches of primitives keyed by shape. Each cached entry owns its memory objects
+// and a user-managed scratchpad, so executing it allocates nothing of ours; only pointers
+// change between calls. Caches are per calling thread: team helpers and the replicas of a
 // mirrored model run the same shapes concurrently, and a scratchpad must not be shared.
+// Every primitive runs on one OpenMP thread; ParallelTeam splits large ops between threads.
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -23,7 +23,6 @@ struct CachedPrimitive {
   std::vector<dnnl::memory> args;
   dnnl::memory scratchpad;
   std::vector<uint8_t> scratchpad_buffer;
-  int threads = 1;
   // Weights oneDNN wants in another layout: reorder to/from the user's (Keras) layout.
   std::unique_ptr<CachedPrimitive> to_internal, from_internal;
   dnnl::memory internal;  // the reordered tensor

@@ -42,6 +42,15 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool bi
 
 memory placeholder(const memory::desc& md, dnnl::engine& engine) { return memory(md, engine, DNNL_MEMORY_NONE); }
 
+// When the primitive wants the weights in another layout than Keras' HWIO, the entry gets a
+// reorder into a buffer of its own.
+void attach_weights_reorder(CachedPrimitive& e, const memory::desc& user, const memory::desc& wanted,
+                            dnnl::engine& engine) {
+  if (wanted == user) return;
+  e.to_internal = make_reorder(user, wanted, engine);
+  e.internal = memory(wanted, engine);
+}
+
 // Weights in the layout `wanted`: the user's pointer, or the entry's reordered copy.
 const void* weights_for(OneDnn& dnn, CachedPrimitive& e, const Tensor& w) {
   if (!e.to_internal) return w.raw_data();
@@ -53,13 +62,11 @@ const void* weights_for(OneDnn& dnn, CachedPrimitive& e, const Tensor& w) {
 
 void OneDnn::conv2d_forward_chunk(const Conv2DParams& p, const float* x, const Tensor& w, const float* bias,
                                   float* y, ActivationKind fused) {
-  const int threads = 1;
-  auto& slot = caches().primitives[conv_key(1, p, (bias ? 8 : 0) + static_cast<int64_t>(fused), threads)];
+  auto& slot = caches().primitives[conv_key(1, p, (bias ? 8 : 0) + static_cast<int64_t>(fused))];
   if (!slot) {
     ConvDescs d = conv_descs(p);
     auto pd = forward_pd(d, bias != nullptr, fused, engine_);
     auto e = std::make_unique<CachedPrimitive>();
-    e->threads = threads;
     e->primitive = dnnl::convolution_forward(pd);
     e->arg_ids = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
     e->args = {placeholder(d.src, engine_), placeholder(pd.weights_desc(), engine_), placeholder(d.dst, engine_)};
@@ -67,11 +74,7 @@ void OneDnn::conv2d_forward_chunk(const Conv2DParams& p, const float* x, const T
       e->arg_ids.push_back(DNNL_ARG_BIAS);
       e->args.push_back(placeholder(d.bias, engine_));
     }
-    if (pd.weights_desc() != d.weights_user) {
-      e->to_internal = make_reorder(d.weights_user, pd.weights_desc(), engine_);
-      e->to_internal->threads = 1;
-      e->internal = memory(pd.weights_desc(), engine_);
-    }
+    attach_weights_reorder(*e, d.weights_user, pd.weights_desc(), engine_);
     finish_entry(*e, pd, engine_);
     slot = std::move(e);
   }
@@ -84,8 +87,7 @@ void OneDnn::conv2d_forward_chunk(const Conv2DParams& p, const float* x, const T
 }
 
 void OneDnn::conv2d_backward_data_chunk(const Conv2DParams& p, const float* dy, const Tensor& w, float* dx) {
-  const int threads = 1;
-  auto& slot = caches().primitives[conv_key(2, p, 0, threads)];
+  auto& slot = caches().primitives[conv_key(2, p, 0)];
   if (!slot) {
     ConvDescs d = conv_descs(p);
     auto hint = forward_pd(d, false, ActivationKind::linear, engine_);
@@ -93,15 +95,10 @@ void OneDnn::conv2d_backward_data_chunk(const Conv2DParams& p, const float* dy, 
                                                d.dst, d.strides, d.pad_l, d.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad_attr(), engine_, hint);
     auto e = std::make_unique<CachedPrimitive>();
-    e->threads = threads;
     e->primitive = dnnl::convolution_backward_data(pd);
     e->arg_ids = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
     e->args = {placeholder(d.dst, engine_), placeholder(pd.weights_desc(), engine_), placeholder(d.src, engine_)};
-    if (pd.weights_desc() != d.weights_user) {
-      e->to_internal = make_reorder(d.weights_user, pd.weights_desc(), engine_);
-      e->to_internal->threads = 1;
-      e->internal = memory(pd.weights_desc(), engine_);
-    }
+    attach_weights_reorder(*e, d.weights_user, pd.weights_desc(), engine_);
     finish_entry(*e, pd, engine_);
     slot = std::move(e);
   }
@@ -111,8 +108,7 @@ void OneDnn::conv2d_backward_data_chunk(const Conv2DParams& p, const float* dy, 
 
 void OneDnn::conv2d_backward_weights_chunk(const Conv2DParams& p, const float* x, const float* dy, float* dw,
                                            float* db) {
-  const int threads = 1;
-  auto& slot = caches().primitives[conv_key(3, p, db ? 1 : 0, threads)];
+  auto& slot = caches().primitives[conv_key(3, p, db ? 1 : 0)];
   if (!slot) {
     ConvDescs d = conv_descs(p);
     auto hint = forward_pd(d, db != nullptr, ActivationKind::linear, engine_);
@@ -122,7 +118,6 @@ void OneDnn::conv2d_backward_weights_chunk(const Conv2DParams& p, const float* x
                                                               d.weights_any, d.dst, d.strides, d.pad_l, d.pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad_attr(), engine_, hint);
     auto e = std::make_unique<CachedPrimitive>();
-    e->threads = threads;
     e->primitive = dnnl::convolution_backward_weights(pd);
     e->arg_ids = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
     e->args = {placeholder(d.src, engine_), placeholder(d.dst, engine_), placeholder(pd.diff_weights_desc(), engine_)};
@@ -132,7 +127,6 @@ void OneDnn::conv2d_backward_weights_chunk(const Conv2DParams& p, const float* x
     }
     if (pd.diff_weights_desc() != d.weights_user) {
       e->from_internal = make_reorder(pd.diff_weights_desc(), d.weights_user, engine_);
-      e->from_internal->threads = 1;
       e->internal = memory(pd.diff_weights_desc(), engine_);
     }
     finish_entry(*e, pd, engine_);

@@ -39,9 +39,9 @@ void finish_entry(CachedPrimitive& e, const PD& pd, dnnl::engine& engine) {
 
 inline memory::desc nhwc(int64_t n, int64_t h, int64_t w, int64_t c) { return {{n, c, h, w}, dt::f32, tag::nhwc}; }
 
-inline Key conv_key(int64_t kind, const Conv2DParams& p, int64_t extra, int threads) {
+inline Key conv_key(int64_t kind, const Conv2DParams& p, int64_t extra) {
   return {kind, p.batch, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.kernel_h, p.kernel_w,
-          p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, extra, threads};
+          p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, extra};
 }
 
 // A reorder between the user's layout and the layout a primitive chose.
