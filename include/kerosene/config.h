@@ -55,10 +55,14 @@ void reset_memory_stats(const std::string& device);
 }  // namespace experimental
 
 namespace threading {
-/// Threads one op may use (0: as many as the machine has cores). Takes effect for the next op.
+/// Threads one op may use (0: the default, OpenMP's: OMP_NUM_THREADS, else the cores this
+/// process may run on). Read when the first op runs: the CPU backend's thread team is sized
+/// then; later calls can lower the number of threads an op uses, not raise it.
 void set_intra_op_parallelism_threads(int num_threads);
 int get_intra_op_parallelism_threads();
-/// Threads that run independent ops concurrently (0: the default, which is 1 per logical device).
+/// Threads that run independent ops concurrently (0: the default). Recorded for TensorFlow
+/// compatibility: kerosene runs a model's ops in order, one logical device per thread, so
+/// today no setting changes how it runs.
 void set_inter_op_parallelism_threads(int num_threads);
 int get_inter_op_parallelism_threads();
 }  // namespace threading
