@@ -54,7 +54,7 @@ def cpu_model() -> str:
             fields[k.strip()] = v.strip()
     if "Model name" in fields:
         extra = [f"{k.lower()} {fields[k]}" for k in ("CPU family", "Model", "Stepping") if k in fields]
-        return fields["Model name"] + (f" ({', '.join(extra)})" if extra else "")
+        return fields["Model name"] + (f", {', '.join(extra)}" if extra else "")
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):

@@ -14,6 +14,9 @@ using tag = dnnl::memory::format_tag;
 using Key = std::vector<int64_t>;
 
 struct ThreadCaches {
+  // oneDNN sizes a primitive for the OpenMP threads of the thread creating it, and would then
+  // run an OpenMP parallel region on every call: pin every thread that uses oneDNN to one.
+  ThreadCaches() { omp_set_num_threads(1); }
   std::map<Key, std::unique_ptr<CachedPrimitive>> primitives;
 };
 
