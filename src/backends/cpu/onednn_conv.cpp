@@ -1,5 +1,6 @@
 // Conv2D on oneDNN: NHWC activations and HWIO (Keras) weights as the user sees them; weights
 // are reordered to whatever layout the chosen implementation wants (cheap: weights are small).
+#include "backends/cpu/conv_weights_grad.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/onednn_util.h"
 #include "backends/cpu/parallel.h"
@@ -204,7 +205,11 @@ void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, con
   for_batch_chunks(p, chunks, [&](int c, const Conv2DParams& part, int64_t first) {
     float* pw = c == 0 ? static_cast<float*>(dw.raw_data()) : partial_base + (c - 1) * (w_size + b_size);
     float* pb = !db ? nullptr : c == 0 ? static_cast<float*>(db->raw_data()) : pw + w_size;
-    conv2d_backward_weights_chunk(part, px + first * in_sample, pdy + first * out_sample, pw, pb);
+    if (conv_weights_grad_direct_fits(part)) {
+      conv_weights_grad_direct(part, px + first * in_sample, pdy + first * out_sample, pw, pb);
+    } else {
+      conv2d_backward_weights_chunk(part, px + first * in_sample, pdy + first * out_sample, pw, pb);
+    }
   });
   float* pw = static_cast<float*>(dw.raw_data());
   float* pb = db ? static_cast<float*>(db->raw_data()) : nullptr;
