@@ -119,6 +119,4 @@ DeviceContext& Registry::context(const Device& device, const std::string& cause)
                     known + "." + hint);
 }
 
-DeviceContext& host_context() { return Registry::instance().context(Device()); }
-
 }  // namespace kerosene::runtime

@@ -67,7 +67,4 @@ class Registry {
   std::vector<std::unique_ptr<DeviceContext>> contexts_;
 };
 
-/// Host (CPU) device context for /CPU:0: staging area and default placement.
-DeviceContext& host_context();
-
 }  // namespace kerosene::runtime

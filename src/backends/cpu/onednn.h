@@ -43,8 +43,6 @@ class OneDnn {
   void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
                                Tensor* db);
 
-  dnnl::engine& engine() { return engine_; }
-
  private:
   // One chunk of the batch, on the calling thread.
   void conv2d_forward_chunk(const Conv2DParams& p, const float* x, const Tensor& w, const float* bias, float* y,
