@@ -13,6 +13,18 @@ namespace ks = kerosene;
 
 namespace {
 
+// CLI11's PositiveNumber prints its range as 0 to 1.8e308; say it the way a user reads it.
+const CLI::Validator kPositive(
+    [](std::string& value) -> std::string {
+      try {
+        size_t used = 0;
+        if (std::stod(value, &used) > 0 && used == value.size()) return "";
+      } catch (const std::exception&) {
+      }
+      return "expected a number greater than 0, got " + value;
+    },
+    "POSITIVE");
+
 struct TrainArgs {
   std::string model = "cnn";
   std::string dataset = "mnist";
@@ -81,11 +93,11 @@ int main(int argc, char** argv) {
   auto* train = app.add_subcommand("train", "Train a classic Keras MNIST model and report its test accuracy");
   train->add_option("--model", train_args.model, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}));
   train->add_option("--dataset", train_args.dataset, "mnist, fashion_mnist, or a directory of IDX files");
-  train->add_option("--epochs", train_args.epochs)->check(CLI::PositiveNumber);
-  train->add_option("--batch-size", train_args.batch_size)->check(CLI::PositiveNumber);
+  train->add_option("--epochs", train_args.epochs)->check(kPositive);
+  train->add_option("--batch-size", train_args.batch_size)->check(kPositive);
   train->add_option("--steps-per-epoch", train_args.steps_per_epoch, "batches per epoch (default: all)")->check(CLI::NonNegativeNumber);
   train->add_option("--optimizer", train_args.optimizer, "sgd, adam, adamw or rmsprop");
-  train->add_option("--learning-rate", train_args.learning_rate, "default: the optimizer's")->check(CLI::PositiveNumber);
+  train->add_option("--learning-rate", train_args.learning_rate, "default: the optimizer's")->check(kPositive);
   train->add_option("--validation-split", train_args.validation_split)->check(CLI::Range(0.0, 0.99));
   train->add_option("--seed", train_args.seed, "makes runs repeatable")->check(CLI::NonNegativeNumber);
   train->add_option("--verbose", train_args.verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));
