@@ -23,8 +23,9 @@ class ModelState;
 struct History {
   std::vector<int> epoch;
   std::map<std::string, std::vector<double>> history;
-  /// Per-epoch wall time in seconds (not in Keras' History; kerosene adds it).
+  /// Per-epoch wall time in seconds and samples trained (not in Keras' History; kerosene adds them).
   std::vector<double> epoch_seconds;
+  std::vector<int64_t> epoch_samples;
 };
 
 struct FitOptions {

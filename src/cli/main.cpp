@@ -58,11 +58,9 @@ int run_train(const TrainArgs& a) {
   ks::History history = model.fit(x_train, train.y, fit);
   auto result = model.evaluate(x_test, test.y, {.batch_size = a.batch_size, .verbose = a.verbose > 0 ? 1 : 0});
 
-  double seconds = 0;
-  for (double s : history.epoch_seconds) seconds += s;
-  const int64_t train_rows = x_train.dim(0) - static_cast<int64_t>(x_train.dim(0) * a.validation_split);
-  const int64_t per_epoch = a.steps_per_epoch > 0 ? std::min<int64_t>(train_rows, int64_t{a.steps_per_epoch} * a.batch_size) : train_rows;
-  const double samples = static_cast<double>(per_epoch) * static_cast<double>(history.epoch.size());
+  double seconds = 0, samples = 0;
+  for (double t : history.epoch_seconds) seconds += t;
+  for (int64_t n : history.epoch_samples) samples += static_cast<double>(n);
 
   if (a.json) {
     nlohmann::json out;

@@ -180,6 +180,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     history.epoch.push_back(epoch);
     history.epoch_seconds.push_back(seconds);
+    history.epoch_samples.push_back(totals.samples);
     for (const auto& [name, value] : logs.entries()) history.history[name].push_back(value);
     callbacks.each([&](Callback& c) { c.on_epoch_end(epoch, logs); });
   }

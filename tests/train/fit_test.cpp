@@ -299,6 +299,17 @@ TEST(FitTest, EpochSecondsOnePerEpoch) {
   EXPECT_EQ(h.history["loss"].size(), 4u);
 }
 
+TEST(FitTest, EpochSamplesCountWhatWasTrained) {
+  Sequential model = small_classifier();
+  model.compile("adam", "sparse_categorical_crossentropy");
+  auto [x, y] = small_data(12);
+  History h = model.fit(x, y, quiet(5, 2));  // 12 samples in batches of 5: 5, 5, 2
+  EXPECT_EQ(h.epoch_samples, (std::vector<int64_t>{12, 12}));
+  FitOptions o = quiet(5, 1);
+  o.steps_per_epoch = 2;
+  EXPECT_EQ(model.fit(x, y, o).epoch_samples, (std::vector<int64_t>{10}));
+}
+
 TEST(FitTest, InitialEpoch) {
   Sequential model = small_classifier();
   model.compile("adam", "sparse_categorical_crossentropy");
