@@ -80,13 +80,15 @@ void ParallelTeam::run_erased(int chunks, void (*fn)(void*, int), void* ctx) {
 }
 
 void ParallelTeam::track_contention(int64_t start, int64_t own_done, int64_t end) {
-  // Decayed sums of time spent working and time spent waiting for helpers. Waiting for more
-  // than half the op time means the helpers are not getting a core: go solo for a while.
+  // Decayed sums of time spent working and time spent waiting for helpers. A descheduled
+  // helper makes the caller wait a scheduler slice (milliseconds) for a chunk of tens of
+  // microseconds; waiting twice as long as working means that is happening: go solo for a
+  // while. (At half, uneven but healthy chunks tripped it and cost ~10% on an idle machine.)
   constexpr double kDecay = 0.98;
   constexpr int64_t kSoloNs = 200'000'000;
   worked_ns_ = worked_ns_ * kDecay + static_cast<double>(own_done - start);
   waited_ns_ = waited_ns_ * kDecay + static_cast<double>(end - own_done);
-  if (waited_ns_ > 0.5 * worked_ns_ && worked_ns_ > 0) {
+  if (waited_ns_ > 2.0 * worked_ns_ && worked_ns_ > 0) {
     solo_until_ns_ = end + kSoloNs;
     waited_ns_ = worked_ns_ = 0;
   }
