@@ -32,24 +32,24 @@ struct FitOptions {
   int batch_size = 32;
   int epochs = 1;
   int verbose = 1;  ///< 0 silent, 1 progress bar, 2 one line per epoch
-  std::vector<CallbackPtr> callbacks;
+  std::vector<CallbackPtr> callbacks{};
   float validation_split = 0.0f;  ///< fraction taken from the end of x, y before shuffling
-  std::optional<std::pair<Tensor, Tensor>> validation_data;
+  std::optional<std::pair<Tensor, Tensor>> validation_data{};
   bool shuffle = true;
   int initial_epoch = 0;
-  std::optional<int> steps_per_epoch;
+  std::optional<int> steps_per_epoch{};
 };
 
 struct EvaluateOptions {
   int batch_size = 32;
   int verbose = 1;
-  std::vector<CallbackPtr> callbacks;
+  std::vector<CallbackPtr> callbacks{};
 };
 
 struct PredictOptions {
   int batch_size = 32;
   int verbose = 0;
-  std::vector<CallbackPtr> callbacks;
+  std::vector<CallbackPtr> callbacks{};
 };
 
 /// Loss and metric values from evaluate, in Keras' order ("loss" first).

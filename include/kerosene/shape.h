@@ -33,6 +33,9 @@ class Shape {
   Shape with_batch(int64_t n) const;
   /// The shape without its first dimension (one sample).
   Shape drop_batch() const;
+  /// This shape with its one -1 entry (if any) replaced so that it holds `numel` elements, when
+  /// that divides evenly; callers compare numel() to decide. Throws ValueError for two -1s.
+  Shape resolve_wildcard(int64_t numel) const;
 
   /// "(32, 28, 28, 1)"; with batch_as_none, "(None, 28, 28, 1)" as Keras prints.
   std::string to_string(bool batch_as_none = false) const;

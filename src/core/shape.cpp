@@ -58,6 +58,23 @@ Shape Shape::drop_batch() const {
   return s;
 }
 
+Shape Shape::resolve_wildcard(int64_t numel) const {
+  Shape out = *this;
+  int wildcard = -1;
+  int64_t known = 1;
+  for (int i = 0; i < rank_; ++i) {
+    if (dims_[i] != -1) {
+      known *= dims_[i];
+    } else if (wildcard >= 0) {
+      throw ValueError("shape " + to_string() + ": only one dimension may be -1");
+    } else {
+      wildcard = i;
+    }
+  }
+  if (wildcard >= 0 && known > 0 && numel % known == 0) out.dims_[wildcard] = numel / known;
+  return out;
+}
+
 std::string Shape::to_string(bool batch_as_none) const {
   std::string s = "(";
   for (int i = 0; i < rank_; ++i) {

@@ -71,17 +71,7 @@ ReshapeLayer::ReshapeLayer(std::optional<Shape> target, std::string class_name, 
 
 Shape ReshapeLayer::compute_output_shape(const Shape& input) const {
   if (!target_) return {input.numel()};
-  Shape out = *target_;
-  int infer = -1;
-  int64_t known = 1;
-  for (int i = 0; i < out.rank(); ++i) {
-    if (out[i] == -1 && infer < 0) {
-      infer = i;
-    } else {
-      known *= out[i];
-    }
-  }
-  if (infer >= 0 && known > 0 && input.numel() % known == 0) out[infer] = input.numel() / known;
+  const Shape out = target_->resolve_wildcard(input.numel());
   if (out.numel() != input.numel()) {
     throw ValueError("Reshape layer \"" + name() + "\": cannot reshape " + input.to_string() + " (" +
                      std::to_string(input.numel()) + " elements) to " + target_->to_string());

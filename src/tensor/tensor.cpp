@@ -75,18 +75,7 @@ void Tensor::copy_from_host(const void* src, size_t bytes) {
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
-  Shape out = shape;
-  int infer = -1;
-  int64_t known = 1;
-  for (int i = 0; i < out.rank(); ++i) {
-    if (out[i] == -1) {
-      if (infer >= 0) throw ValueError("reshape to " + shape.to_string() + ": only one dimension may be -1");
-      infer = i;
-    } else {
-      known *= out[i];
-    }
-  }
-  if (infer >= 0 && known > 0 && numel() % known == 0) out[infer] = numel() / known;
+  const Shape out = shape.resolve_wildcard(numel());
   if (out.numel() != numel()) {
     throw ValueError("cannot reshape a tensor of shape " + shape_.to_string() + " (" +
                      std::to_string(numel()) + " elements) to " + shape.to_string());

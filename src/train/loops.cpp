@@ -81,7 +81,7 @@ void require_compiled(const train::ModelState& s, const char* what) {
 }
 
 // Runs the test loop over (x, y) and returns the totals.
-train::StepTotals run_test(Sequential* model, train::ModelState& s, const Tensor& x, const Tensor& y, int batch_size,
+train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& y, int batch_size,
                            CallbackList* callbacks) {
   BatchPlan plan{std::vector<int64_t>(x.dim(0)), batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
@@ -174,7 +174,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
       }
     }
     if (x_val.defined()) {
-      train::StepTotals val = run_test(this, s, x_val, y_val, o.batch_size, nullptr);
+      train::StepTotals val = run_test(s, x_val, y_val, o.batch_size, nullptr);
       set_logs(logs, s, val, "val_");
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
@@ -199,7 +199,7 @@ EvaluateResult Sequential::evaluate(const Tensor& x_in, const Tensor& y_in, cons
   CallbackList callbacks(this, o.callbacks, o.verbose, {1, steps, o.verbose});
   Logs logs;
   callbacks.each([&](Callback& c) { c.on_test_begin(logs); });
-  train::StepTotals totals = run_test(this, s, x, y, o.batch_size, &callbacks);
+  train::StepTotals totals = run_test(s, x, y, o.batch_size, &callbacks);
   set_logs(logs, s, totals, "");
   callbacks.each([&](Callback& c) { c.on_test_end(logs); });
   EvaluateResult result;

@@ -10,12 +10,27 @@ void ModelState::build(const Shape& input) {
   if (layers.empty()) throw ValueError("model \"" + name + "\" has no layers; add some before building it");
   Shape shape = input;
   for (size_t i = 0; i < layers.size(); ++i) {
-    auto& layer = *layers[i];
-    std::mt19937_64 layer_rng(seed + 0x9E3779B97F4A7C15ull * (i + 1));  // independent of layer order of building
-    layer.build(shape, device, layer_rng);
-    if (auto* dropout = dynamic_cast<nn::Dropout*>(&layer)) dropout->set_default_seed(seed + 7919 * (i + 1));
-    shape = layer.output_shape();
+    build_layer(i, shape);
+    shape = layers[i]->output_shape();
   }
+  index_variables();
+}
+
+void ModelState::build_last() {
+  const size_t last = layers.size() - 1;
+  build_layer(last, last == 0 ? input_shape() : layers[last - 1]->output_shape());
+  index_variables();
+}
+
+void ModelState::build_layer(size_t i, const Shape& input) {
+  // Each layer's generator depends only on the model's seed and the layer's position, so
+  // building layer by layer (at add) or all at once gives the same weights.
+  std::mt19937_64 layer_rng(seed + 0x9E3779B97F4A7C15ull * (i + 1));
+  layers[i]->build(input, device, layer_rng);
+  if (auto* dropout = dynamic_cast<nn::Dropout*>(layers[i].get())) dropout->set_default_seed(seed + 7919 * (i + 1));
+}
+
+void ModelState::index_variables() {
   variables_.clear();
   first_with_variables_ = -1;
   for (size_t i = 0; i < layers.size(); ++i) {

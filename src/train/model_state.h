@@ -47,6 +47,9 @@ class ModelState {
 
   bool built() const { return !layers.empty() && layers.front()->built(); }
   void build(const Shape& input);
+  /// Builds the last layer on the output of the others (which are built): add() with a known
+  /// input shape builds each layer once, as it arrives.
+  void build_last();
   Shape input_shape() const;
   Shape output_shape() const;
   std::vector<nn::Variable*> variables();
@@ -64,6 +67,8 @@ class ModelState {
  private:
   void compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, StepTotals& totals);
   float read_scalar(const Tensor& t);
+  void build_layer(size_t i, const Shape& input);
+  void index_variables();
 
   Tensor sample_loss_, grad_, correct_, scalar_;
   std::vector<nn::Variable*> variables_;

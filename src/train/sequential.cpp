@@ -73,10 +73,9 @@ void Sequential::add(const Layer& layer) {
   // With a known input shape, build now: a layer that does not fit fails here, at add().
   if (s.declared_input) {
     try {
-      s.build(*s.declared_input);
+      s.build_last();
     } catch (...) {
-      s.layers.pop_back();
-      if (!s.layers.empty()) s.build(*s.declared_input);
+      s.layers.pop_back();  // the layer failed before changing anything; the others stay built
       throw;
     }
   }
