@@ -48,20 +48,20 @@ class Callback {
   Sequential* model() const { return model_; }
   const CallbackParams& params() const { return params_; }
 
-  virtual void on_train_begin(const Logs& logs) {}
-  virtual void on_train_end(const Logs& logs) {}
-  virtual void on_epoch_begin(int epoch, const Logs& logs) {}
-  virtual void on_epoch_end(int epoch, const Logs& logs) {}
-  virtual void on_train_batch_begin(int batch, const Logs& logs) {}
-  virtual void on_train_batch_end(int batch, const Logs& logs) {}
-  virtual void on_test_begin(const Logs& logs) {}
-  virtual void on_test_end(const Logs& logs) {}
-  virtual void on_test_batch_begin(int batch, const Logs& logs) {}
-  virtual void on_test_batch_end(int batch, const Logs& logs) {}
-  virtual void on_predict_begin(const Logs& logs) {}
-  virtual void on_predict_end(const Logs& logs) {}
-  virtual void on_predict_batch_begin(int batch, const Logs& logs) {}
-  virtual void on_predict_batch_end(int batch, const Logs& logs) {}
+  virtual void on_train_begin(const Logs& /*logs*/) {}
+  virtual void on_train_end(const Logs& /*logs*/) {}
+  virtual void on_epoch_begin(int /*epoch*/, const Logs& /*logs*/) {}
+  virtual void on_epoch_end(int /*epoch*/, const Logs& /*logs*/) {}
+  virtual void on_train_batch_begin(int /*batch*/, const Logs& /*logs*/) {}
+  virtual void on_train_batch_end(int /*batch*/, const Logs& /*logs*/) {}
+  virtual void on_test_begin(const Logs& /*logs*/) {}
+  virtual void on_test_end(const Logs& /*logs*/) {}
+  virtual void on_test_batch_begin(int /*batch*/, const Logs& /*logs*/) {}
+  virtual void on_test_batch_end(int /*batch*/, const Logs& /*logs*/) {}
+  virtual void on_predict_begin(const Logs& /*logs*/) {}
+  virtual void on_predict_end(const Logs& /*logs*/) {}
+  virtual void on_predict_batch_begin(int /*batch*/, const Logs& /*logs*/) {}
+  virtual void on_predict_batch_end(int /*batch*/, const Logs& /*logs*/) {}
 
  private:
   Sequential* model_ = nullptr;
