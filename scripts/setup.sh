@@ -20,7 +20,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 build_type="${KEROSENE_BUILD_TYPE:-Release}"
+# The CUDA plugin is built whenever the CUDA toolkit is there (nvcc on PATH or in
+# /usr/local/cuda); KEROSENE_WITH_CUDA=ON makes its absence an error (CI), OFF skips it.
+cmake_args=(-DCMAKE_BUILD_TYPE="$build_type" -DKEROSENE_WITH_CUDA="${KEROSENE_WITH_CUDA:-AUTO}")
+if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+  cmake_args+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
+fi
 if [ ! -f build/build.ninja ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
+  cmake -S . -B build -G Ninja "${cmake_args[@]}" >/dev/null
+elif [ -n "${KEROSENE_WITH_CUDA:-}" ]; then
+  cmake -S . -B build -G Ninja "${cmake_args[@]}" >/dev/null
 fi
 cmake --build build -j "$(nproc)"

@@ -31,7 +31,15 @@ struct LogicalDeviceConfiguration {
 };
 
 /// Physical devices of a type ("CPU", "GPU"; empty for all). Does not initialize the runtime.
+/// GPUs are those the CUDA runtime shows (CUDA_VISIBLE_DEVICES applies), numbered as it does;
+/// none when the CUDA plugin cannot load or finds no usable device (`kerosene doctor` says why).
 std::vector<PhysicalDevice> list_physical_devices(const std::string& device_type = "");
+
+/// Restricts the runtime to `devices` of `device_type` (empty: the types of `devices`). Hidden
+/// GPUs get no logical device. The CPU cannot be hidden. Throws RuntimeError after the runtime
+/// is initialized, ValueError for a device that list_physical_devices does not return.
+void set_visible_devices(const std::vector<PhysicalDevice>& devices, const std::string& device_type = "");
+std::vector<PhysicalDevice> get_visible_devices(const std::string& device_type = "");
 
 /// Logical devices of a type. Initializes the runtime: configuration is frozen afterwards.
 std::vector<LogicalDevice> list_logical_devices(const std::string& device_type = "");
@@ -43,15 +51,60 @@ void set_logical_device_configuration(const PhysicalDevice& device,
                                       const std::vector<LogicalDeviceConfiguration>& logical);
 std::vector<LogicalDeviceConfiguration> get_logical_device_configuration(const PhysicalDevice& device);
 
+/// Where ops run when their requested device does not exist: false (the default) makes such a
+/// request an error that carries the diagnosis; true runs on the CPU with a warning that says
+/// where and why. Never silent either way.
+void set_soft_device_placement(bool enabled);
+bool get_soft_device_placement();
+
+/// Logs (to stderr) one line per op with the device it runs on, and every copy between devices.
+void set_log_device_placement(bool enabled);
+bool get_log_device_placement();
+
+/// Whether this build includes the CUDA plugin.
+bool is_built_with_cuda();
+
+/// What this build was compiled against (empty strings when built without CUDA).
+struct BuildInfo {
+  std::string kerosene_version;
+  bool is_cuda_build = false;
+  std::string cuda_version;    ///< "13.0.88"
+  std::string cudnn_version;   ///< "9.19.0"
+  std::string cublas_version;
+  std::string nccl_version;
+  std::string cuda_compute_capabilities;  ///< "sm_80 sm_90 compute_90"
+};
+BuildInfo build_info();
+
 /// Whether the runtime has been initialized, and by what (empty when not).
 bool is_runtime_initialized();
 std::string runtime_initialized_by();
 
 namespace experimental {
+/// Memory growth of a GPU: true (kerosene's default) reserves memory as tensors need it; false
+/// reserves 90% of the device's free memory (or the logical device's memory_limit) at start-up,
+/// as TensorFlow does by default. TF_FORCE_GPU_ALLOW_GROWTH=true|false overrides both.
+/// Throws ValueError for a CPU or an unknown device, RuntimeError after initialization.
+void set_memory_growth(const PhysicalDevice& device, bool enable);
+bool get_memory_growth(const PhysicalDevice& device);
+
+/// tf.config.experimental.get_device_details: what the device is.
+struct DeviceDetails {
+  std::string device_name;          ///< "NVIDIA H100 80GB HBM3"; the CPU model for a CPU
+  int compute_capability_major = 0;  ///< 0 for a CPU
+  int compute_capability_minor = 0;
+  size_t total_memory = 0;           ///< bytes
+  std::string uuid;                  ///< "GPU-..." for a GPU
+  std::string pci_bus_id;
+};
+DeviceDetails get_device_details(const PhysicalDevice& device);
+
 /// Memory statistics of a logical device ("CPU:0", "/device:CPU:1", "GPU:0").
 MemoryInfo get_memory_info(const std::string& device);
 /// Resets the peak to the current usage.
 void reset_memory_stats(const std::string& device);
+/// Returns the device's cached, unused memory to the device (except a pre-allocation).
+void empty_cache(const std::string& device);
 }  // namespace experimental
 
 namespace threading {

@@ -6,7 +6,9 @@
 
 #include <iostream>
 
+#include "cli/device_commands.h"
 #include "cli/models.h"
+#include "train/device_verdict.h"
 #include "kerosene/kerosene.h"
 
 namespace ks = kerosene;
@@ -37,17 +39,49 @@ struct TrainArgs {
   int64_t seed = -1;
   int verbose = 1;
   bool json = false;
+  std::string device;          // empty: /GPU:0 when there is one, else /CPU:0
+  bool soft_placement = false;
+  std::string memory_growth;   // "", "on", "off"
+  int64_t memory_limit_mb = 0;
 };
+
+/// Applies --memory-growth and --memory-limit before anything initializes the runtime. Both
+/// configure the physical device behind --device (by default every GPU; the CPU when there is
+/// none and the limit is asked for).
+void configure_devices(const TrainArgs& a) {
+  if (a.soft_placement) ks::config::set_soft_device_placement(true);
+  auto gpus = ks::config::list_physical_devices("GPU");
+  if (!a.device.empty() && ks::Device::parse(a.device).is_gpu()) {
+    const int index = ks::Device::parse(a.device).index();
+    if (index < static_cast<int>(gpus.size())) gpus = {gpus[index]};
+  }
+  if (!a.memory_growth.empty()) {
+    if (gpus.empty()) {
+      std::cerr << "kerosene: note: --memory-growth " << a.memory_growth << " has no effect: there is no GPU\n";
+    }
+    for (const auto& gpu : gpus) ks::config::experimental::set_memory_growth(gpu, a.memory_growth == "on");
+  }
+  if (a.memory_limit_mb > 0) {
+    const bool on_cpu = gpus.empty() || (!a.device.empty() && !ks::Device::parse(a.device).is_gpu());
+    const auto targets = on_cpu ? ks::config::list_physical_devices("CPU") : gpus;
+    for (const auto& d : targets) {
+      ks::config::set_logical_device_configuration(d, {ks::config::LogicalDeviceConfiguration{a.memory_limit_mb}});
+    }
+  }
+}
 
 int run_train(const TrainArgs& a) {
   if (a.seed >= 0) ks::utils::set_random_seed(static_cast<uint64_t>(a.seed));
+  configure_devices(a);
   auto [train, test] = ks::datasets::load(a.dataset);
   ks::Tensor x_train = train.x.to_float() / 255.0f, x_test = test.x.to_float() / 255.0f;
 
+  // The data stays on the host; the model goes where --device says (fit copies each batch).
+  std::optional<ks::DeviceScope> scope;
+  if (!a.device.empty()) scope.emplace(a.device);
   ks::Sequential model = ks::cli::build_model(a.model);
   auto optimizer = ks::optimizers::get(a.optimizer, a.learning_rate > 0 ? std::optional<float>(a.learning_rate) : std::nullopt);
   model.compile(optimizer, "sparse_categorical_crossentropy", {"accuracy"});
-  if (a.verbose > 0) std::cerr << "Training " << a.model << " on " << model.device().to_string() << "\n";
 
   ks::FitOptions fit;
   fit.epochs = a.epochs;
@@ -67,6 +101,7 @@ int run_train(const TrainArgs& a) {
     out["model"] = a.model;
     out["dataset"] = a.dataset;
     out["device"] = model.device().to_string();
+    out["device_verdict"] = ks::train::device_verdict(model.device());
     out["epochs"] = a.epochs;
     out["batch_size"] = a.batch_size;
     out["history"] = history.history;
@@ -100,6 +135,28 @@ int main(int argc, char** argv) {
   train->add_option("--seed", train_args.seed, "makes runs repeatable")->check(CLI::NonNegativeNumber);
   train->add_option("--verbose", train_args.verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));
   train->add_flag("--json", train_args.json, "print one JSON object with the results to stdout");
+  train->add_option("--device", train_args.device, "where the model runs, e.g. /GPU:0 or /CPU:0 (default: /GPU:0 when usable)")
+      ->check([](const std::string& v) -> std::string {
+        try {
+          ks::Device::parse(v);
+          return "";
+        } catch (const ks::Error& e) {
+          return e.what();
+        }
+      });
+  train->add_flag("--soft-placement", train_args.soft_placement,
+                  "run on /CPU:0, with a warning, when --device names a device that does not exist");
+  train->add_option("--memory-growth", train_args.memory_growth,
+                    "on: reserve GPU memory as needed (default); off: reserve 90% of it at start")
+      ->check(CLI::IsMember({"on", "off"}));
+  train->add_option("--memory-limit", train_args.memory_limit_mb, "hard cap on the device's memory, in MB")
+      ->check(kPositive);
+
+  bool devices_json = false, doctor_json = false;
+  auto* devices = app.add_subcommand("devices", "List physical and logical devices, with memory");
+  devices->add_flag("--json", devices_json, "print one JSON object");
+  auto* doctor = app.add_subcommand("doctor", "Check every reason a GPU could not be used; exit 0 when one is usable, 1 when not");
+  doctor->add_flag("--json", doctor_json, "print one JSON object");
 
   std::string summary_model = "cnn";
   auto* summary = app.add_subcommand("summary", "Print a model's summary table");
@@ -108,6 +165,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return run_train(train_args);
+    if (*devices) return ks::cli::run_devices(devices_json);
+    if (*doctor) return ks::cli::run_doctor(doctor_json);
     if (*summary) {
       ks::cli::build_model(summary_model).summary();
       return 0;

@@ -35,7 +35,7 @@ const Tensor& ActivationStage::forward(const Tensor& op_output) {
   z_ = op_output;
   if (kind_ == ActivationKind::linear || kind_ == ActivationKind::relu) return z_;
   ops::ensure(y_, z_.shape(), z_.device());
-  ops::backend_of(z_).activation_forward(kind_, z_, y_);
+  ops::backend_of("activation_forward", z_).activation_forward(kind_, z_, y_);
   return y_;
 }
 
@@ -43,7 +43,7 @@ const Tensor& ActivationStage::backward(const Tensor& dy) {
   if (kind_ == ActivationKind::linear) return dy;
   ops::ensure(dz_, dy.shape(), dy.device());
   const Tensor& y = kind_ == ActivationKind::relu ? z_ : y_;
-  ops::backend_of(dy).activation_backward(kind_, y, dy, dz_);
+  ops::backend_of("activation_backward", dy).activation_backward(kind_, y, dy, dz_);
   return dz_;
 }
 

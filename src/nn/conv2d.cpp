@@ -67,7 +67,7 @@ const Tensor& Conv2D::forward(const Tensor& x, bool training) {
   ops::ensure(out_, output_shape().with_batch(x.dim(0)), device_);
   const Tensor* bias = config_.use_bias ? &variables_[1].value : nullptr;
   ops::check_same_device("Conv2D", {&x, &variables_[0].value});
-  ops::backend_of(x).conv2d_forward(params(x.dim(0)), x, variables_[0].value, bias, out_, stage_.fused());
+  ops::backend_of("conv2d_forward", x).conv2d_forward(params(x.dim(0)), x, variables_[0].value, bias, out_, stage_.fused());
   return stage_.forward(out_);
 }
 
@@ -78,7 +78,7 @@ const Tensor& Conv2D::backward(const Tensor& dy, bool need_dx) {
 const Tensor& Conv2D::backward_from_logits(const Tensor& dz, bool need_dx) {
   const auto p = params(dz.dim(0));
   Tensor* db = config_.use_bias ? &variables_[1].grad : nullptr;
-  auto& backend = ops::backend_of(dz);
+  auto& backend = ops::backend_of("conv2d_backward", dz);
   backend.conv2d_backward_weights(p, x_, dz, variables_[0].grad, db);
   if (!need_dx) {
     dx_ = Tensor();

@@ -45,7 +45,7 @@ const Tensor& Dense::backward(const Tensor& dy, bool need_dx) {
 const Tensor& Dense::backward_from_logits(const Tensor& dlogits, bool need_dx) {
   const Tensor dz = dlogits.reshape({-1, config_.units});
   ops::matmul(x2d_, true, dz, false, nullptr, variables_[0].grad);
-  if (config_.use_bias) ops::backend_of(dz).bias_grad(dz, variables_[1].grad);
+  if (config_.use_bias) ops::backend_of("bias_grad", dz).bias_grad(dz, variables_[1].grad);
   if (!need_dx) {
     dx_ = Tensor();
     return dx_;

@@ -32,7 +32,7 @@ void Layer::set_weights(const std::vector<Tensor>& weights) {
                        vars[i].value.shape().to_string() + ", the given one " + weights[i].shape().to_string());
     }
     Tensor src = weights[i].astype(DType::float32).to(vars[i].value.device());
-    ops::backend_of(vars[i].value).copy_on_device(vars[i].value.raw_data(), src.raw_data(),
+    ops::backend_of("copy_on_device", vars[i].value).copy_on_device(vars[i].value.raw_data(), src.raw_data(),
                                                                src.nbytes());
   }
 }

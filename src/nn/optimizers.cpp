@@ -32,7 +32,7 @@ class SGD final : public Optimizer {
   int slots_per_variable() const override { return o_.momentum != 0.0f ? 1 : 0; }
   void update(Variable& v, Tensor* slots) override {
     backends::SGDStep step{learning_rate, o_.momentum, o_.nesterov};
-    ops::backend_of(v.value).sgd_update(step, v.value, v.grad, slots);
+    ops::backend_of("sgd_update", v.value).sgd_update(step, v.value, v.grad, slots);
   }
 
  private:
@@ -52,7 +52,7 @@ class Adam final : public Optimizer {
     backends::AdamStep step{learning_rate, o_.beta_1, o_.beta_2, o_.epsilon, weight_decay_,
                             static_cast<float>(std::pow(static_cast<double>(o_.beta_1), t)),
                             static_cast<float>(std::pow(static_cast<double>(o_.beta_2), t))};
-    ops::backend_of(v.value).adam_update(step, v.value, v.grad, slots[0], slots[1]);
+    ops::backend_of("adam_update", v.value).adam_update(step, v.value, v.grad, slots[0], slots[1]);
   }
 
  private:
@@ -68,7 +68,7 @@ class RMSprop final : public Optimizer {
   int slots_per_variable() const override { return 3; }
   void update(Variable& v, Tensor* slots) override {
     backends::RMSpropStep step{learning_rate, o_.rho, o_.momentum, o_.epsilon, o_.centered};
-    ops::backend_of(v.value).rmsprop_update(step, v.value, v.grad, slots[0], o_.momentum != 0.0f ? &slots[1] : nullptr,
+    ops::backend_of("rmsprop_update", v.value).rmsprop_update(step, v.value, v.grad, slots[0], o_.momentum != 0.0f ? &slots[1] : nullptr,
                                             o_.centered ? &slots[2] : nullptr);
   }
 

@@ -53,14 +53,14 @@ const Tensor& Pooling2D::forward(const Tensor& x, bool training) {
   const auto p = params(x.dim(0));
   x_ = x;
   ops::ensure(out_, output_shape().with_batch(x.dim(0)), device_);
-  ops::backend_of(x).pool2d_forward(p, x, out_);
+  ops::backend_of("pool2d_forward", x).pool2d_forward(p, x, out_);
   return out_;
 }
 
 const Tensor& Pooling2D::backward(const Tensor& dy, bool need_dx) {
   const auto p = params(dy.dim(0));
   ops::ensure(dx_, input_shape().with_batch(dy.dim(0)), device_);
-  ops::backend_of(dy).pool2d_backward(p, x_, out_, dy, dx_);
+  ops::backend_of("pool2d_backward", dy).pool2d_backward(p, x_, out_, dy, dx_);
   return dx_;
 }
 
@@ -102,7 +102,7 @@ const Tensor& Dropout::forward(const Tensor& x, bool training) {
   if (!dropped_) return x_ = x;
   ops::ensure(mask_, x.shape(), device_);
   ops::ensure(out_, x.shape(), device_);
-  ops::backend_of(x).dropout_forward(x, mask_, out_, rate_, seed_.value_or(default_seed_), offset_);
+  ops::backend_of("dropout_forward", x).dropout_forward(x, mask_, out_, rate_, seed_.value_or(default_seed_), offset_);
   offset_ += static_cast<uint64_t>(x.numel() + 3) / 4;
   return out_;
 }
@@ -110,7 +110,7 @@ const Tensor& Dropout::forward(const Tensor& x, bool training) {
 const Tensor& Dropout::backward(const Tensor& dy, bool) {
   if (!dropped_) return dy;
   ops::ensure(dx_, dy.shape(), device_);
-  ops::backend_of(dy).multiply(dy, mask_, dx_);
+  ops::backend_of("multiply", dy).multiply(dy, mask_, dx_);
   return dx_;
 }
 
@@ -123,7 +123,7 @@ const Tensor& ActivationLayer::forward(const Tensor& x, bool) {
   if (stage_.kind() != backends::ActivationKind::relu) return stage_.forward(x);
   // relu is normally fused into the previous op; standing alone it needs its own output.
   ops::ensure(copy_, x.shape(), device_);
-  ops::backend_of(x).activation_forward(backends::ActivationKind::relu, x, copy_);
+  ops::backend_of("activation_forward", x).activation_forward(backends::ActivationKind::relu, x, copy_);
   return stage_.forward(copy_);
 }
 

@@ -40,7 +40,7 @@ void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b
                      b.shape().to_string() + (transpose_b ? "^T" : "") + " do not fit");
   }
   check_shape("matmul", "the output", c, Shape{m, n});
-  backend_of(a).matmul(a, transpose_a, b, transpose_b, bias, c, accumulate, fused);
+  backend_of("matmul", a).matmul(a, transpose_a, b, transpose_b, bias, c, accumulate, fused);
 }
 
 }  // namespace kerosene::ops

@@ -12,8 +12,13 @@
 
 namespace kerosene::ops {
 
-/// The backend that owns `t`'s memory.
-inline backends::Backend& backend_of(const Tensor& t) { return t.storage()->context->backend(); }
+/// The backend that owns `t`'s memory, where op `op` runs; logs the placement when
+/// config::set_log_device_placement(true) asked for it.
+inline backends::Backend& backend_of(const char* op, const Tensor& t) {
+  runtime::DeviceContext* context = t.storage()->context;
+  if (runtime::log_device_placement()) runtime::log_op_placement(op, context->device());
+  return context->backend();
+}
 
 /// Throws DeviceError unless every defined tensor lives on the same device as the first.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);

@@ -9,7 +9,9 @@
 
 #include "kerosene/device_scope.h"
 #include "kerosene/error.h"
+#include "kerosene_build_info.h"
 #include "runtime/device_context.h"
+#include "runtime/placement.h"
 #include "runtime/threading.h"
 
 namespace kerosene {
@@ -53,6 +55,39 @@ std::vector<LogicalDevice> list_logical_devices(const std::string& device_type) 
   return out;
 }
 
+void set_visible_devices(const std::vector<PhysicalDevice>& devices, const std::string& device_type) {
+  check_device_type(device_type);
+  runtime::Registry::instance().set_visible_devices(devices, device_type);
+}
+
+std::vector<PhysicalDevice> get_visible_devices(const std::string& device_type) {
+  check_device_type(device_type);
+  std::vector<PhysicalDevice> out;
+  for (auto& d : runtime::Registry::instance().visible_devices()) {
+    if (matches(device_type, d.device_type)) out.push_back(d);
+  }
+  return out;
+}
+
+void set_soft_device_placement(bool enabled) { runtime::g_soft_device_placement = enabled; }
+bool get_soft_device_placement() { return runtime::soft_device_placement(); }
+void set_log_device_placement(bool enabled) { runtime::g_log_device_placement = enabled; }
+bool get_log_device_placement() { return runtime::log_device_placement(); }
+
+bool is_built_with_cuda() { return KEROSENE_BUILT_WITH_CUDA != 0; }
+
+BuildInfo build_info() {
+  BuildInfo info;
+  info.kerosene_version = KEROSENE_VERSION;
+  info.is_cuda_build = KEROSENE_BUILT_WITH_CUDA != 0;
+  info.cuda_version = KEROSENE_BUILD_CUDA_VERSION;
+  info.cudnn_version = KEROSENE_BUILD_CUDNN_VERSION;
+  info.cublas_version = KEROSENE_BUILD_CUBLAS_VERSION;
+  info.nccl_version = KEROSENE_BUILD_NCCL_VERSION;
+  info.cuda_compute_capabilities = KEROSENE_BUILD_CUDA_ARCHITECTURES;
+  return info;
+}
+
 void set_logical_device_configuration(const PhysicalDevice& device,
                                       const std::vector<LogicalDeviceConfiguration>& logical) {
   runtime::Registry::instance().set_logical_configuration(device, logical);
@@ -66,6 +101,17 @@ bool is_runtime_initialized() { return runtime::Registry::instance().initialized
 std::string runtime_initialized_by() { return runtime::Registry::instance().initialized_by(); }
 
 namespace experimental {
+void set_memory_growth(const PhysicalDevice& device, bool enable) {
+  runtime::Registry::instance().set_memory_growth(device, enable);
+}
+bool get_memory_growth(const PhysicalDevice& device) { return runtime::Registry::instance().memory_growth(device); }
+DeviceDetails get_device_details(const PhysicalDevice& device) {
+  return runtime::Registry::instance().device_details(device);
+}
+void empty_cache(const std::string& device) {
+  runtime::Registry::instance().context(Device::parse(device), "empty_cache was called").allocator().empty_cache();
+}
+
 MemoryInfo get_memory_info(const std::string& device) {
   return runtime::Registry::instance()
       .context(Device::parse(device), "get_memory_info was called")
@@ -115,10 +161,30 @@ thread_local Device t_scope_device;
 
 DeviceScope::DeviceScope(std::string_view device) : DeviceScope(Device::parse(device)) {}
 
+namespace {
+/// The device a scope really selects: `requested` when it exists; otherwise, under soft
+/// placement, /CPU:0 with a warning that says why; otherwise the DeviceError with the diagnosis.
+Device place(const Device& requested) {
+  auto& registry = runtime::Registry::instance();
+  if (registry.has_device(requested, "a DeviceScope was entered")) return requested;
+  if (!runtime::soft_device_placement()) {
+    registry.context(requested);  // throws the error that explains why the device is missing
+  }
+  std::string why;
+  try {
+    registry.context(requested);
+  } catch (const DeviceError& e) {
+    why = e.what();
+  }
+  runtime::warn("soft device placement: " + requested.to_string() + " was requested but " + why +
+                " Running on /CPU:0 instead.");
+  return Device();
+}
+}  // namespace
+
 DeviceScope::DeviceScope(const Device& device)
     : previous_(t_scope_device), had_previous_(t_has_scope) {
-  runtime::Registry::instance().context(device, "a DeviceScope was entered");  // must exist
-  t_scope_device = device;
+  t_scope_device = place(device);
   t_has_scope = true;
 }
 
@@ -128,5 +194,6 @@ DeviceScope::~DeviceScope() {
 }
 
 Device DeviceScope::current() { return t_has_scope ? t_scope_device : Device(); }
+bool DeviceScope::active() { return t_has_scope; }
 
 }  // namespace kerosene

@@ -1,4 +1,5 @@
-// The runtime: physical devices, their logical configuration, and one DeviceContext (backend,
+// The runtime: physical devices (the CPU, and the GPUs the CUDA plugin finds), their
+// visibility, memory policy and logical configuration, and one DeviceContext (backend,
 // caching allocator, worker thread) per logical device.
 //
 // Configuration may change until the runtime is initialized — by the first tensor, model or
@@ -7,12 +8,14 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "backends/backend.h"
 #include "kerosene/config.h"
 #include "runtime/caching_allocator.h"
+#include "runtime/placement.h"
 #include "runtime/worker_thread.h"
 
 namespace kerosene::runtime {
@@ -36,33 +39,62 @@ class DeviceContext {
   std::unique_ptr<WorkerThread> worker_;
 };
 
+/// Fraction of a GPU's free memory reserved at start-up when memory growth is off (TensorFlow
+/// reserves nearly all of it; kerosene leaves 10% for the CUDA context, cuDNN workspaces and
+/// other processes).
+inline constexpr double kGpuPreallocateFraction = 0.9;
+
 class Registry {
  public:
   /// The process-wide runtime. Never destroyed, so tensors in static storage stay valid.
   static Registry& instance();
 
-  std::vector<config::PhysicalDevice> physical_devices() const;
+  std::vector<config::PhysicalDevice> physical_devices();
+  void set_visible_devices(const std::vector<config::PhysicalDevice>& devices, const std::string& type);
+  std::vector<config::PhysicalDevice> visible_devices();
+  void set_memory_growth(const config::PhysicalDevice& device, bool enable);
+  bool memory_growth(const config::PhysicalDevice& device);
   void set_logical_configuration(const config::PhysicalDevice& device,
                                  const std::vector<config::LogicalDeviceConfiguration>& logical);
-  std::vector<config::LogicalDeviceConfiguration> logical_configuration(
-      const config::PhysicalDevice& device) const;
+  std::vector<config::LogicalDeviceConfiguration> logical_configuration(const config::PhysicalDevice& device);
+  config::experimental::DeviceDetails device_details(const config::PhysicalDevice& device);
 
   /// Initializes the runtime (recording `cause` for later errors) if needed.
   void initialize(const std::string& cause);
   bool initialized() const;
   std::string initialized_by() const;
 
-  /// Logical devices, in order, after initialization.
+  /// Logical devices, in order (CPUs, then GPUs), after initialization.
   std::vector<Device> logical_devices(const std::string& cause);
-  /// The context of a logical device. Throws DeviceError listing the devices there are.
+  bool has_device(const Device& device, const std::string& cause);
+  /// Where a model goes when no DeviceScope says otherwise: /GPU:0 when there is one, else /CPU:0.
+  Device default_compute_device(const std::string& cause);
+  /// The context of a logical device. Throws DeviceError listing the devices there are and, for
+  /// a GPU, why there is none (the doctor's verdict).
   DeviceContext& context(const Device& device, const std::string& cause = "a tensor was created");
 
  private:
+  struct Physical {
+    config::PhysicalDevice device;
+    int ordinal = 0;  // CUDA's device number for a GPU
+    bool visible = true;
+    std::optional<bool> memory_growth;  // GPUs; none: the default (growth on)
+    std::vector<config::LogicalDeviceConfiguration> logical;  // empty: one logical device
+  };
+
   Registry() = default;
+  void discover_locked();
+  Physical& find_locked(const config::PhysicalDevice& device);
+  void check_not_initialized_locked(const char* what, const char* call) const;
   void initialize_locked(const std::string& cause);
+  bool growth_locked(const Physical& p) const;
+  AllocatorOptions gpu_allocator_options(const Physical& p, const Device& device,
+                                         const config::LogicalDeviceConfiguration& logical, size_t count) const;
 
   mutable std::mutex mutex_;
-  std::vector<config::LogicalDeviceConfiguration> cpu_logical_;  // empty: one logical CPU
+  bool discovered_ = false;
+  std::vector<Physical> physical_;
+  std::vector<std::unique_ptr<backends::Backend>> gpu_backends_;
   std::string initialized_by_;
   std::vector<std::unique_ptr<DeviceContext>> contexts_;
 };

@@ -99,6 +99,9 @@ Tensor Tensor::slice(int64_t begin, int64_t end) const {
 Tensor Tensor::to(const Device& device) const {
   if (this->device() == device) return *this;
   Tensor t = empty(shape_, dtype_, device);
+  if (runtime::log_device_placement()) {
+    runtime::log_copy(shape_, std::string(dtype_name(dtype_)), nbytes(), this->device(), device);
+  }
   auto& src = storage_->context->backend();
   auto& dst = t.storage_->context->backend();
   if (src.host_accessible()) {

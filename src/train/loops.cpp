@@ -11,6 +11,7 @@
 #include "kerosene/sequential.h"
 #include "ops/ops.h"
 #include "train/model_state.h"
+#include "train/device_verdict.h"
 #include "train/validation.h"
 
 namespace kerosene {
@@ -46,19 +47,36 @@ void check_batch_size(int batch_size) {
   if (batch_size <= 0) throw ValueError("batch_size must be positive, got " + std::to_string(batch_size));
 }
 
-/// A batch of rows [begin, end) of `plan` from x and y, in the model's device buffers.
+/// A batch of rows [begin, end) of `plan` from x and y, in the model's device buffers. For a
+/// device the host cannot address, rows are gathered into host buffers and copied over; the
+/// CUDA backend stages that copy through pinned memory and returns before it completes, so the
+/// next batch is assembled while the device still works on this one.
 struct BatchBuffers {
-  Tensor x, y;
+  Tensor x, y, x_host, y_host;
   void load(const train::ModelState& model, const Tensor& xs, const Tensor* ys, const BatchPlan& plan, int64_t begin,
             int64_t end) {
     const int64_t n = end - begin;
+    const bool on_host = ops::backend_of("gather_rows", xs).host_accessible() &&
+                         runtime::Registry::instance().context(model.device).backend().host_accessible();
+    const Device host;
     ops::ensure(x, xs.shape().drop_batch().with_batch(n), model.device, DType::float32);
-    data::gather_rows(xs, plan.order.data() + begin, n, x);
+    Tensor& xg = on_host ? x : ops::ensure(x_host, x.shape(), host, DType::float32);
+    data::gather_rows(xs, plan.order.data() + begin, n, xg);
+    if (!on_host) copy_to_device(xg, x);
     if (ys) {
       const DType dtype = ys->dtype() == DType::float32 ? DType::float32 : DType::int32;
       ops::ensure(y, ys->shape().drop_batch().with_batch(n), model.device, dtype);
-      data::gather_rows(*ys, plan.order.data() + begin, n, y);
+      Tensor& yg = on_host ? y : ops::ensure(y_host, y.shape(), host, dtype);
+      data::gather_rows(*ys, plan.order.data() + begin, n, yg);
+      if (!on_host) copy_to_device(yg, y);
     }
+  }
+  static void copy_to_device(const Tensor& host, Tensor& device) {
+    if (runtime::log_device_placement()) {
+      runtime::log_copy(host.shape(), std::string(dtype_name(host.dtype())), host.nbytes(), host.device(),
+                        device.device());
+    }
+    ops::backend_of("copy_from_host", device).copy_from_host(device.raw_data(), host.raw_data(), host.nbytes());
   }
 };
 
@@ -112,6 +130,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
   Tensor x = train::conform_input(s, x_in, "x");
   Tensor y = train::conform_targets(s, x, y_in, "y");
   train::check_finite(x, "x");
+  if (o.verbose > 0) train::announce_device(s.device);
 
   // Keras takes the validation split from the end of the data, before any shuffling.
   Tensor x_val, y_val;
@@ -154,15 +173,24 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
     if (o.shuffle) std::shuffle(plan.order.begin(), plan.order.end(), shuffle_rng);
     logs.clear();
     callbacks.each([&](Callback& c) { c.on_epoch_begin(epoch, logs); });
+    const bool prefetch_useless = runtime::Registry::instance().context(s.device).backend().host_accessible();
     train::StepTotals totals;
+    // With steps_per_epoch beyond one pass, batches wrap around the data.
+    auto load_batch = [&](int64_t step) {
+      const int64_t begin = (step * o.batch_size) % plan.rows();
+      buffers.load(s, x, &y, plan, begin, std::min(begin + o.batch_size, plan.rows()));
+    };
+    bool prefetched = false;
     for (int64_t step = 0; step < steps && !stop_training; ++step) {
       callbacks.each([&](Callback& c) { c.on_train_batch_begin(static_cast<int>(step), logs); });
-      // With steps_per_epoch beyond one pass, batches wrap around the data.
-      const int64_t begin = (step * o.batch_size) % plan.rows();
-      const int64_t end = std::min(begin + o.batch_size, plan.rows());
-      buffers.load(s, x, &y, plan, begin, end);
+      if (!prefetched) load_batch(step);
       const double loss_before = totals.loss_sum;
-      s.train_step(buffers.x, buffers.y, totals);
+      s.queue_train_step(buffers.x, buffers.y);
+      // On a device that runs asynchronously, the next batch is gathered and its copy queued
+      // (behind this step's kernels, on the same stream) before waiting for this step's loss.
+      prefetched = !prefetch_useless && step + 1 < steps;
+      if (prefetched) load_batch(step + 1);
+      s.collect_step(totals);
       set_logs(logs, s, totals, "");
       callbacks.each([&](Callback& c) { c.on_train_batch_end(static_cast<int>(step), logs); });
       const double batch_loss = totals.loss_sum - loss_before;
@@ -224,7 +252,7 @@ Tensor Sequential::predict(const Tensor& x_in, const PredictOptions& o) {
     const int64_t begin = step * o.batch_size, end = std::min(begin + o.batch_size, plan.rows());
     buffers.load(s, x, nullptr, plan, begin, end);
     const Tensor& out = s.forward(buffers.x, /*training=*/false);
-    ops::backend_of(out).copy_to_host(static_cast<char*>(result.raw_data()) + begin * row_bytes, out.raw_data(),
+    ops::backend_of("copy_to_host", out).copy_to_host(static_cast<char*>(result.raw_data()) + begin * row_bytes, out.raw_data(),
                                       static_cast<size_t>((end - begin) * row_bytes));
     callbacks.each([&](Callback& c) { c.on_predict_batch_end(static_cast<int>(step), logs); });
   }

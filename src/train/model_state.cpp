@@ -67,37 +67,48 @@ const Tensor& ModelState::forward(const Tensor& x, bool training) {
   return *h;
 }
 
-float ModelState::read_scalar(const Tensor& t) {
-  float value = 0;
-  ops::backend_of(t).copy_to_host(&value, t.raw_data(), sizeof(float));
-  return value;
-}
-
-void ModelState::compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, StepTotals& totals) {
+void ModelState::compute_loss(const Tensor& output, const Tensor& y, bool with_gradient) {
   const int64_t batch = output.dim(0);
   const bool fused = fuse_activation_into_loss();
   const Tensor& prediction = fused ? layers.back()->logits() : output;
   ops::ensure(sample_loss_, {batch}, device);
-  ops::ensure(scalar_, {1}, device);
+  ops::ensure(stats_, {1 + static_cast<int64_t>(metrics.size())}, device);
   if (with_gradient) ops::ensure(grad_, prediction.shape(), device);
-  auto& backend = ops::backend_of(output);
+  auto& backend = ops::backend_of("loss", output);
   backends::LossArgs args{loss.kind, fused || loss.from_logits, 1.0f / static_cast<float>(batch)};
   backend.loss(args, prediction.reshape({batch, -1}), y, sample_loss_, with_gradient ? &grad_ : nullptr);
-  backend.sum(sample_loss_, scalar_);
-  totals.loss_sum += read_scalar(scalar_);
-  totals.samples += batch;
-  totals.metric_sums.resize(metrics.size());
+  Tensor slot = stats_.slice(0, 1);
+  backend.sum(sample_loss_, slot);
   for (size_t i = 0; i < metrics.size(); ++i) {
     ops::ensure(correct_, {batch}, device);
     backend.metric(metrics[i].kind, output.reshape({batch, -1}), y, correct_);
-    backend.sum(correct_, scalar_);
-    totals.metric_sums[i] += read_scalar(scalar_);
+    slot = stats_.slice(static_cast<int64_t>(i) + 1, static_cast<int64_t>(i) + 2);
+    backend.sum(correct_, slot);
   }
+  pending_batch_ = batch;
+}
+
+void ModelState::collect_step(StepTotals& totals) {
+  if (pending_batch_ == 0) return;
+  float values[16];
+  std::vector<float> many;
+  float* host = stats_.numel() <= 16 ? values : (many.resize(static_cast<size_t>(stats_.numel())), many.data());
+  ops::backend_of("copy_to_host", stats_).copy_to_host(host, stats_.raw_data(), stats_.nbytes());
+  totals.loss_sum += host[0];
+  totals.samples += pending_batch_;
+  totals.metric_sums.resize(metrics.size());
+  for (size_t i = 0; i < metrics.size(); ++i) totals.metric_sums[i] += host[i + 1];
+  pending_batch_ = 0;
 }
 
 void ModelState::train_step(const Tensor& x, const Tensor& y, StepTotals& totals) {
+  queue_train_step(x, y);
+  collect_step(totals);
+}
+
+void ModelState::queue_train_step(const Tensor& x, const Tensor& y) {
   const Tensor& output = forward(x, /*training=*/true);
-  compute_loss(output, y, /*with_gradient=*/true, totals);
+  compute_loss(output, y, /*with_gradient=*/true);
   const int last = static_cast<int>(layers.size()) - 1;
   // Layers before the first one with variables need no gradient, so it computes no dx.
   auto need_dx = [&](int i) { return i > first_with_variables_; };
@@ -108,7 +119,8 @@ void ModelState::train_step(const Tensor& x, const Tensor& y, StepTotals& totals
 }
 
 void ModelState::test_step(const Tensor& x, const Tensor& y, StepTotals& totals) {
-  compute_loss(forward(x, /*training=*/false), y, /*with_gradient=*/false, totals);
+  compute_loss(forward(x, /*training=*/false), y, /*with_gradient=*/false);
+  collect_step(totals);
 }
 
 }  // namespace kerosene::train

@@ -60,17 +60,23 @@ class ModelState {
   void train_step(const Tensor& x, const Tensor& y, StepTotals& totals);
   /// Loss and metrics on a batch, without updating anything.
   void test_step(const Tensor& x, const Tensor& y, StepTotals& totals);
+  /// train_step in two halves: queue the step's kernels (a GPU runs them while the host goes
+  /// on, e.g. to assemble the next batch), then wait for its loss and metric sums (one copy).
+  void queue_train_step(const Tensor& x, const Tensor& y);
+  void collect_step(StepTotals& totals);
 
   /// Whether the last layer's softmax/sigmoid is folded into the loss (as TensorFlow does).
   bool fuse_activation_into_loss() const;
 
  private:
-  void compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, StepTotals& totals);
-  float read_scalar(const Tensor& t);
+  /// Queues the loss (and its gradient) and the metrics; their sums land in stats_.
+  void compute_loss(const Tensor& output, const Tensor& y, bool with_gradient);
   void build_layer(size_t i, const Shape& input);
   void index_variables();
 
-  Tensor sample_loss_, grad_, correct_, scalar_;
+  Tensor sample_loss_, grad_, correct_;
+  Tensor stats_;              // on the device: [loss sum, metric sums...] of the queued step
+  int64_t pending_batch_ = 0;  // samples of the queued step; 0 when none
   std::vector<nn::Variable*> variables_;
   int first_with_variables_ = 0;
 };

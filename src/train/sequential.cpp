@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "kerosene/device_scope.h"
+#include "runtime/device_context.h"
 #include "kerosene/error.h"
 #include "nn/simple_layers.h"
 #include "train/model_state.h"
@@ -39,7 +40,9 @@ void set_random_seed(uint64_t seed) {
 
 Sequential::Sequential(std::vector<Layer> layers, const std::string& name) : state_(std::make_unique<train::ModelState>()) {
   state_->name = name.empty() ? nn::unique_name("sequential") : name;
-  state_->device = DeviceScope::current();
+  // As in TensorFlow, a model goes to the first GPU unless a scope places it; fit() says where.
+  state_->device = DeviceScope::active() ? DeviceScope::current()
+                                         : runtime::Registry::instance().default_compute_device("a model was created");
   // Each model draws its own seed: from the global seed when set (so runs repeat), else at random.
   uint64_t n;
   std::optional<uint64_t> global;

@@ -3,11 +3,22 @@
 #include <cmath>
 
 #include "kerosene/error.h"
+#include "runtime/storage.h"
+#include "runtime/device_context.h"
 
 namespace kerosene::train {
 
-Tensor conform_input(ModelState& model, const Tensor& x, const char* argument) {
-  if (!x.defined()) throw ValueError(std::string(argument) + " is an undefined tensor");
+namespace {
+// Batches are gathered on the host (and copied to the model's device), so data placed on a
+// device the host cannot read is brought back once, here.
+Tensor on_host(const Tensor& t) {
+  return t.storage()->context->backend().host_accessible() ? t : t.to(Device());
+}
+}  // namespace
+
+Tensor conform_input(ModelState& model, const Tensor& x_in, const char* argument) {
+  if (!x_in.defined()) throw ValueError(std::string(argument) + " is an undefined tensor");
+  const Tensor x = on_host(x_in);
   if (x.shape().rank() < 1 || x.dim(0) == 0) {
     throw ValueError(std::string(argument) + " holds no samples (shape " + x.shape().to_string() + ")");
   }
@@ -25,8 +36,9 @@ Tensor conform_input(ModelState& model, const Tensor& x, const char* argument) {
                    "\" expects input of shape " + expected.with_batch(0).to_string(true));
 }
 
-Tensor conform_targets(ModelState& model, const Tensor& x, const Tensor& y, const char* argument) {
-  if (!y.defined()) throw ValueError(std::string(argument) + " is an undefined tensor");
+Tensor conform_targets(ModelState& model, const Tensor& x, const Tensor& y_in, const char* argument) {
+  if (!y_in.defined()) throw ValueError(std::string(argument) + " is an undefined tensor");
+  const Tensor y = on_host(y_in);
   if (y.shape().rank() < 1 || y.dim(0) != x.dim(0)) {
     throw ValueError("x and " + std::string(argument) + " hold different numbers of samples: x has " +
                      std::to_string(x.dim(0)) + " (shape " + x.shape().to_string() + "), " + argument + " has " +

@@ -29,7 +29,8 @@ Backend& backend_for(DeviceType type) {
     static cpu::CpuBackend* backend = new cpu::CpuBackend();  // never destroyed: outlives tensors
     return *backend;
   }
-  throw DeviceError("no GPU backend is available in this build: GPU support arrives with the CUDA backend");
+  // GPU backends are one per physical device, owned by the runtime (runtime/device_context.cpp).
+  throw DeviceError("backend_for serves the CPU only; GPU backends belong to their devices");
 }
 
 }  // namespace kerosene::backends

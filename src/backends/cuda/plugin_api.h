@@ -1,0 +1,170 @@
+// The C ABI between kerosene's core and its CUDA plugin (libkerosene_cuda.so).
+//
+// The core never links CUDA: it dlopen()s the plugin at start-up and calls the one exported
+// function, kerosene_cuda_plugin(abi_version), which returns this table (or null when the ABI
+// differs). So one build serves machines with and without GPUs, and every reason the plugin
+// cannot load is a message the doctor can print. Only plain types cross the boundary: pointers,
+// integers, and the POD parameter structs of backends/kernel_params.h.
+//
+// Conventions:
+//  - `device` is the CUDA ordinal as the CUDA runtime numbers devices (after
+//    CUDA_VISIBLE_DEVICES). Every call makes that device current on the calling thread.
+//  - Every int-returning function returns a Status; on failure, last_error() (thread-local in the
+//    plugin) describes it in words: the CUDA/cuBLAS/cuDNN error name and text, and the call.
+//  - Kernels are queued on the device's one stream (created at first use) and return without
+//    waiting, except where a function says it waits. Because every kernel of a device runs on
+//    that one stream, in order, the core's caching allocator may hand a block freed on the host
+//    to the next kernel at once, as PyTorch's allocator does.
+//  - Tensors are dense, row-major (NHWC for images, HWIO for convolution kernels: Keras'
+//    layouts, as on the CPU). Pointers named in kernels are device pointers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "backends/kernel_params.h"
+#include "kerosene/dtype.h"
+
+namespace kerosene::backends::cuda_abi {
+
+inline constexpr int kAbiVersion = 1;
+/// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
+inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
+
+enum Status : int {
+  kOk = 0,
+  kError = 1,         ///< any CUDA, cuBLAS or cuDNN failure; see last_error()
+  kOutOfMemory = 2,   ///< allocate() could not get the memory (not an error of the device)
+  kNoDriver = 3,      ///< init(): the driver is missing or older than the runtime
+  kNoDevice = 4,      ///< init(): the driver works but shows no device
+};
+
+struct InitOptions {
+  /// Use the stream-ordered allocator (cudaMallocAsync/cudaFreeAsync on the device's stream)
+  /// for native allocations instead of cudaMalloc/cudaFree.
+  int stream_ordered_allocator;
+};
+
+struct DeviceInfo {
+  char name[256];
+  char uuid[64];        ///< "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" as nvidia-smi prints it
+  char pci_bus_id[32];  ///< "0000:3b:00.0"
+  int compute_major, compute_minor;
+  int multiprocessor_count;
+  size_t total_memory;  ///< bytes
+  size_t free_memory;   ///< bytes, when the info was taken
+};
+
+/// Versions as integers the libraries use: CUDA 13.0 -> 13000, cuDNN 9.13.0 -> 91300,
+/// NCCL 2.28.3 -> 22803; cuBLAS as major*10000 + minor*100 + patch. 0: unknown / absent.
+struct Versions {
+  int built_cuda_runtime;  ///< CUDART_VERSION the plugin was compiled with
+  int built_cublas;
+  int built_cudnn;
+  int runtime;             ///< cudaRuntimeGetVersion
+  int driver;              ///< cudaDriverGetVersion (0 when no driver is installed)
+  int cublas;              ///< the loaded cuBLAS (cublasGetProperty)
+  int cudnn;               ///< the loaded cuDNN (cudnnGetVersion)
+  /// Compute capabilities with native code, then those with PTX, e.g. "sm_80 sm_90 compute_90".
+  char architectures[128];
+};
+
+/// c = op(a) @ op(b) (+ bias broadcast over rows) (+ c if accumulate), then `fused` (linear or
+/// relu). a is m x k (k x m when transpose_a), b is k x n (n x k when transpose_b), c is m x n.
+struct MatmulArgs {
+  const float* a;
+  const float* b;
+  const float* bias;  ///< n values or null
+  float* c;
+  int64_t m, n, k;
+  int transpose_a, transpose_b, accumulate;
+  ActivationKind fused;
+};
+
+struct Plugin {
+  int abi_version;
+  /// The last failure on this thread, in words ("" when none).
+  const char* (*last_error)();
+  /// Works without a driver and without a device.
+  void (*versions)(Versions* out);
+
+  /// Initializes the CUDA runtime and counts devices. kNoDriver / kNoDevice / kError with the
+  /// runtime's own message in last_error(). May be called again; returns the same answer.
+  int (*init)(const InitOptions* options, int* device_count);
+  int (*device_info)(int device, DeviceInfo* out);
+
+  // --- memory (allocate returns kOutOfMemory, not kError, when the device is full) ------------
+  int (*mem_get_info)(int device, size_t* free_bytes, size_t* total_bytes);
+  int (*allocate)(int device, size_t bytes, void** ptr);
+  int (*deallocate)(int device, void* ptr);
+  /// Host -> device. Returns once `src` may be reused: pageable data is staged through a ring of
+  /// pinned buffers and copied asynchronously, so the host can prepare the next batch while
+  /// the device works.
+  int (*copy_from_host)(int device, void* dst, const void* src, size_t bytes);
+  /// Device -> host; waits for the copy (and everything queued before it).
+  int (*copy_to_host)(int device, void* dst, const void* src, size_t bytes);
+  int (*copy_on_device)(int device, void* dst, const void* src, size_t bytes);
+  /// Waits for everything queued on the device's stream.
+  int (*synchronize)(int device);
+
+  // --- element-wise (n elements) --------------------------------------------------------------
+  int (*fill)(int device, float* out, int64_t n, float value);
+  /// out = in * scale converted to out_dtype (float32/int32/int64/uint8 both ways; float to
+  /// integer truncates as a C cast does; scale applies when out is float32).
+  int (*cast)(int device, const void* in, DType in_dtype, void* out, DType out_dtype, int64_t n,
+              float scale);
+  /// Activations over rows x cols (softmax along cols); dx from the output y; dx may alias dy.
+  int (*activation_forward)(int device, ActivationKind kind, const float* x, float* y,
+                            int64_t rows, int64_t cols);
+  int (*activation_backward)(int device, ActivationKind kind, const float* y, const float* dy,
+                             float* dx, int64_t rows, int64_t cols);
+  /// mask[i] = 0 or 1/(1-rate), drawn exactly as the CPU backend draws it (math/random.h, same
+  /// seed and offset give the same mask); y = x * mask.
+  int (*dropout_forward)(int device, const float* x, float* mask, float* y, int64_t n, float rate,
+                         uint64_t seed, uint64_t offset);
+  int (*multiply)(int device, const float* a, const float* b, float* out, int64_t n);
+
+  // --- dense algebra --------------------------------------------------------------------------
+  int (*matmul)(int device, const MatmulArgs* args);
+  /// db[j] = sum over rows of dy[r * cols + j].
+  int (*bias_grad)(int device, const float* dy, int64_t rows, int64_t cols, float* db);
+  int (*conv2d_forward)(int device, const Conv2DParams* p, const float* x, const float* w,
+                        const float* bias, float* y, ActivationKind fused);
+  int (*conv2d_backward_data)(int device, const Conv2DParams* p, const float* dy, const float* w,
+                              float* dx);
+  /// dw (HWIO) and, when db is not null, db (out_c).
+  int (*conv2d_backward_weights)(int device, const Conv2DParams* p, const float* x,
+                                 const float* dy, float* dw, float* db);
+  int (*pool2d_forward)(int device, const Pool2DParams* p, const float* x, float* y);
+  /// Max pooling routes each gradient to the first maximum of its window (x compared with y).
+  int (*pool2d_backward)(int device, const Pool2DParams* p, const float* x, const float* y,
+                         const float* dy, float* dx);
+
+  // --- losses and metrics (rows x cols predictions) -------------------------------------------
+  /// y_true: int32 class ids (rows) for the sparse loss, else float32 rows x cols.
+  /// sample_loss: rows values; dy_pred (rows x cols) when not null.
+  int (*loss)(int device, const LossArgs* args, const float* y_pred, const void* y_true,
+              int64_t rows, int64_t cols, float* sample_loss, float* dy_pred);
+  /// y_true as for loss(); correct: rows values of 0 or 1.
+  int (*metric)(int device, MetricKind kind, const float* y_pred, const void* y_true,
+                int64_t rows, int64_t cols, float* correct);
+  /// out (one float on the device) = sum of x.
+  int (*sum)(int device, const float* x, int64_t n, float* out);
+  /// *all_finite (host) = whether every element is finite; waits.
+  int (*all_finite)(int device, const float* x, int64_t n, int* all_finite);
+
+  // --- optimizers (n elements; optional state pointers may be null) ---------------------------
+  int (*sgd_update)(int device, const SGDStep* s, float* param, const float* grad,
+                    float* velocity, int64_t n);
+  int (*adam_update)(int device, const AdamStep* s, float* param, const float* grad, float* m,
+                     float* v, int64_t n);
+  int (*rmsprop_update)(int device, const RMSpropStep* s, float* param, const float* grad,
+                        float* ms, float* mom, float* mg, int64_t n);
+};
+
+}  // namespace kerosene::backends::cuda_abi
+
+extern "C" {
+/// Returns the plugin's table, or null when `abi_version` is not the plugin's.
+using kerosene_cuda_plugin_fn = const kerosene::backends::cuda_abi::Plugin* (*)(int abi_version);
+}

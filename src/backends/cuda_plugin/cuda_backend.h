@@ -1,0 +1,65 @@
+// CudaBackend: the Backend kernel table of one physical GPU, forwarding each kernel to the CUDA
+// plugin's C ABI with raw device pointers. Logical devices carved out of the same GPU share it
+// (and so share the GPU's one stream: their kernels run in the order they were queued).
+#pragma once
+
+#include "backends/backend.h"
+#include "backends/cuda/plugin_api.h"
+
+namespace kerosene::backends::cuda_plugin {
+
+class CudaBackend final : public Backend {
+ public:
+  /// `ordinal`: the CUDA device number; `device_name` ("/GPU:0") is named in errors.
+  CudaBackend(const cuda_abi::Plugin& api, int ordinal, std::string device_name);
+  std::string name() const override { return "cuda"; }
+
+  runtime::NativeAllocator native_allocator(int device_index) override;
+  bool host_accessible() const override { return false; }
+  void copy_from_host(void* dst, const void* src, size_t bytes) override;
+  void copy_to_host(void* dst, const void* src, size_t bytes) override;
+  void copy_on_device(void* dst, const void* src, size_t bytes) override;
+  void synchronize() override;
+
+  void fill(Tensor& out, float value) override;
+  void cast(const Tensor& in, Tensor& out, float scale) override;
+  void activation_forward(ActivationKind kind, const Tensor& x, Tensor& y) override;
+  void activation_backward(ActivationKind kind, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  void dropout_forward(const Tensor& x, Tensor& mask, Tensor& y, float rate, uint64_t seed,
+                       uint64_t offset) override;
+  void multiply(const Tensor& a, const Tensor& b, Tensor& out) override;
+
+  void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+              const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused) override;
+  void bias_grad(const Tensor& dy, Tensor& db) override;
+  void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
+                      Tensor& y, ActivationKind fused) override;
+  void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w,
+                            Tensor& dx) override;
+  void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy,
+                               Tensor& dw, Tensor* db) override;
+  void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) override;
+  void pool2d_backward(const Pool2DParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
+                       Tensor& dx) override;
+
+  void loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true, Tensor& sample_loss,
+            Tensor* dy_pred) override;
+  void metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_true, Tensor& correct) override;
+  void sum(const Tensor& x, Tensor& out) override;
+  bool all_finite(const Tensor& x) override;
+
+  void sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) override;
+  void adam_update(const AdamStep& s, Tensor& param, const Tensor& grad, Tensor& m, Tensor& v) override;
+  void rmsprop_update(const RMSpropStep& s, Tensor& param, const Tensor& grad, Tensor& ms,
+                      Tensor* mom, Tensor* mg) override;
+
+ private:
+  /// Throws DeviceError naming the device and the operation when the plugin reports a failure.
+  void check(int status, const char* what) const;
+
+  const cuda_abi::Plugin& api_;
+  int ordinal_;
+  std::string device_name_;
+};
+
+}  // namespace kerosene::backends::cuda_plugin

@@ -1,0 +1,61 @@
+// Parameters of the kernels every backend implements: plain values with no tensor, library or
+// device types, so the CUDA plugin's C ABI (backends/cuda/plugin_api.h) can share them.
+#pragma once
+
+#include <cstdint>
+
+namespace kerosene::backends {
+
+enum class ActivationKind : uint8_t { linear, relu, sigmoid, tanh, softmax };
+
+struct Conv2DParams {
+  int64_t batch, in_h, in_w, in_c;     // input NHWC
+  int64_t out_h, out_w, out_c;         // output NHWC
+  int64_t kernel_h, kernel_w;          // kernel HWIO (Keras layout)
+  int64_t stride_h, stride_w;
+  int64_t pad_top, pad_left, pad_bottom, pad_right;
+};
+
+enum class PoolKind : uint8_t { max, average };
+
+struct Pool2DParams {
+  PoolKind kind;
+  int64_t batch, in_h, in_w, channels;
+  int64_t out_h, out_w;
+  int64_t pool_h, pool_w, stride_h, stride_w;
+  int64_t pad_top, pad_left, pad_bottom, pad_right;
+};
+
+enum class LossKind : uint8_t {
+  sparse_categorical_crossentropy,
+  categorical_crossentropy,
+  binary_crossentropy,
+  mean_squared_error,
+};
+
+/// One loss evaluation over a batch (rows of `y_pred`).
+struct LossArgs {
+  LossKind kind;
+  bool from_logits;   // y_pred holds logits: the softmax/sigmoid is fused into the loss
+  float grad_scale;   // multiplies d(loss)/d(y_pred); 1/global_batch for a mean
+};
+
+enum class MetricKind : uint8_t { sparse_categorical_accuracy, categorical_accuracy, binary_accuracy };
+
+struct AdamStep {
+  float learning_rate, beta_1, beta_2, epsilon;
+  float weight_decay;       // AdamW's decoupled decay (0 for Adam)
+  float beta_1_power, beta_2_power;  // beta^t for this step t (1-based)
+};
+
+struct SGDStep {
+  float learning_rate, momentum;
+  bool nesterov;
+};
+
+struct RMSpropStep {
+  float learning_rate, rho, momentum, epsilon;
+  bool centered;
+};
+
+}  // namespace kerosene::backends

@@ -1,0 +1,44 @@
+#include "train/device_verdict.h"
+
+#include <mutex>
+#include <set>
+
+#include <cstdio>
+#include "kerosene/config.h"
+#include "kerosene/doctor.h"
+
+namespace kerosene::train {
+
+std::string device_verdict(const Device& model_device) {
+  if (model_device.is_gpu()) {
+    // Logical GPUs are numbered across the visible physical ones; name the physical device.
+    std::string name = "GPU";
+    auto visible = config::get_visible_devices("GPU");
+    int index = 0;
+    for (const auto& physical : visible) {
+      const auto logical = config::get_logical_device_configuration(physical);
+      const int count = logical.empty() ? 1 : static_cast<int>(logical.size());
+      if (model_device.index() < index + count) {
+        name = config::experimental::get_device_details(physical).device_name;
+        break;
+      }
+      index += count;
+    }
+    return "Training will run on " + model_device.to_string() + " (" + name + ")";
+  }
+  if (!config::list_logical_devices("GPU").empty()) {
+    return "Training will run on " + model_device.to_string() +
+           " because the model was placed there (DeviceScope) although a GPU is available: /GPU:0";
+  }
+  return doctor::diagnose().verdict;
+}
+
+void announce_device(const Device& model_device) {
+  static std::mutex mutex;
+  static std::set<std::string> announced;
+  std::lock_guard lock(mutex);
+  if (!announced.insert(model_device.to_string()).second) return;
+  std::fprintf(stderr, "kerosene: %s\n", device_verdict(model_device).c_str());
+}
+
+}  // namespace kerosene::train

@@ -1,0 +1,18 @@
+// The line fit() logs when it starts: where training runs and, on the CPU, why not on a GPU.
+#pragma once
+
+#include <string>
+
+#include "kerosene/device.h"
+
+namespace kerosene::train {
+
+/// "Training will run on /GPU:0 (NVIDIA H100 80GB HBM3)", or
+/// "Training will run on /CPU:0 because <reason>; fix: <fix>" (the doctor's verdict), or, when a
+/// GPU is there but the model was placed on the CPU, that reason.
+std::string device_verdict(const Device& model_device);
+
+/// Logs device_verdict() to stderr, once per process and device.
+void announce_device(const Device& model_device);
+
+}  // namespace kerosene::train

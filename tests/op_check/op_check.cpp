@@ -1,0 +1,541 @@
+// kerosene_op_check: runs every backend kernel on every available device and compares each
+// result with the CPU's, in two modes:
+//   --mode value     forward kernels (and the element-wise, loss, metric and optimizer ones)
+//   --mode gradient  backward kernels; on the CPU itself, each is also checked against central
+//                    finite differences of its forward kernel, so the reference is checked too
+// Devices: every logical device (GPUs included); --logical-cpus N splits the CPU first, so the
+// harness also runs where there is no GPU. Devices that are not there are named as skipped,
+// with the reason, and never counted as passed. Exit status: 0 all compared equal, 1 otherwise.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "kerosene/kerosene.h"
+#include "nn/conv2d.h"
+#include "runtime/device_context.h"
+
+namespace ks = kerosene;
+using ks::Device;
+using ks::Shape;
+using ks::Tensor;
+using namespace ks::backends;
+
+namespace {
+
+using Outputs = std::vector<std::vector<float>>;
+
+Backend& backend(const Device& d) { return ks::runtime::Registry::instance().context(d).backend(); }
+
+std::vector<float> random_values(int64_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+Tensor random(const Device& d, const Shape& s, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
+  return Tensor::from_vector(random_values(s.numel(), seed, lo, hi), s, d);
+}
+
+Tensor labels(const Device& d, int64_t rows, int64_t classes, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int32_t> v(static_cast<size_t>(rows));
+  for (auto& x : v) x = static_cast<int32_t>(rng() % static_cast<uint64_t>(classes));
+  return Tensor::from_vector(v, {rows}, d);
+}
+
+/// Row-wise probability targets (for categorical / binary losses).
+Tensor targets(const Device& d, int64_t rows, int64_t cols, uint64_t seed, bool one_hot) {
+  std::vector<float> v = random_values(rows * cols, seed, 0.0f, 1.0f);
+  if (one_hot) {
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) v[r * cols + c] = (c == r % cols) ? 1.0f : 0.0f;
+    }
+  }
+  return Tensor::from_vector(v, {rows, cols}, d);
+}
+
+std::vector<float> host(const Tensor& t) {
+  if (t.dtype() == ks::DType::float32) return t.to_vector<float>();
+  std::vector<float> out;
+  for (int32_t v : t.astype(ks::DType::int32).to_vector<int32_t>()) out.push_back(static_cast<float>(v));
+  return out;
+}
+
+Conv2DParams conv_params(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t kh, int64_t kw,
+                         int64_t stride, const char* padding) {
+  const auto ph = ks::nn::compute_padding(padding, h, kh, stride);
+  const auto pw = ks::nn::compute_padding(padding, w, kw, stride);
+  return {n, h, w, c, ph.out, pw.out, k, kh, kw, stride, stride, ph.before, pw.before, ph.after, pw.after};
+}
+
+Pool2DParams pool_params(PoolKind kind, int64_t n, int64_t h, int64_t w, int64_t c, int64_t size, int64_t stride,
+                         const char* padding) {
+  const auto ph = ks::nn::compute_padding(padding, h, size, stride);
+  const auto pw = ks::nn::compute_padding(padding, w, size, stride);
+  return {kind, n, h, w, c, ph.out, pw.out, size, size, stride, stride, ph.before, pw.before, ph.after, pw.after};
+}
+
+const std::vector<Conv2DParams>& conv_cases() {
+  static const std::vector<Conv2DParams> cases = {
+      conv_params(4, 28, 28, 1, 8, 3, 3, 1, "valid"),  // the MNIST CNN's first layer
+      conv_params(3, 9, 10, 3, 5, 3, 3, 2, "same"),    // strided, asymmetric padding
+      conv_params(2, 8, 8, 4, 6, 5, 5, 1, "same"),
+      conv_params(2, 7, 6, 2, 3, 2, 2, 1, "same"),     // even kernel: padding after only
+  };
+  return cases;
+}
+
+const std::vector<Pool2DParams>& pool_cases() {
+  static const std::vector<Pool2DParams> cases = {
+      pool_params(PoolKind::max, 4, 26, 26, 8, 2, 2, "valid"),
+      pool_params(PoolKind::max, 2, 7, 9, 3, 3, 2, "same"),
+      pool_params(PoolKind::average, 4, 26, 26, 8, 2, 2, "valid"),
+      pool_params(PoolKind::average, 2, 7, 9, 3, 3, 2, "same"),
+  };
+  return cases;
+}
+
+struct Case {
+  std::string name;
+  std::function<Outputs(const Device&)> run;
+};
+
+std::string act_name(ActivationKind k) {
+  static const char* names[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
+  return names[static_cast<int>(k)];
+}
+
+constexpr ActivationKind kActivations[] = {ActivationKind::linear, ActivationKind::relu, ActivationKind::sigmoid,
+                                           ActivationKind::tanh, ActivationKind::softmax};
+constexpr LossKind kLosses[] = {LossKind::sparse_categorical_crossentropy, LossKind::categorical_crossentropy,
+                                LossKind::binary_crossentropy, LossKind::mean_squared_error};
+const char* loss_name(LossKind k) {
+  static const char* names[] = {"sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
+                                "mean_squared_error"};
+  return names[static_cast<int>(k)];
+}
+
+Tensor loss_target(const Device& d, LossKind kind, int64_t rows, int64_t cols) {
+  if (kind == LossKind::sparse_categorical_crossentropy) return labels(d, rows, cols, 77);
+  return targets(d, rows, cols, 78, kind == LossKind::categorical_crossentropy);
+}
+
+/// Predictions a loss accepts: logits anywhere, probabilities strictly inside (0, 1).
+Tensor loss_input(const Device& d, LossKind kind, bool from_logits, int64_t rows, int64_t cols) {
+  if (from_logits || kind == LossKind::mean_squared_error) return random(d, {rows, cols}, 76, -2.0f, 2.0f);
+  Tensor logits = random(d, {rows, cols}, 76, -2.0f, 2.0f);
+  Tensor p = Tensor::empty({rows, cols}, ks::DType::float32, d);
+  backend(d).activation_forward(
+      kind == LossKind::binary_crossentropy ? ActivationKind::sigmoid : ActivationKind::softmax, logits, p);
+  return p;
+}
+
+// --- value mode -----------------------------------------------------------------------------------
+
+std::vector<Case> value_cases() {
+  std::vector<Case> cases;
+  cases.push_back({"fill", [](const Device& d) {
+                     Tensor t = Tensor::empty({1000}, ks::DType::float32, d);
+                     backend(d).fill(t, 0.25f);
+                     return Outputs{host(t)};
+                   }});
+  cases.push_back({"cast uint8->float32 /255, float32->int32", [](const Device& d) {
+                     std::vector<uint8_t> bytes(777);
+                     for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7);
+                     Tensor u = Tensor::from_vector(bytes, {777}, d);
+                     Tensor f = Tensor::empty({777}, ks::DType::float32, d);
+                     backend(d).cast(u, f, 1.0f / 255.0f);
+                     Tensor x = random(d, {300}, 1, -100.0f, 100.0f);
+                     Tensor i = Tensor::empty({300}, ks::DType::int32, d);
+                     backend(d).cast(x, i, 1.0f);
+                     return Outputs{host(f), host(i)};
+                   }});
+  for (ActivationKind k : kActivations) {
+    cases.push_back({"activation " + act_name(k), [k](const Device& d) {
+                       Tensor x = random(d, {37, 10}, 2, -4.0f, 4.0f);
+                       Tensor y = Tensor::empty(x.shape(), ks::DType::float32, d);
+                       backend(d).activation_forward(k, x, y);
+                       return Outputs{host(y)};
+                     }});
+  }
+  cases.push_back({"dropout rate 0.3", [](const Device& d) {
+                     Tensor x = random(d, {1001}, 3);
+                     Tensor mask = Tensor::empty(x.shape(), ks::DType::float32, d), y = mask.clone();
+                     backend(d).dropout_forward(x, mask, y, 0.3f, 1234, 40);
+                     return Outputs{host(mask), host(y)};
+                   }});
+  cases.push_back({"multiply", [](const Device& d) {
+                     Tensor a = random(d, {513}, 4), b = random(d, {513}, 5), c = a.clone();
+                     backend(d).multiply(a, b, c);
+                     return Outputs{host(c)};
+                   }});
+  for (int ta = 0; ta < 2; ++ta) {
+    for (int tb = 0; tb < 2; ++tb) {
+      for (int variant = 0; variant < 3; ++variant) {  // plain, bias+relu, accumulate
+        const std::string name = std::string("matmul ") + (ta ? "A^T" : "A") + (tb ? " B^T" : " B") +
+                                 (variant == 1 ? " +bias relu" : variant == 2 ? " accumulate" : "");
+        cases.push_back({name, [=](const Device& d) {
+                           const int64_t m = 33, k = 70, n = 17;
+                           Tensor a = random(d, ta ? Shape{k, m} : Shape{m, k}, 6);
+                           Tensor b = random(d, tb ? Shape{n, k} : Shape{k, n}, 7);
+                           Tensor bias = random(d, {n}, 8);
+                           Tensor c = random(d, {m, n}, 9);
+                           backend(d).matmul(a, ta, b, tb, variant == 1 ? &bias : nullptr, c, variant == 2,
+                                             variant == 1 ? ActivationKind::relu : ActivationKind::linear);
+                           return Outputs{host(c)};
+                         }});
+      }
+    }
+  }
+  for (size_t i = 0; i < conv_cases().size(); ++i) {
+    cases.push_back({"conv2d forward #" + std::to_string(i) + " (+bias relu)", [i](const Device& d) {
+                       const auto& p = conv_cases()[i];
+                       Tensor x = random(d, {p.batch, p.in_h, p.in_w, p.in_c}, 10);
+                       Tensor w = random(d, {p.kernel_h, p.kernel_w, p.in_c, p.out_c}, 11, -0.5f, 0.5f);
+                       Tensor b = random(d, {p.out_c}, 12);
+                       Tensor y = Tensor::empty({p.batch, p.out_h, p.out_w, p.out_c}, ks::DType::float32, d);
+                       Tensor y2 = y.clone();
+                       backend(d).conv2d_forward(p, x, w, nullptr, y, ActivationKind::linear);
+                       backend(d).conv2d_forward(p, x, w, &b, y2, ActivationKind::relu);
+                       return Outputs{host(y), host(y2)};
+                     }});
+  }
+  for (size_t i = 0; i < pool_cases().size(); ++i) {
+    cases.push_back({"pool2d forward #" + std::to_string(i), [i](const Device& d) {
+                       const auto& p = pool_cases()[i];
+                       Tensor x = random(d, {p.batch, p.in_h, p.in_w, p.channels}, 13);
+                       Tensor y = Tensor::empty({p.batch, p.out_h, p.out_w, p.channels}, ks::DType::float32, d);
+                       backend(d).pool2d_forward(p, x, y);
+                       return Outputs{host(y)};
+                     }});
+  }
+  for (LossKind k : kLosses) {
+    for (int logits = 0; logits < 2; ++logits) {
+      if (logits && k == LossKind::mean_squared_error) continue;
+      cases.push_back({std::string("loss ") + loss_name(k) + (logits ? " from_logits" : ""), [=](const Device& d) {
+                         const int64_t rows = 29, cols = 10;
+                         Tensor pred = loss_input(d, k, logits, rows, cols);
+                         Tensor truth = loss_target(d, k, rows, cols);
+                         Tensor sample = Tensor::empty({rows}, ks::DType::float32, d);
+                         backend(d).loss({k, logits != 0, 1.0f / rows}, pred, truth, sample, nullptr);
+                         return Outputs{host(sample)};
+                       }});
+    }
+  }
+  cases.push_back({"metrics (sparse, categorical, binary accuracy)", [](const Device& d) {
+                     const int64_t rows = 50, cols = 10;
+                     Tensor pred = random(d, {rows, cols}, 14, 0.0f, 1.0f);
+                     Tensor correct = Tensor::empty({rows}, ks::DType::float32, d);
+                     Outputs out;
+                     backend(d).metric(MetricKind::sparse_categorical_accuracy, pred, labels(d, rows, cols, 15), correct);
+                     out.push_back(host(correct));
+                     backend(d).metric(MetricKind::categorical_accuracy, pred, targets(d, rows, cols, 16, true), correct);
+                     out.push_back(host(correct));
+                     backend(d).metric(MetricKind::binary_accuracy, pred, targets(d, rows, cols, 17, false), correct);
+                     out.push_back(host(correct));
+                     return out;
+                   }});
+  cases.push_back({"sum, all_finite", [](const Device& d) {
+                     Tensor x = random(d, {100003}, 18);
+                     Tensor s = Tensor::empty({1}, ks::DType::float32, d);
+                     backend(d).sum(x, s);
+                     std::vector<float> bad = random_values(1000, 19);
+                     bad[777] = std::nanf("");
+                     const float finite = backend(d).all_finite(x) ? 1.0f : 0.0f;
+                     const float with_nan = backend(d).all_finite(Tensor::from_vector(bad, {1000}, d)) ? 1.0f : 0.0f;
+                     return Outputs{host(s), {finite, with_nan}};
+                   }});
+  cases.push_back({"optimizer updates (SGD nesterov, Adam, AdamW, RMSprop centered)", [](const Device& d) {
+                     const int64_t n = 1000;
+                     Outputs out;
+                     Tensor p = random(d, {n}, 20), g = random(d, {n}, 21), v = random(d, {n}, 22, 0.0f, 0.1f);
+                     backend(d).sgd_update({0.01f, 0.9f, true}, p, g, &v);
+                     out.push_back(host(p));
+                     out.push_back(host(v));
+                     for (float decay : {0.0f, 0.004f}) {
+                       Tensor q = random(d, {n}, 23), m = random(d, {n}, 24, -0.1f, 0.1f), s = random(d, {n}, 25, 0.0f, 0.1f);
+                       backend(d).adam_update({0.001f, 0.9f, 0.999f, 1e-7f, decay, 0.729f, 0.997003f}, q, g, m, s);
+                       out.push_back(host(q));
+                       out.push_back(host(m));
+                       out.push_back(host(s));
+                     }
+                     Tensor r = random(d, {n}, 26), ms = random(d, {n}, 27, 0.0f, 0.1f), mom = random(d, {n}, 28, -0.1f, 0.1f);
+                     Tensor mg = random(d, {n}, 29, -0.01f, 0.01f);
+                     backend(d).rmsprop_update({0.001f, 0.9f, 0.5f, 1e-7f, true}, r, g, ms, &mom, &mg);
+                     out.push_back(host(r));
+                     return out;
+                   }});
+  return cases;
+}
+
+// --- gradient mode --------------------------------------------------------------------------------
+
+std::vector<Case> gradient_cases() {
+  std::vector<Case> cases;
+  for (ActivationKind k : kActivations) {
+    cases.push_back({"activation backward " + act_name(k), [k](const Device& d) {
+                       Tensor x = random(d, {37, 10}, 30, -4.0f, 4.0f), y = x.clone(), dy = random(d, {37, 10}, 31);
+                       Tensor dx = y.clone();
+                       backend(d).activation_forward(k, x, y);
+                       backend(d).activation_backward(k, y, dy, dx);
+                       return Outputs{host(dx)};
+                     }});
+  }
+  cases.push_back({"bias_grad", [](const Device& d) {
+                     Tensor dy = random(d, {67, 33}, 32), db = Tensor::empty({33}, ks::DType::float32, d);
+                     backend(d).bias_grad(dy, db);
+                     return Outputs{host(db)};
+                   }});
+  for (size_t i = 0; i < conv_cases().size(); ++i) {
+    cases.push_back({"conv2d backward data+weights+bias #" + std::to_string(i), [i](const Device& d) {
+                       const auto& p = conv_cases()[i];
+                       Tensor x = random(d, {p.batch, p.in_h, p.in_w, p.in_c}, 33);
+                       Tensor w = random(d, {p.kernel_h, p.kernel_w, p.in_c, p.out_c}, 34, -0.5f, 0.5f);
+                       Tensor dy = random(d, {p.batch, p.out_h, p.out_w, p.out_c}, 35);
+                       Tensor dx = x.clone(), dw = w.clone(), db = Tensor::empty({p.out_c}, ks::DType::float32, d);
+                       backend(d).conv2d_backward_data(p, dy, w, dx);
+                       backend(d).conv2d_backward_weights(p, x, dy, dw, &db);
+                       return Outputs{host(dx), host(dw), host(db)};
+                     }});
+  }
+  for (size_t i = 0; i < pool_cases().size(); ++i) {
+    cases.push_back({"pool2d backward #" + std::to_string(i), [i](const Device& d) {
+                       const auto& p = pool_cases()[i];
+                       Tensor x = random(d, {p.batch, p.in_h, p.in_w, p.channels}, 36);
+                       Tensor y = Tensor::empty({p.batch, p.out_h, p.out_w, p.channels}, ks::DType::float32, d);
+                       Tensor dy = random(d, y.shape(), 37), dx = x.clone();
+                       backend(d).pool2d_forward(p, x, y);
+                       backend(d).pool2d_backward(p, x, y, dy, dx);
+                       return Outputs{host(dx)};
+                     }});
+  }
+  for (LossKind k : kLosses) {
+    for (int logits = 0; logits < 2; ++logits) {
+      if (logits && k == LossKind::mean_squared_error) continue;
+      cases.push_back({std::string("loss gradient ") + loss_name(k) + (logits ? " from_logits" : ""), [=](const Device& d) {
+                         const int64_t rows = 29, cols = 10;
+                         Tensor pred = loss_input(d, k, logits, rows, cols), truth = loss_target(d, k, rows, cols);
+                         Tensor sample = Tensor::empty({rows}, ks::DType::float32, d), grad = pred.clone();
+                         backend(d).loss({k, logits != 0, 1.0f / rows}, pred, truth, sample, &grad);
+                         return Outputs{host(sample), host(grad)};
+                       }});
+    }
+  }
+  return cases;
+}
+
+// --- finite differences of the CPU's own kernels (gradient mode) ------------------------------------
+
+/// d/dx of L(x) = sum(dy * f(x)) at a few coordinates, compared with the backward kernel's dx.
+struct FiniteDifference {
+  std::string name;
+  std::function<float(const Tensor& x)> objective;  // L(x) on the CPU
+  std::function<std::vector<float>(const Tensor& x)> analytic;
+  Shape shape;
+  float lo, hi;
+};
+
+float dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += static_cast<double>(a[i]) * b[i];
+  return static_cast<float>(s);
+}
+
+std::vector<FiniteDifference> finite_difference_cases() {
+  const Device cpu;
+  std::vector<FiniteDifference> cases;
+  for (ActivationKind k : {ActivationKind::sigmoid, ActivationKind::tanh, ActivationKind::softmax}) {
+    const Shape s{6, 7};
+    const auto dy = random_values(s.numel(), 40);
+    cases.push_back({"activation " + act_name(k),
+                     [=](const Tensor& x) {
+                       Tensor y = x.clone();
+                       backend(cpu).activation_forward(k, x, y);
+                       return dot(host(y), dy);
+                     },
+                     [=](const Tensor& x) {
+                       Tensor y = x.clone(), g = Tensor::from_vector(dy, s, cpu), dx = x.clone();
+                       backend(cpu).activation_forward(k, x, y);
+                       backend(cpu).activation_backward(k, y, g, dx);
+                       return host(dx);
+                     },
+                     s, -2.0f, 2.0f});
+  }
+  for (size_t i : {size_t{1}, size_t{3}}) {
+    const auto p = conv_cases()[i];
+    const Shape xs{p.batch, p.in_h, p.in_w, p.in_c}, ws{p.kernel_h, p.kernel_w, p.in_c, p.out_c};
+    const Shape ys{p.batch, p.out_h, p.out_w, p.out_c};
+    const auto dy = random_values(ys.numel(), 41);
+    const auto wv = random_values(ws.numel(), 42);
+    const auto xv = random_values(xs.numel(), 43);
+    auto conv = [=](const Tensor& x, const Tensor& w) {
+      Tensor y = Tensor::empty(ys, ks::DType::float32, cpu);
+      backend(cpu).conv2d_forward(p, x, w, nullptr, y, ActivationKind::linear);
+      return dot(host(y), dy);
+    };
+    cases.push_back({"conv2d input gradient #" + std::to_string(i),
+                     [=](const Tensor& x) { return conv(x, Tensor::from_vector(wv, ws, cpu)); },
+                     [=](const Tensor&) {
+                       Tensor dx = Tensor::empty(xs, ks::DType::float32, cpu);
+                       backend(cpu).conv2d_backward_data(p, Tensor::from_vector(dy, ys, cpu),
+                                                         Tensor::from_vector(wv, ws, cpu), dx);
+                       return host(dx);
+                     },
+                     xs, -1.0f, 1.0f});
+    cases.push_back({"conv2d weight gradient #" + std::to_string(i),
+                     [=](const Tensor& w) { return conv(Tensor::from_vector(xv, xs, cpu), w); },
+                     [=](const Tensor&) {
+                       Tensor dw = Tensor::empty(ws, ks::DType::float32, cpu);
+                       backend(cpu).conv2d_backward_weights(p, Tensor::from_vector(xv, xs, cpu),
+                                                            Tensor::from_vector(dy, ys, cpu), dw, nullptr);
+                       return host(dw);
+                     },
+                     ws, -1.0f, 1.0f});
+  }
+  for (const auto& p : {pool_cases()[1], pool_cases()[3]}) {
+    const Shape xs{p.batch, p.in_h, p.in_w, p.channels}, ys{p.batch, p.out_h, p.out_w, p.channels};
+    const auto dy = random_values(ys.numel(), 44);
+    cases.push_back({std::string(p.kind == PoolKind::max ? "max" : "average") + " pooling gradient",
+                     [=](const Tensor& x) {
+                       Tensor y = Tensor::empty(ys, ks::DType::float32, cpu);
+                       backend(cpu).pool2d_forward(p, x, y);
+                       return dot(host(y), dy);
+                     },
+                     [=](const Tensor& x) {
+                       Tensor y = Tensor::empty(ys, ks::DType::float32, cpu), dx = x.clone();
+                       backend(cpu).pool2d_forward(p, x, y);
+                       backend(cpu).pool2d_backward(p, x, y, Tensor::from_vector(dy, ys, cpu), dx);
+                       return host(dx);
+                     },
+                     xs, -1.0f, 1.0f});
+  }
+  for (LossKind k : kLosses) {
+    const bool logits = k != LossKind::mean_squared_error;
+    const int64_t rows = 5, cols = 4;
+    cases.push_back({std::string("loss ") + loss_name(k) + (logits ? " from_logits" : ""),
+                     [=](const Tensor& x) {
+                       Tensor sample = Tensor::empty({rows}, ks::DType::float32, cpu);
+                       backend(cpu).loss({k, logits, 1.0f / rows}, x, loss_target(cpu, k, rows, cols), sample, nullptr);
+                       const auto v = host(sample);
+                       return dot(v, std::vector<float>(v.size(), 1.0f / rows));
+                     },
+                     [=](const Tensor& x) {
+                       Tensor sample = Tensor::empty({rows}, ks::DType::float32, cpu), g = x.clone();
+                       backend(cpu).loss({k, logits, 1.0f / rows}, x, loss_target(cpu, k, rows, cols), sample, &g);
+                       return host(g);
+                     },
+                     Shape{rows, cols}, -2.0f, 2.0f});
+  }
+  return cases;
+}
+
+int check_finite_differences() {
+  int failures = 0;
+  for (const auto& c : finite_difference_cases()) {
+    std::vector<float> x0 = random_values(c.shape.numel(), 50, c.lo, c.hi);
+    const auto analytic = c.analytic(Tensor::from_vector(x0, c.shape, Device()));
+    double worst = 0;
+    const size_t n = x0.size(), step = std::max<size_t>(1, n / 24);  // about 24 coordinates
+    for (size_t i = 0; i < n; i += step) {
+      const float h = 1e-3f;
+      auto at = [&](float delta) {
+        std::vector<float> x = x0;
+        x[i] += delta;
+        return c.objective(Tensor::from_vector(x, c.shape, Device()));
+      };
+      const double numeric = (static_cast<double>(at(h)) - at(-h)) / (2.0 * h);
+      const double err = std::fabs(numeric - analytic[i]) / std::max(1.0, std::fabs(numeric));
+      worst = std::max(worst, err);
+    }
+    const bool ok = worst < 2e-2;
+    std::printf("  %-4s CPU finite differences: %-40s worst relative error %.1e\n", ok ? "ok" : "FAIL", c.name.c_str(),
+                worst);
+    failures += !ok;
+  }
+  return failures;
+}
+
+// --- comparison -----------------------------------------------------------------------------------
+
+/// Worst |a - b| / max(1, |b|) over every output, or infinity on a size mismatch.
+double compare(const Outputs& got, const Outputs& want) {
+  if (got.size() != want.size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i].size() != want[i].size()) return INFINITY;
+    for (size_t j = 0; j < got[i].size(); ++j) {
+      const double a = got[i][j], b = want[i][j];
+      if (std::isnan(a) != std::isnan(b)) return INFINITY;
+      if (!std::isnan(a)) worst = std::max(worst, std::fabs(a - b) / std::max(1.0, std::fabs(b)));
+    }
+  }
+  return worst;
+}
+
+int usage(const char* argv0) {
+  std::fprintf(stderr, "usage: %s --mode value|gradient [--logical-cpus N] [--tolerance T]\n", argv0);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode;
+  int logical_cpus = 1;
+  double tolerance = 1e-4;  // GPU libraries sum in another order than the CPU's
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--mode" && i + 1 < argc) {
+      mode = argv[++i];
+    } else if (arg == "--logical-cpus" && i + 1 < argc) {
+      logical_cpus = std::atoi(argv[++i]);
+    } else if (arg == "--tolerance" && i + 1 < argc) {
+      tolerance = std::atof(argv[++i]);
+    } else {
+      return usage(argv[0]);
+    }
+  }
+  if ((mode != "value" && mode != "gradient") || logical_cpus < 1) return usage(argv[0]);
+  try {
+    if (logical_cpus > 1) {
+      ks::config::set_logical_device_configuration(ks::config::list_physical_devices("CPU")[0],
+                                                    std::vector<ks::config::LogicalDeviceConfiguration>(logical_cpus));
+    }
+    std::vector<Device> devices;
+    for (const auto& d : ks::config::list_logical_devices()) devices.push_back(Device::parse(d.name));
+    const bool has_gpu = !ks::config::list_logical_devices("GPU").empty();
+    std::printf("kerosene_op_check --mode %s: reference /CPU:0; compared:", mode.c_str());
+    for (size_t i = 1; i < devices.size(); ++i) std::printf(" %s", devices[i].to_string().c_str());
+    if (devices.size() == 1) std::printf(" none");
+    std::printf("\n");
+    if (!has_gpu) std::printf("skipped: every GPU, because %s\n", ks::doctor::diagnose().reason.c_str());
+
+    const auto cases = mode == "value" ? value_cases() : gradient_cases();
+    int failures = 0, compared = 0;
+    for (const auto& c : cases) {
+      const Outputs want = c.run(Device());
+      for (size_t i = 1; i < devices.size(); ++i) {
+        const double err = compare(c.run(devices[i]), want);
+        const bool ok = err <= tolerance;
+        std::printf("  %-4s %-8s %-62s max relative difference %.1e\n", ok ? "ok" : "FAIL",
+                    devices[i].to_string().c_str(), c.name.c_str(), err);
+        failures += !ok;
+        ++compared;
+      }
+      if (devices.size() == 1) std::printf("  ran  /CPU:0   %s (nothing to compare with)\n", c.name.c_str());
+    }
+    if (mode == "gradient") failures += check_finite_differences();
+    std::printf("%d comparison(s) across %zu device(s), %d failure(s)\n", compared, devices.size(), failures);
+    return failures == 0 ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kerosene_op_check: error: %s\n", e.what());
+    return 1;
+  }
+}
