@@ -227,28 +227,36 @@ config::experimental::DeviceDetails Registry::device_details(const config::Physi
 
 // --- initialization -----------------------------------------------------------------------------
 
+AllocatorOptions gpu_memory_policy(const std::string& device_name, bool growth, std::optional<int64_t> memory_limit_mb,
+                                   size_t free_bytes, size_t logical_count) {
+  AllocatorOptions options;
+  options.device_name = device_name;
+  options.alignment = 256;
+  if (memory_limit_mb) options.memory_limit = static_cast<size_t>(*memory_limit_mb) << 20;
+  options.allow_growth = growth;
+  if (!growth) {
+    constexpr size_t kSegment = size_t{2} << 20;
+    options.preallocate_bytes =
+        options.memory_limit
+            ? options.memory_limit
+            : static_cast<size_t>(static_cast<double>(free_bytes) * kGpuPreallocateFraction) / std::max<size_t>(logical_count, 1);
+    options.preallocate_bytes -= options.preallocate_bytes % kSegment;
+  }
+  return options;
+}
+
 AllocatorOptions Registry::gpu_allocator_options(const Physical& p, const Device& device,
                                                  const config::LogicalDeviceConfiguration& logical,
                                                  size_t count) const {
-  AllocatorOptions options;
-  options.device_name = device.to_string();
-  options.alignment = 256;
-  if (logical.memory_limit) options.memory_limit = static_cast<size_t>(*logical.memory_limit) << 20;
-  options.allow_growth = growth_locked(p);
-  if (!options.allow_growth) {
-    if (options.memory_limit) {
-      options.preallocate_bytes = options.memory_limit;
-    } else {
-      size_t free_bytes = 0, total_bytes = 0;
-      const auto& plugin = backends::cuda_plugin::plugin();
-      if (plugin.api->mem_get_info(p.ordinal, &free_bytes, &total_bytes) != backends::cuda_abi::kOk) {
-        throw DeviceError("reading the free memory of " + p.device.name + " failed: " + plugin.api->last_error());
-      }
-      options.preallocate_bytes = static_cast<size_t>(static_cast<double>(free_bytes) * kGpuPreallocateFraction) / count;
-      options.preallocate_bytes &= ~static_cast<size_t>((2u << 20) - 1);  // whole 2 MiB segments
+  const bool growth = growth_locked(p);
+  size_t free_bytes = 0, total_bytes = 0;
+  if (!growth && !logical.memory_limit) {
+    const auto& plugin = backends::cuda_plugin::plugin();
+    if (plugin.api->mem_get_info(p.ordinal, &free_bytes, &total_bytes) != backends::cuda_abi::kOk) {
+      throw DeviceError("reading the free memory of " + p.device.name + " failed: " + plugin.api->last_error());
     }
   }
-  return options;
+  return gpu_memory_policy(device.to_string(), growth, logical.memory_limit, free_bytes, count);
 }
 
 void Registry::initialize(const std::string& cause) {

@@ -44,6 +44,13 @@ class DeviceContext {
 /// other processes).
 inline constexpr double kGpuPreallocateFraction = 0.9;
 
+/// The allocator options of one logical GPU: growth reserves nothing up front; no growth
+/// reserves the memory_limit, or kGpuPreallocateFraction of `free_bytes` shared by the
+/// `logical_count` logical devices of the GPU, in whole 2 MiB segments. A pure function, so the
+/// policy is tested with a simulated device of any size.
+AllocatorOptions gpu_memory_policy(const std::string& device_name, bool growth, std::optional<int64_t> memory_limit_mb,
+                                   size_t free_bytes, size_t logical_count);
+
 class Registry {
  public:
   /// The process-wide runtime. Never destroyed, so tensors in static storage stay valid.
