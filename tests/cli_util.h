@@ -134,12 +134,12 @@ inline CommandResult run_cli(const std::vector<std::string>& args,
     command += separator;
     command += shell_quote(word);
   };
+  // env(1) takes every -u before the first NAME=VALUE (after it, "-u" would be the command).
   for (const auto& [name, value] : env) {
-    if (value.empty()) {
-      append(" -u ", name);
-    } else {
-      append(" ", name + "=" + value);
-    }
+    if (value.empty()) append(" -u ", name);
+  }
+  for (const auto& [name, value] : env) {
+    if (!value.empty()) append(" ", name + "=" + value);
   }
   append(" ", KEROSENE_CLI_PATH);
   for (const std::string& a : args) append(" ", a);

@@ -15,6 +15,7 @@ class Dense final : public Layer {
     std::string kernel_initializer, bias_initializer;
   };
   Dense(const Config& config, std::string name);
+  std::shared_ptr<Layer> clone() const override { return std::make_shared<Dense>(config_, name()); }
 
   Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;

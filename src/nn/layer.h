@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ class Layer {
   bool built() const { return built_; }
   const Shape& input_shape() const { return input_shape_; }    // one sample
   const Shape& output_shape() const { return output_shape_; }  // one sample
+
+  /// An unbuilt layer with the same configuration and name: a replica's copy under a
+  /// distribution strategy.
+  virtual std::shared_ptr<Layer> clone() const = 0;
 
   /// Output shape for one sample of `input`; throws ValueError (naming the layer) if it does not fit.
   virtual Shape compute_output_shape(const Shape& input) const = 0;

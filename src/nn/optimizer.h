@@ -2,6 +2,7 @@
 // the first step, next to each variable, on its device.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual std::string name() const = 0;
+  /// The same configuration with fresh state (no slots, no iterations): a replica's optimizer.
+  virtual std::shared_ptr<Optimizer> clone() const = 0;
   /// One update of every variable from its gradient.
   void apply(const std::vector<Variable*>& variables);
   int64_t iterations() const { return iterations_; }

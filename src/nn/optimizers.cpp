@@ -29,6 +29,11 @@ class SGD final : public Optimizer {
  public:
   explicit SGD(const optimizers::SGDOptions& o) : o_(o) { learning_rate = o.learning_rate; }
   std::string name() const override { return "SGD"; }
+  std::shared_ptr<Optimizer> clone() const override {
+    auto copy = std::make_shared<SGD>(o_);
+    copy->learning_rate = learning_rate;
+    return copy;
+  }
   int slots_per_variable() const override { return o_.momentum != 0.0f ? 1 : 0; }
   void update(Variable& v, Tensor* slots) override {
     backends::SGDStep step{learning_rate, o_.momentum, o_.nesterov};
@@ -46,6 +51,11 @@ class Adam final : public Optimizer {
     learning_rate = o.learning_rate;
   }
   std::string name() const override { return name_; }
+  std::shared_ptr<Optimizer> clone() const override {
+    auto copy = std::make_shared<Adam>(o_, weight_decay_, name_);
+    copy->learning_rate = learning_rate;
+    return copy;
+  }
   int slots_per_variable() const override { return 2; }
   void update(Variable& v, Tensor* slots) override {
     const double t = static_cast<double>(iterations_);
@@ -65,6 +75,11 @@ class RMSprop final : public Optimizer {
  public:
   explicit RMSprop(const optimizers::RMSpropOptions& o) : o_(o) { learning_rate = o.learning_rate; }
   std::string name() const override { return "RMSprop"; }
+  std::shared_ptr<Optimizer> clone() const override {
+    auto copy = std::make_shared<RMSprop>(o_);
+    copy->learning_rate = learning_rate;
+    return copy;
+  }
   int slots_per_variable() const override { return 3; }
   void update(Variable& v, Tensor* slots) override {
     backends::RMSpropStep step{learning_rate, o_.rho, o_.momentum, o_.epsilon, o_.centered};

@@ -12,6 +12,7 @@ namespace kerosene::nn {
 class InputLayer final : public Layer {
  public:
   InputLayer(const Shape& shape, std::string name);
+  std::shared_ptr<Layer> clone() const override { return std::make_shared<InputLayer>(shape_, name()); }
   const Shape& shape() const { return shape_; }
   Shape compute_output_shape(const Shape& input) const override { return shape_; }
   const Tensor& forward(const Tensor& x, bool training) override;
@@ -30,6 +31,7 @@ class Pooling2D final : public Layer {
     std::string padding;
   };
   Pooling2D(const Config& config, std::string name);
+  std::shared_ptr<Layer> clone() const override { return std::make_shared<Pooling2D>(config_, name()); }
   Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
@@ -45,6 +47,9 @@ class ReshapeLayer final : public Layer {
  public:
   /// target: the per-sample shape (one entry may be -1); empty optional: flatten.
   ReshapeLayer(std::optional<Shape> target, std::string class_name, std::string name);
+  std::shared_ptr<Layer> clone() const override {
+    return std::make_shared<ReshapeLayer>(target_, class_name(), name());
+  }
   Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
@@ -57,6 +62,7 @@ class ReshapeLayer final : public Layer {
 class Dropout final : public Layer {
  public:
   Dropout(float rate, std::optional<uint64_t> seed, std::string name);
+  std::shared_ptr<Layer> clone() const override { return std::make_shared<Dropout>(rate_, seed_, name()); }
   Shape compute_output_shape(const Shape& input) const override { return input; }
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
@@ -75,6 +81,7 @@ class Dropout final : public Layer {
 class ActivationLayer final : public Layer {
  public:
   ActivationLayer(backends::ActivationKind kind, std::string name);
+  std::shared_ptr<Layer> clone() const override { return std::make_shared<ActivationLayer>(stage_.kind(), name()); }
   Shape compute_output_shape(const Shape& input) const override { return input; }
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;

@@ -11,6 +11,7 @@
 #include "kerosene/sequential.h"
 #include "ops/ops.h"
 #include "train/model_state.h"
+#include "train/batch_buffers.h"
 #include "train/device_verdict.h"
 #include "train/validation.h"
 
@@ -47,39 +48,6 @@ void check_batch_size(int batch_size) {
   if (batch_size <= 0) throw ValueError("batch_size must be positive, got " + std::to_string(batch_size));
 }
 
-/// A batch of rows [begin, end) of `plan` from x and y, in the model's device buffers. For a
-/// device the host cannot address, rows are gathered into host buffers and copied over; the
-/// CUDA backend stages that copy through pinned memory and returns before it completes, so the
-/// next batch is assembled while the device still works on this one.
-struct BatchBuffers {
-  Tensor x, y, x_host, y_host;
-  void load(const train::ModelState& model, const Tensor& xs, const Tensor* ys, const BatchPlan& plan, int64_t begin,
-            int64_t end) {
-    const int64_t n = end - begin;
-    const bool on_host = ops::backend_of("gather_rows", xs).host_accessible() &&
-                         runtime::Registry::instance().context(model.device).backend().host_accessible();
-    const Device host;
-    ops::ensure(x, xs.shape().drop_batch().with_batch(n), model.device, DType::float32);
-    Tensor& xg = on_host ? x : ops::ensure(x_host, x.shape(), host, DType::float32);
-    data::gather_rows(xs, plan.order.data() + begin, n, xg);
-    if (!on_host) copy_to_device(xg, x);
-    if (ys) {
-      const DType dtype = ys->dtype() == DType::float32 ? DType::float32 : DType::int32;
-      ops::ensure(y, ys->shape().drop_batch().with_batch(n), model.device, dtype);
-      Tensor& yg = on_host ? y : ops::ensure(y_host, y.shape(), host, dtype);
-      data::gather_rows(*ys, plan.order.data() + begin, n, yg);
-      if (!on_host) copy_to_device(yg, y);
-    }
-  }
-  static void copy_to_device(const Tensor& host, Tensor& device) {
-    if (runtime::log_device_placement()) {
-      runtime::log_copy(host.shape(), std::string(dtype_name(host.dtype())), host.nbytes(), host.device(),
-                        device.device());
-    }
-    ops::backend_of("copy_from_host", device).copy_from_host(device.raw_data(), host.raw_data(), host.nbytes());
-  }
-};
-
 // Running means into logs. Training steps use no prefix, so no name is built per step.
 void set_logs(Logs& logs, const train::ModelState& model, const train::StepTotals& t, const char* prefix) {
   const double count = static_cast<double>(std::max<int64_t>(t.samples, 1));
@@ -103,13 +71,13 @@ train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& 
                            CallbackList* callbacks) {
   BatchPlan plan{std::vector<int64_t>(x.dim(0)), batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
-  BatchBuffers buffers;
+  train::BatchBuffers buffers;
   train::StepTotals totals;
   Logs logs;
   for (int64_t step = 0; step < plan.steps(); ++step) {
     if (callbacks) callbacks->each([&](Callback& c) { c.on_test_batch_begin(static_cast<int>(step), logs); });
     const int64_t begin = step * batch_size, end = std::min(begin + batch_size, plan.rows());
-    buffers.load(s, x, &y, plan, begin, end);
+    buffers.load(s.device, x, &y, plan.order.data() + begin, end - begin);
     s.test_step(buffers.x, buffers.y, totals);
     set_logs(logs, s, totals, "");
     if (callbacks) callbacks->each([&](Callback& c) { c.on_test_batch_end(static_cast<int>(step), logs); });
@@ -164,7 +132,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
   CallbackList callbacks(this, o.callbacks, o.verbose, {o.epochs, static_cast<int>(steps), o.verbose});
   History history;
   Logs logs;
-  BatchBuffers buffers;
+  train::BatchBuffers buffers;
   stop_training = false;
   callbacks.each([&](Callback& c) { c.on_train_begin(logs); });
   std::mt19937_64 shuffle_rng(s.seed ^ 0x5DEECE66Dull);
@@ -178,7 +146,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
     // With steps_per_epoch beyond one pass, batches wrap around the data.
     auto load_batch = [&](int64_t step) {
       const int64_t begin = (step * o.batch_size) % plan.rows();
-      buffers.load(s, x, &y, plan, begin, std::min(begin + o.batch_size, plan.rows()));
+      buffers.load(s.device, x, &y, plan.order.data() + begin, std::min(begin + o.batch_size, plan.rows()) - begin);
     };
     bool prefetched = false;
     for (int64_t step = 0; step < steps && !stop_training; ++step) {
@@ -244,13 +212,13 @@ Tensor Sequential::predict(const Tensor& x_in, const PredictOptions& o) {
   CallbackList callbacks(this, o.callbacks, o.verbose, {1, static_cast<int>(plan.steps()), o.verbose});
   Tensor result = Tensor::empty(s.output_shape().with_batch(x.dim(0)), DType::float32, Device());
   const int64_t row_bytes = s.output_shape().numel() * static_cast<int64_t>(sizeof(float));
-  BatchBuffers buffers;
+  train::BatchBuffers buffers;
   Logs logs;
   callbacks.each([&](Callback& c) { c.on_predict_begin(logs); });
   for (int64_t step = 0; step < plan.steps(); ++step) {
     callbacks.each([&](Callback& c) { c.on_predict_batch_begin(static_cast<int>(step), logs); });
     const int64_t begin = step * o.batch_size, end = std::min(begin + o.batch_size, plan.rows());
-    buffers.load(s, x, nullptr, plan, begin, end);
+    buffers.load(s.device, x, nullptr, plan.order.data() + begin, end - begin);
     const Tensor& out = s.forward(buffers.x, /*training=*/false);
     ops::backend_of("copy_to_host", out).copy_to_host(static_cast<char*>(result.raw_data()) + begin * row_bytes, out.raw_data(),
                                       static_cast<size_t>((end - begin) * row_bytes));

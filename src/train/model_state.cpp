@@ -67,7 +67,7 @@ const Tensor& ModelState::forward(const Tensor& x, bool training) {
   return *h;
 }
 
-void ModelState::compute_loss(const Tensor& output, const Tensor& y, bool with_gradient) {
+void ModelState::compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, int64_t scale_batch) {
   const int64_t batch = output.dim(0);
   const bool fused = fuse_activation_into_loss();
   const Tensor& prediction = fused ? layers.back()->logits() : output;
@@ -75,7 +75,8 @@ void ModelState::compute_loss(const Tensor& output, const Tensor& y, bool with_g
   ops::ensure(stats_, {1 + static_cast<int64_t>(metrics.size())}, device);
   if (with_gradient) ops::ensure(grad_, prediction.shape(), device);
   auto& backend = ops::backend_of("loss", output);
-  backends::LossArgs args{loss.kind, fused || loss.from_logits, 1.0f / static_cast<float>(batch)};
+  backends::LossArgs args{loss.kind, fused || loss.from_logits,
+                          1.0f / static_cast<float>(scale_batch > 0 ? scale_batch : batch)};
   backend.loss(args, prediction.reshape({batch, -1}), y, sample_loss_, with_gradient ? &grad_ : nullptr);
   Tensor slot = stats_.slice(0, 1);
   backend.sum(sample_loss_, slot);
@@ -106,15 +107,56 @@ void ModelState::train_step(const Tensor& x, const Tensor& y, StepTotals& totals
   collect_step(totals);
 }
 
-void ModelState::queue_train_step(const Tensor& x, const Tensor& y) {
+namespace {
+// Big enough that an MNIST model's gradients are one or two buckets (one rendezvous each), small
+// enough that a large model's last layers are reduced while its first layers run backward.
+constexpr size_t kBucketBytes = size_t{4} << 20;
+}  // namespace
+
+void ModelState::for_each_bucket_after_layer(int layer, std::vector<Tensor*>& bucket, size_t& bytes,
+                                             const GradientsReady& ready, bool flush) {
+  if (!ready) return;
+  if (layer >= 0) {
+    for (auto& v : layers[static_cast<size_t>(layer)]->variables()) {
+      bucket.push_back(&v.grad);
+      bytes += v.grad.nbytes();
+    }
+  }
+  if (!bucket.empty() && (bytes >= kBucketBytes || flush)) {
+    ready(bucket);
+    bucket.clear();
+    bytes = 0;
+  }
+}
+
+void ModelState::queue_train_step(const Tensor& x, const Tensor& y, int64_t global_batch, const GradientsReady& ready) {
   const Tensor& output = forward(x, /*training=*/true);
-  compute_loss(output, y, /*with_gradient=*/true);
+  compute_loss(output, y, /*with_gradient=*/true, global_batch);
   const int last = static_cast<int>(layers.size()) - 1;
   // Layers before the first one with variables need no gradient, so it computes no dx.
   auto need_dx = [&](int i) { return i > first_with_variables_; };
+  std::vector<Tensor*> bucket;
+  size_t bytes = 0;
   const Tensor* g = fuse_activation_into_loss() ? &layers[last]->backward_from_logits(grad_, need_dx(last))
                                                 : &layers[last]->backward(grad_, need_dx(last));
-  for (int i = last - 1; i >= 0 && need_dx(i + 1); --i) g = &layers[i]->backward(*g, need_dx(i));
+  for_each_bucket_after_layer(last, bucket, bytes, ready, false);
+  for (int i = last - 1; i >= 0 && need_dx(i + 1); --i) {
+    g = &layers[i]->backward(*g, need_dx(i));
+    for_each_bucket_after_layer(i, bucket, bytes, ready, false);
+  }
+  for_each_bucket_after_layer(-1, bucket, bytes, ready, true);
+  optimizer->apply(variables_);
+}
+
+void ModelState::queue_empty_step(const GradientsReady& ready) {
+  std::vector<Tensor*> bucket;
+  size_t bytes = 0;
+  const int last = static_cast<int>(layers.size()) - 1;
+  for (int i = last; i >= 0; --i) {
+    for (auto& v : layers[static_cast<size_t>(i)]->variables()) ops::backend_of("fill", v.grad).fill(v.grad, 0.0f);
+    if (i >= first_with_variables_) for_each_bucket_after_layer(i, bucket, bytes, ready, false);
+  }
+  for_each_bucket_after_layer(-1, bucket, bytes, ready, true);
   optimizer->apply(variables_);
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -60,17 +61,30 @@ class ModelState {
   void train_step(const Tensor& x, const Tensor& y, StepTotals& totals);
   /// Loss and metrics on a batch, without updating anything.
   void test_step(const Tensor& x, const Tensor& y, StepTotals& totals);
+  /// Called during backward with a bucket of variables whose gradients are complete (the last
+  /// layers' first), so a replica can all-reduce them while earlier layers still run backward.
+  using GradientsReady = std::function<void(const std::vector<Tensor*>& gradients)>;
+
   /// train_step in two halves: queue the step's kernels (a GPU runs them while the host goes
   /// on, e.g. to assemble the next batch), then wait for its loss and metric sums (one copy).
-  void queue_train_step(const Tensor& x, const Tensor& y);
+  /// A replica passes the global batch (gradients are scaled by 1/global_batch, so summing
+  /// them across replicas gives the whole batch's) and a hook that all-reduces each bucket.
+  void queue_train_step(const Tensor& x, const Tensor& y, int64_t global_batch = 0,
+                        const GradientsReady& ready = {});
+  /// A replica with no rows in this step: zero gradients, the same buckets, the same update.
+  void queue_empty_step(const GradientsReady& ready);
   void collect_step(StepTotals& totals);
 
   /// Whether the last layer's softmax/sigmoid is folded into the loss (as TensorFlow does).
   bool fuse_activation_into_loss() const;
 
  private:
-  /// Queues the loss (and its gradient) and the metrics; their sums land in stats_.
-  void compute_loss(const Tensor& output, const Tensor& y, bool with_gradient);
+  /// Queues the loss (and its gradient, scaled by 1/scale_batch) and the metrics; their sums
+  /// land in stats_.
+  void compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, int64_t scale_batch = 0);
+  /// Gradient buckets of about kBucketBytes, in backward order (the same on every replica).
+  void for_each_bucket_after_layer(int layer, std::vector<Tensor*>& bucket, size_t& bytes, const GradientsReady& ready,
+                                   bool flush);
   void build_layer(size_t i, const Shape& input);
   void index_variables();
 

@@ -1,0 +1,182 @@
+// Conv2D on cuDNN with Keras' layouts: NHWC activations, HWIO weights. cuDNN's NHWC filter
+// format is KRSC (out_c, kh, kw, in_c), so weights are transposed into a scratch buffer before
+// the forward and backward-data passes and the weight gradient is transposed back after the
+// backward-filter pass. Bias and relu follow the forward pass in one small kernel; the bias
+// gradient is the column sum of dy, as for Dense. Shapes cuDNN cannot take (no algorithm, a
+// dimension beyond int, no memory for the scratch buffers) go to the direct kernels of
+// conv_direct.cu.
+#include <cudnn.h>
+
+#include <string>
+
+#include "backends/cuda/conv_plan.h"
+#include "backends/cuda/device_state.h"
+#include "backends/cuda/kernels.h"
+#include "backends/cuda/plugin_functions.h"
+#include "backends/cuda/status.h"
+
+namespace kerosene::backends::cuda_impl {
+namespace {
+
+int validate(const Conv2DParams& p) {
+  const bool positive = p.kernel_h > 0 && p.kernel_w > 0 && p.stride_h > 0 && p.stride_w > 0;
+  const bool non_negative = p.batch >= 0 && p.in_h >= 0 && p.in_w >= 0 && p.in_c >= 0 && p.out_h >= 0 &&
+                            p.out_w >= 0 && p.out_c >= 0 && p.pad_top >= 0 && p.pad_left >= 0 &&
+                            p.pad_bottom >= 0 && p.pad_right >= 0;
+  if (positive && non_negative) return cuda_abi::kOk;
+  return fail(cuda_abi::kError, "conv2d: kernel sizes and strides must be positive, dimensions and paddings "
+                                "non-negative");
+}
+
+int64_t kernel_rows(const Conv2DParams& p) { return p.kernel_h * p.kernel_w * p.in_c; }  // HWIO rows of out_c
+
+// Caller holds s.mutex: the cuDNN handle (made on first use) and the plan for this shape.
+int prepare(DeviceState& s, const Conv2DParams& p, ConvPlan** plan) {
+  KEROSENE_TRY(dnn_handle(s));
+  return conv_plan(s, p, plan);
+}
+
+float* reserve_floats(DeviceState& s, Scratch& scratch, int64_t count, int* status) {
+  *status = reserve(s, scratch, static_cast<size_t>(count) * sizeof(float));
+  return static_cast<float*>(scratch.ptr);
+}
+
+int64_t padded_elements(const PadShape& shape) {
+  return shape.n * (shape.h + shape.top + shape.bottom) * (shape.w + shape.left + shape.right) * shape.c;
+}
+
+}  // namespace
+
+int conv2d_forward(int device, const Conv2DParams* params, const float* x, const float* w, const float* bias,
+                   float* y, ActivationKind fused) {
+  const Conv2DParams& p = *params;
+  KEROSENE_TRY(validate(p));
+  const int64_t rows = p.batch * p.out_h * p.out_w;  // y as rows x out_c
+  if (rows * p.out_c == 0) return cuda_abi::kOk;
+  const bool relu = fused == ActivationKind::relu;  // the CPU fuses relu only
+  DeviceState* s = nullptr;
+  KEROSENE_TRY(acquire(device, &s));
+  std::lock_guard lock(s->mutex);
+  if (kernel_rows(p) == 0 || p.in_h == 0 || p.in_w == 0) {  // nothing to convolve: y = act(bias)
+    return launch_bias_activation(s->stream, y, bias, rows, p.out_c, relu, true);
+  }
+  ConvPlan* plan = nullptr;
+  KEROSENE_TRY(prepare(*s, p, &plan));
+  if (plan->direct) return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
+  int status = cuda_abi::kOk;
+  float* filter = reserve_floats(*s, s->conv_filter, kernel_rows(p) * p.out_c, &status);
+  const float* input = x;
+  if (status == cuda_abi::kOk && plan->padded) {
+    float* padded = reserve_floats(*s, s->conv_padded, padded_elements(plan->pad), &status);
+    if (status == cuda_abi::kOk) status = launch_pad(s->stream, x, padded, plan->pad);
+    input = padded;
+  }
+  if (status == cuda_abi::kOutOfMemory) return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
+  KEROSENE_TRY(status);
+  KEROSENE_TRY(launch_transpose(s->stream, w, filter, kernel_rows(p), p.out_c));
+  const float alpha = 1.0f, beta = 0.0f;
+  status = run_conv(
+      *s, *plan, ConvDirection::forward,
+      [&](int algo, size_t* bytes) {
+        return cudnnGetConvolutionForwardWorkspaceSize(s->dnn, plan->x, plan->w, plan->conv, plan->y,
+                                                       static_cast<cudnnConvolutionFwdAlgo_t>(algo), bytes);
+      },
+      [&](int algo, void* workspace, size_t bytes) {
+        return cudnnConvolutionForward(s->dnn, &alpha, plan->x, input, plan->w, filter, plan->conv,
+                                       static_cast<cudnnConvolutionFwdAlgo_t>(algo), workspace, bytes, &beta,
+                                       plan->y, y);
+      });
+  if (status == kNoAlgorithm) return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
+  KEROSENE_TRY(status);
+  if (!bias && !relu) return cuda_abi::kOk;
+  return launch_bias_activation(s->stream, y, bias, rows, p.out_c, relu, false);
+}
+
+int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy, const float* w, float* dx) {
+  const Conv2DParams& p = *params;
+  KEROSENE_TRY(validate(p));
+  const int64_t dx_elements = p.batch * p.in_h * p.in_w * p.in_c;
+  if (dx_elements == 0) return cuda_abi::kOk;
+  DeviceState* s = nullptr;
+  KEROSENE_TRY(acquire(device, &s));
+  std::lock_guard lock(s->mutex);
+  if (p.out_h * p.out_w * p.out_c == 0) {  // no output, so no gradient reaches the input
+    return check(cudaMemsetAsync(dx, 0, static_cast<size_t>(dx_elements) * sizeof(float), s->stream),
+                 "cudaMemsetAsync");
+  }
+  ConvPlan* plan = nullptr;
+  KEROSENE_TRY(prepare(*s, p, &plan));
+  if (plan->direct) return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
+  int status = cuda_abi::kOk;
+  float* filter = reserve_floats(*s, s->conv_filter, kernel_rows(p) * p.out_c, &status);
+  float* target = dx;  // with explicit padding, the gradient of the padded input, cropped after
+  if (status == cuda_abi::kOk && plan->padded) {
+    target = reserve_floats(*s, s->conv_padded, padded_elements(plan->pad), &status);
+  }
+  if (status == cuda_abi::kOutOfMemory) return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
+  KEROSENE_TRY(status);
+  KEROSENE_TRY(launch_transpose(s->stream, w, filter, kernel_rows(p), p.out_c));
+  const float alpha = 1.0f, beta = 0.0f;
+  status = run_conv(
+      *s, *plan, ConvDirection::backward_data,
+      [&](int algo, size_t* bytes) {
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(s->dnn, plan->w, plan->y, plan->conv, plan->x,
+                                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), bytes);
+      },
+      [&](int algo, void* workspace, size_t bytes) {
+        return cudnnConvolutionBackwardData(s->dnn, &alpha, plan->w, filter, plan->y, dy, plan->conv,
+                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), workspace, bytes,
+                                            &beta, plan->x, target);
+      });
+  if (status == kNoAlgorithm) return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
+  KEROSENE_TRY(status);
+  if (!plan->padded) return cuda_abi::kOk;
+  return launch_crop(s->stream, target, dx, plan->pad);
+}
+
+int conv2d_backward_weights(int device, const Conv2DParams* params, const float* x, const float* dy, float* dw,
+                            float* db) {
+  const Conv2DParams& p = *params;
+  KEROSENE_TRY(validate(p));
+  const int64_t rows = p.batch * p.out_h * p.out_w;  // dy as rows x out_c
+  const int64_t dw_elements = kernel_rows(p) * p.out_c;
+  DeviceState* s = nullptr;
+  KEROSENE_TRY(acquire(device, &s));
+  std::lock_guard lock(s->mutex);
+  if (db) KEROSENE_TRY(bias_grad_locked(*s, dy, rows, p.out_c, db));
+  if (dw_elements == 0) return cuda_abi::kOk;
+  if (rows == 0 || p.in_h == 0 || p.in_w == 0) {  // no product contributes: a zero gradient
+    return check(cudaMemsetAsync(dw, 0, static_cast<size_t>(dw_elements) * sizeof(float), s->stream),
+                 "cudaMemsetAsync");
+  }
+  ConvPlan* plan = nullptr;
+  KEROSENE_TRY(prepare(*s, p, &plan));
+  if (plan->direct) return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
+  int status = cuda_abi::kOk;
+  float* filter_grad = reserve_floats(*s, s->conv_filter, dw_elements, &status);  // KRSC, transposed after
+  const float* input = x;
+  if (status == cuda_abi::kOk && plan->padded) {
+    float* padded = reserve_floats(*s, s->conv_padded, padded_elements(plan->pad), &status);
+    if (status == cuda_abi::kOk) status = launch_pad(s->stream, x, padded, plan->pad);
+    input = padded;
+  }
+  if (status == cuda_abi::kOutOfMemory) return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
+  KEROSENE_TRY(status);
+  const float alpha = 1.0f, beta = 0.0f;
+  status = run_conv(
+      *s, *plan, ConvDirection::backward_filter,
+      [&](int algo, size_t* bytes) {
+        return cudnnGetConvolutionBackwardFilterWorkspaceSize(
+            s->dnn, plan->x, plan->y, plan->conv, plan->w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), bytes);
+      },
+      [&](int algo, void* workspace, size_t bytes) {
+        return cudnnConvolutionBackwardFilter(s->dnn, &alpha, plan->x, input, plan->y, dy, plan->conv,
+                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), workspace, bytes,
+                                              &beta, plan->w, filter_grad);
+      });
+  if (status == kNoAlgorithm) return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
+  KEROSENE_TRY(status);
+  return launch_transpose(s->stream, filter_grad, dw, p.out_c, kernel_rows(p));
+}
+
+}  // namespace kerosene::backends::cuda_impl

@@ -1,0 +1,208 @@
+#include "backends/cuda/conv_plan.h"
+
+#include <climits>
+#include <string>
+#include <unordered_map>
+
+#include "backends/cuda/status.h"
+
+namespace kerosene::backends::cuda_impl {
+namespace {
+
+// Algorithms wanting more workspace than this are skipped: the memory would stay with the plugin
+// (scratch never shrinks) instead of the tensors. Implicit-GEMM algorithms need next to none.
+constexpr size_t kMaxWorkspaceBytes = size_t{256} << 20;
+
+struct ConvKey {
+  Conv2DParams p;
+  bool operator==(const ConvKey& o) const {
+    return p.batch == o.p.batch && p.in_h == o.p.in_h && p.in_w == o.p.in_w && p.in_c == o.p.in_c &&
+           p.out_h == o.p.out_h && p.out_w == o.p.out_w && p.out_c == o.p.out_c && p.kernel_h == o.p.kernel_h &&
+           p.kernel_w == o.p.kernel_w && p.stride_h == o.p.stride_h && p.stride_w == o.p.stride_w &&
+           p.pad_top == o.p.pad_top && p.pad_left == o.p.pad_left && p.pad_bottom == o.p.pad_bottom &&
+           p.pad_right == o.p.pad_right;
+  }
+};
+
+struct ConvKeyHash {
+  size_t operator()(const ConvKey& k) const {
+    const int64_t parts[] = {k.p.batch,    k.p.in_h,     k.p.in_w,     k.p.in_c,    k.p.out_h,
+                             k.p.out_w,    k.p.out_c,    k.p.kernel_h, k.p.kernel_w, k.p.stride_h,
+                             k.p.stride_w, k.p.pad_top,  k.p.pad_left, k.p.pad_bottom, k.p.pad_right};
+    size_t h = 0;
+    for (int64_t part : parts) h = h * 1000003u ^ std::hash<int64_t>{}(part);
+    return h;
+  }
+};
+
+}  // namespace
+
+struct ConvCache {
+  std::unordered_map<ConvKey, ConvPlan, ConvKeyHash> plans;
+};
+
+namespace {
+
+bool fits_int(std::initializer_list<int64_t> values) {
+  for (int64_t v : values) {
+    if (v < 0 || v > INT_MAX) return false;
+  }
+  return true;
+}
+
+// cuDNN's output size for the plan's descriptors must be the layer's, or the data would be misread;
+// kNoAlgorithm when it is not (or a dimension is beyond int): the direct kernels take the shape.
+int describe(const Conv2DParams& p, bool padded, ConvPlan& plan) {
+  const int64_t h = padded ? p.in_h + p.pad_top + p.pad_bottom : p.in_h;
+  const int64_t w = padded ? p.in_w + p.pad_left + p.pad_right : p.in_w;
+  if (!fits_int({p.batch, p.in_c, h, w, p.out_h, p.out_w, p.out_c, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
+                 p.pad_top, p.pad_left})) {
+    return fail(kNoAlgorithm, "conv2d: a dimension does not fit cuDNN's int");
+  }
+  const auto i = [](int64_t v) { return static_cast<int>(v); };
+  KEROSENE_TRY(check(cudnnSetTensor4dDescriptor(plan.x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, i(p.batch), i(p.in_c),
+                                                i(h), i(w)),
+                     "cudnnSetTensor4dDescriptor"));
+  KEROSENE_TRY(check(cudnnSetConvolution2dDescriptor(plan.conv, padded ? 0 : i(p.pad_top), padded ? 0 : i(p.pad_left),
+                                                     i(p.stride_h), i(p.stride_w), 1, 1, CUDNN_CROSS_CORRELATION,
+                                                     CUDNN_DATA_FLOAT),
+                     "cudnnSetConvolution2dDescriptor"));
+  KEROSENE_TRY(check(cudnnSetConvolutionMathType(plan.conv, CUDNN_FMA_MATH), "cudnnSetConvolutionMathType"));
+  int n = 0, c = 0, oh = 0, ow = 0;
+  KEROSENE_TRY(check(cudnnGetConvolution2dForwardOutputDim(plan.conv, plan.x, plan.w, &n, &c, &oh, &ow),
+                     "cudnnGetConvolution2dForwardOutputDim"));
+  if (n == p.batch && c == p.out_c && oh == p.out_h && ow == p.out_w) return cuda_abi::kOk;
+  return fail(kNoAlgorithm, "conv2d: cuDNN computes a " + std::to_string(oh) + "x" + std::to_string(ow) +
+                                    " output where the layer expects " + std::to_string(p.out_h) + "x" +
+                                    std::to_string(p.out_w));
+}
+
+int make_plan(const Conv2DParams& p, ConvPlan& plan) {
+  KEROSENE_TRY(check(cudnnCreateTensorDescriptor(&plan.x), "cudnnCreateTensorDescriptor"));
+  KEROSENE_TRY(check(cudnnCreateTensorDescriptor(&plan.y), "cudnnCreateTensorDescriptor"));
+  KEROSENE_TRY(check(cudnnCreateFilterDescriptor(&plan.w), "cudnnCreateFilterDescriptor"));
+  KEROSENE_TRY(check(cudnnCreateConvolutionDescriptor(&plan.conv), "cudnnCreateConvolutionDescriptor"));
+  if (!fits_int({p.batch, p.out_c, p.out_h, p.out_w, p.in_c, p.kernel_h, p.kernel_w})) {
+    plan.direct = true;
+    return cuda_abi::kOk;
+  }
+  const auto i = [](int64_t v) { return static_cast<int>(v); };
+  KEROSENE_TRY(check(cudnnSetTensor4dDescriptor(plan.y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, i(p.batch), i(p.out_c),
+                                                i(p.out_h), i(p.out_w)),
+                     "cudnnSetTensor4dDescriptor"));
+  KEROSENE_TRY(check(cudnnSetFilter4dDescriptor(plan.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, i(p.out_c), i(p.in_c),
+                                                i(p.kernel_h), i(p.kernel_w)),
+                     "cudnnSetFilter4dDescriptor"));
+  const bool symmetric = p.pad_top == p.pad_bottom && p.pad_left == p.pad_right;
+  if (symmetric) {
+    const int status = describe(p, false, plan);
+    if (status != kNoAlgorithm) return status;
+  }
+  plan.padded = true;
+  plan.pad = {p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right};
+  const int status = describe(p, true, plan);
+  if (status != kNoAlgorithm) return status;
+  plan.direct = true;
+  return cuda_abi::kOk;
+}
+
+// cuDNN's heuristic order, deterministic algorithms first (two runs must give the same bits),
+// without tensor-op (TF32) ones. When the heuristic fails or offers nothing usable, every
+// algorithm is tried in turn.
+template <typename Perf>
+void rank(const Perf* results, int count, int algo_count, ConvAlgorithms& out) {
+  for (const bool deterministic : {true, false}) {
+    for (int r = 0; r < count; ++r) {
+      const Perf& perf = results[r];
+      const bool tensor_op = perf.mathType == CUDNN_TENSOR_OP_MATH || perf.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+      if (perf.status == CUDNN_STATUS_SUCCESS && !tensor_op &&
+          (perf.determinism == CUDNN_DETERMINISTIC) == deterministic) {
+        out.algos.push_back(static_cast<int>(perf.algo));
+      }
+    }
+  }
+  if (out.algos.empty()) {
+    for (int a = 0; a < algo_count; ++a) out.algos.push_back(a);
+  }
+  out.ranked = true;
+}
+
+void rank_algorithms(DeviceState& s, ConvPlan& plan, ConvDirection direction) {
+  int count = 0;
+  switch (direction) {
+    case ConvDirection::forward: {
+      constexpr int kCount = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+      cudnnConvolutionFwdAlgoPerf_t results[kCount];
+      const cudnnStatus_t status =
+          cudnnGetConvolutionForwardAlgorithm_v7(s.dnn, plan.x, plan.w, plan.conv, plan.y, kCount, &count, results);
+      rank(results, status == CUDNN_STATUS_SUCCESS ? count : 0, kCount, plan.forward);
+      break;
+    }
+    case ConvDirection::backward_data: {
+      constexpr int kCount = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+      cudnnConvolutionBwdDataAlgoPerf_t results[kCount];
+      const cudnnStatus_t status = cudnnGetConvolutionBackwardDataAlgorithm_v7(s.dnn, plan.w, plan.y, plan.conv,
+                                                                               plan.x, kCount, &count, results);
+      rank(results, status == CUDNN_STATUS_SUCCESS ? count : 0, kCount, plan.backward_data);
+      break;
+    }
+    case ConvDirection::backward_filter: {
+      constexpr int kCount = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+      cudnnConvolutionBwdFilterAlgoPerf_t results[kCount];
+      const cudnnStatus_t status = cudnnGetConvolutionBackwardFilterAlgorithm_v7(s.dnn, plan.x, plan.y, plan.conv,
+                                                                                 plan.w, kCount, &count, results);
+      rank(results, status == CUDNN_STATUS_SUCCESS ? count : 0, kCount, plan.backward_filter);
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+int conv_plan(DeviceState& state, const Conv2DParams& p, ConvPlan** plan) {
+  if (!state.conv_cache) state.conv_cache = new ConvCache;  // lives as long as the state
+  auto [it, inserted] = state.conv_cache->plans.try_emplace(ConvKey{p});
+  if (inserted) {
+    if (const int status = make_plan(p, it->second); status != cuda_abi::kOk) {
+      state.conv_cache->plans.erase(it);  // its descriptors are leaked: rare, and small
+      return status;
+    }
+  }
+  *plan = &it->second;
+  return cuda_abi::kOk;
+}
+
+int run_conv(DeviceState& state, ConvPlan& plan, ConvDirection direction,
+             const std::function<cudnnStatus_t(int, size_t*)>& workspace_size,
+             const std::function<cudnnStatus_t(int, void*, size_t)>& execute) {
+  ConvAlgorithms& algorithms = direction == ConvDirection::forward         ? plan.forward
+                               : direction == ConvDirection::backward_data ? plan.backward_data
+                                                                           : plan.backward_filter;
+  if (algorithms.unsupported) return kNoAlgorithm;
+  if (!algorithms.ranked) rank_algorithms(state, plan, direction);
+  bool out_of_memory = false;
+  for (; algorithms.next < algorithms.algos.size(); ++algorithms.next) {
+    const int algo = algorithms.algos[algorithms.next];
+    size_t bytes = 0;
+    if (workspace_size(algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > kMaxWorkspaceBytes) continue;
+    if (const int status = reserve(state, state.conv_workspace, bytes); status != cuda_abi::kOk) {
+      if (status != cuda_abi::kOutOfMemory) return status;
+      out_of_memory = true;
+      continue;
+    }
+    const cudnnStatus_t status = execute(algo, state.conv_workspace.ptr, bytes);
+    if (status == CUDNN_STATUS_SUCCESS) return cuda_abi::kOk;
+    // Refused for this configuration (e.g. the algorithm needs tensor ops, or it is not offered
+    // for NHWC float): the next one. Anything else is a real failure.
+    const int category = CUDNN_STATUS_CATEGORY(status);
+    if (category != CUDNN_STATUS_NOT_SUPPORTED && category != CUDNN_STATUS_BAD_PARAM) {
+      return check(status, "cuDNN convolution");
+    }
+  }
+  algorithms.next = 0;
+  // Short of memory, a later call may fit an algorithm: try again then. Otherwise never again.
+  algorithms.unsupported = !out_of_memory;
+  return kNoAlgorithm;
+}
+
+}  // namespace kerosene::backends::cuda_impl

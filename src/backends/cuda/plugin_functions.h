@@ -1,0 +1,75 @@
+// The functions behind the plugin's table (plugin_api.h), one declaration per entry, defined
+// in the file named beside each group. plugin_entry.cpp puts them in the table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "backends/cuda/plugin_api.h"
+
+namespace kerosene::backends::cuda_impl {
+
+using cuda_abi::DeviceInfo;
+using cuda_abi::InitOptions;
+using cuda_abi::MatmulArgs;
+using cuda_abi::Versions;
+
+// plugin_entry.cpp
+const char* last_error();
+void versions(Versions* out);
+int init(const InitOptions* options, int* device_count);
+int device_info(int device, DeviceInfo* out);
+int mem_get_info(int device, size_t* free_bytes, size_t* total_bytes);
+
+// memory.cpp
+int allocate(int device, size_t bytes, void** ptr);
+int deallocate(int device, void* ptr);
+int copy_from_host(int device, void* dst, const void* src, size_t bytes);
+int copy_to_host(int device, void* dst, const void* src, size_t bytes);
+int copy_on_device(int device, void* dst, const void* src, size_t bytes);
+int synchronize(int device);
+
+// elementwise.cu
+int fill(int device, float* out, int64_t n, float value);
+int cast(int device, const void* in, DType in_dtype, void* out, DType out_dtype, int64_t n, float scale);
+int dropout_forward(int device, const float* x, float* mask, float* y, int64_t n, float rate, uint64_t seed,
+                    uint64_t offset);
+int multiply(int device, const float* a, const float* b, float* out, int64_t n);
+
+// activations.cu
+int activation_forward(int device, ActivationKind kind, const float* x, float* y, int64_t rows, int64_t cols);
+int activation_backward(int device, ActivationKind kind, const float* y, const float* dy, float* dx, int64_t rows,
+                        int64_t cols);
+
+// matmul.cpp
+int matmul(int device, const MatmulArgs* args);
+
+// reductions.cu
+int bias_grad(int device, const float* dy, int64_t rows, int64_t cols, float* db);
+int sum(int device, const float* x, int64_t n, float* out);
+int all_finite(int device, const float* x, int64_t n, int* all_finite);
+
+// conv.cpp
+int conv2d_forward(int device, const Conv2DParams* p, const float* x, const float* w, const float* bias, float* y,
+                   ActivationKind fused);
+int conv2d_backward_data(int device, const Conv2DParams* p, const float* dy, const float* w, float* dx);
+int conv2d_backward_weights(int device, const Conv2DParams* p, const float* x, const float* dy, float* dw,
+                            float* db);
+
+// pooling.cu
+int pool2d_forward(int device, const Pool2DParams* p, const float* x, float* y);
+int pool2d_backward(int device, const Pool2DParams* p, const float* x, const float* y, const float* dy, float* dx);
+
+// losses.cu
+int loss(int device, const LossArgs* args, const float* y_pred, const void* y_true, int64_t rows, int64_t cols,
+         float* sample_loss, float* dy_pred);
+int metric(int device, MetricKind kind, const float* y_pred, const void* y_true, int64_t rows, int64_t cols,
+           float* correct);
+
+// optimizers.cu
+int sgd_update(int device, const SGDStep* s, float* param, const float* grad, float* velocity, int64_t n);
+int adam_update(int device, const AdamStep* s, float* param, const float* grad, float* m, float* v, int64_t n);
+int rmsprop_update(int device, const RMSpropStep* s, float* param, const float* grad, float* ms, float* mom,
+                   float* mg, int64_t n);
+
+}  // namespace kerosene::backends::cuda_impl
