@@ -7,6 +7,7 @@
 #include "kerosene/datasets.h"
 #include "kerosene/device.h"
 #include "kerosene/device_scope.h"
+#include "kerosene/distribute.h"
 #include "kerosene/doctor.h"
 #include "kerosene/dtype.h"
 #include "kerosene/error.h"

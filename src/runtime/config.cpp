@@ -142,6 +142,13 @@ int get_inter_op_parallelism_threads() { return g_inter_op_threads; }
 }  // namespace config
 
 namespace runtime {
+namespace {
+thread_local int t_op_threads_cap = 0;
+}  // namespace
+int thread_op_threads_cap() { return t_op_threads_cap; }
+ScopedOpThreadsCap::ScopedOpThreadsCap(int cap) : previous_(t_op_threads_cap) { t_op_threads_cap = cap; }
+ScopedOpThreadsCap::~ScopedOpThreadsCap() { t_op_threads_cap = previous_; }
+
 int intra_op_threads() {
   int n = config::g_intra_op_threads;
   if (n > 0) return n;

@@ -11,6 +11,7 @@
 #include "kerosene/sequential.h"
 #include "ops/ops.h"
 #include "train/model_state.h"
+#include "distribute/mirrored_model.h"
 #include "train/batch_buffers.h"
 #include "train/device_verdict.h"
 #include "train/validation.h"
@@ -66,9 +67,45 @@ void require_compiled(const train::ModelState& s, const char* what) {
   }
 }
 
+/// The replicas of a model created in a strategy's scope (null otherwise), ready to run: built
+/// on first use, with replica 0's weights copied to every replica.
+distribute::MirroredModel* mirrored_of(train::ModelState& s) {
+  if (!s.strategy) return nullptr;
+  if (!s.mirrored) s.mirrored = std::make_shared<distribute::MirroredModel>(s.strategy, s);
+  s.mirrored->prepare();
+  return s.mirrored.get();
+}
+
+/// This worker's share of the data under a multi-worker strategy: equal, contiguous shards
+/// (the remainder of rows / workers is left out, so every worker runs the same steps).
+Tensor shard(const Tensor& t, const distribute::MirroredModel* mirrored) {
+  if (!mirrored || mirrored->strategy().num_workers == 1 || !t.defined()) return t;
+  const int64_t workers = mirrored->strategy().num_workers, per = t.dim(0) / workers;
+  if (per == 0) {
+    throw ValueError(std::to_string(t.dim(0)) + " samples cannot be shared by " + std::to_string(workers) +
+                     " workers: each needs at least one");
+  }
+  const int64_t w = mirrored->strategy().worker_index;
+  return t.slice(w * per, (w + 1) * per);
+}
+
+/// This worker's part of a global batch (TensorFlow's semantics: batch_size is global).
+int worker_batch(int global_batch, const distribute::MirroredModel* mirrored) {
+  const int workers = mirrored ? mirrored->strategy().num_workers : 1;
+  if (global_batch % workers != 0) {
+    throw ValueError("batch_size " + std::to_string(global_batch) + " is the global batch and must be a multiple of "
+                     "the " + std::to_string(workers) + " workers");
+  }
+  return global_batch / workers;
+}
+
+int worker_verbose(int verbose, const distribute::MirroredModel* mirrored) {
+  return mirrored && !mirrored->strategy().chief ? 0 : verbose;
+}
+
 // Runs the test loop over (x, y) and returns the totals.
 train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& y, int batch_size,
-                           CallbackList* callbacks) {
+                           CallbackList* callbacks, distribute::MirroredModel* mirrored) {
   BatchPlan plan{std::vector<int64_t>(x.dim(0)), batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
   train::BatchBuffers buffers;
@@ -77,8 +114,12 @@ train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& 
   for (int64_t step = 0; step < plan.steps(); ++step) {
     if (callbacks) callbacks->each([&](Callback& c) { c.on_test_batch_begin(static_cast<int>(step), logs); });
     const int64_t begin = step * batch_size, end = std::min(begin + batch_size, plan.rows());
-    buffers.load(s.device, x, &y, plan.order.data() + begin, end - begin);
-    s.test_step(buffers.x, buffers.y, totals);
+    if (mirrored) {
+      mirrored->test_step(x, y, plan.order.data() + begin, end - begin, totals);
+    } else {
+      buffers.load(s.device, x, &y, plan.order.data() + begin, end - begin);
+      s.test_step(buffers.x, buffers.y, totals);
+    }
     set_logs(logs, s, totals, "");
     if (callbacks) callbacks->each([&](Callback& c) { c.on_test_batch_end(static_cast<int>(step), logs); });
   }
@@ -98,7 +139,10 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
   Tensor x = train::conform_input(s, x_in, "x");
   Tensor y = train::conform_targets(s, x, y_in, "y");
   train::check_finite(x, "x");
-  if (o.verbose > 0) train::announce_device(s.device);
+  distribute::MirroredModel* mirrored = mirrored_of(s);
+  const int batch_size = worker_batch(o.batch_size, mirrored);
+  const int verbose = worker_verbose(o.verbose, mirrored);
+  if (verbose > 0) train::announce_device(s.device);
 
   // Keras takes the validation split from the end of the data, before any shuffling.
   Tensor x_val, y_val;
@@ -124,12 +168,16 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
     y = y.slice(0, split_at);
   }
 
-  BatchPlan plan{std::vector<int64_t>(x.dim(0)), o.batch_size};
+  x = shard(x, mirrored);
+  y = shard(y, mirrored);
+  x_val = shard(x_val, mirrored);
+  y_val = shard(y_val, mirrored);
+  BatchPlan plan{std::vector<int64_t>(x.dim(0)), batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
   const int64_t steps = o.steps_per_epoch ? *o.steps_per_epoch : plan.steps();
   if (steps <= 0) throw ValueError("steps_per_epoch must be positive, got " + std::to_string(steps));
 
-  CallbackList callbacks(this, o.callbacks, o.verbose, {o.epochs, static_cast<int>(steps), o.verbose});
+  CallbackList callbacks(this, o.callbacks, verbose, {o.epochs, static_cast<int>(steps), verbose});
   History history;
   Logs logs;
   train::BatchBuffers buffers;
@@ -145,20 +193,26 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
     train::StepTotals totals;
     // With steps_per_epoch beyond one pass, batches wrap around the data.
     auto load_batch = [&](int64_t step) {
-      const int64_t begin = (step * o.batch_size) % plan.rows();
-      buffers.load(s.device, x, &y, plan.order.data() + begin, std::min(begin + o.batch_size, plan.rows()) - begin);
+      const int64_t begin = (step * batch_size) % plan.rows();
+      buffers.load(s.device, x, &y, plan.order.data() + begin, std::min<int64_t>(begin + batch_size, plan.rows()) - begin);
     };
     bool prefetched = false;
     for (int64_t step = 0; step < steps && !stop_training; ++step) {
       callbacks.each([&](Callback& c) { c.on_train_batch_begin(static_cast<int>(step), logs); });
-      if (!prefetched) load_batch(step);
       const double loss_before = totals.loss_sum;
-      s.queue_train_step(buffers.x, buffers.y);
-      // On a device that runs asynchronously, the next batch is gathered and its copy queued
-      // (behind this step's kernels, on the same stream) before waiting for this step's loss.
-      prefetched = !prefetch_useless && step + 1 < steps;
-      if (prefetched) load_batch(step + 1);
-      s.collect_step(totals);
+      if (mirrored) {
+        const int64_t begin = (step * batch_size) % plan.rows();
+        mirrored->train_step(x, y, plan.order.data() + begin,
+                             std::min<int64_t>(begin + batch_size, plan.rows()) - begin, totals);
+      } else {
+        if (!prefetched) load_batch(step);
+        s.queue_train_step(buffers.x, buffers.y);
+        // On a device that runs asynchronously, the next batch is gathered and its copy queued
+        // (behind this step's kernels, on the same stream) before waiting for this step's loss.
+        prefetched = !prefetch_useless && step + 1 < steps;
+        if (prefetched) load_batch(step + 1);
+        s.collect_step(totals);
+      }
       set_logs(logs, s, totals, "");
       callbacks.each([&](Callback& c) { c.on_train_batch_end(static_cast<int>(step), logs); });
       const double batch_loss = totals.loss_sum - loss_before;
@@ -170,7 +224,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
       }
     }
     if (x_val.defined()) {
-      train::StepTotals val = run_test(s, x_val, y_val, o.batch_size, nullptr);
+      train::StepTotals val = run_test(s, x_val, y_val, batch_size, nullptr, mirrored);
       set_logs(logs, s, val, "val_");
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
@@ -191,11 +245,16 @@ EvaluateResult Sequential::evaluate(const Tensor& x_in, const Tensor& y_in, cons
   Tensor x = train::conform_input(s, x_in, "x");
   Tensor y = train::conform_targets(s, x, y_in, "y");
   train::check_finite(x, "x");
-  const int steps = static_cast<int>((x.dim(0) + o.batch_size - 1) / o.batch_size);
-  CallbackList callbacks(this, o.callbacks, o.verbose, {1, steps, o.verbose});
+  distribute::MirroredModel* mirrored = mirrored_of(s);
+  const int batch_size = worker_batch(o.batch_size, mirrored);
+  const int verbose = worker_verbose(o.verbose, mirrored);
+  x = shard(x, mirrored);  // the totals are summed across workers
+  y = shard(y, mirrored);
+  const int steps = static_cast<int>((x.dim(0) + batch_size - 1) / batch_size);
+  CallbackList callbacks(this, o.callbacks, verbose, {1, steps, verbose});
   Logs logs;
   callbacks.each([&](Callback& c) { c.on_test_begin(logs); });
-  train::StepTotals totals = run_test(s, x, y, o.batch_size, &callbacks);
+  train::StepTotals totals = run_test(s, x, y, batch_size, &callbacks, mirrored);
   set_logs(logs, s, totals, "");
   callbacks.each([&](Callback& c) { c.on_test_end(logs); });
   EvaluateResult result;
@@ -207,9 +266,12 @@ Tensor Sequential::predict(const Tensor& x_in, const PredictOptions& o) {
   auto& s = *state_;
   check_batch_size(o.batch_size);
   Tensor x = train::conform_input(s, x_in, "x");
+  // Every worker predicts every row: predictions are not sharded.
+  distribute::MirroredModel* mirrored = mirrored_of(s);
+  const int verbose = worker_verbose(o.verbose, mirrored);
   BatchPlan plan{std::vector<int64_t>(x.dim(0)), o.batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
-  CallbackList callbacks(this, o.callbacks, o.verbose, {1, static_cast<int>(plan.steps()), o.verbose});
+  CallbackList callbacks(this, o.callbacks, verbose, {1, static_cast<int>(plan.steps()), verbose});
   Tensor result = Tensor::empty(s.output_shape().with_batch(x.dim(0)), DType::float32, Device());
   const int64_t row_bytes = s.output_shape().numel() * static_cast<int64_t>(sizeof(float));
   train::BatchBuffers buffers;
@@ -218,10 +280,14 @@ Tensor Sequential::predict(const Tensor& x_in, const PredictOptions& o) {
   for (int64_t step = 0; step < plan.steps(); ++step) {
     callbacks.each([&](Callback& c) { c.on_predict_batch_begin(static_cast<int>(step), logs); });
     const int64_t begin = step * o.batch_size, end = std::min(begin + o.batch_size, plan.rows());
-    buffers.load(s.device, x, nullptr, plan.order.data() + begin, end - begin);
-    const Tensor& out = s.forward(buffers.x, /*training=*/false);
-    ops::backend_of("copy_to_host", out).copy_to_host(static_cast<char*>(result.raw_data()) + begin * row_bytes, out.raw_data(),
-                                      static_cast<size_t>((end - begin) * row_bytes));
+    char* rows_out = static_cast<char*>(result.raw_data()) + begin * row_bytes;
+    if (mirrored) {
+      mirrored->predict(x, plan.order.data() + begin, end - begin, reinterpret_cast<float*>(rows_out));
+    } else {
+      buffers.load(s.device, x, nullptr, plan.order.data() + begin, end - begin);
+      const Tensor& out = s.forward(buffers.x, /*training=*/false);
+      ops::backend_of("copy_to_host", out).copy_to_host(rows_out, out.raw_data(), static_cast<size_t>((end - begin) * row_bytes));
+    }
     callbacks.each([&](Callback& c) { c.on_predict_batch_end(static_cast<int>(step), logs); });
   }
   callbacks.each([&](Callback& c) { c.on_predict_end(logs); });

@@ -33,6 +33,17 @@ struct StepTotals {
   int64_t samples = 0;
 };
 
+}  // namespace kerosene::train
+
+namespace kerosene::distribute {
+class MirroredModel;
+namespace detail {
+struct StrategyState;
+}
+}  // namespace kerosene::distribute
+
+namespace kerosene::train {
+
 class ModelState {
  public:
   std::string name;
@@ -45,6 +56,9 @@ class ModelState {
   std::vector<MetricConfig> metrics;
   std::mt19937_64 rng;
   uint64_t seed = 0;
+  /// Set when the model was created in a strategy's scope: its replicas, built on first use.
+  std::shared_ptr<distribute::detail::StrategyState> strategy;
+  std::shared_ptr<distribute::MirroredModel> mirrored;
 
   bool built() const { return !layers.empty() && layers.front()->built(); }
   void build(const Shape& input);

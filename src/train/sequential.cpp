@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "distribute/strategy_state.h"
 #include "kerosene/device_scope.h"
 #include "runtime/device_context.h"
 #include "kerosene/error.h"
@@ -43,6 +44,11 @@ Sequential::Sequential(std::vector<Layer> layers, const std::string& name) : sta
   // As in TensorFlow, a model goes to the first GPU unless a scope places it; fit() says where.
   state_->device = DeviceScope::active() ? DeviceScope::current()
                                          : runtime::Registry::instance().default_compute_device("a model was created");
+  // In a strategy's scope the model is mirrored: this is replica 0, on the strategy's first device.
+  if (auto strategy = distribute::current_strategy()) {
+    state_->strategy = strategy;
+    state_->device = strategy->devices.front();
+  }
   // Each model draws its own seed: from the global seed when set (so runs repeat), else at random.
   uint64_t n;
   std::optional<uint64_t> global;

@@ -46,6 +46,10 @@ void ParallelTeam::claim_chunks() {
 }
 
 void ParallelTeam::run_erased(int chunks, void (*fn)(void*, int), void* ctx) {
+  if (runtime::thread_op_threads_cap() == 1) {  // a CPU replica: its own core only
+    for (int c = 0; c < chunks; ++c) fn(ctx, c);
+    return;
+  }
   std::unique_lock lock(busy_, std::try_to_lock);
   const int64_t start = now_ns();
   if (chunks <= 1 || helpers_.empty() || !lock.owns_lock() || start < solo_until_ns_) {

@@ -160,6 +160,50 @@ struct Plugin {
                      float* v, int64_t n);
   int (*rmsprop_update)(int device, const RMSpropStep* s, float* param, const float* grad,
                         float* ms, float* mom, float* mg, int64_t n);
+
+  // --- NCCL (libnccl.so.2 is dlopen()ed by the plugin on first use, so the plugin loads and
+  //     runs single-GPU work without it; every function below returns kError, with the loader's
+  //     text in last_error(), when NCCL cannot be loaded) -----------------------------------
+  //
+  // Communicators are NCCL's own (blocking) ncclComm_t, passed as void*. NCCL's rules hold:
+  // a communicator is used by one thread at a time; group_start/group_end are per thread (one
+  // thread driving every device of nccl_comm_init_all brackets its all-reduces with them).
+  //
+  // A lost peer: when another rank's process dies or hangs, NCCL does not time out. A queued
+  // all-reduce never finishes, so whatever waits for the device's stream afterwards
+  // (synchronize, copy_to_host, all_finite) blocks forever, and so may nccl_comm_init_rank and
+  // nccl_comm_destroy. The plugin sets no timer: the core watches the time and, when it gives
+  // up on a worker, calls nccl_comm_abort on the communicator from another thread, which stops
+  // NCCL's kernels so the blocked wait returns (the data of the aborted all-reduce are then
+  // undefined, and the communicator is gone). A hung nccl_comm_init_rank cannot be aborted
+  // this way (there is no communicator yet): only ending the process frees it.
+  /// NCCL's version code of the loaded library (e.g. 22809).
+  int (*nccl_version)(int* version);
+  /// A fresh unique id (ncclGetUniqueId), 128 bytes (NCCL_UNIQUE_ID_BYTES), for nccl_comm_init_rank.
+  int (*nccl_unique_id)(char* id128);
+  /// One communicator per device of this process (ncclCommInitAll): comms[i] drives devices[i].
+  int (*nccl_comm_init_all)(int count, const int* devices, void** comms);
+  /// This process's communicator on `device`, as `rank` of `nranks` (ncclCommInitRank); blocks
+  /// until every rank has joined. Several threads of one process may call it concurrently,
+  /// one per device.
+  int (*nccl_comm_init_rank)(int device, int nranks, const char* id128, int rank, void** comm);
+  /// In-place sum of `count` floats across the communicator's ranks, queued on the device's
+  /// stream (ncclAllReduce with ncclFloat32, ncclSum); returns without waiting.
+  /// Fails at once, without queuing, when NCCL has already reported an asynchronous error on
+  /// the communicator (ncclCommGetAsyncError: e.g. a peer is gone); the communicator is then
+  /// unusable and should be aborted.
+  int (*nccl_all_reduce)(int device, void* comm, float* data, int64_t count);
+  /// ncclGroupStart / ncclGroupEnd: the calls between them (on this thread) are launched
+  /// together at group_end, as driving several devices from one thread requires.
+  int (*nccl_group_start)();
+  int (*nccl_group_end)();
+  /// ncclCommDestroy: frees the communicator after its queued work; null is a no-op. May block
+  /// when a peer is lost (see above); abort instead when giving up on a worker.
+  int (*nccl_comm_destroy)(void* comm);
+  /// ncclCommAbort: stops the communicator's work on the device and frees it without waiting
+  /// for peers; null is a no-op. For the core to call when it gives up on a lost worker, also
+  /// from another thread than the one blocked on the device.
+  int (*nccl_comm_abort)(void* comm);
 };
 
 }  // namespace kerosene::backends::cuda_abi

@@ -114,6 +114,15 @@ const cuda_abi::Plugin kPlugin = {
     .sgd_update = sgd_update,
     .adam_update = adam_update,
     .rmsprop_update = rmsprop_update,
+    .nccl_version = nccl_version,
+    .nccl_unique_id = nccl_unique_id,
+    .nccl_comm_init_all = nccl_comm_init_all,
+    .nccl_comm_init_rank = nccl_comm_init_rank,
+    .nccl_all_reduce = nccl_all_reduce,
+    .nccl_group_start = nccl_group_start,
+    .nccl_group_end = nccl_group_end,
+    .nccl_comm_destroy = nccl_comm_destroy,
+    .nccl_comm_abort = nccl_comm_abort,
 };
 
 }  // namespace

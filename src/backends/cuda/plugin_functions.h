@@ -72,4 +72,15 @@ int adam_update(int device, const AdamStep* s, float* param, const float* grad, 
 int rmsprop_update(int device, const RMSpropStep* s, float* param, const float* grad, float* ms, float* mom,
                    float* mg, int64_t n);
 
+// nccl.cpp
+int nccl_version(int* version);
+int nccl_unique_id(char* id128);
+int nccl_comm_init_all(int count, const int* devices, void** comms);
+int nccl_comm_init_rank(int device, int nranks, const char* id128, int rank, void** comm);
+int nccl_all_reduce(int device, void* comm, float* data, int64_t count);
+int nccl_group_start();
+int nccl_group_end();
+int nccl_comm_destroy(void* comm);
+int nccl_comm_abort(void* comm);
+
 }  // namespace kerosene::backends::cuda_impl

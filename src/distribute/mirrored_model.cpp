@@ -1,0 +1,184 @@
+#include "distribute/mirrored_model.h"
+
+#include <exception>
+#include <future>
+
+#include "distribute/replica_barrier.h"
+#include "kerosene/error.h"
+#include "ops/ops.h"
+#include "runtime/device_context.h"
+#include "runtime/threading.h"
+
+namespace kerosene::distribute {
+namespace {
+
+runtime::DeviceContext& context(const Device& d) { return runtime::Registry::instance().context(d); }
+
+/// A host copy of a tensor's floats.
+std::vector<float> to_host(const Tensor& t) {
+  std::vector<float> values(static_cast<size_t>(t.numel()));
+  t.storage()->context->backend().copy_to_host(values.data(), t.raw_data(), t.nbytes());
+  return values;
+}
+
+void from_host(Tensor& t, const std::vector<float>& values) {
+  t.storage()->context->backend().copy_from_host(t.raw_data(), values.data(), t.nbytes());
+}
+
+}  // namespace
+
+MirroredModel::MirroredModel(std::shared_ptr<detail::StrategyState> strategy, train::ModelState& primary)
+    : strategy_(std::move(strategy)), primary_(primary), buffers_(strategy_->devices.size()) {}
+
+MirroredModel::~MirroredModel() = default;
+
+void MirroredModel::prepare() {
+  if (!primary_.built()) return;  // fit, evaluate and predict build the model before this
+  if (others_.empty()) {
+    for (int r = 1; r < replicas(); ++r) {
+      auto m = std::make_unique<train::ModelState>();
+      m->name = primary_.name;
+      m->declared_input = primary_.declared_input;
+      m->device = strategy_->devices[static_cast<size_t>(r)];
+      // Another seed, so each replica draws its own dropout masks; weights come from replica 0.
+      m->seed = primary_.seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(r);
+      for (const auto& layer : primary_.layers) m->layers.push_back(layer->clone());
+      m->build(primary_.input_shape());
+      others_.push_back(std::move(m));
+    }
+  }
+  // compile() may have run (again) since: every replica gets the loss, the metrics and its own
+  // copy of the optimizer.
+  if (primary_.compiled && compiled_with_ != primary_.optimizer.get()) {
+    for (auto& m : others_) {
+      m->compiled = true;
+      m->optimizer = primary_.optimizer->clone();
+      m->loss = primary_.loss;
+      m->metrics = primary_.metrics;
+    }
+    compiled_with_ = primary_.optimizer.get();
+  }
+  // Replica 0's weights (worker 0's, across workers) to every replica.
+  std::vector<nn::Variable*> source = primary_.variables();
+  for (size_t i = 0; i < source.size(); ++i) {
+    std::vector<float> values = to_host(source[i]->value);
+    if (strategy_->num_workers > 1) {
+      strategy_->collective->broadcast_host(values);
+      from_host(source[i]->value, values);
+    }
+    for (auto& other : others_) from_host(other->variables()[i]->value, values);
+  }
+}
+
+std::pair<int64_t, int64_t> MirroredModel::share(int r, int64_t n) const {
+  const int64_t k = replicas();
+  return {n * r / k, n * (r + 1) / k};
+}
+
+void MirroredModel::run(const std::function<void(int)>& f) {
+  auto& collective = *strategy_->collective;
+  // CPU replicas share the machine's cores: each runs its ops on its own thread alone, rather
+  // than taking the shared thread team from the other.
+  const bool cpu_replicas = replicas() > 1 && !strategy_->devices[0].is_gpu();
+  std::vector<std::future<void>> done;
+  for (int r = 0; r < replicas(); ++r) {
+    done.push_back(context(strategy_->devices[static_cast<size_t>(r)]).worker().submit([&, r] {
+      runtime::ScopedOpThreadsCap cap(cpu_replicas ? 1 : 0);
+      try {
+        f(r);
+      } catch (const ReplicaAborted&) {
+        throw;
+      } catch (...) {
+        collective.abort();
+        throw;
+      }
+    }));
+  }
+  std::exception_ptr failure;
+  for (auto& d : done) {
+    try {
+      d.get();
+    } catch (const ReplicaAborted&) {
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) {
+    collective.reset();
+    std::rethrow_exception(failure);
+  }
+}
+
+void MirroredModel::sum_across_workers(std::vector<train::StepTotals>& per_replica, train::StepTotals& totals) {
+  train::StepTotals step;
+  step.metric_sums.assign(primary_.metrics.size(), 0.0);
+  for (const auto& t : per_replica) {
+    step.loss_sum += t.loss_sum;
+    step.samples += t.samples;
+    for (size_t i = 0; i < t.metric_sums.size(); ++i) step.metric_sums[i] += t.metric_sums[i];
+  }
+  if (strategy_->num_workers > 1) {
+    std::vector<double> values{step.loss_sum, static_cast<double>(step.samples)};
+    values.insert(values.end(), step.metric_sums.begin(), step.metric_sums.end());
+    strategy_->collective->all_reduce_host(values);
+    step.loss_sum = values[0];
+    step.samples = static_cast<int64_t>(values[1]);
+    for (size_t i = 0; i < step.metric_sums.size(); ++i) step.metric_sums[i] = values[i + 2];
+  }
+  totals.loss_sum += step.loss_sum;
+  totals.samples += step.samples;
+  totals.metric_sums.resize(step.metric_sums.size());
+  for (size_t i = 0; i < step.metric_sums.size(); ++i) totals.metric_sums[i] += step.metric_sums[i];
+}
+
+void MirroredModel::train_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n,
+                               train::StepTotals& totals) {
+  std::vector<train::StepTotals> per_replica(static_cast<size_t>(replicas()));
+  // Every worker's step has the same number of rows (equal shards), so the global batch is n
+  // times the workers: each replica's gradients are scaled by 1/global, and their sum across
+  // every replica is the gradient of the mean loss over the whole global batch.
+  const int64_t global_batch = n * strategy_->num_workers;
+  run([&](int r) {
+    auto& model = replica(r);
+    auto ready = [this, r](const std::vector<Tensor*>& bucket) { strategy_->collective->all_reduce(r, bucket); };
+    const auto [begin, end] = share(r, n);
+    if (begin == end) {
+      model.queue_empty_step(ready);
+      return;
+    }
+    auto& b = buffers_[static_cast<size_t>(r)];
+    b.load(model.device, xs, &ys, rows + begin, end - begin);
+    model.queue_train_step(b.x, b.y, global_batch, ready);
+    model.collect_step(per_replica[static_cast<size_t>(r)]);
+  });
+  sum_across_workers(per_replica, totals);
+}
+
+void MirroredModel::test_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n,
+                              train::StepTotals& totals) {
+  std::vector<train::StepTotals> per_replica(static_cast<size_t>(replicas()));
+  run([&](int r) {
+    const auto [begin, end] = share(r, n);
+    if (begin == end) return;
+    auto& model = replica(r);
+    auto& b = buffers_[static_cast<size_t>(r)];
+    b.load(model.device, xs, &ys, rows + begin, end - begin);
+    model.test_step(b.x, b.y, per_replica[static_cast<size_t>(r)]);
+  });
+  sum_across_workers(per_replica, totals);
+}
+
+void MirroredModel::predict(const Tensor& xs, const int64_t* rows, int64_t n, float* out) {
+  const int64_t row_floats = primary_.output_shape().numel();
+  run([&](int r) {
+    const auto [begin, end] = share(r, n);
+    if (begin == end) return;
+    auto& model = replica(r);
+    auto& b = buffers_[static_cast<size_t>(r)];
+    b.load(model.device, xs, nullptr, rows + begin, end - begin);
+    const Tensor& y = model.forward(b.x, /*training=*/false);
+    y.storage()->context->backend().copy_to_host(out + begin * row_floats, y.raw_data(), y.nbytes());
+  });
+}
+
+}  // namespace kerosene::distribute

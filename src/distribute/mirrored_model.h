@@ -1,0 +1,52 @@
+// The replicas of a mirrored model and the steps that drive them: one replica per device of
+// the strategy, replica 0 being the model the user holds; one thread per replica (the
+// device's worker thread); gradients summed across replicas by the strategy's collective.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "distribute/strategy_state.h"
+#include "train/batch_buffers.h"
+#include "train/model_state.h"
+
+namespace kerosene::distribute {
+
+class MirroredModel {
+ public:
+  MirroredModel(std::shared_ptr<detail::StrategyState> strategy, train::ModelState& primary);
+  ~MirroredModel();
+
+  /// Builds the other replicas on first use (the primary must be built and compiled), then
+  /// copies replica 0's weights to every replica (and worker 0's to every worker), so all start
+  /// equal even after set_weights.
+  void prepare();
+
+  /// One step on the global batch rows[0..n) of xs/ys (this worker's part of it): the rows are
+  /// split across the replicas as evenly as possible; totals get every replica's (and every
+  /// worker's) loss and metric sums.
+  void train_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n, train::StepTotals& totals);
+  void test_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n, train::StepTotals& totals);
+  /// Outputs of rows[0..n) into `out` (host, n rows of the output's size).
+  void predict(const Tensor& xs, const int64_t* rows, int64_t n, float* out);
+
+  int replicas() const { return static_cast<int>(strategy_->devices.size()); }
+  const detail::StrategyState& strategy() const { return *strategy_; }
+
+ private:
+  train::ModelState& replica(int r) { return r == 0 ? primary_ : *others_[static_cast<size_t>(r) - 1]; }
+  /// Runs f(r) on every replica's thread, concurrently; rethrows the first failure (after the
+  /// others have stopped: a failing replica aborts the collective so nobody waits for it).
+  void run(const std::function<void(int)>& f);
+  /// Replica r's rows of a batch of n: [begin, end).
+  std::pair<int64_t, int64_t> share(int r, int64_t n) const;
+  void sum_across_workers(std::vector<train::StepTotals>& per_replica, train::StepTotals& totals);
+
+  std::shared_ptr<detail::StrategyState> strategy_;
+  train::ModelState& primary_;
+  std::vector<std::unique_ptr<train::ModelState>> others_;
+  std::vector<train::BatchBuffers> buffers_;
+  const void* compiled_with_ = nullptr;  // the primary's optimizer the replicas copied
+};
+
+}  // namespace kerosene::distribute

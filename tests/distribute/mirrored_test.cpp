@@ -1,0 +1,160 @@
+// MirroredStrategy on logical CPU devices: two replicas with a global batch of 64 give the
+// same losses and weights as one device with a batch of 64; uneven and empty shares of a batch;
+// evaluate and predict; the strategy's errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli_util.h"
+#include "kerosene/kerosene.h"
+
+namespace kerosene {
+namespace {
+
+using test_util::run_in_fresh_process;
+
+void split_cpu(int n) {
+  config::set_logical_device_configuration(config::list_physical_devices("CPU").at(0),
+                                           std::vector<config::LogicalDeviceConfiguration>(static_cast<size_t>(n)));
+}
+
+std::pair<Tensor, Tensor> small_images(int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n * 8 * 8));
+  for (float& v : x) v = pixel(rng);
+  std::vector<int32_t> y(static_cast<size_t>(n));
+  for (auto& v : y) v = static_cast<int32_t>(rng() % 10);
+  return {Tensor::from_vector(x, {n, 8, 8, 1}), Tensor::from_vector(y, {n})};
+}
+
+Sequential small_cnn() {
+  return Sequential({layers::Input({8, 8, 1}), layers::Conv2D(4, {3, 3}, "relu"), layers::MaxPooling2D({2, 2}),
+                     layers::Flatten(), layers::Dense(16, "relu"), layers::Dense(10, "softmax")});
+}
+
+double max_difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto va = a[i].to_vector<float>(), vb = b[i].to_vector<float>();
+    for (size_t j = 0; j < va.size(); ++j) worst = std::max(worst, static_cast<double>(std::fabs(va[j] - vb[j])));
+  }
+  return worst;
+}
+
+/// Trains the same model on one device and mirrored on `devices`; checks they agree.
+void expect_same_training(int64_t samples, int batch, const std::vector<std::string>& devices, const char* optimizer) {
+  auto [x, y] = small_images(samples, 7);
+  utils::set_random_seed(3);
+  Sequential single = small_cnn();
+  const auto initial = single.get_weights();
+  distribute::MirroredStrategy strategy(devices);
+  FRESH_CHECK(strategy.num_replicas_in_sync() == static_cast<int>(devices.size()));
+  std::optional<Sequential> mirrored;
+  {
+    auto scope = strategy.scope();
+    mirrored.emplace(small_cnn());
+  }
+  FRESH_CHECK(mirrored->device() == Device::parse(devices[0]));
+  mirrored->set_weights(initial);
+  single.compile(optimizers::get(optimizer), "sparse_categorical_crossentropy", {"accuracy"});
+  mirrored->compile(optimizers::get(optimizer), "sparse_categorical_crossentropy", {"accuracy"});
+  FitOptions fit;
+  fit.batch_size = batch;
+  fit.epochs = 3;
+  fit.verbose = 0;
+  fit.shuffle = false;
+  const History a = single.fit(x, y, fit);
+  const History b = mirrored->fit(x, y, fit);
+  for (const std::string& d : devices) {  // every replica really ran: its device holds its buffers
+    FRESH_CHECK_MSG(config::experimental::get_memory_info(d).num_allocs > 0, d + " was never used");
+  }
+  for (const char* key : {"loss", "accuracy"}) {
+    for (size_t e = 0; e < a.history.at(key).size(); ++e) {
+      const double va = a.history.at(key)[e], vb = b.history.at(key)[e];
+      FRESH_CHECK_MSG(std::fabs(va - vb) <= 1e-5 * std::max(1.0, std::fabs(va)),
+                      std::string(key) + " of epoch " + std::to_string(e) + ": " + std::to_string(va) + " vs " +
+                          std::to_string(vb));
+    }
+  }
+  const double weights = max_difference(single.get_weights(), mirrored->get_weights());
+  FRESH_CHECK_MSG(weights < 2e-5, "weights differ by " + std::to_string(weights));
+
+  const auto ea = single.evaluate(x, y, {.batch_size = batch, .verbose = 0});
+  const auto eb = mirrored->evaluate(x, y, {.batch_size = batch, .verbose = 0});
+  FRESH_CHECK_MSG(std::fabs(ea.loss() - eb.loss()) < 1e-5, std::to_string(ea.loss()) + " vs " + std::to_string(eb.loss()));
+  const double predictions = max_difference({single.predict(x, {.batch_size = batch})}, {mirrored->predict(x, {.batch_size = batch})});
+  FRESH_CHECK_MSG(predictions < 1e-5, "predictions differ by " + std::to_string(predictions));
+}
+
+TEST(MirroredStrategyTest, TwoReplicasTrainAsOneDeviceWithTheGlobalBatch) {
+  run_in_fresh_process([] {
+    split_cpu(2);
+    expect_same_training(256, 64, {"/CPU:0", "/CPU:1"}, "sgd");
+  });
+}
+
+TEST(MirroredStrategyTest, AdamAndAnUnevenLastBatch) {
+  run_in_fresh_process([] {
+    split_cpu(3);
+    expect_same_training(250, 64, {"/CPU:0", "/CPU:1", "/CPU:2"}, "adam");  // last batch: 58 rows over 3
+  });
+}
+
+TEST(MirroredStrategyTest, ReplicasWithNoRowsInABatch) {
+  run_in_fresh_process([] {
+    split_cpu(3);
+    expect_same_training(5, 2, {"/CPU:0", "/CPU:1", "/CPU:2"}, "adam");  // batches of 2 and 1 over 3 replicas
+  });
+}
+
+TEST(MirroredStrategyTest, DefaultsToEveryLogicalCpuWithoutGpus) {
+  run_in_fresh_process([] {
+    split_cpu(2);
+    distribute::MirroredStrategy strategy;
+    const bool gpus = !config::list_logical_devices("GPU").empty();
+    if (!gpus) {
+      FRESH_CHECK(strategy.devices() == (std::vector<Device>{Device::parse("CPU:0"), Device::parse("CPU:1")}));
+      FRESH_CHECK(strategy.reduction() == "in-process");
+    }
+    FRESH_CHECK(strategy.num_workers() == 1);
+    FRESH_CHECK(strategy.worker_index() == 0);
+    FRESH_CHECK(strategy.is_chief());
+  });
+}
+
+TEST(MirroredStrategyTest, BadDeviceListsAreErrors) {
+  run_in_fresh_process([] {
+    split_cpu(2);
+    FRESH_EXPECT_THROW(ValueError, distribute::MirroredStrategy({"/CPU:0", "CPU:0"}), "listed twice");
+    FRESH_EXPECT_THROW(DeviceError, distribute::MirroredStrategy({"/CPU:0", "/CPU:7"}), "/CPU:7 does not exist");
+    FRESH_EXPECT_THROW(ValueError, distribute::MirroredStrategy({"/XPU:0"}));
+  });
+}
+
+TEST(MirroredStrategyTest, ModelsOutsideTheScopeAreNotMirrored) {
+  run_in_fresh_process([] {
+    split_cpu(2);
+    distribute::MirroredStrategy strategy({"/CPU:1", "/CPU:0"});
+    {
+      auto scope = strategy.scope();
+      FRESH_CHECK(Sequential({layers::Input({4}), layers::Dense(2)}).device() == Device::parse("CPU:1"));
+    }
+    FRESH_CHECK(Sequential({layers::Input({4}), layers::Dense(2)}).device() == Device());
+  });
+}
+
+TEST(MirroredStrategyGpuTest, TwoGpusTrainAsOne) {
+  if (config::list_logical_devices("GPU").size() < 2) {
+    GTEST_SKIP() << "needs two GPUs; this machine has " << config::list_logical_devices("GPU").size()
+                 << " (kerosene doctor: " << doctor::diagnose().verdict << ")";
+  }
+  run_in_fresh_process([] { expect_same_training(256, 64, {"/GPU:0", "/GPU:1"}, "sgd"); });
+}
+
+}  // namespace
+}  // namespace kerosene
