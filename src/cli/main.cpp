@@ -43,7 +43,42 @@ struct TrainArgs {
   bool soft_placement = false;
   std::string memory_growth;   // "", "on", "off"
   int64_t memory_limit_mb = 0;
+  std::string strategy = "default";  // default, mirrored, multi_worker
+  std::vector<std::string> devices;  // the strategy's devices
 };
+
+bool g_multi_worker = false;  // an error must then end every worker, not only this one
+
+/// Splits the CPU into as many logical devices as --devices names (/CPU:0,/CPU:1 -> two), so a
+/// mirrored run on one machine without GPUs needs no configuration code.
+void split_cpu_for(const std::vector<std::string>& devices) {
+  int needed = 0;
+  for (const auto& name : devices) {
+    const ks::Device d = ks::Device::parse(name);
+    if (!d.is_gpu()) needed = std::max(needed, d.index() + 1);
+  }
+  if (needed > 1) {
+    ks::config::set_logical_device_configuration(
+        ks::config::list_physical_devices("CPU")[0],
+        std::vector<ks::config::LogicalDeviceConfiguration>(static_cast<size_t>(needed)));
+  }
+}
+
+std::unique_ptr<ks::distribute::Strategy> make_strategy(const TrainArgs& a) {
+  if (a.strategy == "default") {
+    if (!a.devices.empty()) throw ks::ValueError("--devices needs --strategy mirrored or multi_worker");
+    return nullptr;
+  }
+  if (!a.device.empty()) {
+    throw ks::ValueError("--device places a single-device model; with --strategy " + a.strategy +
+                         " name the replicas' devices with --devices");
+  }
+  if (a.strategy == "mirrored") return std::make_unique<ks::distribute::MirroredStrategy>(a.devices);
+  g_multi_worker = true;
+  ks::distribute::MultiWorkerOptions options;
+  options.devices = a.devices;
+  return std::make_unique<ks::distribute::MultiWorkerMirroredStrategy>(options);
+}
 
 /// Applies --memory-growth and --memory-limit before anything initializes the runtime. Both
 /// configure the physical device behind --device (by default every GPU; the CPU when there is
@@ -73,13 +108,19 @@ void configure_devices(const TrainArgs& a) {
 int run_train(const TrainArgs& a) {
   if (a.seed >= 0) ks::utils::set_random_seed(static_cast<uint64_t>(a.seed));
   configure_devices(a);
+  if (a.strategy != "default") split_cpu_for(a.devices);
+  auto strategy = make_strategy(a);
+  const bool chief = !strategy || strategy->is_chief();
   auto [train, test] = ks::datasets::load(a.dataset);
   ks::Tensor x_train = train.x.to_float() / 255.0f, x_test = test.x.to_float() / 255.0f;
 
   // The data stays on the host; the model goes where --device says (fit copies each batch).
   std::optional<ks::DeviceScope> scope;
   if (!a.device.empty()) scope.emplace(a.device);
+  std::optional<ks::distribute::StrategyScope> strategy_scope;
+  if (strategy) strategy_scope.emplace(*strategy);
   ks::Sequential model = ks::cli::build_model(a.model);
+  strategy_scope.reset();
   auto optimizer = ks::optimizers::get(a.optimizer, a.learning_rate > 0 ? std::optional<float>(a.learning_rate) : std::nullopt);
   model.compile(optimizer, "sparse_categorical_crossentropy", {"accuracy"});
 
@@ -96,12 +137,22 @@ int run_train(const TrainArgs& a) {
   for (double t : history.epoch_seconds) seconds += t;
   for (int64_t n : history.epoch_samples) samples += static_cast<double>(n);
 
+  if (!chief) return 0;  // only worker 0 prints results
   if (a.json) {
     nlohmann::json out;
     out["model"] = a.model;
     out["dataset"] = a.dataset;
     out["device"] = model.device().to_string();
     out["device_verdict"] = ks::train::device_verdict(model.device());
+    out["strategy"] = a.strategy;
+    out["num_replicas_in_sync"] = strategy ? strategy->num_replicas_in_sync() : 1;
+    out["num_workers"] = strategy ? strategy->num_workers() : 1;
+    if (strategy) {
+      std::vector<std::string> names;
+      for (const auto& d : strategy->devices()) names.push_back(d.to_string());
+      out["devices"] = names;
+      out["reduction"] = strategy->reduction();
+    }
     out["epochs"] = a.epochs;
     out["batch_size"] = a.batch_size;
     out["history"] = history.history;
@@ -153,6 +204,14 @@ int main(int argc, char** argv) {
       ->check(kPositive);
 
   bool devices_json = false, doctor_json = false;
+  train->add_option("--strategy", train_args.strategy,
+                    "default: one device; mirrored: one replica per device of this machine; multi_worker: "
+                    "one process per worker, started by mpirun or srun")
+      ->check(CLI::IsMember({"default", "mirrored", "multi_worker"}));
+  train->add_option("--devices", train_args.devices,
+                    "the strategy's devices, e.g. /CPU:0,/CPU:1 or /GPU:0,/GPU:1 (default: every GPU, else every "
+                    "logical CPU; /CPU:N splits the CPU as needed)")
+      ->delimiter(',');
   auto* devices = app.add_subcommand("devices", "List physical and logical devices, with memory");
   devices->add_flag("--json", devices_json, "print one JSON object");
   auto* doctor = app.add_subcommand("doctor", "Check every reason a GPU could not be used; exit 0 when one is usable, 1 when not");
@@ -173,9 +232,11 @@ int main(int argc, char** argv) {
     }
   } catch (const ks::Error& e) {
     std::cerr << "kerosene: error: " << e.what() << std::endl;
+    if (g_multi_worker) ks::distribute::abort_all_workers(1);  // the others would wait for this one
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "kerosene: internal error: " << e.what() << std::endl;
+    if (g_multi_worker) ks::distribute::abort_all_workers(3);
     return 3;
   }
   return 0;

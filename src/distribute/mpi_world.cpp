@@ -1,5 +1,8 @@
 #include "distribute/mpi_world.h"
 
+// The C API only: OpenMPI would otherwise pull in its deprecated C++ bindings.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
 #include <chrono>
@@ -14,6 +17,12 @@ namespace kerosene::distribute {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+std::string seconds_text(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g s", s);
+  return text;
+}
 
 std::string mpi_error(int code) {
   char text[MPI_MAX_ERROR_STRING];
@@ -140,8 +149,8 @@ void MpiWorld::check_all_arrived(const char* what) {
       if (!arrived[i]) missing += (missing.empty() ? "" : ", ") + std::to_string(peers[i]);
     }
     lost("worker(s) " + missing + " of " + std::to_string(size_) + " did not reach collective #" +
-         std::to_string(sequence_) + " (" + what + ") within " + std::to_string(timeout_seconds_) +
-         " s: lost (dead, hung or unreachable). Stopping; set KEROSENE_COLLECTIVE_TIMEOUT to wait longer.");
+         std::to_string(sequence_) + " (" + what + ") within " + seconds_text(timeout_seconds_) +
+         ": lost (dead, hung or unreachable). Stopping; set KEROSENE_COLLECTIVE_TIMEOUT to wait longer.");
   }
   MPI_Waitall(static_cast<int>(sends.size()), sends.data(), MPI_STATUSES_IGNORE);
 }
@@ -156,8 +165,8 @@ void MpiWorld::wait(void* request, const char* what) {
   });
   if (code != MPI_SUCCESS) lost(std::string(what) + " failed: " + mpi_error(code) + " (a worker was lost)");
   if (!finished) {
-    lost(std::string(what) + " did not complete within " + std::to_string(timeout_seconds_) +
-         " s: a worker stopped responding during it");
+    lost(std::string(what) + " did not complete within " + seconds_text(timeout_seconds_) +
+         ": a worker stopped responding during it");
   }
 }
 
