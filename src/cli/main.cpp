@@ -143,7 +143,9 @@ int run_train(const TrainArgs& a) {
     out["model"] = a.model;
     out["dataset"] = a.dataset;
     out["device"] = model.device().to_string();
-    out["device_verdict"] = ks::train::device_verdict(model.device());
+    out["device_verdict"] = strategy ? ks::train::replicas_verdict(strategy->devices(), strategy->num_workers(),
+                                                                   strategy->reduction())
+                                     : ks::train::device_verdict(model.device());
     out["strategy"] = a.strategy;
     out["num_replicas_in_sync"] = strategy ? strategy->num_replicas_in_sync() : 1;
     out["num_workers"] = strategy ? strategy->num_workers() : 1;

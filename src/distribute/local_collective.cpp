@@ -1,5 +1,7 @@
 #include "distribute/local_collective.h"
 
+#include "distribute/nccl_collective.h"
+
 #include <algorithm>
 
 #include "runtime/device_context.h"
@@ -21,10 +23,7 @@ LocalCollective::LocalCollective(const std::vector<Device>& devices)
       barrier_(static_cast<int>(devices.size())),
       arrived_(devices.size(), nullptr),
       staging_(devices.size()) {
-  if (through_host_ && replicas_ > 1) {
-    runtime::warn("gradients of the replicas are summed by copying them through the host (NCCL is not available "
-                  "for these devices): correct, but slower than an NCCL all-reduce");
-  }
+  // make_local_collective has said why NCCL is not used when this copies through the host.
 }
 
 void LocalCollective::all_reduce(int replica, const std::vector<Tensor*>& bucket) {
@@ -74,6 +73,12 @@ void LocalCollective::all_reduce(int replica, const std::vector<Tensor*>& bucket
 namespace kerosene::distribute {
 
 std::unique_ptr<Collective> make_local_collective(const std::vector<Device>& devices) {
+  if (devices.size() > 1 && devices.front().is_gpu()) {
+    std::string why_not;
+    const std::vector<int> ordinals = nccl_ordinals(devices, why_not);
+    if (!ordinals.empty()) return std::make_unique<NcclCollective>(devices, ordinals, nullptr);
+    runtime::warn("NCCL cannot sum the replicas' gradients (" + why_not + "); copying them through the host instead");
+  }
   return std::make_unique<LocalCollective>(devices);
 }
 

@@ -29,6 +29,9 @@ class MpiWorld {
   /// Worker 0's `data` to every worker.
   void broadcast(float* data, int64_t n, const char* what);
 
+  /// Waits (within the timeout) until every worker has arrived here; throws naming the lost.
+  void check_arrival(const char* what) { check_all_arrived(what); }
+
   /// Marks the job as failed: at exit, MPI_Abort ends every worker.
   void mark_failed() { failed_ = true; }
   /// Ends every worker of the job now (MPI_Abort) with `code`.

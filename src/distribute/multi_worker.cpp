@@ -4,9 +4,11 @@
 
 #include "distribute/local_collective.h"
 #include "distribute/mpi_world.h"
+#include "distribute/nccl_collective.h"
 #include "distribute/replica_barrier.h"
 #include "distribute/strategy_state.h"
 #include "runtime/device_context.h"
+#include "runtime/placement.h"
 #include "runtime/storage.h"
 
 namespace kerosene::distribute {
@@ -92,7 +94,17 @@ MultiWorkerMirroredStrategy::MultiWorkerMirroredStrategy(const MultiWorkerOption
   state_->num_workers = world.size();
   state_->worker_index = world.rank();
   state_->chief = world.rank() == 0 || options.all_workers_print;
-  state_->collective = std::make_unique<MultiWorkerCollective>(state_->devices, world);
+  std::string why_not = "the replicas are CPUs";
+  const std::vector<int> ordinals =
+      state_->devices.front().is_gpu() ? nccl_ordinals(state_->devices, why_not) : std::vector<int>{};
+  if (!ordinals.empty()) {
+    state_->collective = std::make_unique<NcclCollective>(state_->devices, ordinals, &world);
+  } else {
+    if (state_->devices.front().is_gpu()) {
+      runtime::warn("NCCL cannot sum the GPUs' gradients (" + why_not + "); MPI sums them through host memory");
+    }
+    state_->collective = std::make_unique<MultiWorkerCollective>(state_->devices, world);
+  }
 }
 
 void abort_all_workers(int exit_code) { MpiWorld::instance().abort(exit_code); }

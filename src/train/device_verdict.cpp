@@ -42,3 +42,26 @@ void announce_device(const Device& model_device) {
 }
 
 }  // namespace kerosene::train
+
+namespace kerosene::train {
+
+std::string replicas_verdict(const std::vector<Device>& devices, int workers, const std::string& reduction) {
+  std::string names;
+  for (const Device& d : devices) names += (names.empty() ? "" : ", ") + d.to_string();
+  const int replicas = static_cast<int>(devices.size()) * workers;
+  std::string line = "Training will run on " + names + " (" + std::to_string(replicas) + " replicas in sync on " +
+                     std::to_string(workers) + (workers == 1 ? " worker" : " workers") + "; gradients summed " +
+                     (reduction == "in-process" ? "in-process" : "by " + reduction) + ")";
+  if (!devices.front().is_gpu() && config::list_logical_devices("GPU").empty()) {
+    const auto report = doctor::diagnose();
+    line += "; not on GPUs because " + report.reason;
+  }
+  return line;
+}
+
+void announce_replicas(const std::vector<Device>& devices, int workers, const std::string& reduction) {
+  static std::once_flag once;
+  std::call_once(once, [&] { std::fprintf(stderr, "kerosene: %s\n", replicas_verdict(devices, workers, reduction).c_str()); });
+}
+
+}  // namespace kerosene::train

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "kerosene/device.h"
 
@@ -14,5 +15,10 @@ std::string device_verdict(const Device& model_device);
 
 /// Logs device_verdict() to stderr, once per process and device.
 void announce_device(const Device& model_device);
+
+/// For a mirrored model: "Training will run on /GPU:0, /GPU:1 (2 replicas in sync on 1 worker;
+/// gradients summed by nccl)", with the doctor's reason when the replicas are CPUs.
+std::string replicas_verdict(const std::vector<Device>& devices, int workers, const std::string& reduction);
+void announce_replicas(const std::vector<Device>& devices, int workers, const std::string& reduction);
 
 }  // namespace kerosene::train

@@ -142,7 +142,12 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
   distribute::MirroredModel* mirrored = mirrored_of(s);
   const int batch_size = worker_batch(o.batch_size, mirrored);
   const int verbose = worker_verbose(o.verbose, mirrored);
-  if (verbose > 0) train::announce_device(s.device);
+  if (verbose > 0 && mirrored) {
+    train::announce_replicas(mirrored->strategy().devices, mirrored->strategy().num_workers,
+                             mirrored->strategy().collective->name());
+  } else if (verbose > 0) {
+    train::announce_device(s.device);
+  }
 
   // Keras takes the validation split from the end of the data, before any shuffling.
   Tensor x_val, y_val;

@@ -13,6 +13,8 @@ class CudaBackend final : public Backend {
   /// `ordinal`: the CUDA device number; `device_name` ("/GPU:0") is named in errors.
   CudaBackend(const cuda_abi::Plugin& api, int ordinal, std::string device_name);
   std::string name() const override { return "cuda"; }
+  /// The CUDA device number (for NCCL communicators).
+  int ordinal() const { return ordinal_; }
 
   runtime::NativeAllocator native_allocator(int device_index) override;
   bool host_accessible() const override { return false; }
