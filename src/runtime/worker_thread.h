@@ -2,6 +2,7 @@
 // so replicas of a mirrored model run concurrently, one per device.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -28,6 +29,7 @@ class WorkerThread {
   std::condition_variable cv_;
   std::deque<std::packaged_task<void()>> tasks_;
   bool stopping_ = false;
+  std::atomic<int> pending_{0};  // tasks queued, read without the lock while spinning
   std::thread thread_;
 };
 
