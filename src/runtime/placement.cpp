@@ -18,18 +18,13 @@ void write_line(const std::string& line) {
 }
 }  // namespace
 
-std::string full_device_name(const Device& device) {
-  return "/job:localhost/replica:0/task:0/device:" + std::string(device_type_name(device.type())) + ":" +
-         std::to_string(device.index());
-}
-
 void log_op_placement(const char* op, const Device& device) {
-  write_line(std::string("Executing op ") + op + " in device " + full_device_name(device));
+  write_line(std::string("Executing op ") + op + " in device " + device.full_name());
 }
 
 void log_copy(const Shape& shape, const std::string& dtype, size_t bytes, const Device& from, const Device& to) {
   write_line("Copying tensor of shape " + shape.to_string() + " (" + dtype + ", " + std::to_string(bytes) +
-             " bytes) from " + full_device_name(from) + " to " + full_device_name(to));
+             " bytes) from " + from.full_name() + " to " + to.full_name());
 }
 
 void warn(const std::string& message) { write_line("kerosene: warning: " + message); }

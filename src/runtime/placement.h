@@ -16,9 +16,6 @@ extern std::atomic<bool> g_soft_device_placement;
 inline bool log_device_placement() { return g_log_device_placement.load(std::memory_order_relaxed); }
 inline bool soft_device_placement() { return g_soft_device_placement.load(std::memory_order_relaxed); }
 
-/// The device's full name, as TensorFlow logs it: "/job:localhost/replica:0/task:0/device:GPU:0".
-std::string full_device_name(const Device& device);
-
 /// "Executing op matmul in device /job:localhost/replica:0/task:0/device:GPU:0" on stderr.
 void log_op_placement(const char* op, const Device& device);
 /// "Copying tensor of shape [32, 784] (float32, 100352 bytes) from ... to ..." on stderr.
