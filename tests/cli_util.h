@@ -109,6 +109,17 @@ inline void write_small_mnist(const fs::path& dir, uint32_t train, uint32_t test
   write_bytes(dir / "t10k-labels-idx1-ubyte.gz", gzip(idx_ubyte({test}, label)));
 }
 
+/// A small MNIST (the four IDX files) in a scratch directory, so a training run takes well
+/// under a second.
+struct SmallMnist {
+  ScratchDir root;
+  std::string dir;
+  explicit SmallMnist(uint32_t train = 256, uint32_t test = 64) : dir((root.path() / "mnist").string()) {
+    fs::create_directories(dir);
+    write_small_mnist(dir, train, test);
+  }
+};
+
 inline std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -5,6 +5,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -170,28 +171,22 @@ void MpiWorld::wait(void* request, const char* what) {
   }
 }
 
-void MpiWorld::all_reduce(float* data, int64_t n, const char* what) {
+void MpiWorld::collective(void* data, int64_t n, bool is_double, bool broadcast, const char* what) {
   if (size_ == 1 || n == 0) return;
   check_all_arrived(what);
-  MPI_Request request;
-  MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request);
-  wait(&request, what);
-}
-
-void MpiWorld::all_reduce(double* data, int64_t n, const char* what) {
-  if (size_ == 1 || n == 0) return;
-  check_all_arrived(what);
-  MPI_Request request;
-  MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &request);
-  wait(&request, what);
-}
-
-void MpiWorld::broadcast(float* data, int64_t n, const char* what) {
-  if (size_ == 1 || n == 0) return;
-  check_all_arrived(what);
-  MPI_Request request;
-  MPI_Ibcast(data, static_cast<int>(n), MPI_FLOAT, 0, MPI_COMM_WORLD, &request);
-  wait(&request, what);
+  constexpr int64_t kChunk = int64_t{1} << 30;  // MPI counts are ints
+  const size_t element = is_double ? sizeof(double) : sizeof(float);
+  for (int64_t done = 0; done < n; done += kChunk) {
+    const int count = static_cast<int>(std::min(kChunk, n - done));
+    void* chunk = static_cast<char*>(data) + static_cast<size_t>(done) * element;
+    MPI_Request request;
+    if (broadcast) {
+      MPI_Ibcast(chunk, count, is_double ? MPI_DOUBLE : MPI_FLOAT, 0, MPI_COMM_WORLD, &request);
+    } else {
+      MPI_Iallreduce(MPI_IN_PLACE, chunk, count, is_double ? MPI_DOUBLE : MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request);
+    }
+    wait(&request, what);
+  }
 }
 
 }  // namespace kerosene::distribute

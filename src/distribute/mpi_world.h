@@ -24,10 +24,10 @@ class MpiWorld {
 
   /// In-place sums across workers. Throws RuntimeError naming the lost worker(s) when one does
   /// not arrive within the timeout.
-  void all_reduce(float* data, int64_t n, const char* what);
-  void all_reduce(double* data, int64_t n, const char* what);
+  void all_reduce(float* data, int64_t n, const char* what) { collective(data, n, false, false, what); }
+  void all_reduce(double* data, int64_t n, const char* what) { collective(data, n, true, false, what); }
   /// Worker 0's `data` to every worker.
-  void broadcast(float* data, int64_t n, const char* what);
+  void broadcast(float* data, int64_t n, const char* what) { collective(data, n, false, true, what); }
 
   /// Waits (within the timeout) until every worker has arrived here; throws naming the lost.
   void check_arrival(const char* what) { check_all_arrived(what); }
@@ -41,6 +41,8 @@ class MpiWorld {
   MpiWorld();
   ~MpiWorld();
   void check_all_arrived(const char* what);
+  /// Sum (or broadcast from worker 0) of n floats or doubles, after the arrival check.
+  void collective(void* data, int64_t n, bool is_double, bool broadcast, const char* what);
   void wait(void* request, const char* what);  // an MPI_Request*, within the timeout
   [[noreturn]] void lost(const std::string& message);
   static void finalize_at_exit();

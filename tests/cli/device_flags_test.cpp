@@ -22,15 +22,7 @@ std::string describe(const CommandResult& r) {
 
 bool machine_has_gpu() { return !config::list_physical_devices("GPU").empty(); }
 
-/// A tiny MNIST in a scratch directory, so every run takes well under a second.
-struct SmallMnist {
-  ScratchDir root;
-  std::string dir;
-  SmallMnist() : dir((root.path() / "mnist").string()) {
-    std::filesystem::create_directories(dir);
-    test_util::write_small_mnist(dir, 128, 32);
-  }
-};
+using test_util::SmallMnist;
 
 TEST(CliDeviceFlagsTest, MissingGpuIsAnErrorWithTheDiagnosis) {
   if (machine_has_gpu()) GTEST_SKIP() << "this machine has a GPU";

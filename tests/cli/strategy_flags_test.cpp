@@ -19,14 +19,7 @@ std::string describe(const CommandResult& r) {
   return "exit code " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
 }
 
-struct SmallMnist {
-  ScratchDir root;
-  std::string dir;
-  SmallMnist() : dir((root.path() / "mnist").string()) {
-    std::filesystem::create_directories(dir);
-    test_util::write_small_mnist(dir, 256, 64);
-  }
-};
+using test_util::SmallMnist;
 
 TEST(CliStrategyTest, MirroredOnTwoLogicalCpus) {
   SmallMnist data;
