@@ -148,6 +148,28 @@ TEST(MirroredStrategyTest, ModelsOutsideTheScopeAreNotMirrored) {
   });
 }
 
+TEST(MirroredStrategyTest, AReplicaThatFailsStopsTheOthersWithItsError) {
+  run_in_fresh_process([] {
+    // /CPU:1 has room for the weights but not for a step's activations: its replica runs out of
+    // memory in the middle of the step, while replica 0 waits for it at the gradient all-reduce.
+    config::set_logical_device_configuration(config::list_physical_devices("CPU").at(0),
+                                             {config::LogicalDeviceConfiguration{}, config::LogicalDeviceConfiguration{2}});
+    auto [x, y] = small_images(512, 1);
+    distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
+    std::optional<Sequential> model;
+    {
+      auto scope = strategy.scope();
+      model.emplace(Sequential({layers::Input({8, 8, 1}), layers::Conv2D(64, {3, 3}, "relu"), layers::Flatten(),
+                                layers::Dense(10, "softmax")}));
+    }
+    model->compile(optimizers::Adam(), "sparse_categorical_crossentropy");
+    FRESH_EXPECT_THROW(ResourceExhaustedError, model->fit(x, y, {.batch_size = 512, .epochs = 1, .verbose = 0}),
+                       "/CPU:1");
+    // The strategy is usable again: with a batch that fits, training goes on.
+    model->fit(x, y, {.batch_size = 16, .epochs = 1, .verbose = 0});
+  });
+}
+
 TEST(MirroredStrategyGpuTest, TwoGpusTrainAsOne) {
   if (config::list_logical_devices("GPU").size() < 2) {
     GTEST_SKIP() << "needs two GPUs; this machine has " << config::list_logical_devices("GPU").size()
