@@ -32,49 +32,63 @@ runtime::NativeAllocator CudaBackend::native_allocator(int) {
   return {
       [this](size_t bytes) -> void* {
         void* ptr = nullptr;
+        std::lock_guard lock(mutex_);
         const int status = api_.allocate(ordinal_, bytes, &ptr);
         if (status == cuda_abi::kOutOfMemory) return nullptr;  // the caching allocator reports it
         check(status, "allocating device memory");
         return ptr;
       },
-      [this](void* ptr) { check(api_.deallocate(ordinal_, ptr), "freeing device memory"); },
+      [this](void* ptr) {
+        std::lock_guard lock(mutex_);
+        check(api_.deallocate(ordinal_, ptr), "freeing device memory");
+      },
   };
 }
 
 void CudaBackend::copy_from_host(void* dst, const void* src, size_t bytes) {
+  std::lock_guard lock(mutex_);
   if (bytes) check(api_.copy_from_host(ordinal_, dst, src, bytes), "copying to the device");
 }
 void CudaBackend::copy_to_host(void* dst, const void* src, size_t bytes) {
+  std::lock_guard lock(mutex_);
   if (bytes) check(api_.copy_to_host(ordinal_, dst, src, bytes), "copying to the host");
 }
 void CudaBackend::copy_on_device(void* dst, const void* src, size_t bytes) {
+  std::lock_guard lock(mutex_);
   if (bytes) check(api_.copy_on_device(ordinal_, dst, src, bytes), "copying on the device");
 }
 void CudaBackend::synchronize() { check(api_.synchronize(ordinal_), "synchronize"); }
 
 void CudaBackend::fill(Tensor& out, float value) {
+  std::lock_guard lock(mutex_);
   check(api_.fill(ordinal_, f32(out), out.numel(), value), "fill");
 }
 void CudaBackend::cast(const Tensor& in, Tensor& out, float scale) {
+  std::lock_guard lock(mutex_);
   check(api_.cast(ordinal_, in.raw_data(), in.dtype(), out.raw_data(), out.dtype(), in.numel(), scale), "cast");
 }
 void CudaBackend::activation_forward(ActivationKind kind, const Tensor& x, Tensor& y) {
+  std::lock_guard lock(mutex_);
   check(api_.activation_forward(ordinal_, kind, f32(x), f32(y), rows_of(x), cols_of(x)), "activation");
 }
 void CudaBackend::activation_backward(ActivationKind kind, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  std::lock_guard lock(mutex_);
   check(api_.activation_backward(ordinal_, kind, f32(y), f32(dy), f32(dx), rows_of(y), cols_of(y)),
         "activation gradient");
 }
 void CudaBackend::dropout_forward(const Tensor& x, Tensor& mask, Tensor& y, float rate, uint64_t seed,
                                   uint64_t offset) {
+  std::lock_guard lock(mutex_);
   check(api_.dropout_forward(ordinal_, f32(x), f32(mask), f32(y), x.numel(), rate, seed, offset), "dropout");
 }
 void CudaBackend::multiply(const Tensor& a, const Tensor& b, Tensor& out) {
+  std::lock_guard lock(mutex_);
   check(api_.multiply(ordinal_, f32(a), f32(b), f32(out), out.numel()), "multiply");
 }
 
 void CudaBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
                          bool accumulate, ActivationKind fused) {
+  std::lock_guard lock(mutex_);
   cuda_abi::MatmulArgs args{};
   args.a = f32(a);
   args.b = f32(b);
@@ -87,58 +101,73 @@ void CudaBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, con
   args.transpose_b = tb;
   args.accumulate = accumulate;
   args.fused = fused;
+  std::lock_guard lock(mutex_);
   check(api_.matmul(ordinal_, &args), "matmul");
 }
 void CudaBackend::bias_grad(const Tensor& dy, Tensor& db) {
   const int64_t cols = db.numel();
+  std::lock_guard lock(mutex_);
   check(api_.bias_grad(ordinal_, f32(dy), cols ? dy.numel() / cols : 0, cols, f32(db)), "bias gradient");
 }
 void CudaBackend::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
                                  Tensor& y, ActivationKind fused) {
+  std::lock_guard lock(mutex_);
   check(api_.conv2d_forward(ordinal_, &p, f32(x), f32(w), f32(bias), f32(y), fused), "conv2d");
 }
 void CudaBackend::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx) {
+  std::lock_guard lock(mutex_);
   check(api_.conv2d_backward_data(ordinal_, &p, f32(dy), f32(w), f32(dx)), "conv2d input gradient");
 }
 void CudaBackend::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
                                           Tensor* db) {
+  std::lock_guard lock(mutex_);
   check(api_.conv2d_backward_weights(ordinal_, &p, f32(x), f32(dy), f32(dw), f32(db)), "conv2d weight gradient");
 }
 void CudaBackend::pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) {
+  std::lock_guard lock(mutex_);
   check(api_.pool2d_forward(ordinal_, &p, f32(x), f32(y)), "pooling");
 }
 void CudaBackend::pool2d_backward(const Pool2DParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
                                   Tensor& dx) {
+  std::lock_guard lock(mutex_);
   check(api_.pool2d_backward(ordinal_, &p, f32(x), f32(y), f32(dy), f32(dx)), "pooling gradient");
 }
 
 void CudaBackend::loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true, Tensor& sample_loss,
                        Tensor* dy_pred) {
   const int64_t rows = y_pred.dim(0), cols = rows ? y_pred.numel() / rows : 0;
+  std::lock_guard lock(mutex_);
   check(api_.loss(ordinal_, &args, f32(y_pred), y_true.raw_data(), rows, cols, f32(sample_loss), f32(dy_pred)),
         "loss");
 }
 void CudaBackend::metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_true, Tensor& correct) {
   const int64_t rows = y_pred.dim(0), cols = rows ? y_pred.numel() / rows : 0;
+  std::lock_guard lock(mutex_);
   check(api_.metric(ordinal_, kind, f32(y_pred), y_true.raw_data(), rows, cols, f32(correct)), "metric");
 }
 void CudaBackend::sum(const Tensor& x, Tensor& out) {
+  std::lock_guard lock(mutex_);
   check(api_.sum(ordinal_, f32(x), x.numel(), f32(out)), "sum");
 }
 bool CudaBackend::all_finite(const Tensor& x) {
+  std::lock_guard lock(mutex_);
   int finite = 1;
+  std::lock_guard lock(mutex_);
   check(api_.all_finite(ordinal_, f32(x), x.numel(), &finite), "finiteness check");
   return finite != 0;
 }
 
 void CudaBackend::sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) {
+  std::lock_guard lock(mutex_);
   check(api_.sgd_update(ordinal_, &s, f32(param), f32(grad), f32(velocity), param.numel()), "SGD update");
 }
 void CudaBackend::adam_update(const AdamStep& s, Tensor& param, const Tensor& grad, Tensor& m, Tensor& v) {
+  std::lock_guard lock(mutex_);
   check(api_.adam_update(ordinal_, &s, f32(param), f32(grad), f32(m), f32(v), param.numel()), "Adam update");
 }
 void CudaBackend::rmsprop_update(const RMSpropStep& s, Tensor& param, const Tensor& grad, Tensor& ms, Tensor* mom,
                                  Tensor* mg) {
+  std::lock_guard lock(mutex_);
   check(api_.rmsprop_update(ordinal_, &s, f32(param), f32(grad), f32(ms), f32(mom), f32(mg), param.numel()),
         "RMSprop update");
 }

@@ -3,6 +3,8 @@
 // (and so share the GPU's one stream: their kernels run in the order they were queued).
 #pragma once
 
+#include <mutex>
+
 #include "backends/backend.h"
 #include "backends/cuda/plugin_api.h"
 
@@ -60,6 +62,9 @@ class CudaBackend final : public Backend {
   void check(int status, const char* what) const;
 
   const cuda_abi::Plugin& api_;
+  // One call at a time per GPU: logical devices of one GPU, driven by their own threads, share
+  // its stream and its cuBLAS/cuDNN handles, which must not be used concurrently.
+  mutable std::mutex mutex_;
   int ordinal_;
   std::string device_name_;
 };
