@@ -101,7 +101,6 @@ void CudaBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, con
   args.transpose_b = tb;
   args.accumulate = accumulate;
   args.fused = fused;
-  std::lock_guard lock(mutex_);
   check(api_.matmul(ordinal_, &args), "matmul");
 }
 void CudaBackend::bias_grad(const Tensor& dy, Tensor& db) {
@@ -152,7 +151,6 @@ void CudaBackend::sum(const Tensor& x, Tensor& out) {
 bool CudaBackend::all_finite(const Tensor& x) {
   std::lock_guard lock(mutex_);
   int finite = 1;
-  std::lock_guard lock(mutex_);
   check(api_.all_finite(ordinal_, f32(x), x.numel(), &finite), "finiteness check");
   return finite != 0;
 }
