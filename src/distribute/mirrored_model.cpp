@@ -141,12 +141,10 @@ void MirroredModel::sum_across_workers(std::vector<train::StepTotals>& per_repli
 }
 
 void MirroredModel::train_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n,
-                               train::StepTotals& totals) {
+                               int64_t global_batch, train::StepTotals& totals) {
   std::vector<train::StepTotals> per_replica(static_cast<size_t>(replicas()));
-  // Every worker's step has the same number of rows (equal shards), so the global batch is n
-  // times the workers: each replica's gradients are scaled by 1/global, and their sum across
-  // every replica is the gradient of the mean loss over the whole global batch.
-  const int64_t global_batch = n * strategy_->num_workers;
+  // Each replica's gradients are scaled by 1/global_batch, so their sum across every replica
+  // of every worker is the gradient of the mean loss over the whole global batch.
   run([&](int r) {
     auto& model = replica(r);
     auto ready = [this, r](const std::vector<Tensor*>& bucket) { strategy_->collective->all_reduce(r, bucket); };

@@ -22,10 +22,11 @@ class MirroredModel {
   /// equal even after set_weights.
   void prepare();
 
-  /// One step on the global batch rows[0..n) of xs/ys (this worker's part of it): the rows are
-  /// split across the replicas as evenly as possible; totals get every replica's (and every
-  /// worker's) loss and metric sums.
-  void train_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n, train::StepTotals& totals);
+  /// One step on rows[0..n) of xs/ys, this worker's part of a global batch of `global_batch`
+  /// rows (n may be 0): the rows are split across the replicas as evenly as possible; totals
+  /// get every replica's (and every worker's) loss and metric sums.
+  void train_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n, int64_t global_batch,
+                  train::StepTotals& totals);
   void test_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n, train::StepTotals& totals);
   /// Outputs of rows[0..n) into `out` (host, n rows of the output's size).
   void predict(const Tensor& xs, const int64_t* rows, int64_t n, float* out);

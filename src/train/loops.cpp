@@ -76,17 +76,42 @@ distribute::MirroredModel* mirrored_of(train::ModelState& s) {
   return s.mirrored.get();
 }
 
-/// This worker's share of the data under a multi-worker strategy: equal, contiguous shards
-/// (the remainder of rows / workers is left out, so every worker runs the same steps).
-Tensor shard(const Tensor& t, const distribute::MirroredModel* mirrored) {
-  if (!mirrored || mirrored->strategy().num_workers == 1 || !t.defined()) return t;
-  const int64_t workers = mirrored->strategy().num_workers, per = t.dim(0) / workers;
-  if (per == 0) {
-    throw ValueError(std::to_string(t.dim(0)) + " samples cannot be shared by " + std::to_string(workers) +
-                     " workers: each needs at least one");
+/// How the rows of a dataset are shared by the workers of a multi-worker strategy: worker w
+/// takes the contiguous rows [n*w/W, n*(w+1)/W), so shards differ by at most one row and no row
+/// is left out. Every worker runs the steps the largest shard needs; a worker whose shard is
+/// used up takes part in the remaining steps with no rows (its replicas add zero gradients).
+struct Sharding {
+  std::vector<int64_t> sizes;  // rows of every worker's shard
+  int worker = 0;
+  int64_t total = 0;
+
+  Sharding(int64_t rows, const distribute::MirroredModel* mirrored) : total(rows) {
+    const int64_t workers = mirrored ? mirrored->strategy().num_workers : 1;
+    worker = mirrored ? mirrored->strategy().worker_index : 0;
+    for (int64_t w = 0; w < workers; ++w) sizes.push_back(rows * (w + 1) / workers - rows * w / workers);
   }
-  const int64_t w = mirrored->strategy().worker_index;
-  return t.slice(w * per, (w + 1) * per);
+  /// This worker's rows of `t` (every row when there is one worker).
+  Tensor mine(const Tensor& t) const {
+    if (sizes.size() == 1 || !t.defined()) return t;
+    const int64_t w = worker, n = static_cast<int64_t>(sizes.size());
+    return t.slice(total * w / n, total * (w + 1) / n);
+  }
+  int64_t largest() const { return *std::max_element(sizes.begin(), sizes.end()); }
+};
+
+/// Rows [begin, begin + count) of a shard of `rows` rows at `step`: batches in order; past the
+/// end, around again when `wrap` (steps_per_epoch beyond one pass), else none.
+std::pair<int64_t, int64_t> step_rows(int64_t rows, int64_t step, int64_t batch, bool wrap) {
+  if (rows == 0) return {0, 0};
+  const int64_t begin = wrap ? (step * batch) % rows : std::min(step * batch, rows);
+  return {begin, std::min(batch, rows - begin)};
+}
+
+/// The rows of every worker at `step`: the global batch, which scales the gradients.
+int64_t global_rows(const Sharding& sharding, int64_t step, int64_t batch, bool wrap) {
+  int64_t n = 0;
+  for (int64_t size : sharding.sizes) n += step_rows(size, step, batch, wrap).second;
+  return n;
 }
 
 /// This worker's part of a global batch (TensorFlow's semantics: batch_size is global).
@@ -104,16 +129,18 @@ int worker_verbose(int verbose, const distribute::MirroredModel* mirrored) {
 }
 
 // Runs the test loop over (x, y) and returns the totals.
-train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& y, int batch_size,
+/// `steps`: as many as the largest shard needs (every worker runs the same steps).
+train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& y, int batch_size, int64_t steps,
                            CallbackList* callbacks, distribute::MirroredModel* mirrored) {
   BatchPlan plan{std::vector<int64_t>(x.dim(0)), batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
   train::BatchBuffers buffers;
   train::StepTotals totals;
   Logs logs;
-  for (int64_t step = 0; step < plan.steps(); ++step) {
+  for (int64_t step = 0; step < steps; ++step) {
     if (callbacks) callbacks->each([&](Callback& c) { c.on_test_batch_begin(static_cast<int>(step), logs); });
-    const int64_t begin = step * batch_size, end = std::min(begin + batch_size, plan.rows());
+    const auto [begin, count] = step_rows(plan.rows(), step, batch_size, false);
+    const int64_t end = begin + count;
     if (mirrored) {
       mirrored->test_step(x, y, plan.order.data() + begin, end - begin, totals);
     } else {
@@ -173,13 +200,16 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
     y = y.slice(0, split_at);
   }
 
-  x = shard(x, mirrored);
-  y = shard(y, mirrored);
-  x_val = shard(x_val, mirrored);
-  y_val = shard(y_val, mirrored);
+  const Sharding sharding(x.dim(0), mirrored), val_sharding(x_val.defined() ? x_val.dim(0) : 0, mirrored);
+  x = sharding.mine(x);
+  y = sharding.mine(y);
+  x_val = val_sharding.mine(x_val);
+  y_val = val_sharding.mine(y_val);
+  const int64_t val_steps = (val_sharding.largest() + batch_size - 1) / batch_size;
   BatchPlan plan{std::vector<int64_t>(x.dim(0)), batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
-  const int64_t steps = o.steps_per_epoch ? *o.steps_per_epoch : plan.steps();
+  const bool wrap = o.steps_per_epoch.has_value();
+  const int64_t steps = o.steps_per_epoch ? *o.steps_per_epoch : (sharding.largest() + batch_size - 1) / batch_size;
   if (steps <= 0) throw ValueError("steps_per_epoch must be positive, got " + std::to_string(steps));
 
   CallbackList callbacks(this, o.callbacks, verbose, {o.epochs, static_cast<int>(steps), verbose});
@@ -206,9 +236,9 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
       callbacks.each([&](Callback& c) { c.on_train_batch_begin(static_cast<int>(step), logs); });
       const double loss_before = totals.loss_sum;
       if (mirrored) {
-        const int64_t begin = (step * batch_size) % plan.rows();
-        mirrored->train_step(x, y, plan.order.data() + begin,
-                             std::min<int64_t>(begin + batch_size, plan.rows()) - begin, totals);
+        const auto [begin, count] = step_rows(plan.rows(), step, batch_size, wrap);
+        mirrored->train_step(x, y, plan.order.data() + begin, count, global_rows(sharding, step, batch_size, wrap),
+                             totals);
       } else {
         if (!prefetched) load_batch(step);
         s.queue_train_step(buffers.x, buffers.y);
@@ -229,7 +259,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
       }
     }
     if (x_val.defined()) {
-      train::StepTotals val = run_test(s, x_val, y_val, batch_size, nullptr, mirrored);
+      train::StepTotals val = run_test(s, x_val, y_val, batch_size, val_steps, nullptr, mirrored);
       set_logs(logs, s, val, "val_");
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
@@ -253,13 +283,14 @@ EvaluateResult Sequential::evaluate(const Tensor& x_in, const Tensor& y_in, cons
   distribute::MirroredModel* mirrored = mirrored_of(s);
   const int batch_size = worker_batch(o.batch_size, mirrored);
   const int verbose = worker_verbose(o.verbose, mirrored);
-  x = shard(x, mirrored);  // the totals are summed across workers
-  y = shard(y, mirrored);
-  const int steps = static_cast<int>((x.dim(0) + batch_size - 1) / batch_size);
+  const Sharding sharding(x.dim(0), mirrored);  // the totals are summed across workers
+  x = sharding.mine(x);
+  y = sharding.mine(y);
+  const int steps = static_cast<int>((sharding.largest() + batch_size - 1) / batch_size);
   CallbackList callbacks(this, o.callbacks, verbose, {1, steps, verbose});
   Logs logs;
   callbacks.each([&](Callback& c) { c.on_test_begin(logs); });
-  train::StepTotals totals = run_test(s, x, y, batch_size, &callbacks, mirrored);
+  train::StepTotals totals = run_test(s, x, y, batch_size, steps, &callbacks, mirrored);
   set_logs(logs, s, totals, "");
   callbacks.each([&](Callback& c) { c.on_test_end(logs); });
   EvaluateResult result;

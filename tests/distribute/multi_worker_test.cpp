@@ -51,6 +51,14 @@ TEST(MultiWorkerTest, TwoWorkersTrainAsOneDeviceWithTheGlobalBatch) {
   KEROSENE_EXPECT_CONTAINS(r.out, "worker 1 of 2: ok (2 replicas in sync");
 }
 
+TEST(MultiWorkerTest, UnevenShardsLeaveNoRowOut) {
+  // 509 rows: shards of 254 and 255; the last step has 30 + 31 rows.
+  const JobResult r = mpirun(2, "--samples 509");
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  KEROSENE_EXPECT_CONTAINS(r.out, "worker 0 of 2: ok");
+  KEROSENE_EXPECT_CONTAINS(r.out, "worker 1 of 2: ok");
+}
+
 TEST(MultiWorkerTest, AKilledWorkerEndsTheJob) {
   const JobResult r = mpirun(2, "--die-at-step 3");
   EXPECT_NE(r.exit_code, 0) << describe(r);

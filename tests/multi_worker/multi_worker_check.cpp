@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <random>
@@ -32,15 +33,17 @@ ks::Sequential small_cnn() {
 
 int main(int argc, char** argv) {
   int die_at = -1, hang_at = -1;
+  int64_t n = 512;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
     if (arg == "--die-at-step") die_at = std::atoi(argv[i + 1]);
     if (arg == "--hang-at-step") hang_at = std::atoi(argv[i + 1]);
+    if (arg == "--samples") n = std::atoll(argv[i + 1]);
   }
   try {
     ks::distribute::MultiWorkerMirroredStrategy strategy;
     const int workers = strategy.num_workers(), rank = strategy.worker_index();
-    const int64_t n = 512, global_batch = 64, per_worker = global_batch / workers;
+    const int64_t global_batch = 64, per_worker = global_batch / workers;
 
     // The same data on every worker; each trains on its shard [rank * n/workers, ...).
     std::mt19937_64 rng(11);
@@ -75,24 +78,40 @@ int main(int argc, char** argv) {
     }
     const auto history = model->fit(x, y, fit);
 
-    // One device, same global batches: step k takes rows k*per_worker.. of every shard.
-    std::vector<float> xr(xs.size());
-    std::vector<int32_t> yr(ys.size());
-    const int64_t shard = n / workers, steps = shard / per_worker;
-    int64_t row = 0;
-    for (int64_t k = 0; k < steps; ++k) {
-      for (int w = 0; w < workers; ++w) {
-        for (int64_t i = 0; i < per_worker; ++i, ++row) {
-          const int64_t src = w * shard + k * per_worker + i;
-          std::copy(xs.begin() + src * 64, xs.begin() + (src + 1) * 64, xr.begin() + row * 64);
-          yr[static_cast<size_t>(row)] = ys[static_cast<size_t>(src)];
-        }
-      }
-    }
+    // One device, the same global batches: worker w's shard is rows [n*w/W, n*(w+1)/W); step k
+    // takes rows k*per_worker.. of every shard (fewer, or none, once a shard is used up).
+    const auto shard_begin = [&](int64_t w) { return n * w / workers; };
+    int64_t largest = 0;
+    for (int w = 0; w < workers; ++w) largest = std::max(largest, shard_begin(w + 1) - shard_begin(w));
+    const int64_t steps = (largest + per_worker - 1) / per_worker;
     ks::Sequential reference = small_cnn();
     reference.set_weights(initial);
     reference.compile(ks::optimizers::Adam(), "sparse_categorical_crossentropy", {"accuracy"});
-    const auto expected = reference.fit(ks::Tensor::from_vector(xr, {row, 8, 8, 1}), ks::Tensor::from_vector(yr, {row}), fit);
+    ks::History expected;
+    for (int epoch = 0; epoch < fit.epochs; ++epoch) {
+      double loss_sum = 0;
+      int64_t seen = 0;
+      for (int64_t k = 0; k < steps; ++k) {
+        std::vector<float> xb;
+        std::vector<int32_t> yb;
+        for (int w = 0; w < workers; ++w) {
+          const int64_t end = shard_begin(w + 1);
+          for (int64_t src = shard_begin(w) + k * per_worker; src < std::min(end, shard_begin(w) + (k + 1) * per_worker); ++src) {
+            xb.insert(xb.end(), xs.begin() + src * 64, xs.begin() + (src + 1) * 64);
+            yb.push_back(ys[static_cast<size_t>(src)]);
+          }
+        }
+        const int64_t rows = static_cast<int64_t>(yb.size());
+        ks::FitOptions one = fit;
+        one.batch_size = static_cast<int>(rows);  // the whole global batch in one step
+        one.epochs = 1;
+        one.callbacks.clear();
+        const auto h = reference.fit(ks::Tensor::from_vector(xb, {rows, 8, 8, 1}), ks::Tensor::from_vector(yb, {rows}), one);
+        loss_sum += h.history.at("loss")[0] * static_cast<double>(rows);
+        seen += rows;
+      }
+      expected.history["loss"].push_back(loss_sum / static_cast<double>(seen));
+    }
 
     int failures = 0;
     for (size_t e = 0; e < expected.history.at("loss").size(); ++e) {
