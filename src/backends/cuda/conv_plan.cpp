@@ -55,9 +55,11 @@ bool fits_int(std::initializer_list<int64_t> values) {
 int describe(const Conv2DParams& p, bool padded, ConvPlan& plan) {
   const int64_t h = padded ? p.in_h + p.pad_top + p.pad_bottom : p.in_h;
   const int64_t w = padded ? p.in_w + p.pad_left + p.pad_right : p.in_w;
+  // cuDNN's legacy descriptors index with int: element counts must fit as well as dimensions.
   if (!fits_int({p.batch, p.in_c, h, w, p.out_h, p.out_w, p.out_c, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
-                 p.pad_top, p.pad_left})) {
-    return fail(kNoAlgorithm, "conv2d: a dimension does not fit cuDNN's int");
+                 p.pad_top, p.pad_left}) ||
+      !fits_int({p.batch * h * w * p.in_c})) {
+    return fail(kNoAlgorithm, "conv2d: a dimension or an element count does not fit cuDNN's int");
   }
   const auto i = [](int64_t v) { return static_cast<int>(v); };
   KEROSENE_TRY(check(cudnnSetTensor4dDescriptor(plan.x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, i(p.batch), i(p.in_c),
@@ -82,7 +84,8 @@ int make_plan(const Conv2DParams& p, ConvPlan& plan) {
   KEROSENE_TRY(check(cudnnCreateTensorDescriptor(&plan.y), "cudnnCreateTensorDescriptor"));
   KEROSENE_TRY(check(cudnnCreateFilterDescriptor(&plan.w), "cudnnCreateFilterDescriptor"));
   KEROSENE_TRY(check(cudnnCreateConvolutionDescriptor(&plan.conv), "cudnnCreateConvolutionDescriptor"));
-  if (!fits_int({p.batch, p.out_c, p.out_h, p.out_w, p.in_c, p.kernel_h, p.kernel_w})) {
+  if (!fits_int({p.batch, p.out_c, p.out_h, p.out_w, p.in_c, p.kernel_h, p.kernel_w}) ||
+      !fits_int({p.batch * p.out_h * p.out_w * p.out_c, p.out_c * p.kernel_h * p.kernel_w * p.in_c})) {
     plan.direct = true;
     return cuda_abi::kOk;
   }

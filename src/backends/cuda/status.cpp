@@ -14,6 +14,9 @@ int fail(int status, std::string message) {
 
 int check(cudaError_t error, const char* call) {
   if (error == cudaSuccess) return cuda_abi::kOk;
+  // A failed call also leaves its error for cudaGetLastError: clear it, or the next
+  // check_launch on this thread would report it as that kernel's failure.
+  cudaGetLastError();
   return fail(cuda_abi::kError, std::string(call) + " failed: " + cudaGetErrorName(error) + ": " +
                                     cudaGetErrorString(error));
 }
