@@ -26,7 +26,7 @@ LocalCollective::LocalCollective(const std::vector<Device>& devices)
   // make_local_collective has said why NCCL is not used when this copies through the host.
 }
 
-void LocalCollective::all_reduce(int replica, const std::vector<Tensor*>& bucket) {
+void LocalCollective::all_reduce(int replica, const std::vector<Tensor*>& bucket, bool /*last*/) {
   if (replicas_ == 1) return;
   auto data = [&](int r, size_t i) -> float* {
     return through_host_ ? staging_[r][i].data() : static_cast<float*>((*arrived_[r])[i]->raw_data());

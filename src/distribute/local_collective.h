@@ -16,7 +16,7 @@ namespace kerosene::distribute {
 class LocalCollective final : public Collective {
  public:
   explicit LocalCollective(const std::vector<Device>& devices);
-  void all_reduce(int replica, const std::vector<Tensor*>& bucket) override;
+  void all_reduce(int replica, const std::vector<Tensor*>& bucket, bool last) override;
   std::string name() const override { return through_host_ ? "copy through the host" : "in-process"; }
   void abort() override { barrier_.abort(); }
   void reset() override { barrier_.reset(); }

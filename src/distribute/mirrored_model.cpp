@@ -147,7 +147,9 @@ void MirroredModel::train_step(const Tensor& xs, const Tensor& ys, const int64_t
   // of every worker is the gradient of the mean loss over the whole global batch.
   run([&](int r) {
     auto& model = replica(r);
-    auto ready = [this, r](const std::vector<Tensor*>& bucket) { strategy_->collective->all_reduce(r, bucket); };
+    auto ready = [this, r](const std::vector<Tensor*>& bucket, bool last) {
+      strategy_->collective->all_reduce(r, bucket, last);
+    };
     const auto [begin, end] = share(r, n);
     if (begin == end) {
       model.queue_empty_step(ready);

@@ -20,8 +20,8 @@ class MultiWorkerCollective final : public Collective {
       : local_(devices), world_(world), replicas_(static_cast<int>(devices.size())), barrier_(replicas_),
         arrived_(devices.size(), nullptr) {}
 
-  void all_reduce(int replica, const std::vector<Tensor*>& bucket) override {
-    local_.all_reduce(replica, bucket);
+  void all_reduce(int replica, const std::vector<Tensor*>& bucket, bool last) override {
+    local_.all_reduce(replica, bucket, last);
     arrived_[static_cast<size_t>(replica)] = &bucket;
     if (replica == 0) {
       for (Tensor* t : bucket) reduce_across_workers(*t);

@@ -75,7 +75,7 @@ void NcclCollective::create_communicators() {
   check(api().nccl_group_end(), "ncclGroupEnd");
 }
 
-void NcclCollective::all_reduce(int replica, const std::vector<Tensor*>& bucket) {
+void NcclCollective::all_reduce(int replica, const std::vector<Tensor*>& bucket, bool last) {
   if (world_) {
     // Every worker must be there before NCCL starts: a lost one would make it wait forever.
     if (replica == 0) world_->check_arrival("summing gradients (NCCL)");
@@ -88,6 +88,9 @@ void NcclCollective::all_reduce(int replica, const std::vector<Tensor*>& bucket)
     check(api().nccl_all_reduce(device, comm, static_cast<float*>(t->raw_data()), t->numel()), "ncclAllReduce");
   }
   check(api().nccl_group_end(), "ncclGroupEnd");
+  // The all-reduces run on the communication stream while backward goes on; the optimizer
+  // step, next on the compute stream, must see their sums.
+  if (last) check(api().nccl_join(device), "joining the all-reduces");
 }
 
 void NcclCollective::all_reduce_host(std::vector<double>& values) {

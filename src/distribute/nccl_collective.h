@@ -25,7 +25,7 @@ class NcclCollective final : public Collective {
   /// world == nullptr: this process only.
   NcclCollective(const std::vector<Device>& devices, const std::vector<int>& ordinals, MpiWorld* world);
   ~NcclCollective() override;
-  void all_reduce(int replica, const std::vector<Tensor*>& bucket) override;
+  void all_reduce(int replica, const std::vector<Tensor*>& bucket, bool last) override;
   void all_reduce_host(std::vector<double>& values) override;
   void broadcast_host(std::vector<float>& values) override;
   std::string name() const override { return world_ ? "mpi+nccl" : "nccl"; }

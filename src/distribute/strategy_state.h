@@ -17,7 +17,9 @@ namespace kerosene::distribute {
 class Collective {
  public:
   virtual ~Collective() = default;
-  virtual void all_reduce(int replica, const std::vector<Tensor*>& bucket) = 0;
+  /// `last`: the step's last bucket; the sums must be in place when the next kernel on the
+  /// replica's device runs (an asynchronous engine joins its communication here).
+  virtual void all_reduce(int replica, const std::vector<Tensor*>& bucket, bool last) = 0;
   /// Sums host values across workers (loss and metric totals); called by one thread per worker.
   virtual void all_reduce_host(std::vector<double>& values) { (void)values; }
   /// Worker 0's values to every worker (initial weights); called by one thread per worker.

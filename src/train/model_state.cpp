@@ -123,7 +123,7 @@ void ModelState::for_each_bucket_after_layer(int layer, std::vector<Tensor*>& bu
     }
   }
   if (!bucket.empty() && (bytes >= kBucketBytes || flush)) {
-    ready(bucket);
+    ready(bucket, flush);
     bucket.clear();
     bytes = 0;
   }

@@ -77,7 +77,8 @@ class ModelState {
   void test_step(const Tensor& x, const Tensor& y, StepTotals& totals);
   /// Called during backward with a bucket of variables whose gradients are complete (the last
   /// layers' first), so a replica can all-reduce them while earlier layers still run backward.
-  using GradientsReady = std::function<void(const std::vector<Tensor*>& gradients)>;
+  /// `last`: the step's last bucket (the optimizer step follows).
+  using GradientsReady = std::function<void(const std::vector<Tensor*>& gradients, bool last)>;
 
   /// train_step in two halves: queue the step's kernels (a GPU runs them while the host goes
   /// on, e.g. to assemble the next batch), then wait for its loss and metric sums (one copy).

@@ -60,6 +60,14 @@ struct DeviceState {
   void* staging[kStagingBuffers] = {};
   cudaEvent_t staging_done[kStagingBuffers] = {};
   int next_staging = 0;
+
+  /// NCCL's stream, so gradient all-reduces run while backward goes on on `stream`:
+  /// each all-reduce waits for `compute_ready` (recorded on `stream` when its bucket is
+  /// complete); nccl_join makes `stream` wait for `comm_done` before the optimizer step.
+  /// Created by the first nccl_all_reduce (under `mutex`).
+  cudaStream_t comm_stream = nullptr;
+  cudaEvent_t compute_ready = nullptr;
+  cudaEvent_t comm_done = nullptr;
 };
 
 /// init(): counts devices once; later calls return the first answer (and its words).

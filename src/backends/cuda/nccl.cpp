@@ -113,6 +113,17 @@ int check(const Library& lib, ncclResult_t result, const char* call) {
 
 }  // namespace
 
+namespace {
+// The communication stream and its two events, made once per device.
+int comm_stream_ready(DeviceState& s) {
+  std::lock_guard lock(s.mutex);
+  if (s.comm_stream) return cuda_abi::kOk;
+  KEROSENE_TRY(cuda_impl::check(cudaStreamCreateWithFlags(&s.comm_stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags"));
+  KEROSENE_TRY(cuda_impl::check(cudaEventCreateWithFlags(&s.compute_ready, cudaEventDisableTiming), "cudaEventCreateWithFlags"));
+  return cuda_impl::check(cudaEventCreateWithFlags(&s.comm_done, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+}
+}  // namespace
+
 int nccl_version(int* version) {
   const Library* lib = nullptr;
   KEROSENE_TRY(library(&lib));
@@ -183,10 +194,24 @@ int nccl_all_reduce(int device, void* comm, float* data, int64_t count) {
     check(*lib, async, "the NCCL communicator");
     return fail(cuda_abi::kError, last_error_text() + "; it cannot be used again: abort it (nccl_comm_abort)");
   }
+  KEROSENE_TRY(comm_stream_ready(*s));
+  // The bucket's gradients are complete once the kernels queued so far on the compute stream
+  // have run: the communication stream waits for exactly that, and the compute stream goes on
+  // with the earlier layers' backward meanwhile.
+  KEROSENE_TRY(check(cudaEventRecord(s->compute_ready, s->stream), "cudaEventRecord"));
+  KEROSENE_TRY(check(cudaStreamWaitEvent(s->comm_stream, s->compute_ready, 0), "cudaStreamWaitEvent"));
   // Not under s->mutex: NCCL may block here (connecting to peers on first use), and the
   // communicator, not the device state, is what NCCL's calls share.
-  return check(*lib, lib->all_reduce(data, data, static_cast<size_t>(count), ncclFloat32, ncclSum, c, s->stream),
+  return check(*lib, lib->all_reduce(data, data, static_cast<size_t>(count), ncclFloat32, ncclSum, c, s->comm_stream),
                "ncclAllReduce");
+}
+
+int nccl_join(int device) {
+  DeviceState* s = nullptr;
+  KEROSENE_TRY(acquire(device, &s));
+  if (!s->comm_stream) return cuda_abi::kOk;  // no all-reduce was ever queued
+  KEROSENE_TRY(check(cudaEventRecord(s->comm_done, s->comm_stream), "cudaEventRecord"));
+  return check(cudaStreamWaitEvent(s->stream, s->comm_done, 0), "cudaStreamWaitEvent");
 }
 
 int nccl_group_start() {

@@ -188,7 +188,8 @@ struct Plugin {
   /// one per device.
   int (*nccl_comm_init_rank)(int device, int nranks, const char* id128, int rank, void** comm);
   /// In-place sum of `count` floats across the communicator's ranks, queued on the device's
-  /// stream (ncclAllReduce with ncclFloat32, ncclSum); returns without waiting.
+  /// communication stream after the work queued so far on its compute stream (ncclAllReduce
+  /// with ncclFloat32, ncclSum; see nccl_join); returns without waiting.
   /// Fails at once, without queuing, when NCCL has already reported an asynchronous error on
   /// the communicator (ncclCommGetAsyncError: e.g. a peer is gone); the communicator is then
   /// unusable and should be aborted.
@@ -204,6 +205,11 @@ struct Plugin {
   /// for peers; null is a no-op. For the core to call when it gives up on a lost worker, also
   /// from another thread than the one blocked on the device.
   int (*nccl_comm_abort)(void* comm);
+  /// nccl_all_reduce queues on the device's communication stream, after the kernels queued so
+  /// far on its compute stream, so all-reduces overlap the work queued after them. This makes
+  /// the compute stream wait for every all-reduce queued so far (call it before the optimizer
+  /// step reads the summed gradients); returns without waiting.
+  int (*nccl_join)(int device);
 };
 
 }  // namespace kerosene::backends::cuda_abi

@@ -123,6 +123,7 @@ const cuda_abi::Plugin kPlugin = {
     .nccl_group_end = nccl_group_end,
     .nccl_comm_destroy = nccl_comm_destroy,
     .nccl_comm_abort = nccl_comm_abort,
+    .nccl_join = nccl_join,
 };
 
 }  // namespace

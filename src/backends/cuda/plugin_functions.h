@@ -82,5 +82,6 @@ int nccl_group_start();
 int nccl_group_end();
 int nccl_comm_destroy(void* comm);
 int nccl_comm_abort(void* comm);
+int nccl_join(int device);
 
 }  // namespace kerosene::backends::cuda_impl
