@@ -12,6 +12,7 @@
 #include "ops/ops.h"
 #include "train/model_state.h"
 #include "distribute/mirrored_model.h"
+#include "distribute/sharding.h"
 #include "train/batch_buffers.h"
 #include "train/device_verdict.h"
 #include "train/validation.h"
@@ -76,42 +77,10 @@ distribute::MirroredModel* mirrored_of(train::ModelState& s) {
   return s.mirrored.get();
 }
 
-/// How the rows of a dataset are shared by the workers of a multi-worker strategy: worker w
-/// takes the contiguous rows [n*w/W, n*(w+1)/W), so shards differ by at most one row and no row
-/// is left out. Every worker runs the steps the largest shard needs; a worker whose shard is
-/// used up takes part in the remaining steps with no rows (its replicas add zero gradients).
-struct Sharding {
-  std::vector<int64_t> sizes;  // rows of every worker's shard
-  int worker = 0;
-  int64_t total = 0;
-
-  Sharding(int64_t rows, const distribute::MirroredModel* mirrored) : total(rows) {
-    const int64_t workers = mirrored ? mirrored->strategy().num_workers : 1;
-    worker = mirrored ? mirrored->strategy().worker_index : 0;
-    for (int64_t w = 0; w < workers; ++w) sizes.push_back(rows * (w + 1) / workers - rows * w / workers);
-  }
-  /// This worker's rows of `t` (every row when there is one worker).
-  Tensor mine(const Tensor& t) const {
-    if (sizes.size() == 1 || !t.defined()) return t;
-    const int64_t w = worker, n = static_cast<int64_t>(sizes.size());
-    return t.slice(total * w / n, total * (w + 1) / n);
-  }
-  int64_t largest() const { return *std::max_element(sizes.begin(), sizes.end()); }
-};
-
-/// Rows [begin, begin + count) of a shard of `rows` rows at `step`: batches in order; past the
-/// end, around again when `wrap` (steps_per_epoch beyond one pass), else none.
-std::pair<int64_t, int64_t> step_rows(int64_t rows, int64_t step, int64_t batch, bool wrap) {
-  if (rows == 0) return {0, 0};
-  const int64_t begin = wrap ? (step * batch) % rows : std::min(step * batch, rows);
-  return {begin, std::min(batch, rows - begin)};
-}
-
-/// The rows of every worker at `step`: the global batch, which scales the gradients.
-int64_t global_rows(const Sharding& sharding, int64_t step, int64_t batch, bool wrap) {
-  int64_t n = 0;
-  for (int64_t size : sharding.sizes) n += step_rows(size, step, batch, wrap).second;
-  return n;
+/// How the rows are shared by this job's workers (one worker without a strategy).
+distribute::Sharding sharding_of(int64_t rows, const distribute::MirroredModel* mirrored) {
+  return mirrored ? distribute::Sharding(rows, mirrored->strategy().num_workers, mirrored->strategy().worker_index)
+                  : distribute::Sharding(rows, 1, 0);
 }
 
 /// This worker's part of a global batch (TensorFlow's semantics: batch_size is global).
@@ -139,7 +108,7 @@ train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& 
   Logs logs;
   for (int64_t step = 0; step < steps; ++step) {
     if (callbacks) callbacks->each([&](Callback& c) { c.on_test_batch_begin(static_cast<int>(step), logs); });
-    const auto [begin, count] = step_rows(plan.rows(), step, batch_size, false);
+    const auto [begin, count] = distribute::step_rows(plan.rows(), step, batch_size, false);
     const int64_t end = begin + count;
     if (mirrored) {
       mirrored->test_step(x, y, plan.order.data() + begin, end - begin, totals);
@@ -200,7 +169,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
     y = y.slice(0, split_at);
   }
 
-  const Sharding sharding(x.dim(0), mirrored), val_sharding(x_val.defined() ? x_val.dim(0) : 0, mirrored);
+  const auto sharding = sharding_of(x.dim(0), mirrored), val_sharding = sharding_of(x_val.defined() ? x_val.dim(0) : 0, mirrored);
   x = sharding.mine(x);
   y = sharding.mine(y);
   x_val = val_sharding.mine(x_val);
@@ -236,8 +205,8 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
       callbacks.each([&](Callback& c) { c.on_train_batch_begin(static_cast<int>(step), logs); });
       const double loss_before = totals.loss_sum;
       if (mirrored) {
-        const auto [begin, count] = step_rows(plan.rows(), step, batch_size, wrap);
-        mirrored->train_step(x, y, plan.order.data() + begin, count, global_rows(sharding, step, batch_size, wrap),
+        const auto [begin, count] = distribute::step_rows(plan.rows(), step, batch_size, wrap);
+        mirrored->train_step(x, y, plan.order.data() + begin, count, distribute::global_rows(sharding, step, batch_size, wrap),
                              totals);
       } else {
         if (!prefetched) load_batch(step);
@@ -283,7 +252,7 @@ EvaluateResult Sequential::evaluate(const Tensor& x_in, const Tensor& y_in, cons
   distribute::MirroredModel* mirrored = mirrored_of(s);
   const int batch_size = worker_batch(o.batch_size, mirrored);
   const int verbose = worker_verbose(o.verbose, mirrored);
-  const Sharding sharding(x.dim(0), mirrored);  // the totals are summed across workers
+  const auto sharding = sharding_of(x.dim(0), mirrored);  // the totals are summed across workers
   x = sharding.mine(x);
   y = sharding.mine(y);
   const int steps = static_cast<int>((sharding.largest() + batch_size - 1) / batch_size);
