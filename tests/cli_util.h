@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -131,14 +132,45 @@ inline std::string shell_quote(const std::string& s) {
 struct CommandResult {
   int exit_code = -1;
   std::string out, err;
+  double seconds = 0;  ///< wall time
   bool crashed() const { return exit_code >= 128; }
 };
+
+/// The whole result, for a failure message.
+inline std::string describe(const CommandResult& r) {
+  return "exit code " + std::to_string(r.exit_code) + " after " + std::to_string(r.seconds) + " s\n--- stdout:\n" +
+         r.out + "\n--- stderr:\n" + r.err;
+}
+
+/// Runs `command` through the shell, stdin empty, capturing stdout and stderr.
+inline CommandResult run_shell(const std::string& command) {
+  ScratchDir dir;
+  std::string full = command;
+  full += " >";
+  full += shell_quote(dir / "out");
+  full += " 2>";
+  full += shell_quote(dir / "err");
+  full += " </dev/null";
+  const auto start = std::chrono::steady_clock::now();
+  const int status = std::system(full.c_str());
+  CommandResult r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (status == -1) {
+    ADD_FAILURE() << "could not run: " << full;
+  } else if (WIFEXITED(status)) {
+    r.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    r.exit_code = 128 + WTERMSIG(status);
+  }
+  r.out = read_text(dir / "out");
+  r.err = read_text(dir / "err");
+  return r;
+}
 
 /// Runs the `kerosene` binary with `args` (each quoted for the shell) and the extra environment
 /// variables `env` (a variable given an empty value is removed), capturing stdout and stderr.
 inline CommandResult run_cli(const std::vector<std::string>& args,
                              const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  ScratchDir dir;
   // Appended piece by piece: `" " + std::string` trips a false -Wrestrict in GCC 12.
   std::string command = "env";
   auto append = [&](const char* separator, const std::string& word) {
@@ -154,21 +186,7 @@ inline CommandResult run_cli(const std::vector<std::string>& args,
   }
   append(" ", KEROSENE_CLI_PATH);
   for (const std::string& a : args) append(" ", a);
-  append(" >", dir / "out");
-  append(" 2>", dir / "err");
-  command += " </dev/null";
-  const int status = std::system(command.c_str());
-  CommandResult r;
-  if (status == -1) {
-    ADD_FAILURE() << "could not run: " << command;
-  } else if (WIFEXITED(status)) {
-    r.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    r.exit_code = 128 + WTERMSIG(status);
-  }
-  r.out = read_text(dir / "out");
-  r.err = read_text(dir / "err");
-  return r;
+  return run_shell(command);
 }
 
 // --- Running a check in a fresh process --------------------------------------------------------

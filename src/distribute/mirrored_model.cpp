@@ -14,13 +14,6 @@ namespace {
 
 runtime::DeviceContext& context(const Device& d) { return runtime::Registry::instance().context(d); }
 
-/// A host copy of a tensor's floats.
-std::vector<float> to_host(const Tensor& t) {
-  std::vector<float> values(static_cast<size_t>(t.numel()));
-  t.storage()->context->backend().copy_to_host(values.data(), t.raw_data(), t.nbytes());
-  return values;
-}
-
 void from_host(Tensor& t, const std::vector<float>& values) {
   t.storage()->context->backend().copy_from_host(t.raw_data(), values.data(), t.nbytes());
 }
@@ -61,7 +54,7 @@ void MirroredModel::prepare() {
   // Replica 0's weights (worker 0's, across workers) to every replica.
   std::vector<nn::Variable*> source = primary_.variables();
   for (size_t i = 0; i < source.size(); ++i) {
-    std::vector<float> values = to_host(source[i]->value);
+    std::vector<float> values = source[i]->value.to_vector<float>();
     if (strategy_->num_workers > 1) {
       strategy_->collective->broadcast_host(values);
       from_host(source[i]->value, values);

@@ -172,20 +172,15 @@ namespace {
 /// The device a scope really selects: `requested` when it exists; otherwise, under soft
 /// placement, /CPU:0 with a warning that says why; otherwise the DeviceError with the diagnosis.
 Device place(const Device& requested) {
-  auto& registry = runtime::Registry::instance();
-  if (registry.has_device(requested, "a DeviceScope was entered")) return requested;
-  if (!runtime::soft_device_placement()) {
-    registry.context(requested);  // throws the error that explains why the device is missing
-  }
-  std::string why;
   try {
-    registry.context(requested);
-  } catch (const DeviceError& e) {
-    why = e.what();
+    runtime::Registry::instance().context(requested, "a DeviceScope was entered");
+    return requested;
+  } catch (const DeviceError& e) {  // its message explains why the device is missing
+    if (!runtime::soft_device_placement()) throw;
+    runtime::warn("soft device placement: " + requested.to_string() + " was requested but " + e.what() +
+                  " Running on /CPU:0 instead.");
+    return Device();
   }
-  runtime::warn("soft device placement: " + requested.to_string() + " was requested but " + why +
-                " Running on /CPU:0 instead.");
-  return Device();
 }
 }  // namespace
 

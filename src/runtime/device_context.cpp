@@ -11,9 +11,10 @@ Storage::Storage(DeviceContext* ctx, size_t n) : context(ctx), data(nullptr), by
 
 Storage::~Storage() { context->allocator().deallocate(data); }
 
-DeviceContext::DeviceContext(Device device, backends::Backend& backend, AllocatorOptions options,
-                             int device_index)
+DeviceContext::DeviceContext(Device device, config::PhysicalDevice physical, backends::Backend& backend,
+                             AllocatorOptions options, int device_index)
     : device_(device),
+      physical_(std::move(physical)),
       backend_(backend),
       allocator_(backend.native_allocator(device_index), std::move(options)) {}
 

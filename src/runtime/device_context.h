@@ -22,10 +22,12 @@ namespace kerosene::runtime {
 
 class DeviceContext {
  public:
-  DeviceContext(Device device, backends::Backend& backend, AllocatorOptions options,
-                int device_index);
+  DeviceContext(Device device, config::PhysicalDevice physical, backends::Backend& backend,
+                AllocatorOptions options, int device_index);
 
   const Device& device() const { return device_; }
+  /// The physical device this logical device was carved out of.
+  const config::PhysicalDevice& physical() const { return physical_; }
   backends::Backend& backend() const { return backend_; }
   CachingAllocator& allocator() { return allocator_; }
   /// This device's thread (started on first use).
@@ -33,6 +35,7 @@ class DeviceContext {
 
  private:
   Device device_;
+  config::PhysicalDevice physical_;
   backends::Backend& backend_;
   CachingAllocator allocator_;
   std::once_flag worker_once_;
@@ -73,7 +76,6 @@ class Registry {
 
   /// Logical devices, in order (CPUs, then GPUs), after initialization.
   std::vector<Device> logical_devices(const std::string& cause);
-  bool has_device(const Device& device, const std::string& cause);
   /// Where a model goes when no DeviceScope says otherwise: /GPU:0 when there is one, else /CPU:0.
   Device default_compute_device(const std::string& cause);
   /// The context of a logical device. Throws DeviceError listing the devices there are and, for

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "kerosene/device.h"
-#include "kerosene/shape.h"
+#include "kerosene/tensor.h"
 
 namespace kerosene::runtime {
 
@@ -18,8 +18,8 @@ inline bool soft_device_placement() { return g_soft_device_placement.load(std::m
 
 /// "Executing op matmul in device /job:localhost/replica:0/task:0/device:GPU:0" on stderr.
 void log_op_placement(const char* op, const Device& device);
-/// "Copying tensor of shape [32, 784] (float32, 100352 bytes) from ... to ..." on stderr.
-void log_copy(const Shape& shape, const std::string& dtype, size_t bytes, const Device& from, const Device& to);
+/// "Copying tensor of shape (32, 784) (float32, 100352 bytes) from ... to ..." on stderr.
+void log_copy(const Tensor& from, const Device& to);
 /// A warning line on stderr, prefixed "kerosene: warning: ".
 void warn(const std::string& message);
 

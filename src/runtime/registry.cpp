@@ -267,7 +267,7 @@ void Registry::initialize_locked(const std::string& cause) {
         options.device_name = device.to_string();
         options.alignment = 64;
         if (logical.memory_limit) options.memory_limit = static_cast<size_t>(*logical.memory_limit) << 20;
-        contexts.push_back(std::make_unique<DeviceContext>(device, cpu, options, 0));
+        contexts.push_back(std::make_unique<DeviceContext>(device, p.device, cpu, options, 0));
         continue;
       }
       Device device(DeviceType::GPU, gpu_index++);
@@ -275,7 +275,7 @@ void Registry::initialize_locked(const std::string& cause) {
         gpu_backends_.push_back(std::make_unique<backends::cuda_plugin::CudaBackend>(
             *backends::cuda_plugin::plugin().api, p.ordinal, device.to_string()));
       }
-      contexts.push_back(std::make_unique<DeviceContext>(device, *gpu_backends_.back(),
+      contexts.push_back(std::make_unique<DeviceContext>(device, p.device, *gpu_backends_.back(),
                                                          gpu_allocator_options(p, device, logical, count), p.ordinal));
     }
   }
@@ -299,12 +299,6 @@ std::vector<Device> Registry::logical_devices(const std::string& cause) {
   std::vector<Device> devices;
   for (const auto& c : contexts_) devices.push_back(c->device());
   return devices;
-}
-
-bool Registry::has_device(const Device& device, const std::string& cause) {
-  std::lock_guard lock(mutex_);
-  initialize_locked(cause);
-  return std::any_of(contexts_.begin(), contexts_.end(), [&](const auto& c) { return c->device() == device; });
 }
 
 Device Registry::default_compute_device(const std::string& cause) {

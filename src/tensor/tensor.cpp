@@ -100,7 +100,7 @@ Tensor Tensor::to(const Device& device) const {
   if (this->device() == device) return *this;
   Tensor t = empty(shape_, dtype_, device);
   if (runtime::log_device_placement()) {
-    runtime::log_copy(shape_, std::string(dtype_name(dtype_)), nbytes(), this->device(), device);
+    runtime::log_copy(*this, device);
   }
   auto& src = storage_->context->backend();
   auto& dst = t.storage_->context->backend();

@@ -6,30 +6,28 @@
 namespace kerosene::train {
 namespace {
 
-void copy_to_device(const Tensor& host, Tensor& device) {
-  if (runtime::log_device_placement()) {
-    runtime::log_copy(host.shape(), std::string(dtype_name(host.dtype())), host.nbytes(), host.device(),
-                      device.device());
+bool host_accessible(const Tensor& t) { return t.storage()->context->backend().host_accessible(); }
+
+/// Rows of `src` into `dst`, through `staging` on the host when the host cannot address dst.
+void gather(const Tensor& src, const int64_t* rows, int64_t n, Tensor& dst, Tensor& staging) {
+  if (runtime::log_device_placement()) runtime::log_op_placement("gather_rows", src.device());
+  if (host_accessible(src) && host_accessible(dst)) {
+    data::gather_rows(src, rows, n, dst);
+    return;
   }
-  ops::backend_of("copy_from_host", device).copy_from_host(device.raw_data(), host.raw_data(), host.nbytes());
+  ops::ensure(staging, dst.shape(), Device(), dst.dtype());
+  data::gather_rows(src, rows, n, staging);
+  if (runtime::log_device_placement()) runtime::log_copy(staging, dst.device());
+  ops::backend_of("copy_from_host", dst).copy_from_host(dst.raw_data(), staging.raw_data(), staging.nbytes());
 }
 
 }  // namespace
 
 void BatchBuffers::load(const Device& device, const Tensor& xs, const Tensor* ys, const int64_t* rows, int64_t n) {
-  const bool on_host = ops::backend_of("gather_rows", xs).host_accessible() &&
-                       runtime::Registry::instance().context(device).backend().host_accessible();
-  const Device host;
-  ops::ensure(x, xs.shape().drop_batch().with_batch(n), device, DType::float32);
-  Tensor& xg = on_host ? x : ops::ensure(x_host, x.shape(), host, DType::float32);
-  data::gather_rows(xs, rows, n, xg);
-  if (!on_host) copy_to_device(xg, x);
+  gather(xs, rows, n, ops::ensure(x, xs.shape().drop_batch().with_batch(n), device, DType::float32), x_host);
   if (ys) {
     const DType dtype = ys->dtype() == DType::float32 ? DType::float32 : DType::int32;
-    ops::ensure(y, ys->shape().drop_batch().with_batch(n), device, dtype);
-    Tensor& yg = on_host ? y : ops::ensure(y_host, y.shape(), host, dtype);
-    data::gather_rows(*ys, rows, n, yg);
-    if (!on_host) copy_to_device(yg, y);
+    gather(*ys, rows, n, ops::ensure(y, ys->shape().drop_batch().with_batch(n), device, dtype), y_host);
   }
 }
 

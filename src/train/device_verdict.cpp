@@ -6,24 +6,14 @@
 #include <cstdio>
 #include "kerosene/config.h"
 #include "kerosene/doctor.h"
+#include "runtime/device_context.h"
 
 namespace kerosene::train {
 
 std::string device_verdict(const Device& model_device) {
   if (model_device.is_gpu()) {
-    // Logical GPUs are numbered across the visible physical ones; name the physical device.
-    std::string name = "GPU";
-    auto visible = config::get_visible_devices("GPU");
-    int index = 0;
-    for (const auto& physical : visible) {
-      const auto logical = config::get_logical_device_configuration(physical);
-      const int count = logical.empty() ? 1 : static_cast<int>(logical.size());
-      if (model_device.index() < index + count) {
-        name = config::experimental::get_device_details(physical).device_name;
-        break;
-      }
-      index += count;
-    }
+    const auto& physical = runtime::Registry::instance().context(model_device).physical();
+    const std::string name = config::experimental::get_device_details(physical).device_name;
     return "Training will run on " + model_device.to_string() + " (" + name + ")";
   }
   if (!config::list_logical_devices("GPU").empty()) {

@@ -188,12 +188,13 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
   stop_training = false;
   callbacks.each([&](Callback& c) { c.on_train_begin(logs); });
   std::mt19937_64 shuffle_rng(s.seed ^ 0x5DEECE66Dull);
+  // The host runs ahead of a device only when that device works asynchronously.
+  const bool prefetch_useless = runtime::Registry::instance().context(s.device).backend().host_accessible();
   for (int epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
     const auto epoch_start = Clock::now();
     if (o.shuffle) std::shuffle(plan.order.begin(), plan.order.end(), shuffle_rng);
     logs.clear();
     callbacks.each([&](Callback& c) { c.on_epoch_begin(epoch, logs); });
-    const bool prefetch_useless = runtime::Registry::instance().context(s.device).backend().host_accessible();
     train::StepTotals totals;
     // With steps_per_epoch beyond one pass, batches wrap around the data.
     auto load_batch = [&](int64_t step) {

@@ -14,15 +14,12 @@ namespace kerosene {
 namespace {
 
 using test_util::CommandResult;
+using test_util::describe;
 using test_util::run_cli;
 using test_util::ScratchDir;
 namespace fs = std::filesystem;
 
 const std::string kMnist = KEROSENE_SOURCE_DIR "/../shared/datasets/mnist";
-
-std::string describe(const CommandResult& r) {
-  return "exit code " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
-}
 
 // A failure the user caused: a message on stderr, nothing on stdout, an exit code that is
 // neither success, nor kerosene's "internal error" (3), nor a signal.

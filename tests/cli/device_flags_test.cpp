@@ -13,12 +13,8 @@ namespace kerosene {
 namespace {
 
 using test_util::CommandResult;
+using test_util::describe;
 using test_util::run_cli;
-using test_util::ScratchDir;
-
-std::string describe(const CommandResult& r) {
-  return "exit code " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
-}
 
 bool machine_has_gpu() { return !config::list_physical_devices("GPU").empty(); }
 

@@ -11,13 +11,9 @@ namespace kerosene {
 namespace {
 
 using test_util::CommandResult;
+using test_util::describe;
 using test_util::run_cli;
-using test_util::ScratchDir;
 using test_util::shell_quote;
-
-std::string describe(const CommandResult& r) {
-  return "exit code " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
-}
 
 using test_util::SmallMnist;
 
@@ -49,15 +45,13 @@ TEST(CliStrategyTest, FlagsThatDoNotGoTogetherAreErrors) {
 
 TEST(CliStrategyTest, MultiWorkerUnderMpirunPrintsOneResult) {
   SmallMnist data;
-  ScratchDir out;
-  const std::string command = std::string("env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 ") +
-                              shell_quote(KEROSENE_MPIRUN) + " -np 2 --oversubscribe " + shell_quote(KEROSENE_CLI_PATH) +
-                              " train --model mlp --dataset " + shell_quote(data.dir) +
-                              " --strategy multi_worker --batch-size 64 --verbose 0 --json >" + shell_quote(out / "out") +
-                              " 2>" + shell_quote(out / "err") + " </dev/null";
-  const int status = std::system(command.c_str());
-  const std::string stdout_text = test_util::read_text(out / "out"), stderr_text = test_util::read_text(out / "err");
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << stdout_text << stderr_text;
+  const CommandResult r = test_util::run_shell(
+      std::string("env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 ") +
+      shell_quote(KEROSENE_MPIRUN) + " -np 2 --oversubscribe " + shell_quote(KEROSENE_CLI_PATH) +
+      " train --model mlp --dataset " + shell_quote(data.dir) +
+      " --strategy multi_worker --batch-size 64 --verbose 0 --json");
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const std::string& stdout_text = r.out;
   ASSERT_EQ(std::count(stdout_text.begin(), stdout_text.end(), '\n'), 1) << "only worker 0 prints:\n" << stdout_text;
   const auto json = nlohmann::json::parse(stdout_text);
   EXPECT_EQ(json["num_workers"], 2);

@@ -12,40 +12,20 @@
 namespace kerosene {
 namespace {
 
-using test_util::read_text;
-using test_util::ScratchDir;
+using test_util::CommandResult;
+using test_util::describe;
+using test_util::run_shell;
 using test_util::shell_quote;
 
-struct JobResult {
-  int exit_code = -1;
-  std::string out, err;
-  double seconds = 0;
-};
-
-JobResult mpirun(int workers, const std::string& args, const std::string& env = "") {
-  ScratchDir dir;
+CommandResult mpirun(int workers, const std::string& args, const std::string& env = "") {
   // Root may start MPI jobs in these containers; a no-op for other users.
-  const std::string command = "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " + env +
-                              " timeout 120 " + shell_quote(KEROSENE_MPIRUN) + " -np " + std::to_string(workers) +
-                              " --oversubscribe " + shell_quote(KEROSENE_MULTI_WORKER_CHECK_PATH) + " " + args +
-                              " >" + shell_quote(dir / "out") + " 2>" + shell_quote(dir / "err") + " </dev/null";
-  const auto start = std::chrono::steady_clock::now();
-  const int status = std::system(command.c_str());
-  JobResult r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_text(dir / "out");
-  r.err = read_text(dir / "err");
-  return r;
-}
-
-std::string describe(const JobResult& r) {
-  return "exit " + std::to_string(r.exit_code) + " after " + std::to_string(r.seconds) + " s\n--- stdout:\n" + r.out +
-         "\n--- stderr:\n" + r.err;
+  return run_shell("env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " + env + " timeout 120 " +
+                   shell_quote(KEROSENE_MPIRUN) + " -np " + std::to_string(workers) + " --oversubscribe " +
+                   shell_quote(KEROSENE_MULTI_WORKER_CHECK_PATH) + " " + args);
 }
 
 TEST(MultiWorkerTest, TwoWorkersTrainAsOneDeviceWithTheGlobalBatch) {
-  const JobResult r = mpirun(2, "");
+  const CommandResult r = mpirun(2, "");
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   KEROSENE_EXPECT_CONTAINS(r.out, "worker 0 of 2: ok (2 replicas in sync");
   KEROSENE_EXPECT_CONTAINS(r.out, "worker 1 of 2: ok (2 replicas in sync");
@@ -53,14 +33,14 @@ TEST(MultiWorkerTest, TwoWorkersTrainAsOneDeviceWithTheGlobalBatch) {
 
 TEST(MultiWorkerTest, UnevenShardsLeaveNoRowOut) {
   // 509 rows: shards of 254 and 255; the last step has 30 + 31 rows.
-  const JobResult r = mpirun(2, "--samples 509");
+  const CommandResult r = mpirun(2, "--samples 509");
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   KEROSENE_EXPECT_CONTAINS(r.out, "worker 0 of 2: ok");
   KEROSENE_EXPECT_CONTAINS(r.out, "worker 1 of 2: ok");
 }
 
 TEST(MultiWorkerTest, AKilledWorkerEndsTheJob) {
-  const JobResult r = mpirun(2, "--die-at-step 3");
+  const CommandResult r = mpirun(2, "--die-at-step 3");
   EXPECT_NE(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.exit_code, 124) << "the job hung until `timeout` ended it: " << describe(r);
   EXPECT_LT(r.seconds, 60) << describe(r);
@@ -68,7 +48,7 @@ TEST(MultiWorkerTest, AKilledWorkerEndsTheJob) {
 }
 
 TEST(MultiWorkerTest, AHungWorkerIsNamedAsLostWithinTheTimeout) {
-  const JobResult r = mpirun(2, "--hang-at-step 3", "KEROSENE_COLLECTIVE_TIMEOUT=5");
+  const CommandResult r = mpirun(2, "--hang-at-step 3", "KEROSENE_COLLECTIVE_TIMEOUT=5");
   EXPECT_NE(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.exit_code, 124) << "the job hung until `timeout` ended it: " << describe(r);
   EXPECT_LT(r.seconds, 30) << describe(r);
@@ -77,12 +57,9 @@ TEST(MultiWorkerTest, AHungWorkerIsNamedAsLostWithinTheTimeout) {
 }
 
 TEST(MultiWorkerTest, OneWorkerWithoutMpirunIsAPlainRun) {
-  ScratchDir dir;
-  const std::string command = shell_quote(KEROSENE_MULTI_WORKER_CHECK_PATH) + " >" + shell_quote(dir / "out") +
-                              " 2>" + shell_quote(dir / "err") + " </dev/null";
-  const int status = std::system(("timeout 120 " + command).c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_text(dir / "out") << read_text(dir / "err");
-  KEROSENE_EXPECT_CONTAINS(read_text(dir / "out"), "worker 0 of 1: ok (1 replicas in sync");
+  const CommandResult r = run_shell("timeout 120 " + shell_quote(KEROSENE_MULTI_WORKER_CHECK_PATH));
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  KEROSENE_EXPECT_CONTAINS(r.out, "worker 0 of 1: ok (1 replicas in sync");
 }
 
 }  // namespace

@@ -33,13 +33,9 @@ bool machine_has_driver() {
 const char* expected_first_failure() { return kBuiltWithCuda ? checks::kKernelDriver : checks::kBuiltWithCuda; }
 
 // The environment of a plain run: nothing injected, whatever the test runner's environment holds.
-// (run_cli passes these to env(1), which takes unsets only before the first NAME=VALUE.)
+// (run_cli puts the unsets first, as env(1) needs.)
 const std::vector<std::pair<std::string, std::string>> kClean = {{"KEROSENE_CUDA_PLUGIN", ""},
                                                                  {"CUDA_VISIBLE_DEVICES", ""}};
-
-std::string describe(const CommandResult& r) {
-  return "exit code " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
-}
 
 nlohmann::json doctor_json(std::vector<std::pair<std::string, std::string>> env) {
   const CommandResult r = run_cli({"doctor", "--json"}, env);

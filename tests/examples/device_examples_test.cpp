@@ -11,30 +11,22 @@
 namespace kerosene {
 namespace {
 
-using test_util::read_text;
-using test_util::ScratchDir;
+using test_util::CommandResult;
+using test_util::run_shell;
 using test_util::shell_quote;
 
-struct ExampleRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-ExampleRun run_example(const std::string& name, const std::string& args = "") {
+/// exit_code -2: the example was not built (err says where it was looked for).
+CommandResult run_example(const std::string& name, const std::string& args = "") {
   const std::string path = std::string(KEROSENE_BUILD_DIR) + "/example_" + name;
   if (!std::filesystem::exists(path)) return {-2, "", path + " was not built"};
-  ScratchDir dir;
-  const std::string command = "KEROSENE_DATASETS=" + shell_quote(KEROSENE_SOURCE_DIR "/../shared/datasets") +
-                              " timeout 300 " + shell_quote(path) + " " + args + " >" + shell_quote(dir / "out") +
-                              " 2>" + shell_quote(dir / "err") + " </dev/null";
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_text(dir / "out"), read_text(dir / "err")};
+  return run_shell("KEROSENE_DATASETS=" + shell_quote(KEROSENE_SOURCE_DIR "/../shared/datasets") + " timeout 300 " +
+                   shell_quote(path) + " " + args);
 }
 
 bool has_gpu() { return !config::list_physical_devices("GPU").empty(); }
 
 TEST(DeviceExamplesTest, GpuAvailableSaysWhereTrainingRuns) {
-  const ExampleRun r = run_example("gpu_available");
+  const CommandResult r = run_example("gpu_available");
   if (r.exit_code == -2) GTEST_SKIP() << r.err;
   EXPECT_EQ(r.exit_code, has_gpu() ? 0 : 1) << r.out << r.err;
   KEROSENE_EXPECT_CONTAINS(r.out, "Num GPUs Available: ");
@@ -42,7 +34,7 @@ TEST(DeviceExamplesTest, GpuAvailableSaysWhereTrainingRuns) {
 }
 
 TEST(DeviceExamplesTest, ExplicitPlacement) {
-  const ExampleRun strict = run_example("explicit_placement");
+  const CommandResult strict = run_example("explicit_placement");
   if (strict.exit_code == -2) GTEST_SKIP() << strict.err;
   if (has_gpu()) {
     EXPECT_EQ(strict.exit_code, 0) << strict.out << strict.err;
@@ -50,7 +42,7 @@ TEST(DeviceExamplesTest, ExplicitPlacement) {
   }
   EXPECT_EQ(strict.exit_code, 1) << strict.out << strict.err;
   KEROSENE_EXPECT_CONTAINS(strict.err, "/GPU:0 does not exist");
-  const ExampleRun soft = run_example("explicit_placement", "--soft");
+  const CommandResult soft = run_example("explicit_placement", "--soft");
   EXPECT_EQ(soft.exit_code, 0) << soft.out << soft.err;
   KEROSENE_EXPECT_CONTAINS(soft.err, "soft device placement");
   KEROSENE_EXPECT_CONTAINS(soft.err, "Executing op matmul in device /job:localhost/replica:0/task:0/device:CPU:0");
@@ -58,12 +50,12 @@ TEST(DeviceExamplesTest, ExplicitPlacement) {
 }
 
 TEST(DeviceExamplesTest, LogicalDevicesAndMemoryGrowth) {
-  const ExampleRun logical = run_example("logical_devices");
+  const CommandResult logical = run_example("logical_devices");
   if (logical.exit_code == -2) GTEST_SKIP() << logical.err;
   EXPECT_EQ(logical.exit_code, 0) << logical.out << logical.err;
   KEROSENE_EXPECT_CONTAINS(logical.out, "is now 2 logical devices");
   KEROSENE_EXPECT_CONTAINS(logical.out, "of a 1024 MiB limit");
-  const ExampleRun limited = run_example("memory_growth", "limit 256");
+  const CommandResult limited = run_example("memory_growth", "limit 256");
   EXPECT_EQ(limited.exit_code, 0) << limited.out << limited.err;
   KEROSENE_EXPECT_CONTAINS(limited.out, "limit 256 MiB");
 }
