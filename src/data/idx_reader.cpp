@@ -75,36 +75,41 @@ void convert(uint8_t code, const uint8_t* src, size_t count, uint8_t* dst) {
 }  // namespace
 
 Array read_idx(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file(path);
+  ContentStream stream(path);
   const std::string where = "IDX file '" + path + "'";
-  if (bytes.size() < 4) {
-    throw IOError(where + " is truncated: expected a 4-byte header, found " +
-                  std::to_string(bytes.size()) + " bytes");
+  // The header comes first and says how much data follows: nothing beyond that is ever read,
+  // so a gzip bomb or a lying header costs no more than the file really holds.
+  uint8_t magic[4] = {};
+  const size_t got = stream.read(magic, 4);
+  if (got < 4) {
+    throw IOError(where + " is truncated: expected a 4-byte header, found " + std::to_string(got) +
+                  " bytes");
   }
-  if (bytes[0] != 0 || bytes[1] != 0) {
+  if (magic[0] != 0 || magic[1] != 0) {
     throw IOError(where +
                   " has a bad magic number: expected the first two bytes to be 0x00 0x00, "
                   "found " +
-                  hex_byte(bytes[0]) + " " + hex_byte(bytes[1]) + " (not an IDX file?)");
+                  hex_byte(magic[0]) + " " + hex_byte(magic[1]) + " (not an IDX file?)");
   }
   const IdxType* found_type = nullptr;
-  for (const IdxType& t : kIdxTypes) found_type = t.code == bytes[2] ? &t : found_type;
+  for (const IdxType& t : kIdxTypes) found_type = t.code == magic[2] ? &t : found_type;
   if (found_type == nullptr) {
-    throw IOError(where + " has an unknown element type " + hex_byte(bytes[2]) +
+    throw IOError(where + " has an unknown element type " + hex_byte(magic[2]) +
                   ": expected one of 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e");
   }
   const IdxType& type = *found_type;
-  const size_t rank = bytes[3];
+  const size_t rank = magic[3];
   const size_t header = 4 + 4 * rank;
-  if (bytes.size() < header) {
+  uint8_t dims[4 * 255] = {};
+  if (const size_t n = stream.read(dims, 4 * rank); n < 4 * rank) {
     throw IOError(where + " is truncated: its header declares " + std::to_string(rank) +
                   " dimensions, which need " + std::to_string(header) + " header bytes, found " +
-                  std::to_string(bytes.size()));
+                  std::to_string(4 + n));
   }
   Array array;
   uint64_t count = 1;
   for (size_t i = 0; i < rank; ++i) {
-    const uint64_t d = load_be(bytes.data() + 4 + 4 * i, 4);
+    const uint64_t d = load_be(dims + 4 * i, 4);
     array.shape.push_back(static_cast<int64_t>(d));
     // Each dimension is below 2^32, so this check keeps count * 8 below 2^64 too.
     if (d != 0 && count > (std::numeric_limits<uint64_t>::max() >> 4) / d) {
@@ -114,21 +119,28 @@ Array read_idx(const std::string& path) {
     count *= d;
   }
   const uint64_t expected = count * type.file_size;
-  const uint64_t found = bytes.size() - header;
-  if (found != expected) {
-    throw IOError(where + (found < expected ? " is truncated" : " has trailing data") +
-                  ": its header's shape " + shape_string(array.shape) + " of " + type.name +
-                  " needs " + std::to_string(expected) + " data bytes, found " +
-                  std::to_string(found));
+  const std::string needs = "its header's shape " + shape_string(array.shape) + " of " + type.name +
+                            " needs " + std::to_string(expected) + " data bytes";
+  if (expected > stream.max_content_size()) {
+    throw IOError(where + " is truncated or corrupt: " + needs + ", more than the file's " +
+                  std::to_string(stream.file_size()) + " bytes" +
+                  (stream.gzipped() ? " can expand to" : " hold"));
+  }
+  std::vector<uint8_t> data = stream.read_bytes(expected, "the data of " + where);
+  if (data.size() < expected) {
+    throw IOError(where + " is truncated: " + needs + ", found " + std::to_string(data.size()));
+  }
+  if (!stream.at_end()) {
+    // A raw file's size says how much more there is; gzip data is not expanded to count it.
+    const std::string found = stream.gzipped() ? "more" : std::to_string(stream.file_size() - header);
+    throw IOError(where + " has trailing data: " + needs + ", found " + found);
   }
   array.dtype = type.dtype;
-  if (bytes[2] == 0x08) {
-    // The common case: reuse the buffer, dropping the header in place.
-    bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(header));
-    array.bytes = std::move(bytes);
+  if (magic[2] == 0x08) {
+    array.bytes = std::move(data);  // the common case: the bytes are the elements
   } else {
-    array.bytes.resize(count * dtype_size(type.dtype));
-    convert(bytes[2], bytes.data() + header, count, array.bytes.data());
+    resize_or_throw(array.bytes, count * dtype_size(type.dtype), where);
+    convert(magic[2], data.data(), count, array.bytes.data());
   }
   return array;
 }

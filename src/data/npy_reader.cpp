@@ -193,7 +193,7 @@ Array parse_npy(const std::vector<uint8_t>& bytes, const std::string& what) {
                   " data bytes, found " + std::to_string(found));
   }
   const uint8_t* src = bytes.data() + data_offset;
-  array.bytes.resize(count * dtype_size(type->dtype));
+  resize_or_throw(array.bytes, count * dtype_size(type->dtype), what);
   if (type->file_size == dtype_size(type->dtype)) {
     if (count > 0) std::memcpy(array.bytes.data(), src, expected);
   } else if (*parser.descr == "<f8") {

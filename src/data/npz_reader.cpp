@@ -1,5 +1,6 @@
 #include "data/npz_reader.h"
 
+#include <iterator>
 #include <string_view>
 
 #include "data/gzip.h"
@@ -50,7 +51,23 @@ uint64_t find_end_record(const Archive& zip) {
                      : "expected a ZIP archive (starting with \"PK\"), found other data");
 }
 
-Array read_member(const Archive& zip, uint64_t entry, const std::string& name) {
+// Members whose data overlap would let a small archive expand to any size (one deflated block
+// named by thousands of entries): each byte of the file may belong to one member only.
+class DataRanges {
+ public:
+  bool claim(uint64_t begin, uint64_t end) {
+    auto next = ranges_.lower_bound(begin);
+    if (next != ranges_.end() && next->first < end) return false;
+    if (next != ranges_.begin() && std::prev(next)->second > begin) return false;
+    ranges_.emplace(begin, end);
+    return true;
+  }
+
+ private:
+  std::map<uint64_t, uint64_t> ranges_;  // begin -> end of each member's header and data
+};
+
+Array read_member(const Archive& zip, uint64_t entry, const std::string& name, DataRanges& used) {
   const std::string what = "member '" + name + "'";
   const uint64_t flags = zip.le(entry + 8, 2), method = zip.le(entry + 10, 2);
   const uint64_t crc = zip.le(entry + 16, 4), compressed = zip.le(entry + 20, 4);
@@ -69,6 +86,10 @@ Array read_member(const Archive& zip, uint64_t entry, const std::string& name) {
     zip.fail(what + " is truncated: expected " + std::to_string(compressed) +
              " bytes of data at offset " + std::to_string(data) + ", the file has " +
              std::to_string(zip.bytes.size()) + " bytes");
+  }
+  if (!used.claim(local, data + compressed)) {
+    zip.fail(what + " shares its data with another member (offsets " + std::to_string(local) +
+             " to " + std::to_string(data + compressed) + "): the archive is corrupt or malicious");
   }
   const uint8_t* begin = zip.bytes.data() + data;
   std::vector<uint8_t> npy;
@@ -111,6 +132,7 @@ std::map<std::string, Array> read_npz(const std::string& path) {
              std::to_string(bytes.size()) + " bytes (truncated or corrupt archive)");
   }
   std::map<std::string, Array> arrays;
+  DataRanges used;
   uint64_t at = cd_offset;
   for (uint64_t i = 0; i < entries; ++i) {
     if (!zip.has(at, kEntrySize) || at + kEntrySize > cd_offset + cd_size ||
@@ -128,7 +150,7 @@ std::map<std::string, Array> read_npz(const std::string& path) {
     constexpr std::string_view suffix = ".npy";
     if (name.size() > suffix.size() && name.ends_with(suffix)) {
       std::string key = name.substr(0, name.size() - suffix.size());
-      arrays[key] = read_member(zip, at, name);
+      arrays[key] = read_member(zip, at, name, used);
     }
     at = next;
   }
