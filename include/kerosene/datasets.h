@@ -26,6 +26,10 @@ namespace kerosene::datasets {
 struct Split {
   Tensor x;
   Tensor y;
+  /// Where x and y were read from ("'/data/mnist/t10k-labels-idx1-ubyte.gz'"), for messages
+  /// that must name the file; empty for data that came from no file.
+  std::string x_source;
+  std::string y_source;
 };
 
 /// (train, test), so that `auto [train, test] = mnist::load_data();` works.

@@ -90,7 +90,7 @@ Split make_split(data::Array&& images, data::Array&& labels, const std::string& 
                      labels_name + " holds " + std::to_string(labels.shape[0]) +
                      " labels: expected one label per image");
   }
-  return Split{data::to_tensor(std::move(images)), data::to_tensor(std::move(labels))};
+  return Split{data::to_tensor(std::move(images)), data::to_tensor(std::move(labels)), images_name, labels_name};
 }
 
 TrainTest load_npz_file(const std::string& path) {

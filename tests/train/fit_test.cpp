@@ -50,7 +50,7 @@ void expect_error(F&& f, std::initializer_list<std::string> parts) {
 const datasets::Split& mnist_train() {
   static const datasets::Split split = [] {
     auto [train, test] = datasets::load_idx_directory(KEROSENE_SOURCE_DIR "/../shared/datasets/mnist");
-    return datasets::Split{train.x.to_float() / 255.0f, train.y};
+    return datasets::Split{.x = train.x.to_float() / 255.0f, .y = train.y, .x_source = {}, .y_source = {}};
   }();
   return split;
 }

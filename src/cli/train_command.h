@@ -1,0 +1,43 @@
+// `kerosene train`: its options, the device configuration they imply, and the run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kerosene::cli {
+
+struct TrainArgs {
+  std::string model = "cnn";
+  std::string dataset = "mnist";
+  int epochs = 1;
+  int batch_size = 32;
+  int steps_per_epoch = 0;
+  std::string optimizer = "adam";
+  float learning_rate = 0;
+  float validation_split = 0;
+  int64_t seed = -1;
+  int verbose = 1;
+  bool json = false;
+  std::string device;          // empty: /GPU:0 when there is one, else /CPU:0
+  bool soft_placement = false;
+  std::string memory_growth;   // "", "on", "off"
+  int64_t memory_limit_mb = 0;
+  std::string strategy = "default";  // default, mirrored, multi_worker
+  std::vector<std::string> devices;  // the strategy's devices
+};
+
+/// Adds the `train` subcommand and its options to `app`, filling `args`.
+CLI::App* add_train_command(CLI::App& app, TrainArgs& args);
+
+/// Trains, evaluates and prints the result. Returns the exit status: 0, or 130 when SIGINT
+/// stopped training (after the current batch, with a message saying where). Throws
+/// kerosene::Error for anything the user can fix.
+int run_train(const TrainArgs& args);
+
+/// Whether the run under way is one worker of several (an error must then end them all).
+bool running_multi_worker();
+
+}  // namespace kerosene::cli
