@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli_util.h"
+#include "real_data.h"
 
 namespace kerosene {
 namespace {
@@ -19,7 +20,6 @@ using test_util::run_cli;
 using test_util::ScratchDir;
 namespace fs = std::filesystem;
 
-const std::string kMnist = KEROSENE_SOURCE_DIR "/../shared/datasets/mnist";
 
 // A failure the user caused: a message on stderr, nothing on stdout, an exit code that is
 // neither success, nor kerosene's "internal error" (3), nor a signal.
@@ -60,12 +60,14 @@ nlohmann::json parse_train_json(const CommandResult& r) {
 }
 
 TEST(CliTest, TrainJson) {
-  CommandResult r = run_cli({"train", "--model", "mlp", "--dataset", kMnist, "--epochs", "1", "--steps-per-epoch",
+  KEROSENE_REQUIRE_REAL_DATA();
+  const test_util::RealData& data = *test_util::real_data();
+  CommandResult r = run_cli({"train", "--model", "mlp", "--dataset", data.path, "--epochs", "1", "--steps-per-epoch",
                              "50", "--json", "--verbose", "0", "--seed", "1"});
   nlohmann::json j = parse_train_json(r);
   ASSERT_TRUE(j.is_object());
   EXPECT_EQ(j["model"], "mlp");
-  EXPECT_EQ(j["dataset"], kMnist);
+  EXPECT_EQ(j["dataset"], data.path);
   EXPECT_EQ(j["device"], "/CPU:0");
   EXPECT_EQ(j["epochs"], 1);
   EXPECT_EQ(j["batch_size"], 32);
@@ -76,7 +78,7 @@ TEST(CliTest, TrainJson) {
   EXPECT_GT(j["epoch_seconds"][0].get<double>(), 0.0);
   EXPECT_GT(j["train_samples_per_second"].get<double>(), 0.0);
   // 50 steps of 32 samples are enough to beat chance by far.
-  EXPECT_GT(j["test_accuracy"].get<double>(), 0.6);
+  EXPECT_GT(j["test_accuracy"].get<double>(), data.mlp_50_steps) << "on " << data.name;
   EXPECT_LE(j["test_accuracy"].get<double>(), 1.0);
   EXPECT_GT(j["test_loss"].get<double>(), 0.0);
   EXPECT_TRUE(r.err.empty()) << "--verbose 0 printed:\n" << r.err;
@@ -137,13 +139,13 @@ TEST(CliTest, LabelCountDiffersFromImageCount) {
 }
 
 TEST(CliTest, UnknownModel) {
-  expect_user_error(run_cli({"train", "--model", "resnet", "--dataset", kMnist}), {"--model", "resnet"});
+  expect_user_error(run_cli({"train", "--model", "resnet", "--dataset", "mnist"}), {"--model", "resnet"});
   expect_user_error(run_cli({"summary", "--model", "transformer"}), {"--model", "transformer"});
 }
 
 TEST(CliTest, NegativeEpochs) {
-  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", kMnist, "--epochs", "-1"}), {"--epochs", "-1"});
-  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", kMnist, "--epochs", "two"}), {"--epochs"});
+  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", "mnist", "--epochs", "-1"}), {"--epochs", "-1"});
+  expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", "mnist", "--epochs", "two"}), {"--epochs"});
 }
 
 TEST(CliTest, NoSubcommand) {

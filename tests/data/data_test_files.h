@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "real_data.h"
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -208,14 +210,12 @@ inline Bytes zip_bytes(const std::vector<ZipMember>& members) {
   return out;
 }
 
-/// The directory of the real MNIST IDX files: $KEROSENE_TEST_DATA/mnist or $KEROSENE_TEST_DATA
-/// if that is set, else ../shared/datasets/mnist beside the source tree; empty if none exists.
+/// The directory of the real MNIST IDX files, for tests that check MNIST's own values: where
+/// test_util::real_data() found MNIST (KEROSENE_TEST_DATA, KEROSENE_DATASETS, ../shared beside
+/// the source tree, ...) if that is a directory; empty if MNIST is not on this machine.
 inline std::string mnist_directory() {
-  if (const char* dir = std::getenv("KEROSENE_TEST_DATA"); dir != nullptr && *dir != '\0') {
-    return fs::is_directory(fs::path(dir) / "mnist") ? (fs::path(dir) / "mnist").string() : dir;
-  }
-  const std::string shared = KEROSENE_SOURCE_DIR "/../shared/datasets/mnist";
-  return fs::exists(shared + "/train-labels-idx1-ubyte.gz") ? shared : "";
+  const auto& data = test_util::real_data();
+  return data && data->name == "mnist" && fs::is_directory(data->path) ? data->path : "";
 }
 
 }  // namespace kerosene::data_testing

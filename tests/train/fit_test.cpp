@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli_util.h"
+#include "real_data.h"
 #include "kerosene/kerosene.h"
 
 namespace kerosene {
@@ -46,10 +47,11 @@ void expect_error(F&& f, std::initializer_list<std::string> parts) {
   }
 }
 
-// The first `n` MNIST training images (scaled to [0, 1]) and labels, loaded once.
+// The real training images (scaled to [0, 1]) and labels, loaded once: MNIST, or Fashion-MNIST
+// where MNIST is not on the machine.
 const datasets::Split& mnist_train() {
   static const datasets::Split split = [] {
-    auto [train, test] = datasets::load_idx_directory(KEROSENE_SOURCE_DIR "/../shared/datasets/mnist");
+    auto [train, test] = datasets::load(test_util::real_data()->path);
     return datasets::Split{.x = train.x.to_float() / 255.0f, .y = train.y, .x_source = {}, .y_source = {}};
   }();
   return split;
@@ -430,6 +432,7 @@ std::vector<std::vector<float>> train_on_mnist_subset(bool cnn, uint64_t seed) {
 }
 
 TEST(FitTest, SameSeedSameWeights) {
+  KEROSENE_REQUIRE_REAL_DATA();
   for (bool cnn : {false, true}) {
     const auto first = train_on_mnist_subset(cnn, 42);
     const auto second = train_on_mnist_subset(cnn, 42);
@@ -459,6 +462,7 @@ std::pair<uint64_t, uint64_t> allocations_between_batches(Sequential& model, con
 }
 
 TEST(FitTest, SteadyStateAllocatesNothing) {
+  KEROSENE_REQUIRE_REAL_DATA();
   const auto& mnist = mnist_train();
   const Tensor x = mnist.x.slice(0, 1024), y = mnist.y.slice(0, 1024);
   Sequential mlp({layers::Input({28, 28, 1}), layers::Flatten(), layers::Dense(32, "relu"), layers::Dropout(0.2f),
