@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "distribute/mpi_segments.h"
 #include "kerosene/error.h"
 
 namespace kerosene::distribute {
@@ -75,6 +76,7 @@ MpiWorld::MpiWorld() {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (!initialized) segment_path_ = unlink_shared_memory_segment();  // nothing left in /dev/shm if killed
   if (const char* t = std::getenv("KEROSENE_COLLECTIVE_TIMEOUT")) {
     char* end = nullptr;
     const double seconds = std::strtod(t, &end);
@@ -97,6 +99,7 @@ void MpiWorld::finalize_at_exit() {
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
+  restore_shared_memory_segment_name(world.segment_path_);
   MPI_Finalize();
 }
 

@@ -51,6 +51,7 @@ class MpiWorld {
   double timeout_seconds_ = 60;
   uint64_t sequence_ = 0;
   bool failed_ = false;
+  std::string segment_path_;  // our shared-memory file, unlinked at start (see mpi_segments.h)
 };
 
 }  // namespace kerosene::distribute

@@ -4,10 +4,16 @@
 // bounded by `timeout`.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
 #include <string>
 
 #include "cli_util.h"
+#include "distribute/mpi_segments.h"
 
 namespace kerosene {
 namespace {
@@ -54,6 +60,57 @@ TEST(MultiWorkerTest, AHungWorkerIsNamedAsLostWithinTheTimeout) {
   EXPECT_LT(r.seconds, 30) << describe(r);
   KEROSENE_EXPECT_CONTAINS(r.err, "worker(s) 1 of 2 did not reach collective");
   KEROSENE_EXPECT_CONTAINS(r.err, "within 5 s: lost");
+}
+
+// The files in /dev/shm whose names OpenMPI's shared-memory transport uses.
+std::set<std::string> vader_segments() {
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("vader_segment.", 0) == 0) names.insert(name);
+  }
+  return names;
+}
+
+TEST(MultiWorkerTest, AKilledMpirunLeavesNothingInDevShm) {
+  if (!std::filesystem::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm on this machine";
+  test_util::SmallMnist data;
+  const auto before = vader_segments();
+  // A long run, its mpirun killed with SIGKILL once training is under way (the workers then end
+  // without MPI_Finalize, which is what used to leave 4 MiB files behind). The script is a file,
+  // so that pkill's patterns match the workers and not the shell running it.
+  test_util::ScratchDir scratch;
+  std::string script = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ";
+  script += shell_quote(KEROSENE_MPIRUN) + " -np 2 --oversubscribe " + shell_quote(KEROSENE_CLI_PATH);
+  script += " train --model mlp --strategy multi_worker --epochs 100000 --verbose 2 --dataset " + shell_quote(data.dir);
+  script += " >" + shell_quote(scratch / "log") + " 2>&1 &\npid=$!\n";
+  script += "for i in $(seq 600); do grep -q ' - loss' " + shell_quote(scratch / "log") + " && break; sleep 0.1; done\n";
+  script += "ls /dev/shm\nkill -KILL $pid\nsleep 3\n";
+  script += "pkill -KILL -f " + shell_quote("dataset " + data.dir) + "\ncat " + shell_quote(scratch / "log") + "\n";
+  test_util::write_bytes(scratch.path() / "run.sh", std::vector<uint8_t>(script.begin(), script.end()));
+  const CommandResult r = run_shell("timeout 120 sh " + shell_quote(scratch / "run.sh"));
+  KEROSENE_EXPECT_CONTAINS(r.out, " - loss");  // training was under way when mpirun was killed
+  const auto after = vader_segments();
+  for (const std::string& name : after) {
+    EXPECT_TRUE(before.count(name)) << "/dev/shm/" << name << " was left behind\n" << describe(r);
+  }
+}
+
+TEST(MultiWorkerTest, SegmentNameIsOpenMpis) {
+  // OpenMPI 4.1's vader_segment.<node>.<uid>.<jobid in hex>.<local rank>.
+  const char* jobid = std::getenv("OMPI_MCA_ess_base_jobid");
+  const std::string saved_jobid = jobid ? jobid : "";
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  const std::string saved_local = local ? local : "";
+  setenv("OMPI_MCA_ess_base_jobid", "633995265", 1);
+  setenv("OMPI_COMM_WORLD_LOCAL_RANK", "1", 1);
+  EXPECT_EQ(distribute::vader_segment_path("/dev/shm", "vm"),
+            "/dev/shm/vader_segment.vm." + std::to_string(geteuid()) + ".25ca0001.1");
+  unsetenv("OMPI_MCA_ess_base_jobid");
+  EXPECT_EQ(distribute::vader_segment_path("/dev/shm", "vm"), "");
+  if (!saved_jobid.empty()) setenv("OMPI_MCA_ess_base_jobid", saved_jobid.c_str(), 1);
+  if (saved_local.empty()) unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  else setenv("OMPI_COMM_WORLD_LOCAL_RANK", saved_local.c_str(), 1);
 }
 
 TEST(MultiWorkerTest, OneWorkerWithoutMpirunIsAPlainRun) {
