@@ -116,7 +116,8 @@ class HeaderParser {
 };
 
 struct NpyType {
-  size_t file_size;
+  std::string code;  // the descr without its byte order: "u1", "i2", "f8", ...
+  size_t file_size;  // bytes per element in the file
   DType dtype;
 };
 
@@ -125,13 +126,66 @@ std::optional<NpyType> npy_type(const std::string& descr) {
   const bool ordered =
       descr.size() == 3 && std::string_view("|<>=").find(descr[0]) != std::string_view::npos;
   const std::string base = ordered ? descr.substr(1) : descr;
-  if (base == "u1") return NpyType{1, DType::uint8};
-  if (base == "i1") return NpyType{1, DType::int32};
-  if (descr == "<i4") return NpyType{4, DType::int32};
-  if (descr == "<i8") return NpyType{8, DType::int64};
-  if (descr == "<f4") return NpyType{4, DType::float32};
-  if (descr == "<f8") return NpyType{8, DType::float32};
+  if (base == "u1" || base == "b1") return NpyType{base, 1, DType::uint8};
+  if (base == "i1") return NpyType{base, 1, DType::int32};
+  // Wider types must be little-endian ('<', or '=' written on a little-endian machine).
+  if (descr.size() != 3 || (descr[0] != '<' && descr[0] != '=')) return std::nullopt;
+  if (base == "i2" || base == "u2") return NpyType{base, 2, DType::int32};
+  if (base == "i4") return NpyType{base, 4, DType::int32};
+  if (base == "u4" || base == "i8") return NpyType{base, base == "u4" ? 4u : 8u, DType::int64};
+  if (base == "f4") return NpyType{base, 4, DType::float32};
+  if (base == "f8") return NpyType{base, 8, DType::float32};
   return std::nullopt;
+}
+
+// Element i of the file's data, converted to the dtype's host representation at `dst`.
+void convert_element(const NpyType& type, const uint8_t* src, uint8_t* dst) {
+  auto store = [dst](auto v) { std::memcpy(dst, &v, sizeof v); };
+  if (type.code == "u1" || type.code == "b1") {
+    *dst = type.code == "b1" ? (*src != 0) : *src;
+  } else if (type.code == "i1") {
+    store(static_cast<int32_t>(static_cast<int8_t>(*src)));
+  } else if (type.code == "i2") {
+    int16_t v;
+    std::memcpy(&v, src, 2);
+    store(static_cast<int32_t>(v));
+  } else if (type.code == "u2") {
+    uint16_t v;
+    std::memcpy(&v, src, 2);
+    store(static_cast<int32_t>(v));
+  } else if (type.code == "u4") {
+    uint32_t v;
+    std::memcpy(&v, src, 4);
+    store(static_cast<int64_t>(v));
+  } else if (type.code == "f8") {
+    double d;
+    std::memcpy(&d, src, 8);
+    store(static_cast<float>(d));
+  } else {  // i4, i8, f4: the same bits
+    std::memcpy(dst, src, type.file_size);
+  }
+}
+
+// Fortran order stores the first index fastest: walk the C-order positions with an odometer
+// and take each element from its Fortran-order offset.
+std::vector<uint8_t> fortran_to_c(const std::vector<uint8_t>& f, const std::vector<int64_t>& shape, size_t element,
+                                  const std::string& what) {
+  std::vector<uint8_t> c;
+  resize_or_throw(c, f.size(), what);
+  const size_t rank = shape.size();
+  std::vector<int64_t> f_stride(rank, 1), index(rank, 0);
+  for (size_t d = 1; d < rank; ++d) f_stride[d] = f_stride[d - 1] * shape[d - 1];
+  const size_t count = element == 0 ? 0 : f.size() / element;
+  for (size_t n = 0; n < count; ++n) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d) offset += index[d] * f_stride[d];
+    std::memcpy(c.data() + n * element, f.data() + static_cast<size_t>(offset) * element, element);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return c;
 }
 
 }  // namespace
@@ -164,17 +218,13 @@ Array parse_npy(const std::vector<uint8_t>& bytes, const std::string& what) {
   if (!parser.descr || !parser.fortran_order || !parser.shape) {
     throw IOError(what + " has a .npy header without 'descr', 'fortran_order' and 'shape'");
   }
-  if (*parser.fortran_order) {
-    throw IOError(what +
-                  " is in Fortran order, which is not supported: save it with "
-                  "np.ascontiguousarray(a)");
-  }
   const std::optional<NpyType> type = npy_type(*parser.descr);
   if (!type) {
     const bool big = parser.descr->starts_with('>');
     throw IOError(what + " has dtype '" + *parser.descr + "'" +
                   (big ? ", which is big-endian: save it with a.astype(a.dtype.newbyteorder('<'))"
-                       : ": expected one of '|u1', '|i1', '<i4', '<i8', '<f4', '<f8'"));
+                       : ": expected one of '|u1', '|b1', '|i1', '<i2', '<u2', '<i4', '<u4', '<i8', "
+                         "'<f4', '<f8' (other types: convert with a.astype(np.float32) or np.int64)"));
   }
   Array array;
   array.shape = *parser.shape;
@@ -193,21 +243,11 @@ Array parse_npy(const std::vector<uint8_t>& bytes, const std::string& what) {
                   " data bytes, found " + std::to_string(found));
   }
   const uint8_t* src = bytes.data() + data_offset;
-  resize_or_throw(array.bytes, count * dtype_size(type->dtype), what);
-  if (type->file_size == dtype_size(type->dtype)) {
-    if (count > 0) std::memcpy(array.bytes.data(), src, expected);
-  } else if (*parser.descr == "<f8") {
-    for (size_t i = 0; i < count; ++i) {
-      double d;
-      std::memcpy(&d, src + 8 * i, 8);
-      const float f = static_cast<float>(d);
-      std::memcpy(array.bytes.data() + 4 * i, &f, 4);
-    }
-  } else {  // int8
-    for (size_t i = 0; i < count; ++i) {
-      const int32_t v = static_cast<int8_t>(src[i]);
-      std::memcpy(array.bytes.data() + 4 * i, &v, 4);
-    }
+  const size_t element = dtype_size(type->dtype);
+  resize_or_throw(array.bytes, count * element, what);
+  for (size_t i = 0; i < count; ++i) convert_element(*type, src + i * type->file_size, array.bytes.data() + i * element);
+  if (*parser.fortran_order && array.shape.size() > 1) {
+    array.bytes = fortran_to_c(array.bytes, array.shape, element, what);
   }
   return array;
 }

@@ -116,6 +116,11 @@ Tensor Tensor::to(const Device& device) const {
   return t;
 }
 
+void Tensor::check_fits_int64(unsigned long long value, size_t index) {
+  throw ValueError("from_vector: values[" + std::to_string(index) + "] = " + std::to_string(value) +
+                   " does not fit int64, the widest integer dtype");
+}
+
 Tensor Tensor::astype(DType dtype) const {
   Tensor t = empty(shape_, dtype, device());
   storage_->context->backend().cast(*this, t, 1.0f);

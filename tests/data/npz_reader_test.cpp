@@ -175,10 +175,10 @@ TEST(NpzReader, CorruptMembers) {
 }
 
 TEST(NpzReader, RejectsUnsupportedArrays) {
-  EXPECT_CONTAINS(member_error(npy_bytes("|u1", "(2, 3)", kU8, true)), "Fortran order");
   EXPECT_CONTAINS(member_error(npy_bytes(">i4", "(1,)", {0, 0, 0, 1})), "big-endian");
   EXPECT_CONTAINS(member_error(npy_bytes("<c8", "(1,)", Bytes(8))), "dtype '<c8': expected one of");
-  EXPECT_CONTAINS(member_error(npy_bytes("|b1", "(1,)", Bytes(1))), "dtype '|b1'");
+  EXPECT_CONTAINS(member_error(npy_bytes("<u8", "(1,)", Bytes(8))), "dtype '<u8': expected one of");
+  EXPECT_CONTAINS(member_error(npy_bytes("|O", "(1,)", Bytes(8))), "dtype '|O': expected one of");
   EXPECT_CONTAINS(
       member_error(npy_with_header(
           "{'descr': [('a', '<i4')], 'fortran_order': False, 'shape': (1,), }", Bytes(4))),
