@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "data/array.h"
+#include "data/download.h"
 #include "data/idx_reader.h"
 #include "data/npz_reader.h"
 #include "kerosene/error.h"
@@ -132,6 +133,47 @@ std::optional<TrainTest> try_load(const fs::path& place, const std::vector<std::
   return std::nullopt;
 }
 
+// Where keras.datasets downloads from, and what it checks: mnist.npz against the SHA-256 Keras
+// publishes; Fashion-MNIST's four files against nothing, as Keras (gzip's CRC and the IDX
+// reader's size checks still catch a damaged file).
+constexpr const char* kKerasDatasetsUrl = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/";
+constexpr const char* kMnistSha256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1";
+
+// Downloads `name` into Keras' cache and loads it, as keras.datasets does when the file is not
+// there. Returns nothing, with the reason in *why, when that fails.
+std::optional<TrainTest> download(const std::string& name, std::string* why) {
+  const std::string home = keras_home();
+  if (home.empty()) {
+    *why = "there is no home directory for Keras' cache (set KERAS_HOME)";
+    return std::nullopt;
+  }
+  std::string base = env("KEROSENE_DATASETS_URL");
+  if (base.empty()) base = kKerasDatasetsUrl;
+  if (!base.ends_with('/')) base += '/';
+  const fs::path cache = fs::path(home) / "datasets";
+  const fs::path directory = name == "mnist" ? cache : cache / dashed(name);
+  std::error_code ec;
+  fs::create_directories(directory, ec);
+  if (ec) {
+    *why = "cannot create Keras' cache directory " + directory.string() + ": " + ec.message();
+    return std::nullopt;
+  }
+  try {
+    if (name == "mnist") {
+      data::download_file(base + "mnist.npz", (directory / "mnist.npz").string(), kMnistSha256, 64 << 20);
+      return load_npz_file((directory / "mnist.npz").string());
+    }
+    for (const char* file : kIdxFiles) {
+      const std::string gz = std::string(file) + ".gz";
+      if (!path_exists(directory / gz)) data::download_file(base + gz, (directory / gz).string(), "", 64 << 20);
+    }
+    return load_idx_directory(directory.string());
+  } catch (const IOError& e) {
+    *why = e.what();
+    return std::nullopt;
+  }
+}
+
 TrainTest load_named(const std::string& name) {
   const std::vector<std::string> places = search_paths(name);
   const std::vector<std::string> npz_names = {name + ".npz", dashed(name) + ".npz"};
@@ -144,15 +186,18 @@ TrainTest load_named(const std::string& name) {
     }
     looked += "\n  - " + place + " (" + why + ")";
   }
-  std::string message = "dataset '" + name + "' was not found. Looked in:" + looked;
+  std::string download_failure;
+  if (std::optional<TrainTest> loaded = download(name, &download_failure)) return std::move(*loaded);
+  std::string message = "dataset '" + name + "' was not found, and downloading it failed: " + download_failure +
+                        "\nLooked in:" + looked;
   message += "\nTo get it, any one of:\n  - set KEROSENE_DATASETS to a directory holding " + name;
   message +=
       "/ with the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
       "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz)";
   if (name == "mnist") {
     message +=
-        "\n  - copy Keras' mnist.npz into ~/.keras/datasets/ (or $KERAS_HOME/datasets/); "
-        "python -c \"import keras; keras.datasets.mnist.load_data()\" downloads it there";
+        "\n  - copy Keras' mnist.npz into ~/.keras/datasets/ (or $KERAS_HOME/datasets/), or let "
+        "kerosene download it there on a machine that reaches storage.googleapis.com";
   } else {
     message +=
         "\n  - apt-get install dataset-fashion-mnist (Debian, Ubuntu)"
@@ -180,7 +225,10 @@ std::vector<std::string> search_paths(const std::string& name) {
     // keras.datasets keeps mnist as one .npz, fashion_mnist as the original gzipped IDX files.
     places.push_back((cache / (canonical == "mnist" ? "mnist.npz" : dash)).string());
   }
-  places.push_back((fs::path("/usr/share/datasets") / dash).string());
+  // Debian's dataset packages install here; KEROSENE_SYSTEM_DATASETS moves it (packagers, tests).
+  std::string system = env("KEROSENE_SYSTEM_DATASETS");
+  if (system.empty()) system = "/usr/share/datasets";
+  places.push_back((fs::path(system) / dash).string());
   return places;
 }
 
@@ -194,10 +242,13 @@ TrainTest load_idx_directory(const std::string& directory) {
   for (int i = 0; i < 4; ++i) {
     paths[i] = find_idx(directory, kIdxFiles[i]);
     if (paths[i].empty()) {
-      throw IOError("'" + (fs::path(directory) / kIdxFiles[i]).string() +
-                    "' (or .gz) is missing: " +
-                    "expected the four IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                    "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, raw or gzipped");
+      // Appended piece by piece: GCC 12 misreads "'" + std::string&& as an overlapping copy.
+      std::string message = "'";
+      message += (fs::path(directory) / kIdxFiles[i]).string();
+      message +=
+          "' (or .gz) is missing: expected the four IDX files train-images-idx3-ubyte, "
+          "train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, raw or gzipped";
+      throw IOError(message);
     }
   }
   auto quoted = [](const std::string& s) { return "'" + s + "'"; };

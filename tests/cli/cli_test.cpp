@@ -109,7 +109,8 @@ TEST(CliTest, DatasetNameFoundNowhere) {
   expect_user_error(run_cli({"train", "--model", "mlp", "--dataset", "mnist", "--verbose", "0"},
                             {{"KEROSENE_DATASETS", root.path().string()},
                              {"KERAS_HOME", root.path().string()},
-                             {"HOME", root.path().string()}}),
+                             {"HOME", root.path().string()},
+                             {"KEROSENE_DATASETS_URL", "http://127.0.0.1:9/"}}),
                     {"kerosene: error:", root.path().string()});
 }
 
