@@ -1,5 +1,5 @@
-// Ready-made datasets, loaded the way keras.datasets loads them, from files already on disk.
-// kerosene never downloads: it finds the copies Keras, Debian or the user already have.
+// Ready-made datasets, loaded the way keras.datasets loads them: from the copies Keras, Debian
+// or the user already have, else downloaded into Keras' cache from Keras' own URLs.
 //
 // Where load_data() looks for a dataset `name` ("mnist" or "fashion_mnist"), in order:
 //   1. $KEROSENE_DATASETS/<name>/ holding the four IDX files (raw or .gz) or <name>.npz;
@@ -8,7 +8,11 @@
 //      mnist.npz for mnist; the directory fashion-mnist/ with the four .gz IDX files for
 //      fashion_mnist (where keras.datasets puts them).
 //   3. /usr/share/datasets/<name with '-' for '_'>/ with the four IDX files (Debian's
-//      dataset-fashion-mnist package installs /usr/share/datasets/fashion-mnist/).
+//      dataset-fashion-mnist package installs /usr/share/datasets/fashion-mnist/);
+//      $KEROSENE_SYSTEM_DATASETS replaces /usr/share/datasets.
+//   4. Otherwise a download into Keras' cache (2.) from $KEROSENE_DATASETS_URL, by default
+//      https://storage.googleapis.com/tensorflow/tf-keras-datasets/; mnist.npz is checked
+//      against Keras' SHA-256, and nothing is kept unless it is whole and checked.
 // The first place that exists is loaded; a copy found there but corrupt is an error, not a
 // reason to look further, so that a bad file is never silently passed over.
 #pragma once
