@@ -1,4 +1,4 @@
-// Every input of the fuzzers' seed corpora (tests/fuzz/corpus/<corpus>/), run through the same
+// Every input of the fuzzers' seed corpora (tests/fuzz/corpus/<target>/), run through the same
 // entry functions as the libFuzzer programs: each reader must accept the input or reject it with
 // a kerosene::Error; files named ok_* must be accepted. Crashes and sanitizer reports fail too.
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <string>
 #include <typeinfo>
 #include <vector>
@@ -14,6 +15,9 @@
 #include "fuzz/fuzz_entries.h"
 
 namespace kerosene::fuzz {
+
+void PrintTo(const Target& target, std::ostream* out) { *out << target.name; }
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -27,7 +31,7 @@ class FuzzCorpusTest : public testing::TestWithParam<Target> {};
 
 TEST_P(FuzzCorpusTest, EveryInputIsReadOrRejectedWithAKeroseneError) {
   const Target& target = GetParam();
-  const fs::path dir = fs::path(KEROSENE_SOURCE_DIR) / "tests/fuzz/corpus" / target.corpus;
+  const fs::path dir = fs::path(KEROSENE_SOURCE_DIR) / "tests/fuzz/corpus" / target.name;
   ASSERT_TRUE(fs::is_directory(dir)) << dir << " is missing (python3 tests/fuzz/make_corpus.py)";
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir)) {

@@ -102,11 +102,11 @@ bool gzip(const uint8_t* data, size_t size) {
 
 std::span<const Target> targets() {
   static constexpr std::array<Target, 5> kTargets{{
-      {"idx", "idx", &idx},
-      {"idx_gz", "idx", &idx_gz},
-      {"npy", "npy", &npy},
-      {"npz", "npz", &npz},
-      {"gzip", "gzip", &gzip},
+      {"idx", &idx},
+      {"idx_gz", &idx_gz},
+      {"npy", &npy},
+      {"npz", &npz},
+      {"gzip", &gzip},
   }};
   return kTargets;
 }

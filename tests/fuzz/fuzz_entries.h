@@ -1,7 +1,7 @@
 // The fuzz targets of the file readers: one function per reader, each giving `data` to the
 // reader as a whole file. Built into the libFuzzer programs (tests/fuzz/targets/, with clang:
 // `bash scripts/sanitize.sh fuzz`) and into the gtest suite, which runs every input of the seed
-// corpora (tests/fuzz/corpus/<corpus>/) through them (tests/fuzz/corpus_test.cpp).
+// corpora (tests/fuzz/corpus/<target>/) through them (tests/fuzz/corpus_test.cpp).
 //
 // Each returns true if the reader accepted the input and false if it rejected it with a
 // kerosene::Error, as it must reject any malformed file. Anything else — another exception, a
@@ -30,8 +30,7 @@ bool npz(const uint8_t* data, size_t size);
 bool gzip(const uint8_t* data, size_t size);
 
 struct Target {
-  const char* name;    // the program is build-fuzz/<name>_fuzz
-  const char* corpus;  // its seeds are in tests/fuzz/corpus/<corpus>/
+  const char* name;  // the program is build-fuzz/<name>_fuzz, its seeds tests/fuzz/corpus/<name>/
   bool (*run)(const uint8_t* data, size_t size);
 };
 

@@ -79,6 +79,19 @@ def make_idx():
     w("bad_gzip_cut.gz", gzipped(idx(0x08, [2, 3], bytes(range(6))))[:20])
 
 
+def make_idx_gz():
+    # Raw IDX: the idx_gz target gzips each input before reading it.
+    w = lambda name, data: write("idx_gz", name, data)
+    w("ok_ubyte_2x3", idx(0x08, [2, 3], bytes(range(6))))
+    w("ok_short", idx(0x0B, [2, 2], struct.pack(">4h", 1, -1, 32767, -32768)))
+    w("ok_double", idx(0x0E, [3], struct.pack(">3d", 0.1, -2.5, 1e300)))
+    w("ok_rank0", idx(0x08, [], b"\x2a"))
+    w("ok_images_2x4x4", idx(0x08, [2, 4, 4], bytes(range(32))))
+    w("bad_type", idx(0x0A, [1], b"x"))
+    w("bad_truncated_data", idx(0x08, [2, 3], bytes(5)))
+    w("bad_huge_shape", idx(0x0E, [0xFFFFFFFF] * 4, b""))
+
+
 def make_npy():
     w = lambda name, data: write("npy", name, data)
     w("ok_u1_2x3", npy("|u1", [2, 3], bytes(range(6))))
@@ -146,6 +159,7 @@ def make_gzip():
 if __name__ == "__main__":
     shutil.rmtree(ROOT, ignore_errors=True)
     make_idx()
+    make_idx_gz()
     make_npy()
     make_npz()
     make_gzip()
