@@ -7,8 +7,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "real_data.h"
-
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +15,9 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kerosene/error.h"
+#include "real_data.h"
 
 /// Expects `text` to contain `part`, printing the whole text when it does not.
 #define EXPECT_CONTAINS(text, part)                          \
@@ -208,6 +209,18 @@ inline Bytes zip_bytes(const std::vector<ZipMember>& members) {
   put_le(out, directory_offset, 4);
   put_le(out, 0, 2);
   return out;
+}
+
+/// The message of the kerosene::Error that `f` throws; a test failure if it throws none.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error was thrown";
+  return "";
 }
 
 /// The directory of the real MNIST IDX files, for tests that check MNIST's own values: where

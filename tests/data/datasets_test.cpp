@@ -49,17 +49,6 @@ struct SearchEnvironment {
   ScopedEnv no_network{"KEROSENE_DATASETS_URL", "http://127.0.0.1:9/"};
 };
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error was thrown";
-  return "";
-}
-
 TEST(Datasets, LoadsRealMnist) {
   const std::string mnist = mnist_directory();
   if (mnist.empty()) GTEST_SKIP() << "MNIST not found (set KEROSENE_TEST_DATA)";

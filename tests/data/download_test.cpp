@@ -121,16 +121,6 @@ struct CacheEnvironment {
   }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error was thrown";
-  return "";
-}
-
 TEST(Sha256, KnownAnswers) {
   // FIPS 180-4's examples.
   data::Sha256 empty;
