@@ -69,7 +69,7 @@ int init_runtime(const cuda_abi::InitOptions* options, int* device_count) {
 }
 
 
-int use_device(int device) {
+int check_ordinal(int device) {
   Runtime& r = runtime();
   if (!r.ready.load(std::memory_order_acquire)) {
     std::lock_guard lock(r.mutex);
@@ -80,6 +80,11 @@ int use_device(int device) {
     return fail(cuda_abi::kError, "no CUDA device " + std::to_string(device) + ": this process sees " +
                                       std::to_string(r.device_count));
   }
+  return cuda_abi::kOk;
+}
+
+int use_device(int device) {
+  KEROSENE_TRY(check_ordinal(device));
   return check(cudaSetDevice(device), "cudaSetDevice");
 }
 

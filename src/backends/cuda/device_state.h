@@ -73,6 +73,8 @@ struct DeviceState {
 /// init(): counts devices once; later calls return the first answer (and its words).
 int init_runtime(const cuda_abi::InitOptions* options, int* device_count);
 
+/// Checks that init() succeeded and `device` exists; touches no device (creates no context).
+int check_ordinal(int device);
 /// Makes `device` current on this thread (checking it exists) without creating its state:
 /// for calls that need no stream.
 int use_device(int device);

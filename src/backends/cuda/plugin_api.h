@@ -52,7 +52,7 @@ struct DeviceInfo {
   int compute_major, compute_minor;
   int multiprocessor_count;
   size_t total_memory;  ///< bytes
-  size_t free_memory;   ///< bytes, when the info was taken
+  size_t free_memory;   ///< 0: not read (discovery creates no CUDA context); see mem_get_info
 };
 
 /// Versions as integers the libraries use: CUDA 13.0 -> 13000, cuDNN 9.13.0 -> 91300,
@@ -91,6 +91,8 @@ struct Plugin {
   /// Initializes the CUDA runtime and counts devices. kNoDriver / kNoDevice / kError with the
   /// runtime's own message in last_error(). May be called again; returns the same answer.
   int (*init)(const InitOptions* options, int* device_count);
+  /// The device's properties, read without creating a CUDA context (no cudaSetDevice, no
+  /// cudaMemGetInfo): loading the plugin must not take memory on every GPU.
   int (*device_info)(int device, DeviceInfo* out);
 
   // --- memory (allocate returns kOutOfMemory, not kError, when the device is full) ------------
