@@ -27,7 +27,7 @@
 
 namespace kerosene::backends::cuda_abi {
 
-inline constexpr int kAbiVersion = 1;
+inline constexpr int kAbiVersion = 2;  // 2: InitOptions serves scratch memory
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -43,6 +43,13 @@ struct InitOptions {
   /// Use the stream-ordered allocator (cudaMallocAsync/cudaFreeAsync on the device's stream)
   /// for native allocations instead of cudaMalloc/cudaFree.
   int stream_ordered_allocator;
+  /// The plugin's device scratch memory (cuBLASLt and cuDNN workspaces, padded copies, partial
+  /// sums) from the core's allocator, so that it counts in the device's memory statistics and
+  /// against its memory limit like any tensor. scratch_allocate returns null when it cannot
+  /// serve `bytes`, with the reason in `error` (a C string of at most error_size bytes); the
+  /// block is used on the device's stream only. Null functions: cudaMalloc/cudaFree.
+  void* (*scratch_allocate)(int device, size_t bytes, char* error, size_t error_size);
+  void (*scratch_free)(int device, void* ptr);
 };
 
 struct DeviceInfo {
