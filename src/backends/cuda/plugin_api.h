@@ -115,6 +115,18 @@ struct Plugin {
   int (*copy_on_device)(int device, void* dst, const void* src, size_t bytes);
   /// Waits for everything queued on the device's stream.
   int (*synchronize)(int device);
+  /// Pinned (page-locked) host memory, from which a copy needs no staging: batches are gathered
+  /// straight into it (train/batch_buffers.cpp). host_alloc returns kOutOfMemory when the
+  /// system has no more page-locked memory to give.
+  int (*host_alloc)(size_t bytes, void** ptr);
+  int (*host_free)(void* ptr);
+  /// Host (pinned, from host_alloc) -> device: queued on the device's stream after the kernels
+  /// queued before it (which may still read dst), and returns at once. `*fence` (null the first
+  /// time: made here, then reused for this buffer) is recorded after the copy: src must not be
+  /// written until fence_wait(*fence) returns.
+  int (*copy_from_pinned)(int device, void* dst, const void* src, size_t bytes, void** fence);
+  int (*fence_wait)(void* fence);
+  int (*fence_destroy)(void* fence);
 
   // --- element-wise (n elements) --------------------------------------------------------------
   int (*fill)(int device, float* out, int64_t n, float value);

@@ -59,6 +59,22 @@ void CudaBackend::copy_on_device(void* dst, const void* src, size_t bytes) {
 }
 void CudaBackend::synchronize() { check(api_.synchronize(ordinal_), "synchronize"); }
 
+void* CudaBackend::allocate_pinned(size_t bytes) {
+  void* ptr = nullptr;
+  const int status = api_.host_alloc(bytes, &ptr);
+  if (status == cuda_abi::kOutOfMemory) return nullptr;  // the caller copies the slow way
+  check(status, "allocating pinned host memory");
+  return ptr;
+}
+void CudaBackend::free_pinned(void* ptr) { check(api_.host_free(ptr), "freeing pinned host memory"); }
+void CudaBackend::copy_from_pinned(void* dst, const void* src, size_t bytes, void*& fence) {
+  std::lock_guard lock(mutex_);
+  check(api_.copy_from_pinned(ordinal_, dst, src, bytes, &fence), "copying a batch to the device");
+}
+// Not under mutex_: waiting for a copy must not stop other threads from queueing work.
+void CudaBackend::wait_fence(void* fence) { check(api_.fence_wait(fence), "waiting for a copy to the device"); }
+void CudaBackend::destroy_fence(void* fence) { check(api_.fence_destroy(fence), "destroying a copy's event"); }
+
 void CudaBackend::fill(Tensor& out, float value) {
   std::lock_guard lock(mutex_);
   check(api_.fill(ordinal_, f32(out), out.numel(), value), "fill");
