@@ -28,20 +28,21 @@ void CudaBackend::check(int status, const char* what) const {
                     ") failed: " + api_.last_error());
 }
 
+// Not under mutex_: a kernel call holds it while the plugin takes scratch memory from the
+// caching allocator (InitOptions::scratch_allocate), whose native allocations come here; locking
+// would deadlock that thread, and invert the lock order against a thread that allocates a tensor
+// (allocator's mutex, then this). cudaMalloc(Async)/cudaFree(Async) are thread-safe and use no
+// handle of the device's.
 runtime::NativeAllocator CudaBackend::native_allocator(int) {
   return {
       [this](size_t bytes) -> void* {
         void* ptr = nullptr;
-        std::lock_guard lock(mutex_);
         const int status = api_.allocate(ordinal_, bytes, &ptr);
         if (status == cuda_abi::kOutOfMemory) return nullptr;  // the caching allocator reports it
         check(status, "allocating device memory");
         return ptr;
       },
-      [this](void* ptr) {
-        std::lock_guard lock(mutex_);
-        check(api_.deallocate(ordinal_, ptr), "freeing device memory");
-      },
+      [this](void* ptr) { check(api_.deallocate(ordinal_, ptr), "freeing device memory"); },
   };
 }
 
