@@ -258,8 +258,10 @@ int run_conv(DeviceState& state, ConvPlan& plan, ConvDirection direction,
                                       result.reason + (strict() ? " (KEROSENE_CUDNN_STRICT=1 makes a misuse an error)" : ""));
   }
   if (result.algo < 0) return fall_back(plan, direction, result.reason);
-  note_path(std::string("cuDNN ") + plan.label + " " + direction_name(direction) + ": algorithm " +
-            std::to_string(result.algo));
+  if (note_paths()) {
+    note_path(std::string("cuDNN ") + plan.label + " " + direction_name(direction) + ": algorithm " +
+              std::to_string(result.algo));
+  }
   return check_queued("cuDNN convolution");
 }
 

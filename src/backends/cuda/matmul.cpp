@@ -204,8 +204,10 @@ int matmul(int device, const MatmulArgs* args) {
     }
   }
   if (!plan.use_lt) KEROSENE_TRY(run_sgemm(*s, a, beta));
-  note_path(std::string(plan.use_lt ? "cuBLASLt" : "cublasSgemm") + " matmul " + shape_text(key) +
-            (fused ? " (bias/relu in Lt's epilogue)" : ""));
+  if (note_paths()) {
+    note_path(std::string(plan.use_lt ? "cuBLASLt" : "cublasSgemm") + " matmul " + shape_text(key) +
+              (fused ? " (bias/relu in Lt's epilogue)" : ""));
+  }
   if (!fused && (a.bias || relu)) return launch_bias_activation(s->stream, a.c, a.bias, a.m, a.n, relu, false);
   return cuda_abi::kOk;
 }

@@ -28,9 +28,9 @@ int check_queued(const char* what) {
 
 namespace {
 bool print_once(const std::string& text) {
-  static std::mutex mutex;
-  static auto* printed = new std::set<std::string>;  // never destroyed: see device_state.h
-  std::lock_guard lock(mutex);
+  static auto* mutex = new std::mutex;               // never destroyed: see device_state.h
+  static auto* printed = new std::set<std::string>;
+  std::lock_guard lock(*mutex);
   if (!printed->insert(text).second) return false;
   std::fprintf(stderr, "kerosene: %s\n", text.c_str());
   return true;
@@ -39,12 +39,16 @@ bool print_once(const std::string& text) {
 
 void log_once(const std::string& text) { print_once(text); }
 
-void note_path(const std::string& text) {
+bool note_paths() {
   static const bool on = [] {
     const char* value = std::getenv("KEROSENE_CUDA_PATHS");
     return value && *value && std::strcmp(value, "0") != 0;
   }();
-  if (on) print_once("path: " + text);
+  return on;
+}
+
+void note_path(const std::string& text) {
+  if (note_paths()) print_once("path: " + text);
 }
 
 bool sync_after_every_launch() {

@@ -31,6 +31,9 @@ int check(cudnnStatus_t status, const char* call);
 int check_launch(const char* kernel);
 /// "kerosene: <text>" on stderr, the first time only (fallbacks: never silent, never repeated).
 void log_once(const std::string& text);
+/// KEROSENE_CUDA_PATHS is set (and not "0"): read once. Callers test it before building the
+/// text, which the hot path must not pay for.
+bool note_paths();
 /// With KEROSENE_CUDA_PATHS=1, log_once("path: <text>"): which library path ran (cuDNN's
 /// algorithm, cuBLASLt or cublasSgemm), for gpu_check.sh's report.
 void note_path(const std::string& text);
