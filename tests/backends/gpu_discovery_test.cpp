@@ -73,6 +73,8 @@ TEST(GpuDiscoveryTest, LoadingThePluginCreatesNoContext) {
   if (r.out.find("[  SKIPPED ]") != std::string::npos) {
     GTEST_SKIP() << "the child skipped: " << r.out.substr(skipped == std::string::npos ? 0 : skipped, 300);
   }
+  EXPECT_NE(r.out.find("[  PASSED  ] 1 test."), std::string::npos) << "the child test did not run\n"
+                                                                     << test_util::describe(r);
 }
 
 }  // namespace
