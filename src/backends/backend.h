@@ -9,6 +9,7 @@
 #include <string>
 
 #include "backends/kernel_params.h"
+#include "backends/pinned_host.h"
 #include "kerosene/tensor.h"
 #include "runtime/caching_allocator.h"
 
@@ -27,6 +28,9 @@ class Backend {
   virtual void copy_on_device(void* dst, const void* src, size_t bytes) = 0;
   /// Waits until every kernel queued on this device has finished.
   virtual void synchronize() {}
+  /// Pinned host memory to gather batches into, for a device the host cannot address; null
+  /// when the backend has none (the CPU).
+  virtual PinnedHost* pinned_host() { return nullptr; }
 
   // --- element-wise ---------------------------------------------------------------------------
   virtual void fill(Tensor& out, float value) = 0;

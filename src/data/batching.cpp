@@ -46,16 +46,20 @@ void gather_rows(const Tensor& src, const int64_t* indices, int64_t count, Tenso
     throw ValueError("gather_rows: batch of shape " + dst.shape().to_string() + " cannot hold " +
                      std::to_string(count) + " rows of " + src.shape().to_string());
   }
-  switch (dst.dtype()) {
+  gather_rows(src, indices, count, dst.dtype(), dst.raw_data());
+}
+
+void gather_rows(const Tensor& src, const int64_t* indices, int64_t count, DType dtype, void* dst) {
+  const int64_t row = src.shape().numel_from(1);
+  switch (dtype) {
     case DType::float32:
-      gather_to(src, row, indices, count, static_cast<float*>(dst.raw_data()));
+      gather_to(src, row, indices, count, static_cast<float*>(dst));
       break;
     case DType::int32:
-      gather_to(src, row, indices, count, static_cast<int32_t*>(dst.raw_data()));
+      gather_to(src, row, indices, count, static_cast<int32_t*>(dst));
       break;
     default:
-      throw ValueError("gather_rows: unsupported batch dtype " +
-                       std::string(dtype_name(dst.dtype())));
+      throw ValueError("gather_rows: unsupported batch dtype " + std::string(dtype_name(dtype)));
   }
 }
 

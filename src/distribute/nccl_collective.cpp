@@ -13,10 +13,6 @@ namespace {
 
 const backends::cuda_abi::Plugin& api() { return *backends::cuda_plugin::plugin().api; }
 
-void check(int status, const char* what) {
-  if (status != backends::cuda_abi::kOk) throw DeviceError(std::string(what) + " failed: " + api().last_error());
-}
-
 }  // namespace
 
 std::vector<int> nccl_ordinals(const std::vector<Device>& devices, std::string& why_not) {
@@ -43,36 +39,61 @@ std::vector<int> nccl_ordinals(const std::vector<Device>& devices, std::string& 
   return ordinals;
 }
 
-NcclCollective::NcclCollective(const std::vector<Device>& devices, const std::vector<int>& ordinals, MpiWorld* world)
-    : ordinals_(ordinals), world_(world), comms_(ordinals.size(), nullptr), barrier_(static_cast<int>(devices.size())) {
+NcclCollective::NcclCollective(const std::vector<Device>& devices, const std::vector<int>& ordinals, MpiWorld* world,
+                               std::shared_ptr<NcclCalls> calls)
+    : calls_(std::move(calls)),
+      ordinals_(ordinals),
+      world_(world),
+      barrier_(static_cast<int>(devices.size())),
+      comms_(ordinals.size(), nullptr),
+      busy_(ordinals.size(), false) {
   create_communicators();
 }
 
 NcclCollective::~NcclCollective() {
   for (void* comm : comms_) {
-    if (comm) api().nccl_comm_destroy(comm);
+    if (comm) calls_->comm_destroy(comm);
   }
 }
 
 void NcclCollective::create_communicators() {
   const int local = static_cast<int>(ordinals_.size());
   if (!world_) {
-    check(api().nccl_comm_init_all(local, ordinals_.data(), comms_.data()), "ncclCommInitAll");
+    check_nccl(*calls_, calls_->comm_init_all(local, ordinals_.data(), comms_.data()), "ncclCommInitAll");
     return;
   }
   // Worker 0's unique id to every worker (as floats: 128 bytes = 32 floats, copied bitwise).
   std::vector<float> id(32, 0.0f);
-  if (world_->rank() == 0) check(api().nccl_unique_id(reinterpret_cast<char*>(id.data())), "ncclGetUniqueId");
+  if (world_->rank() == 0) check_nccl(*calls_, calls_->unique_id(reinterpret_cast<char*>(id.data())), "ncclGetUniqueId");
   world_->broadcast(id.data(), 32, "sending NCCL's unique id");
   const int nranks = world_->size() * local;
   // One thread creates every local rank: the calls must sit in one NCCL group.
-  check(api().nccl_group_start(), "ncclGroupStart");
+  NcclGroup group(*calls_);
   for (int r = 0; r < local; ++r) {
-    check(api().nccl_comm_init_rank(ordinals_[static_cast<size_t>(r)], nranks, reinterpret_cast<const char*>(id.data()),
-                                    world_->rank() * local + r, &comms_[static_cast<size_t>(r)]),
-          "ncclCommInitRank");
+    check_nccl(*calls_,
+               calls_->comm_init_rank(ordinals_[static_cast<size_t>(r)], nranks, reinterpret_cast<const char*>(id.data()),
+                                      world_->rank() * local + r, &comms_[static_cast<size_t>(r)]),
+               "ncclCommInitRank");
   }
-  check(api().nccl_group_end(), "ncclGroupEnd");
+  group.end();
+}
+
+void* NcclCollective::enter(int replica) {
+  std::lock_guard lock(mutex_);
+  if (aborted_) throw ReplicaAborted();
+  busy_[static_cast<size_t>(replica)] = true;
+  return comms_[static_cast<size_t>(replica)];
+}
+
+void NcclCollective::leave(int replica) {
+  std::lock_guard lock(mutex_);
+  busy_[static_cast<size_t>(replica)] = false;
+  if (aborted_) abort_comm_locked(static_cast<size_t>(replica));
+}
+
+void NcclCollective::abort_comm_locked(size_t replica) {
+  if (comms_[replica]) calls_->comm_abort(comms_[replica]);
+  comms_[replica] = nullptr;
 }
 
 void NcclCollective::all_reduce(int replica, const std::vector<Tensor*>& bucket, bool last) {
@@ -82,15 +103,23 @@ void NcclCollective::all_reduce(int replica, const std::vector<Tensor*>& bucket,
     barrier_.arrive_and_wait();
   }
   const int device = ordinals_[static_cast<size_t>(replica)];
-  void* comm = comms_[static_cast<size_t>(replica)];
-  check(api().nccl_group_start(), "ncclGroupStart");
-  for (Tensor* t : bucket) {
-    check(api().nccl_all_reduce(device, comm, static_cast<float*>(t->raw_data()), t->numel()), "ncclAllReduce");
+  void* comm = enter(replica);
+  struct Leave {
+    NcclCollective& self;
+    int replica;
+    ~Leave() { self.leave(replica); }
+  } leave{*this, replica};
+  {
+    NcclGroup group(*calls_);
+    for (Tensor* t : bucket) {
+      check_nccl(*calls_, calls_->all_reduce(device, comm, static_cast<float*>(t->raw_data()), t->numel()),
+                 "ncclAllReduce");
+    }
+    group.end();
   }
-  check(api().nccl_group_end(), "ncclGroupEnd");
   // The all-reduces run on the communication stream while backward goes on; the optimizer
   // step, next on the compute stream, must see their sums.
-  if (last) check(api().nccl_join(device), "joining the all-reduces");
+  if (last) check_nccl(*calls_, calls_->join(device), "joining the all-reduces");
 }
 
 void NcclCollective::all_reduce_host(std::vector<double>& values) {
@@ -103,15 +132,21 @@ void NcclCollective::broadcast_host(std::vector<float>& values) {
 
 void NcclCollective::abort() {
   barrier_.abort();
-  // A replica failed mid-step: the communicators may hold half-finished operations.
-  for (void*& comm : comms_) {
-    if (comm) api().nccl_comm_abort(comm);
-    comm = nullptr;
+  // A replica failed mid-step: the communicators may hold half-finished operations, on which
+  // other replicas' GPUs (and threads waiting for them) would wait forever. Abort those not in
+  // a call now; a replica inside a call aborts its own when it leaves (leave()).
+  std::lock_guard lock(mutex_);
+  aborted_ = true;
+  for (size_t r = 0; r < comms_.size(); ++r) {
+    if (!busy_[r]) abort_comm_locked(r);
   }
 }
 
 void NcclCollective::reset() {
   barrier_.reset();
+  std::lock_guard lock(mutex_);
+  aborted_ = false;
+  for (size_t r = 0; r < comms_.size(); ++r) abort_comm_locked(r);  // none is in a call: every replica returned
   if (!world_) create_communicators();  // across workers, the job cannot go on after a failure
 }
 

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
+#include "distribute/nccl_calls.h"
 #include "distribute/replica_barrier.h"
 #include "distribute/strategy_state.h"
 
@@ -22,8 +24,9 @@ std::vector<int> nccl_ordinals(const std::vector<Device>& devices, std::string& 
 
 class NcclCollective final : public Collective {
  public:
-  /// world == nullptr: this process only.
-  NcclCollective(const std::vector<Device>& devices, const std::vector<int>& ordinals, MpiWorld* world);
+  /// world == nullptr: this process only. `calls`: the plugin's NCCL unless a test gives a fake.
+  NcclCollective(const std::vector<Device>& devices, const std::vector<int>& ordinals, MpiWorld* world,
+                 std::shared_ptr<NcclCalls> calls = plugin_nccl_calls());
   ~NcclCollective() override;
   void all_reduce(int replica, const std::vector<Tensor*>& bucket, bool last) override;
   void all_reduce_host(std::vector<double>& values) override;
@@ -34,11 +37,23 @@ class NcclCollective final : public Collective {
 
  private:
   void create_communicators();
+  /// The replica's communicator, marked in use; throws ReplicaAborted after an abort.
+  void* enter(int replica);
+  /// Unmarks it; after an abort that came meanwhile, aborts it now that no call uses it.
+  void leave(int replica);
+  void abort_comm_locked(size_t replica);
 
+  std::shared_ptr<NcclCalls> calls_;
   std::vector<int> ordinals_;
   MpiWorld* world_;
-  std::vector<void*> comms_;
   ReplicaBarrier barrier_;
+  // A replica's thread uses its communicator outside the lock (NCCL calls may block); abort(),
+  // from a failing replica's thread, must not free one that is in such a call: `busy` says so,
+  // and the thread leaving the call aborts it instead.
+  std::mutex mutex_;
+  bool aborted_ = false;
+  std::vector<void*> comms_;
+  std::vector<bool> busy_;
 };
 
 }  // namespace kerosene::distribute

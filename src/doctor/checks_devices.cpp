@@ -81,7 +81,7 @@ std::vector<GpuDevice> cuda_devices(const Facts& facts) {
     if (in_plugin == plugin.end() && d.uuid.empty() && i < plugin.size()) {
       in_plugin = plugin.begin() + static_cast<long>(i);
     }
-    if (in_plugin != plugin.end()) {
+    if (in_plugin != plugin.end() && in_plugin->free_memory) {
       d.free_memory = in_plugin->free_memory;
       continue;
     }

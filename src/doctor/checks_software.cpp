@@ -26,6 +26,19 @@ std::string minimum_driver(int cuda_major) {
   }
 }
 
+// The driver's own version ("550.54.15"): NVML's, else the one in /proc/driver/nvidia/version
+// ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 ..."); "" if neither.
+std::string driver_number(const Facts& facts) {
+  if (!facts.nvml.driver_version.empty()) return facts.nvml.driver_version;
+  const std::string& line = facts.kernel_driver.version_line;
+  const size_t module = line.find("Kernel Module");
+  if (module == std::string::npos) return "";
+  const size_t begin = line.find_first_not_of(' ', module + 13);
+  if (begin == std::string::npos) return "";
+  const size_t end = line.find(' ', begin);
+  return line.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
 // The first library a dynamic loader error says is missing, when it is not the plugin itself:
 // "...; tried: /b/libkerosene_cuda.so: libcudnn.so.9: cannot open shared object file: ..." ->
 // libcudnn.so.9.
@@ -175,7 +188,17 @@ Check driver_supports_runtime(const Facts& facts, const Check& driver_library) {
                     "be JIT-compiled and the newest runtime features are unavailable",
                 upgrade);
   }
-  return fail(kDriverSupportsRuntime, found, "the driver is too old: " + found, upgrade);
+  // A driver of an older CUDA major cannot run this build at all (CUDA 13 needs R580 or later):
+  // say which driver it is, what it supports and the two ways out, in one sentence.
+  const std::string number = driver_number(facts);
+  const std::string verdict = (number.empty() ? "the driver" : "driver " + number) + " supports CUDA " +
+                              driver.text(2) + "; this build needs " + runtime.text(2) +
+                              ": upgrade the driver or build kerosene with a CUDA " + std::to_string(driver.major) +
+                              " toolkit";
+  return fail(kDriverSupportsRuntime, found, verdict,
+              upgrade + "; or configure kerosene with a CUDA " + std::to_string(driver.major) +
+                  " toolkit (cmake -DCUDAToolkit_ROOT=/usr/local/cuda-" + std::to_string(driver.major) +
+                  ", with a cuDNN 9 for it)");
 }
 
 }  // namespace kerosene::doctor::checks

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 
 #include "backends/cuda_plugin/plugin_loader.h"
 #include "doctor/probes.h"
@@ -57,8 +58,10 @@ PluginFacts probe_plugin() {
   p.initialized = s.init_status == abi::kOk;
   p.init_error = s.init_error;
   for (const abi::DeviceInfo& info : s.devices) {
+    // The plugin's discovery creates no context, so it does not read free memory (0): NVML does.
     p.devices.push_back({bounded(info.name), bounded(info.uuid), info.compute_major, info.compute_minor,
-                         info.total_memory, info.free_memory});
+                         info.total_memory,
+                         info.free_memory ? std::optional<size_t>(info.free_memory) : std::nullopt});
   }
   return p;
 }

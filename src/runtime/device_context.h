@@ -81,6 +81,9 @@ class Registry {
   /// The context of a logical device. Throws DeviceError listing the devices there are and, for
   /// a GPU, why there is none (the doctor's verdict).
   DeviceContext& context(const Device& device, const std::string& cause = "a tensor was created");
+  /// The allocator that serves the CUDA plugin's scratch memory on CUDA device `ordinal` (that of
+  /// its first logical device); null before initialization or when no logical device uses it.
+  CachingAllocator* scratch_allocator(int ordinal);
 
  private:
   struct Physical {
@@ -106,6 +109,7 @@ class Registry {
   std::vector<std::unique_ptr<backends::Backend>> gpu_backends_;
   std::string initialized_by_;
   std::vector<std::unique_ptr<DeviceContext>> contexts_;
+  std::vector<std::pair<int, DeviceContext*>> first_context_of_ordinal_;  // GPUs: CUDA ordinal, context
 };
 
 }  // namespace kerosene::runtime

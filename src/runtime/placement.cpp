@@ -23,8 +23,12 @@ void log_op_placement(const char* op, const Device& device) {
 }
 
 void log_copy(const Tensor& from, const Device& to) {
-  write_line("Copying tensor of shape " + from.shape().to_string() + " (" + std::string(dtype_name(from.dtype())) + ", " +
-             std::to_string(from.nbytes()) + " bytes) from " + from.device().full_name() + " to " + to.full_name());
+  log_copy(from.shape(), from.dtype(), from.nbytes(), from.device(), to);
+}
+
+void log_copy(const Shape& shape, DType dtype, size_t bytes, const Device& from, const Device& to) {
+  write_line("Copying tensor of shape " + shape.to_string() + " (" + std::string(dtype_name(dtype)) + ", " +
+             std::to_string(bytes) + " bytes) from " + from.full_name() + " to " + to.full_name());
 }
 
 void warn(const std::string& message) { write_line("kerosene: warning: " + message); }

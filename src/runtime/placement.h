@@ -20,6 +20,8 @@ inline bool soft_device_placement() { return g_soft_device_placement.load(std::m
 void log_op_placement(const char* op, const Device& device);
 /// "Copying tensor of shape (32, 784) (float32, 100352 bytes) from ... to ..." on stderr.
 void log_copy(const Tensor& from, const Device& to);
+/// The same for host memory that is not a tensor (a pinned batch buffer).
+void log_copy(const Shape& shape, DType dtype, size_t bytes, const Device& from, const Device& to);
 /// A warning line on stderr, prefixed "kerosene: warning: ".
 void warn(const std::string& message);
 

@@ -254,6 +254,7 @@ void Registry::initialize_locked(const std::string& cause) {
   forced_growth();  // a malformed TF_FORCE_GPU_ALLOW_GROWTH is an error on every machine
   auto& cpu = backends::backend_for(DeviceType::CPU);
   std::vector<std::unique_ptr<DeviceContext>> contexts;
+  std::vector<std::pair<int, DeviceContext*>> first_of_ordinal;
   int gpu_index = 0;
   for (const Physical& p : physical_) {
     if (!p.visible) continue;
@@ -277,10 +278,21 @@ void Registry::initialize_locked(const std::string& cause) {
       }
       contexts.push_back(std::make_unique<DeviceContext>(device, p.device, *gpu_backends_.back(),
                                                          gpu_allocator_options(p, device, logical, count), p.ordinal));
+      if (i == 0) first_of_ordinal.emplace_back(p.ordinal, contexts.back().get());
     }
   }
   contexts_ = std::move(contexts);  // only a complete runtime counts as initialized
+  first_context_of_ordinal_ = std::move(first_of_ordinal);
   initialized_by_ = "it was initialized when " + cause;
+}
+
+CachingAllocator* Registry::scratch_allocator(int ordinal) {
+  std::lock_guard lock(mutex_);
+  if (initialized_by_.empty()) return nullptr;
+  for (const auto& [o, context] : first_context_of_ordinal_) {
+    if (o == ordinal) return &context->allocator();
+  }
+  return nullptr;
 }
 
 bool Registry::initialized() const {

@@ -4,15 +4,18 @@
 #include <cstdint>
 
 #include "kerosene/tensor.h"
+#include "train/pinned_staging.h"
 
 namespace kerosene::train {
 
 struct BatchBuffers {
   Tensor x, y, x_host, y_host;
+  /// For a device with pinned host memory (a GPU): batches are gathered straight into it.
+  PinnedStaging x_pinned, y_pinned;
   /// Rows `rows[0..n)` of xs (and ys) into x (and y) on `device`. For a device the host cannot
-  /// address, rows are gathered into host buffers and copied over; the CUDA backend stages
-  /// that copy through pinned memory and returns before it completes, so the next batch is
-  /// assembled while the device still works on this one.
+  /// address, rows are gathered straight into pinned host memory (two buffers in turn) and the
+  /// copy is queued without waiting, so the next batch is assembled while the device still
+  /// works on this one; where pinned memory cannot be had, into x_host/y_host and copied over.
   void load(const Device& device, const Tensor& xs, const Tensor* ys, const int64_t* rows, int64_t n);
 };
 

@@ -37,6 +37,13 @@ void ModelState::index_variables() {
     for (auto& v : layers[i]->variables()) variables_.push_back(&v);
     if (first_with_variables_ < 0 && !layers[i]->variables().empty()) first_with_variables_ = static_cast<int>(i);
   }
+  std::vector<size_t> layer_bytes;
+  for (auto& layer : layers) {
+    size_t bytes = 0;
+    for (auto& v : layer->variables()) bytes += v.value.nbytes();
+    layer_bytes.push_back(bytes);
+  }
+  bucket_plan_ = plan_gradient_buckets(layer_bytes, kGradientBucketBytes);
 }
 
 Shape ModelState::input_shape() const {
@@ -107,26 +114,13 @@ void ModelState::train_step(const Tensor& x, const Tensor& y, StepTotals& totals
   collect_step(totals);
 }
 
-namespace {
-// Big enough that an MNIST model's gradients are one or two buckets (one rendezvous each), small
-// enough that a large model's last layers are reduced while its first layers run backward.
-constexpr size_t kBucketBytes = size_t{4} << 20;
-}  // namespace
-
-void ModelState::for_each_bucket_after_layer(int layer, std::vector<Tensor*>& bucket, size_t& bytes,
-                                             const GradientsReady& ready, bool flush) {
+void ModelState::bucket_after_layer(int layer, std::vector<Tensor*>& bucket, const GradientsReady& ready) {
   if (!ready) return;
-  if (layer >= 0) {
-    for (auto& v : layers[static_cast<size_t>(layer)]->variables()) {
-      bucket.push_back(&v.grad);
-      bytes += v.grad.nbytes();
-    }
-  }
-  if (!bucket.empty() && (bytes >= kBucketBytes || flush)) {
-    ready(bucket, flush);
-    bucket.clear();
-    bytes = 0;
-  }
+  for (auto& v : layers[static_cast<size_t>(layer)]->variables()) bucket.push_back(&v.grad);
+  const BucketSend send = bucket_plan_.at(static_cast<size_t>(layer));
+  if (send == BucketSend::none) return;
+  ready(bucket, send == BucketSend::last);
+  bucket.clear();
 }
 
 void ModelState::queue_train_step(const Tensor& x, const Tensor& y, int64_t global_batch, const GradientsReady& ready) {
@@ -136,27 +130,23 @@ void ModelState::queue_train_step(const Tensor& x, const Tensor& y, int64_t glob
   // Layers before the first one with variables need no gradient, so it computes no dx.
   auto need_dx = [&](int i) { return i > first_with_variables_; };
   std::vector<Tensor*> bucket;
-  size_t bytes = 0;
   const Tensor* g = fuse_activation_into_loss() ? &layers[last]->backward_from_logits(grad_, need_dx(last))
                                                 : &layers[last]->backward(grad_, need_dx(last));
-  for_each_bucket_after_layer(last, bucket, bytes, ready, false);
+  bucket_after_layer(last, bucket, ready);
   for (int i = last - 1; i >= 0 && need_dx(i + 1); --i) {
     g = &layers[i]->backward(*g, need_dx(i));
-    for_each_bucket_after_layer(i, bucket, bytes, ready, false);
+    bucket_after_layer(i, bucket, ready);
   }
-  for_each_bucket_after_layer(-1, bucket, bytes, ready, true);
   optimizer->apply(variables_);
 }
 
 void ModelState::queue_empty_step(const GradientsReady& ready) {
   std::vector<Tensor*> bucket;
-  size_t bytes = 0;
   const int last = static_cast<int>(layers.size()) - 1;
   for (int i = last; i >= 0; --i) {
     for (auto& v : layers[static_cast<size_t>(i)]->variables()) ops::backend_of("fill", v.grad).fill(v.grad, 0.0f);
-    if (i >= first_with_variables_) for_each_bucket_after_layer(i, bucket, bytes, ready, false);
+    bucket_after_layer(i, bucket, ready);
   }
-  for_each_bucket_after_layer(-1, bucket, bytes, ready, true);
   optimizer->apply(variables_);
 }
 

@@ -12,6 +12,7 @@
 #include "backends/backend.h"
 #include "nn/layer.h"
 #include "nn/optimizer.h"
+#include "train/gradient_buckets.h"
 
 namespace kerosene::train {
 
@@ -97,9 +98,9 @@ class ModelState {
   /// Queues the loss (and its gradient, scaled by 1/scale_batch) and the metrics; their sums
   /// land in stats_.
   void compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, int64_t scale_batch = 0);
-  /// Gradient buckets of about kBucketBytes, in backward order (the same on every replica).
-  void for_each_bucket_after_layer(int layer, std::vector<Tensor*>& bucket, size_t& bytes, const GradientsReady& ready,
-                                   bool flush);
+  /// Adds `layer`'s gradients to `bucket` and sends it when bucket_plan_ says so (the same
+  /// buckets on every replica; the final one says `last`).
+  void bucket_after_layer(int layer, std::vector<Tensor*>& bucket, const GradientsReady& ready);
   void build_layer(size_t i, const Shape& input);
   void index_variables();
 
@@ -108,6 +109,7 @@ class ModelState {
   int64_t pending_batch_ = 0;  // samples of the queued step; 0 when none
   std::vector<nn::Variable*> variables_;
   int first_with_variables_ = 0;
+  std::vector<BucketSend> bucket_plan_;  // plan_gradient_buckets, per layer
 };
 
 /// The seed set by utils::set_random_seed, if any.

@@ -103,6 +103,25 @@ TEST(CpuKernelsTest, SigmoidAndTanhAreFiniteAtExtremes) {
   }
 }
 
+// relu(NaN) on the CPU, the reference every GPU path is compared with (op_check's "NaN through
+// relu" case): 0 both when relu runs alone (math::relu) and when oneDNN fuses it into matmul
+// (its JIT relu is max(x, 0)), while the product itself carries the NaN. If this changes (NaN
+// propagated, as PyTorch does), it must change on both paths and on the GPU together.
+TEST(CpuKernelsTest, ReluOfNaNIsTheSameAloneAndFusedIntoMatmul) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor x = make_tensor({nan, -1, 2}, {1, 3});
+  Tensor y = Tensor::empty({1, 3});
+  cpu().activation_forward(ActivationKind::relu, x, y);
+  const std::vector<float> alone = values_of(y);
+  EXPECT_EQ(alone, (std::vector<float>{0, 0, 2}));
+  const Tensor identity = make_tensor({1, 0, 0, 0, 1, 0, 0, 0, 1}, {3, 3});
+  Tensor linear = Tensor::empty({1, 3}), fused = Tensor::empty({1, 3});
+  cpu().matmul(x, false, identity, false, nullptr, linear, false, ActivationKind::linear);
+  for (float v : values_of(linear)) EXPECT_TRUE(std::isnan(v)) << "NaN * 0 is NaN: every column sees it; got " << v;
+  cpu().matmul(x, false, identity, false, nullptr, fused, false, ActivationKind::relu);
+  for (float v : values_of(fused)) EXPECT_EQ(v, 0.0f) << "fused relu of NaN";
+}
+
 TEST(CpuKernelsTest, ActivationBackwardMayWriteIntoDy) {
   const Tensor x = make_tensor(uniform_values(12, 6, -2, 2), {3, 4});
   for (auto kind : {ActivationKind::linear, ActivationKind::relu, ActivationKind::sigmoid, ActivationKind::tanh,

@@ -70,12 +70,37 @@ TEST(DoctorChecksTest, ADriverTooOldForTheRuntimeNamesTheMinimumDriver) {
   const Report r = diagnose(f);
   EXPECT_FALSE(r.gpu_usable);
   EXPECT_EQ(first_failure(r), checks::kDriverSupportsRuntime);
-  KEROSENE_EXPECT_CONTAINS(r.reason, "the driver supports CUDA up to 12.4; kerosene's runtime is CUDA 13.0");
+  KEROSENE_EXPECT_CONTAINS(r.reason, "supports CUDA 12.4; this build needs 13.0");
+  KEROSENE_EXPECT_CONTAINS(find_check(r, checks::kDriverSupportsRuntime).detail,
+                           "the driver supports CUDA up to 12.4; kerosene's runtime is CUDA 13.0");
   KEROSENE_EXPECT_CONTAINS(r.fix, "580.65.06");
   // The GPU is there, but the runtime cannot use it: that check fails too, with the runtime's words.
   const Check& found = find_check(r, checks::kGpusFound);
   EXPECT_EQ(found.result, Result::fail);
   KEROSENE_EXPECT_CONTAINS(found.detail, "cudaErrorInsufficientDriver");
+}
+
+// The exact verdict for a cluster's R550 driver and this CUDA 13 build (issue 9, defect 10).
+TEST(DoctorChecksTest, AnOldDriverMajorSaysWhichDriverWhatItSupportsAndTheTwoWaysOut) {
+  Facts f = healthy_machine();
+  f.driver.library.version = {12, 4, 0};
+  f.plugin.driver = {12, 4, 0};
+  f.plugin.built_runtime = {13, 0, 0};
+  f.nvml.driver_version = "550.54";
+  f.plugin.initialized = false;
+  f.plugin.init_error = "cudaErrorInsufficientDriver";
+  f.plugin.devices.clear();
+  const Report r = diagnose(f);
+  EXPECT_EQ(first_failure(r), checks::kDriverSupportsRuntime);
+  EXPECT_EQ(r.reason,
+            "driver 550.54 supports CUDA 12.4; this build needs 13.0: upgrade the driver or build kerosene with a "
+            "CUDA 12 toolkit");
+  KEROSENE_EXPECT_CONTAINS(r.verdict, "Training will run on /CPU:0 because driver 550.54 supports CUDA 12.4");
+  KEROSENE_EXPECT_CONTAINS(r.fix, "580.65.06");
+  // Without NVML, the number comes from the kernel module's line.
+  f.nvml.driver_version.clear();
+  f.kernel_driver.version_line = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:14 UTC 2024";
+  KEROSENE_EXPECT_CONTAINS(diagnose(f).reason, "driver 550.54.15 supports CUDA 12.4; this build needs 13.0");
 }
 
 TEST(DoctorChecksTest, AnOlderMinorDriverWarnsButTrainsOnTheGpu) {

@@ -207,6 +207,25 @@ std::vector<Case> value_cases() {
                        return Outputs{host(y), host(y2)};
                      }});
   }
+  // relu of NaN must be what the CPU gives (0: tests/backends/cpu_kernels_test.cpp), alone and
+  // fused (cuBLASLt's RELU epilogue, whose NaN behaviour NVIDIA does not document), or a
+  // divergence would show on one device and not on another. NaN where the CPU has a number, or
+  // a number where it has NaN, fails; the NaN row of the product itself must stay NaN.
+  // (Not conv: FFT and Winograd algorithms spread one NaN over a tile, a difference of
+  // algorithm, not of relu; conv's relu runs in the same kernel as the one checked here.)
+  cases.push_back({"NaN through relu: alone and matmul +bias relu", [](const Device& d) {
+                     std::vector<float> xv = random_values(37 * 10, 2, -4.0f, 4.0f);
+                     xv[3] = std::nanf("");
+                     Tensor x = Tensor::from_vector(xv, {37, 10}, d);
+                     Tensor y = Tensor::empty(x.shape(), ks::DType::float32, d);
+                     backend(d).activation_forward(ActivationKind::relu, x, y);
+                     Tensor w = random(d, {10, 17}, 7), bias = random(d, {17}, 8);
+                     Tensor c = Tensor::empty({37, 17}, ks::DType::float32, d);
+                     backend(d).matmul(x, false, w, false, &bias, c, false, ActivationKind::relu);
+                     Tensor linear = Tensor::empty({37, 17}, ks::DType::float32, d);
+                     backend(d).matmul(x, false, w, false, &bias, linear, false, ActivationKind::linear);
+                     return Outputs{host(y), host(c), host(linear)};
+                   }});
   for (size_t i = 0; i < pool_cases().size(); ++i) {
     cases.push_back({"pool2d forward #" + std::to_string(i), [i](const Device& d) {
                        const auto& p = pool_cases()[i];

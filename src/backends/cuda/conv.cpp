@@ -62,7 +62,10 @@ int conv2d_forward(int device, const Conv2DParams* params, const float* x, const
   }
   ConvPlan* plan = nullptr;
   KEROSENE_TRY(prepare(*s, p, &plan));
-  if (plan->direct) return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
+  if (plan->direct) {
+    fall_back(*plan, ConvDirection::forward, "a dimension or an element count does not fit cuDNN's int");
+    return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
+  }
   int status = cuda_abi::kOk;
   float* filter = reserve_floats(*s, s->conv_filter, kernel_rows(p) * p.out_c, &status);
   const float* input = x;
@@ -71,7 +74,10 @@ int conv2d_forward(int device, const Conv2DParams* params, const float* x, const
     if (status == cuda_abi::kOk) status = launch_pad(s->stream, x, padded, plan->pad);
     input = padded;
   }
-  if (status == cuda_abi::kOutOfMemory) return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
+  if (status == cuda_abi::kOutOfMemory) {
+    fall_back(*plan, ConvDirection::forward, last_error_text());
+    return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
+  }
   KEROSENE_TRY(status);
   KEROSENE_TRY(launch_transpose(s->stream, w, filter, kernel_rows(p), p.out_c));
   const float alpha = 1.0f, beta = 0.0f;
@@ -106,14 +112,20 @@ int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy
   }
   ConvPlan* plan = nullptr;
   KEROSENE_TRY(prepare(*s, p, &plan));
-  if (plan->direct) return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
+  if (plan->direct) {
+    fall_back(*plan, ConvDirection::backward_data, "a dimension or an element count does not fit cuDNN's int");
+    return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
+  }
   int status = cuda_abi::kOk;
   float* filter = reserve_floats(*s, s->conv_filter, kernel_rows(p) * p.out_c, &status);
   float* target = dx;  // with explicit padding, the gradient of the padded input, cropped after
   if (status == cuda_abi::kOk && plan->padded) {
     target = reserve_floats(*s, s->conv_padded, padded_elements(plan->pad), &status);
   }
-  if (status == cuda_abi::kOutOfMemory) return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
+  if (status == cuda_abi::kOutOfMemory) {
+    fall_back(*plan, ConvDirection::backward_data, last_error_text());
+    return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
+  }
   KEROSENE_TRY(status);
   KEROSENE_TRY(launch_transpose(s->stream, w, filter, kernel_rows(p), p.out_c));
   const float alpha = 1.0f, beta = 0.0f;
@@ -151,7 +163,10 @@ int conv2d_backward_weights(int device, const Conv2DParams* params, const float*
   }
   ConvPlan* plan = nullptr;
   KEROSENE_TRY(prepare(*s, p, &plan));
-  if (plan->direct) return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
+  if (plan->direct) {
+    fall_back(*plan, ConvDirection::backward_filter, "a dimension or an element count does not fit cuDNN's int");
+    return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
+  }
   int status = cuda_abi::kOk;
   float* filter_grad = reserve_floats(*s, s->conv_filter, dw_elements, &status);  // KRSC, transposed after
   const float* input = x;
@@ -160,7 +175,10 @@ int conv2d_backward_weights(int device, const Conv2DParams* params, const float*
     if (status == cuda_abi::kOk) status = launch_pad(s->stream, x, padded, plan->pad);
     input = padded;
   }
-  if (status == cuda_abi::kOutOfMemory) return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
+  if (status == cuda_abi::kOutOfMemory) {
+    fall_back(*plan, ConvDirection::backward_filter, last_error_text());
+    return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
+  }
   KEROSENE_TRY(status);
   const float alpha = 1.0f, beta = 0.0f;
   status = run_conv(

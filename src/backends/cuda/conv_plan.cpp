@@ -1,6 +1,7 @@
 #include "backends/cuda/conv_plan.h"
 
 #include <climits>
+#include <cstdlib>
 #include <string>
 #include <unordered_map>
 
@@ -113,21 +114,22 @@ int make_plan(const Conv2DParams& p, ConvPlan& plan) {
 // without tensor-op (TF32) ones. When the heuristic fails or offers nothing usable, every
 // algorithm is tried in turn.
 template <typename Perf>
-void rank(const Perf* results, int count, int algo_count, ConvAlgorithms& out) {
+void rank(const Perf* results, int count, int algo_count, AlgorithmChoice& out) {
+  std::vector<int> algos;
   for (const bool deterministic : {true, false}) {
     for (int r = 0; r < count; ++r) {
       const Perf& perf = results[r];
       const bool tensor_op = perf.mathType == CUDNN_TENSOR_OP_MATH || perf.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
       if (perf.status == CUDNN_STATUS_SUCCESS && !tensor_op &&
           (perf.determinism == CUDNN_DETERMINISTIC) == deterministic) {
-        out.algos.push_back(static_cast<int>(perf.algo));
+        algos.push_back(static_cast<int>(perf.algo));
       }
     }
   }
-  if (out.algos.empty()) {
-    for (int a = 0; a < algo_count; ++a) out.algos.push_back(a);
+  if (algos.empty()) {
+    for (int a = 0; a < algo_count; ++a) algos.push_back(a);
   }
-  out.ranked = true;
+  out.rank(std::move(algos));
 }
 
 void rank_algorithms(DeviceState& s, ConvPlan& plan, ConvDirection direction) {
@@ -166,6 +168,10 @@ int conv_plan(DeviceState& state, const Conv2DParams& p, ConvPlan** plan) {
   if (!state.conv_cache) state.conv_cache = new ConvCache;  // lives as long as the state
   auto [it, inserted] = state.conv_cache->plans.try_emplace(ConvKey{p});
   if (inserted) {
+    it->second.label = "conv2d " + std::to_string(p.batch) + "x" + std::to_string(p.in_h) + "x" + std::to_string(p.in_w) +
+                       "x" + std::to_string(p.in_c) + " k" + std::to_string(p.kernel_h) + "x" +
+                       std::to_string(p.kernel_w) + " s" + std::to_string(p.stride_h) + "x" +
+                       std::to_string(p.stride_w) + " -> " + std::to_string(p.out_c);
     if (const int status = make_plan(p, it->second); status != cuda_abi::kOk) {
       state.conv_cache->plans.erase(it);  // its descriptors are leaked: rare, and small
       return status;
@@ -175,37 +181,88 @@ int conv_plan(DeviceState& state, const Conv2DParams& p, ConvPlan** plan) {
   return cuda_abi::kOk;
 }
 
+namespace {
+
+const char* direction_name(ConvDirection direction) {
+  return direction == ConvDirection::forward         ? "forward"
+         : direction == ConvDirection::backward_data ? "backward data"
+                                                     : "backward filter";
+}
+
+AlgorithmChoice& choice_of(ConvPlan& plan, ConvDirection direction) {
+  return direction == ConvDirection::forward         ? plan.forward
+         : direction == ConvDirection::backward_data ? plan.backward_data
+                                                     : plan.backward_filter;
+}
+
+bool strict() {
+  static const bool on = [] {
+    const char* value = std::getenv("KEROSENE_CUDNN_STRICT");
+    return value && *value && std::string(value) != "0";
+  }();
+  return on;
+}
+
+// A refusal for this configuration is NOT_SUPPORTED-class; BAD_PARAM-class means our descriptor
+// or argument is wrong (a misuse); anything else is a failure of the device or the library.
+AlgoOutcome classify(cudnnStatus_t status, const char* call, std::string& why) {
+  const int category = CUDNN_STATUS_CATEGORY(status);
+  check(status, call);  // the words, in last_error_text()
+  why = last_error_text();
+  if (category == CUDNN_STATUS_NOT_SUPPORTED) return AlgoOutcome::not_supported;
+  if (category == CUDNN_STATUS_BAD_PARAM) return AlgoOutcome::misuse;
+  return AlgoOutcome::failed;
+}
+
+}  // namespace
+
+int fall_back(ConvPlan& plan, ConvDirection direction, const std::string& reason) {
+  if (choice_of(plan, direction).first_fallback(reason)) {
+    log_once(std::string("cuDNN did not run ") + plan.label + " " + direction_name(direction) + " (" + reason +
+             "); kerosene's direct kernels run it instead, more slowly");
+  }
+  return kNoAlgorithm;
+}
+
 int run_conv(DeviceState& state, ConvPlan& plan, ConvDirection direction,
              const std::function<cudnnStatus_t(int, size_t*)>& workspace_size,
              const std::function<cudnnStatus_t(int, void*, size_t)>& execute) {
-  ConvAlgorithms& algorithms = direction == ConvDirection::forward         ? plan.forward
-                               : direction == ConvDirection::backward_data ? plan.backward_data
-                                                                           : plan.backward_filter;
-  if (algorithms.unsupported) return kNoAlgorithm;
-  if (!algorithms.ranked) rank_algorithms(state, plan, direction);
-  bool out_of_memory = false;
-  for (; algorithms.next < algorithms.algos.size(); ++algorithms.next) {
-    const int algo = algorithms.algos[algorithms.next];
-    size_t bytes = 0;
-    if (workspace_size(algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > kMaxWorkspaceBytes) continue;
-    if (const int status = reserve(state, state.conv_workspace, bytes); status != cuda_abi::kOk) {
-      if (status != cuda_abi::kOutOfMemory) return status;
-      out_of_memory = true;
-      continue;
-    }
-    const cudnnStatus_t status = execute(algo, state.conv_workspace.ptr, bytes);
-    if (status == CUDNN_STATUS_SUCCESS) return cuda_abi::kOk;
-    // Refused for this configuration (e.g. the algorithm needs tensor ops, or it is not offered
-    // for NHWC float): the next one. Anything else is a real failure.
-    const int category = CUDNN_STATUS_CATEGORY(status);
-    if (category != CUDNN_STATUS_NOT_SUPPORTED && category != CUDNN_STATUS_BAD_PARAM) {
-      return check(status, "cuDNN convolution");
-    }
+  AlgorithmChoice& choice = choice_of(plan, direction);
+  if (!choice.ranked()) rank_algorithms(state, plan, direction);
+  int hard_error = cuda_abi::kOk;
+  const AlgoResult result = choice.choose(
+      [&](int algo, std::string& why) {
+        size_t bytes = 0;
+        if (const cudnnStatus_t status = workspace_size(algo, &bytes); status != CUDNN_STATUS_SUCCESS) {
+          return classify(status, "cudnnGet*WorkspaceSize", why);
+        }
+        if (bytes > kMaxWorkspaceBytes) {
+          why = "needs " + std::to_string(bytes >> 20) + " MiB of workspace, above the " +
+                std::to_string(kMaxWorkspaceBytes >> 20) + " MiB kerosene allows";
+          return AlgoOutcome::not_supported;
+        }
+        if (const int status = reserve(state, state.conv_workspace, bytes); status != cuda_abi::kOk) {
+          why = last_error_text();
+          if (status == cuda_abi::kOutOfMemory) return AlgoOutcome::no_memory;
+          hard_error = status;
+          return AlgoOutcome::failed;
+        }
+        const cudnnStatus_t status = execute(algo, state.conv_workspace.ptr, bytes);
+        if (status == CUDNN_STATUS_SUCCESS) return AlgoOutcome::ran;
+        return classify(status, "cuDNN convolution", why);
+      },
+      strict());
+  if (result.error) {
+    if (hard_error != cuda_abi::kOk) return hard_error;  // its words are in last_error_text()
+    return fail(cuda_abi::kError, std::string("cuDNN ") + plan.label + " " + direction_name(direction) + ": " +
+                                      result.reason + (strict() ? " (KEROSENE_CUDNN_STRICT=1 makes a misuse an error)" : ""));
   }
-  algorithms.next = 0;
-  // Short of memory, a later call may fit an algorithm: try again then. Otherwise never again.
-  algorithms.unsupported = !out_of_memory;
-  return kNoAlgorithm;
+  if (result.algo < 0) return fall_back(plan, direction, result.reason);
+  if (note_paths()) {
+    note_path(std::string("cuDNN ") + plan.label + " " + direction_name(direction) + ": algorithm " +
+              std::to_string(result.algo));
+  }
+  return check_queued("cuDNN convolution");
 }
 
 }  // namespace kerosene::backends::cuda_impl

@@ -8,8 +8,10 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <vector>
 
+#include "backends/cuda/algorithm_choice.h"
 #include "backends/cuda/device_state.h"
 #include "backends/cuda/kernels.h"
 #include "backends/kernel_params.h"
@@ -20,14 +22,6 @@ namespace kerosene::backends::cuda_impl {
 /// of kernels.h instead. Internal to the plugin: never returned to the core.
 inline constexpr int kNoAlgorithm = 100;
 
-/// Algorithms worth trying for one direction, best first; `next` skips those that failed.
-struct ConvAlgorithms {
-  bool ranked = false;
-  bool unsupported = false;  ///< every algorithm failed for a reason other than memory
-  std::vector<int> algos;
-  size_t next = 0;
-};
-
 struct ConvPlan {
   bool direct = false;  ///< cuDNN cannot describe this shape (a dimension beyond int): direct kernels
   bool padded = false;  ///< cuDNN sees the explicitly padded input `pad` describes
@@ -35,18 +29,23 @@ struct ConvPlan {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;  ///< NHWC; x is the padded input when padded
   cudnnFilterDescriptor_t w = nullptr;               ///< KRSC (out_c, kh, kw, in_c)
   cudnnConvolutionDescriptor_t conv = nullptr;       ///< cross-correlation, fp32, FMA math (no TF32)
-  ConvAlgorithms forward, backward_data, backward_filter;
+  AlgorithmChoice forward, backward_data, backward_filter;
+  std::string label;  ///< the shape, for the log: "conv2d 32x28x28x1 k3x3 s1x1 -> 32"
 };
 
 enum class ConvDirection { forward, backward_data, backward_filter };
+
+/// Returns kNoAlgorithm, logging once per plan, direction and reason that the direct kernels
+/// run instead of cuDNN: no fallback is silent.
+int fall_back(ConvPlan& plan, ConvDirection direction, const std::string& reason);
 
 /// Caller holds state.mutex and has made state.dnn. The plan for `p` (made on first use).
 int conv_plan(DeviceState& state, const Conv2DParams& p, ConvPlan** plan);
 
 /// Caller holds state.mutex. Tries the direction's algorithms in order until one runs:
 /// `workspace_size(algo, &bytes)` and `execute(algo, workspace, bytes)` return cuDNN statuses.
-/// An algorithm cuDNN does not support here, or whose workspace cannot be had, is skipped; when
-/// none is left the answer is kNoAlgorithm (and stays so unless memory was the reason).
+/// AlgorithmChoice decides what is skipped and for how long; when none runs the answer is
+/// kNoAlgorithm, logged once per reason (fall_back).
 int run_conv(DeviceState& state, ConvPlan& plan, ConvDirection direction,
              const std::function<cudnnStatus_t(int, size_t*)>& workspace_size,
              const std::function<cudnnStatus_t(int, void*, size_t)>& execute);

@@ -16,6 +16,8 @@ struct Runtime {
   std::string message;
   int device_count = 0;
   std::atomic<bool> stream_ordered{false};
+  decltype(cuda_abi::InitOptions::scratch_allocate) scratch_allocate = nullptr;  ///< set once, by init()
+  decltype(cuda_abi::InitOptions::scratch_free) scratch_free = nullptr;
   std::atomic<bool> ready{false};  ///< init() succeeded; device_count is final
   std::atomic<DeviceState*> states[kMaxDevices] = {};
 };
@@ -47,6 +49,10 @@ int init_runtime(const cuda_abi::InitOptions* options, int* device_count) {
   if (!r.initialized) {
     r.initialized = true;
     r.stream_ordered = options && options->stream_ordered_allocator;
+    if (options && options->scratch_allocate && options->scratch_free) {
+      r.scratch_allocate = options->scratch_allocate;
+      r.scratch_free = options->scratch_free;
+    }
     int count = 0;
     const cudaError_t error = cudaGetDeviceCount(&count);
     if (error != cudaSuccess) {
@@ -69,7 +75,7 @@ int init_runtime(const cuda_abi::InitOptions* options, int* device_count) {
 }
 
 
-int use_device(int device) {
+int check_ordinal(int device) {
   Runtime& r = runtime();
   if (!r.ready.load(std::memory_order_acquire)) {
     std::lock_guard lock(r.mutex);
@@ -80,6 +86,11 @@ int use_device(int device) {
     return fail(cuda_abi::kError, "no CUDA device " + std::to_string(device) + ": this process sees " +
                                       std::to_string(r.device_count));
   }
+  return cuda_abi::kOk;
+}
+
+int use_device(int device) {
+  KEROSENE_TRY(check_ordinal(device));
   return check(cudaSetDevice(device), "cudaSetDevice");
 }
 
@@ -146,11 +157,29 @@ int reserve(DeviceState& state, Scratch& scratch, size_t bytes) {
   if (bytes <= scratch.bytes) return cuda_abi::kOk;
   constexpr size_t kGranule = size_t{1} << 20;  // round up so slowly growing shapes do not realloc each time
   const size_t want = (bytes + kGranule - 1) / kGranule * kGranule;
+  const Runtime& r = runtime();
   if (scratch.ptr) {
+    // Kernels queued with the smaller buffer may still read it.
     KEROSENE_TRY(check(cudaStreamSynchronize(state.stream), "cudaStreamSynchronize"));
-    KEROSENE_TRY(check(cudaFree(scratch.ptr), "cudaFree"));
+    if (r.scratch_free) {
+      r.scratch_free(state.device, scratch.ptr);
+    } else {
+      KEROSENE_TRY(check(cudaFree(scratch.ptr), "cudaFree"));
+    }
     scratch.ptr = nullptr;
     scratch.bytes = 0;
+  }
+  if (r.scratch_allocate) {
+    // The core's allocator: the memory counts against the device's limit, and its error says
+    // what is in use. Null is "out of memory" (of the device or of the limit).
+    char error[512] = {};
+    scratch.ptr = r.scratch_allocate(state.device, want, error, sizeof error);
+    if (!scratch.ptr) {
+      return fail(cuda_abi::kOutOfMemory, std::to_string(want) + " bytes of scratch memory could not be had: " +
+                                              (error[0] ? error : "(no reason given)"));
+    }
+    scratch.bytes = want;
+    return cuda_abi::kOk;
   }
   const cudaError_t error = cudaMalloc(&scratch.ptr, want);
   if (error != cudaSuccess) {

@@ -21,6 +21,8 @@ struct MatmulCache;  // matmul.cpp
 struct ConvCache;    // conv_plan.cpp
 
 /// Device memory reused across calls; grows, never shrinks. Guarded by DeviceState::mutex.
+/// Served by the core's caching allocator when init() was given InitOptions::scratch_allocate
+/// (so it counts against the device's memory limit), else by cudaMalloc.
 struct Scratch {
   void* ptr = nullptr;
   size_t bytes = 0;
@@ -73,6 +75,8 @@ struct DeviceState {
 /// init(): counts devices once; later calls return the first answer (and its words).
 int init_runtime(const cuda_abi::InitOptions* options, int* device_count);
 
+/// Checks that init() succeeded and `device` exists; touches no device (creates no context).
+int check_ordinal(int device);
 /// Makes `device` current on this thread (checking it exists) without creating its state:
 /// for calls that need no stream.
 int use_device(int device);
@@ -82,8 +86,9 @@ int acquire(int device, DeviceState** state);
 /// Caller holds state.mutex. Create the handles on first use.
 int blas_handles(DeviceState& state);
 int dnn_handle(DeviceState& state);
-/// Caller holds state.mutex. Grows `scratch` to at least `bytes`; kOutOfMemory when it cannot.
-/// Waits for the stream before freeing a smaller buffer that queued kernels may still read.
+/// Caller holds state.mutex. Grows `scratch` to at least `bytes`; kOutOfMemory when it cannot
+/// (the device is full, or the core's allocator is at the memory limit). Waits for the stream
+/// before freeing a smaller buffer that queued kernels may still read.
 int reserve(DeviceState& state, Scratch& scratch, size_t bytes);
 
 }  // namespace kerosene::backends::cuda_impl

@@ -3,9 +3,12 @@
 // column-major library as its transpose: C^T = op(B)^T op(A)^T, so the library's "A" is our b.
 // Bias and relu run in Lt's epilogue (it computes act(alpha AB + beta C + bias), which also
 // serves accumulate); where Lt has no algorithm, cublasSgemm and a small kernel do the same.
+// relu(NaN) is 0 on every path, as on the CPU (oneDNN's relu is max(x, 0) there): op_check's
+// "NaN through relu" case holds the epilogue to it on a GPU.
 // Descriptors and the heuristic's choice are cached per shape and pointer alignment.
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <unordered_map>
 
 #include "backends/cuda/device_state.h"
@@ -141,6 +144,11 @@ int make_plan(DeviceState& s, const MatmulKey& key, size_t workspace, MatmulPlan
   return cuda_abi::kOk;
 }
 
+std::string shape_text(const MatmulKey& key) {
+  return std::to_string(key.m) + "x" + std::to_string(key.k) + (key.transpose_a ? "^T" : "") + " @ " +
+         std::to_string(key.k) + "x" + std::to_string(key.n) + (key.transpose_b ? "^T" : "");
+}
+
 int run_sgemm(DeviceState& s, const MatmulArgs& a, float beta) {
   const float alpha = 1.0f;
   return check(cublasSgemm_64(s.blas, a.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, a.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
@@ -185,14 +193,21 @@ int matmul(int device, const MatmulArgs* args) {
         cublasLtMatmul(s->lt, plan.desc, &alpha, a.b, plan.x, a.a, plan.y, &beta, a.c, plan.c, a.c, plan.c,
                        &plan.algo, s->lt_workspace.ptr, cache.workspace_bytes, s->stream);
     if (status == CUBLAS_STATUS_SUCCESS) {
+      KEROSENE_TRY(check_queued("cublasLtMatmul"));
       fused = plan.fused_in_lt;
     } else if (status == CUBLAS_STATUS_NOT_SUPPORTED) {
       plan.use_lt = false;  // from now on this shape goes to cublasSgemm
+      log_once("cublasLtMatmul refused the " + shape_text(key) + " matmul its heuristic chose (NOT_SUPPORTED); "
+               "cublasSgemm runs it instead");
     } else {
       return check(status, "cublasLtMatmul");
     }
   }
   if (!plan.use_lt) KEROSENE_TRY(run_sgemm(*s, a, beta));
+  if (note_paths()) {
+    note_path(std::string(plan.use_lt ? "cuBLASLt" : "cublasSgemm") + " matmul " + shape_text(key) +
+              (fused ? " (bias/relu in Lt's epilogue)" : ""));
+  }
   if (!fused && (a.bias || relu)) return launch_bias_activation(s->stream, a.c, a.bias, a.m, a.n, relu, false);
   return cuda_abi::kOk;
 }

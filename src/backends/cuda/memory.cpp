@@ -108,6 +108,46 @@ int copy_on_device(int device, void* dst, const void* src, size_t bytes) {
   return check(cudaMemcpyAsync(dst, s->bounce.ptr, bytes, cudaMemcpyDeviceToDevice, s->stream), "cudaMemcpyAsync");
 }
 
+int host_alloc(size_t bytes, void** ptr) {
+  *ptr = nullptr;
+  if (bytes == 0) return cuda_abi::kOk;
+  // Portable: pinned for every device's copies, not only the current one's.
+  const cudaError_t error = cudaHostAlloc(ptr, bytes, cudaHostAllocPortable);
+  if (error == cudaSuccess) return cuda_abi::kOk;
+  *ptr = nullptr;
+  cudaGetLastError();
+  return fail(error == cudaErrorMemoryAllocation ? cuda_abi::kOutOfMemory : cuda_abi::kError,
+              "cudaHostAlloc of " + std::to_string(bytes) + " bytes of pinned memory failed: " +
+                  cudaGetErrorName(error) + ": " + cudaGetErrorString(error));
+}
+
+int host_free(void* ptr) { return ptr ? check(cudaFreeHost(ptr), "cudaFreeHost") : cuda_abi::kOk; }
+
+int copy_from_pinned(int device, void* dst, const void* src, size_t bytes, void** fence) {
+  DeviceState* s = nullptr;
+  KEROSENE_TRY(acquire(device, &s));
+  if (!*fence) {
+    cudaEvent_t event = nullptr;
+    KEROSENE_TRY(check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags"));
+    *fence = event;
+  }
+  // On the compute stream, not a copy stream: dst (the batch tensor) is still read by kernels
+  // queued before, so the copy must follow them; the host is not held up by that (no staging,
+  // no wait here), which is what lets it gather the next batch meanwhile.
+  if (bytes) {
+    KEROSENE_TRY(check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s->stream), "cudaMemcpyAsync"));
+  }
+  return check(cudaEventRecord(static_cast<cudaEvent_t>(*fence), s->stream), "cudaEventRecord");
+}
+
+int fence_wait(void* fence) {
+  return fence ? check(cudaEventSynchronize(static_cast<cudaEvent_t>(fence)), "cudaEventSynchronize") : cuda_abi::kOk;
+}
+
+int fence_destroy(void* fence) {
+  return fence ? check(cudaEventDestroy(static_cast<cudaEvent_t>(fence)), "cudaEventDestroy") : cuda_abi::kOk;
+}
+
 int synchronize(int device) {
   DeviceState* s = nullptr;
   KEROSENE_TRY(acquire(device, &s));

@@ -27,7 +27,7 @@
 
 namespace kerosene::backends::cuda_abi {
 
-inline constexpr int kAbiVersion = 1;
+inline constexpr int kAbiVersion = 2;  // 2: InitOptions serves scratch memory
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -43,6 +43,13 @@ struct InitOptions {
   /// Use the stream-ordered allocator (cudaMallocAsync/cudaFreeAsync on the device's stream)
   /// for native allocations instead of cudaMalloc/cudaFree.
   int stream_ordered_allocator;
+  /// The plugin's device scratch memory (cuBLASLt and cuDNN workspaces, padded copies, partial
+  /// sums) from the core's allocator, so that it counts in the device's memory statistics and
+  /// against its memory limit like any tensor. scratch_allocate returns null when it cannot
+  /// serve `bytes`, with the reason in `error` (a C string of at most error_size bytes); the
+  /// block is used on the device's stream only. Null functions: cudaMalloc/cudaFree.
+  void* (*scratch_allocate)(int device, size_t bytes, char* error, size_t error_size);
+  void (*scratch_free)(int device, void* ptr);
 };
 
 struct DeviceInfo {
@@ -52,7 +59,7 @@ struct DeviceInfo {
   int compute_major, compute_minor;
   int multiprocessor_count;
   size_t total_memory;  ///< bytes
-  size_t free_memory;   ///< bytes, when the info was taken
+  size_t free_memory;   ///< 0: not read (discovery creates no CUDA context); see mem_get_info
 };
 
 /// Versions as integers the libraries use: CUDA 13.0 -> 13000, cuDNN 9.13.0 -> 91300,
@@ -91,6 +98,8 @@ struct Plugin {
   /// Initializes the CUDA runtime and counts devices. kNoDriver / kNoDevice / kError with the
   /// runtime's own message in last_error(). May be called again; returns the same answer.
   int (*init)(const InitOptions* options, int* device_count);
+  /// The device's properties, read without creating a CUDA context (no cudaSetDevice, no
+  /// cudaMemGetInfo): loading the plugin must not take memory on every GPU.
   int (*device_info)(int device, DeviceInfo* out);
 
   // --- memory (allocate returns kOutOfMemory, not kError, when the device is full) ------------
@@ -106,6 +115,18 @@ struct Plugin {
   int (*copy_on_device)(int device, void* dst, const void* src, size_t bytes);
   /// Waits for everything queued on the device's stream.
   int (*synchronize)(int device);
+  /// Pinned (page-locked) host memory, from which a copy needs no staging: batches are gathered
+  /// straight into it (train/batch_buffers.cpp). host_alloc returns kOutOfMemory when the
+  /// system has no more page-locked memory to give.
+  int (*host_alloc)(size_t bytes, void** ptr);
+  int (*host_free)(void* ptr);
+  /// Host (pinned, from host_alloc) -> device: queued on the device's stream after the kernels
+  /// queued before it (which may still read dst), and returns at once. `*fence` (null the first
+  /// time: made here, then reused for this buffer) is recorded after the copy: src must not be
+  /// written until fence_wait(*fence) returns.
+  int (*copy_from_pinned)(int device, void* dst, const void* src, size_t bytes, void** fence);
+  int (*fence_wait)(void* fence);
+  int (*fence_destroy)(void* fence);
 
   // --- element-wise (n elements) --------------------------------------------------------------
   int (*fill)(int device, float* out, int64_t n, float value);

@@ -50,9 +50,13 @@ void versions(Versions* out) {
 
 int init(const InitOptions* options, int* device_count) { return init_runtime(options, device_count); }
 
+// Discovery creates no CUDA context: every query here reads the device's properties through
+// the driver without one. cudaSetDevice (which creates the primary context since CUDA 12) and
+// cudaMemGetInfo (which needs one) would make every kerosene process, doctor and CPU-only runs
+// included, hold memory on every GPU, and fail on a GPU busy in exclusive-process mode.
 int device_info(int device, DeviceInfo* out) {
   *out = DeviceInfo{};
-  KEROSENE_TRY(use_device(device));
+  KEROSENE_TRY(check_ordinal(device));
   cudaDeviceProp prop{};
   KEROSENE_TRY(check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties"));
   copy_text(out->name, sizeof out->name, prop.name);
@@ -67,9 +71,7 @@ int device_info(int device, DeviceInfo* out) {
   out->compute_minor = prop.minor;
   out->multiprocessor_count = prop.multiProcessorCount;
   out->total_memory = prop.totalGlobalMem;
-  size_t free_bytes = 0, total_bytes = 0;
-  KEROSENE_TRY(check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo"));
-  out->free_memory = free_bytes;
+  out->free_memory = 0;  // not read: see above; mem_get_info() reads it once the device is in use
   return cuda_abi::kOk;
 }
 
@@ -94,6 +96,11 @@ const cuda_abi::Plugin kPlugin = {
     .copy_to_host = copy_to_host,
     .copy_on_device = copy_on_device,
     .synchronize = synchronize,
+    .host_alloc = host_alloc,
+    .host_free = host_free,
+    .copy_from_pinned = copy_from_pinned,
+    .fence_wait = fence_wait,
+    .fence_destroy = fence_destroy,
     .fill = fill,
     .cast = cast,
     .activation_forward = activation_forward,

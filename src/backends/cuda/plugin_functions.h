@@ -28,6 +28,11 @@ int copy_from_host(int device, void* dst, const void* src, size_t bytes);
 int copy_to_host(int device, void* dst, const void* src, size_t bytes);
 int copy_on_device(int device, void* dst, const void* src, size_t bytes);
 int synchronize(int device);
+int host_alloc(size_t bytes, void** ptr);
+int host_free(void* ptr);
+int copy_from_pinned(int device, void* dst, const void* src, size_t bytes, void** fence);
+int fence_wait(void* fence);
+int fence_destroy(void* fence);
 
 // elementwise.cu
 int fill(int device, float* out, int64_t n, float value);

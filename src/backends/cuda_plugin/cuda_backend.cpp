@@ -28,20 +28,21 @@ void CudaBackend::check(int status, const char* what) const {
                     ") failed: " + api_.last_error());
 }
 
+// Not under mutex_: a kernel call holds it while the plugin takes scratch memory from the
+// caching allocator (InitOptions::scratch_allocate), whose native allocations come here; locking
+// would deadlock that thread, and invert the lock order against a thread that allocates a tensor
+// (allocator's mutex, then this). cudaMalloc(Async)/cudaFree(Async) are thread-safe and use no
+// handle of the device's.
 runtime::NativeAllocator CudaBackend::native_allocator(int) {
   return {
       [this](size_t bytes) -> void* {
         void* ptr = nullptr;
-        std::lock_guard lock(mutex_);
         const int status = api_.allocate(ordinal_, bytes, &ptr);
         if (status == cuda_abi::kOutOfMemory) return nullptr;  // the caching allocator reports it
         check(status, "allocating device memory");
         return ptr;
       },
-      [this](void* ptr) {
-        std::lock_guard lock(mutex_);
-        check(api_.deallocate(ordinal_, ptr), "freeing device memory");
-      },
+      [this](void* ptr) { check(api_.deallocate(ordinal_, ptr), "freeing device memory"); },
   };
 }
 
@@ -58,6 +59,22 @@ void CudaBackend::copy_on_device(void* dst, const void* src, size_t bytes) {
   if (bytes) check(api_.copy_on_device(ordinal_, dst, src, bytes), "copying on the device");
 }
 void CudaBackend::synchronize() { check(api_.synchronize(ordinal_), "synchronize"); }
+
+void* CudaBackend::allocate_pinned(size_t bytes) {
+  void* ptr = nullptr;
+  const int status = api_.host_alloc(bytes, &ptr);
+  if (status == cuda_abi::kOutOfMemory) return nullptr;  // the caller copies the slow way
+  check(status, "allocating pinned host memory");
+  return ptr;
+}
+void CudaBackend::free_pinned(void* ptr) { check(api_.host_free(ptr), "freeing pinned host memory"); }
+void CudaBackend::copy_from_pinned(void* dst, const void* src, size_t bytes, void*& fence) {
+  std::lock_guard lock(mutex_);
+  check(api_.copy_from_pinned(ordinal_, dst, src, bytes, &fence), "copying a batch to the device");
+}
+// Not under mutex_: waiting for a copy must not stop other threads from queueing work.
+void CudaBackend::wait_fence(void* fence) { check(api_.fence_wait(fence), "waiting for a copy to the device"); }
+void CudaBackend::destroy_fence(void* fence) { check(api_.fence_destroy(fence), "destroying a copy's event"); }
 
 void CudaBackend::fill(Tensor& out, float value) {
   std::lock_guard lock(mutex_);

@@ -10,7 +10,7 @@
 
 namespace kerosene::backends::cuda_plugin {
 
-class CudaBackend final : public Backend {
+class CudaBackend final : public Backend, public PinnedHost {
  public:
   /// `ordinal`: the CUDA device number; `device_name` ("/GPU:0") is named in errors.
   CudaBackend(const cuda_abi::Plugin& api, int ordinal, std::string device_name);
@@ -24,6 +24,12 @@ class CudaBackend final : public Backend {
   void copy_to_host(void* dst, const void* src, size_t bytes) override;
   void copy_on_device(void* dst, const void* src, size_t bytes) override;
   void synchronize() override;
+  PinnedHost* pinned_host() override { return this; }
+  void* allocate_pinned(size_t bytes) override;
+  void free_pinned(void* ptr) override;
+  void copy_from_pinned(void* dst, const void* src, size_t bytes, void*& fence) override;
+  void wait_fence(void* fence) override;
+  void destroy_fence(void* fence) override;
 
   void fill(Tensor& out, float value) override;
   void cast(const Tensor& in, Tensor& out, float scale) override;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "backends/cuda_plugin/scratch_memory.h"
 #include "kerosene_build_info.h"
 
 namespace kerosene::backends::cuda_plugin {
@@ -86,6 +87,8 @@ void load(PluginState& s) {
 
   cuda_abi::InitOptions options{};
   options.stream_ordered_allocator = s.stream_ordered_allocator ? 1 : 0;
+  options.scratch_allocate = scratch_allocate;
+  options.scratch_free = scratch_free;
   int count = 0;
   s.init_status = s.api->init(&options, &count);
   if (s.init_status != cuda_abi::kOk) {
