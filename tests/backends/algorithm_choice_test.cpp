@@ -15,7 +15,7 @@ namespace {
 // Scripted outcomes per algorithm; records the order of attempts.
 struct Script {
   std::map<int, AlgoOutcome> outcome;
-  std::vector<int> tried;
+  std::vector<int> tried = {};
   AlgoOutcome operator()(int algo, std::string& why) {
     tried.push_back(algo);
     const AlgoOutcome o = outcome.count(algo) ? outcome[algo] : AlgoOutcome::ran;
