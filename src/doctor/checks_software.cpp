@@ -100,7 +100,8 @@ Check plugin_loads(const Facts& facts, const Check& built) {
           facts.build.plugin_dir + "/libkerosene_cuda.so, or unset it to let kerosene find the plugin itself";
   } else {
     fix = "put libkerosene_cuda.so in " + facts.build.plugin_dir +
-          " (where this kerosene expects it: `cmake --install` puts it there), or set KEROSENE_CUDA_PLUGIN to its path";
+          " (where this kerosene expects it; `cmake --install` puts it in <prefix>/lib/kerosene), or set "
+          "KEROSENE_CUDA_PLUGIN to its path";
   }
   return fail(kPluginLoads, detail, "the CUDA plugin did not load: " + detail, fix);
 }

@@ -2,7 +2,8 @@
 # A program of a user's own (tests/package/consumer, the README's example) built against kerosene
 # three ways, and run: an installed copy in a temporary prefix (find_package), pkg-config, and
 # the source tree (add_subdirectory; there kerosene is built again, as a shared library without
-# MPI or CUDA and at -O0, to keep this test short). Also: the README's copies of the consumer's
+# MPI or CUDA and at -O0, to keep this test short), and the Debian packages of `cpack -G DEB`
+# unpacked into a throw-away root (when dpkg-dev is there). Also: the README's copies of the consumer's
 # files match them, the installed package names no path into the build tree, and a kerosene
 # without MPI says so when asked for multi-worker training.
 # Usage (ctest runs it as package.consumer): package_test.sh SOURCE_DIR BUILD_DIR [CMAKE]
@@ -52,10 +53,10 @@ find "$prefix" -name 'libkerosene.*' | grep -q . || fail "no libkerosene install
 if grep -rlF --include='*.cmake' --include='*.pc' -- "$build" "$prefix"; then
   fail "the installed CMake package or kerosene.pc names the build tree"
 fi
+plugin=$(find "$prefix" -name libkerosene_cuda.so)
 if [ -x "$prefix/bin/kerosene" ]; then
   out=$("$prefix/bin/kerosene" --version) || fail "installed kerosene --version: $out"
   echo "$out" | sed 's/^/   /'
-  plugin=$(find "$prefix" -name libkerosene_cuda.so)
   if [ -n "$plugin" ]; then
     # The installed tool looks for its plugin in the prefix, never in the build tree.
     out=$(env -u KEROSENE_CUDA_PLUGIN "$prefix/bin/kerosene" doctor 2>&1 || true)
@@ -68,6 +69,11 @@ step "find_package(kerosene) consumer"
 quiet "$cmake" -S "$consumer" -B "$tmp/find" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix"
 quiet "$cmake" --build "$tmp/find"
 check_app "$tmp/find/my_app"
+if [ -n "${plugin:-}" ]; then
+  # A static libkerosene: the program finds the installed plugin through its RUNPATH.
+  objdump -p "$tmp/find/my_app" | grep -E "R(UN)?PATH" | grep -qF "$(dirname "$plugin")" ||
+    fail "my_app's RUNPATH lacks $(dirname "$plugin"): $(objdump -p "$tmp/find/my_app" | grep -E 'R(UN)?PATH')"
+fi
 
 step "pkg-config consumer: g++ main.cpp \$(pkg-config --cflags --libs kerosene)"
 flags=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --cflags --libs kerosene) || fail "pkg-config kerosene"
@@ -75,6 +81,20 @@ echo "   $flags"
 # shellcheck disable=SC2086
 quiet g++ -O1 "$consumer/main.cpp" -o "$tmp/my_app_pc" $flags
 check_app "$tmp/my_app_pc"
+
+cpack="$(dirname "$cmake")/cpack"
+if [ -x "$cpack" ] && command -v dpkg-shlibdeps > /dev/null && [ -f "$build/CPackConfig.cmake" ]; then
+  step "cpack -G DEB; the packages unpacked into a throw-away root; the consumer built against it"
+  quiet "$cpack" -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/deb"
+  for deb in "$tmp"/deb/*.deb; do
+    echo "   $(basename "$deb"): $(dpkg-deb -f "$deb" Depends)"
+    dpkg -x "$deb" "$tmp/root"
+  done
+  "$tmp/root/usr/bin/kerosene" --version > /dev/null || fail "the packaged kerosene --version failed"
+  quiet "$cmake" -S "$consumer" -B "$tmp/deb-consumer" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/root/usr"
+  quiet "$cmake" --build "$tmp/deb-consumer"
+  check_app "$tmp/deb-consumer/my_app"
+fi
 
 step "add_subdirectory consumer (kerosene built again: shared, no MPI, no CUDA, -O0; library only)"
 sub="$tmp/subdir"

@@ -95,9 +95,17 @@ std::vector<std::string> search_path() {
 
 std::string installed_plugin_dir() {
   const std::string module = kerosene_module_path();
-  if (!module.empty() && is_within(module, KEROSENE_BUILD_PLUGIN_DIR)) return KEROSENE_BUILD_PLUGIN_DIR;
-  const std::vector<std::string> paths = search_path();
-  return fs::path(paths.front()).parent_path().string();
+  if (module.empty()) return KEROSENE_INSTALL_PLUGIN_DIR;
+  if (is_within(module, KEROSENE_BUILD_PLUGIN_DIR)) return KEROSENE_BUILD_PLUGIN_DIR;
+  const fs::path module_dir = fs::path(module).parent_path();
+  // A shared libkerosene: <libdir>/kerosene beside it.
+  if (module != executable_path()) return (module_dir / "kerosene").string();
+  // A program in an installed prefix (<prefix>/bin/kerosene): <prefix>/<libdir>/kerosene, where
+  // that exists; else where this build installs the plugin.
+  const fs::path from_bin = (module_dir / ".." / KEROSENE_INSTALL_LIBDIR / "kerosene").lexically_normal();
+  std::error_code ec;
+  if (fs::is_directory(from_bin, ec)) return from_bin.string();
+  return KEROSENE_INSTALL_PLUGIN_DIR;
 }
 
 namespace {
@@ -130,7 +138,15 @@ void load(PluginState& s) {
     }
     dlerror();
     handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle) break;
+    if (handle) {
+      // Found by the dynamic loader's search: say which file that was.
+      link_map* loaded = nullptr;
+      if (!is_file_path && dlinfo(handle, RTLD_DI_LINKMAP, &loaded) == 0 && loaded && loaded->l_name &&
+          loaded->l_name[0] != '\0') {
+        s.path = loaded->l_name;
+      }
+      break;
+    }
     const char* why = dlerror();
     s.tried.push_back(path + ": " + (why ? why : "dlopen failed"));
   }

@@ -44,8 +44,10 @@ const char* plugin_file_name();
 /// Every place the plugin is looked for when $KEROSENE_CUDA_PLUGIN is not set, in order.
 std::vector<std::string> search_path();
 
-/// The directory where this copy of kerosene expects its plugin: the build directory for a
-/// program in the build tree, else the first place of search_path() (e.g. <prefix>/lib/kerosene).
+/// The directory where this copy of kerosene expects its plugin (for `kerosene doctor`'s advice):
+/// the build directory for a program in the build tree; <libdir>/kerosene beside a shared
+/// libkerosene; <prefix>/<libdir>/kerosene for a program in <prefix>/bin; else the configured
+/// install directory.
 std::string installed_plugin_dir();
 
 }  // namespace kerosene::backends::cuda_plugin
