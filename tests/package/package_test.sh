@@ -10,7 +10,7 @@
 set -euo pipefail
 src=$(cd "$1" && pwd)
 build=$(cd "$2" && pwd)
-cmake=${3:-cmake}
+cmake=$(command -v "${3:-cmake}")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kerosene-package.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 consumer="$src/tests/package/consumer"
