@@ -73,6 +73,12 @@ struct BuildInfo {
   std::string cublas_version;
   std::string nccl_version;
   std::string cuda_compute_capabilities;  ///< "sm_80 sm_90 compute_90"
+  /// Multi-worker training (MultiWorkerMirroredStrategy) needs MPI: compiled in when kerosene was
+  /// configured with KEROSENE_WITH_MPI=ON, or AUTO (the default) and MPI was found.
+  bool is_mpi_build = false;
+  std::string mpi_version;          ///< "Open MPI v4.1.4, MPI 3.1"; empty without MPI
+  std::string without_mpi_reason;   ///< why there is no MPI, when there is none
+  std::string onednn_version;       ///< of the oneDNN library in use, "2.6.3"
 };
 BuildInfo build_info();
 

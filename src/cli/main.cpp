@@ -13,6 +13,7 @@
 #include "cli/device_commands.h"
 #include "cli/models.h"
 #include "cli/train_command.h"
+#include "cli/version.h"
 #include "kerosene/kerosene.h"
 
 namespace ks = kerosene;
@@ -20,6 +21,7 @@ namespace ks = kerosene;
 int main(int argc, char** argv) {
   CLI::App app{"kerosene: Keras-style deep learning in C++, with devices under explicit control"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", ks::cli::version_text, "Print the version and what this build includes, and exit");
 
   ks::cli::TrainArgs train_args;
   auto* train = ks::cli::add_train_command(app, train_args);

@@ -112,8 +112,9 @@ Check plugin_loads(const Facts& facts, const Check& built) {
     fix = "KEROSENE_CUDA_PLUGIN=" + *facts.plugin_override + " does not name a loadable plugin: point it at " +
           facts.build.plugin_dir + "/libkerosene_cuda.so, or unset it to let kerosene find the plugin itself";
   } else {
-    fix = "keep libkerosene_cuda.so beside the kerosene executable or in " + facts.build.plugin_dir +
-          " (where the build put it), or set KEROSENE_CUDA_PLUGIN to its path";
+    fix = "put libkerosene_cuda.so in " + facts.build.plugin_dir +
+          " (where this kerosene expects it; `cmake --install` puts it in <prefix>/lib/kerosene), or set "
+          "KEROSENE_CUDA_PLUGIN to its path";
   }
   return fail(kPluginLoads, detail, "the CUDA plugin did not load: " + detail, fix);
 }

@@ -36,7 +36,7 @@ struct BuildFacts {
   std::string without_cuda_reason;
   Version cuda, cudnn, cublas, nccl;
   std::string architectures;  ///< "sm_80 sm_90 compute_90"
-  std::string plugin_dir;     ///< where the build put libkerosene_cuda.so
+  std::string plugin_dir;     ///< where this kerosene expects libkerosene_cuda.so (build or install dir)
 };
 
 /// The CUDA plugin, as the loader (backends/cuda_plugin) left it.

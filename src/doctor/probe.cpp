@@ -35,7 +35,7 @@ BuildFacts probe_build() {
   b.cublas = parse_version(KEROSENE_BUILD_CUBLAS_VERSION);
   b.nccl = parse_version(KEROSENE_BUILD_NCCL_VERSION);
   b.architectures = KEROSENE_BUILD_CUDA_ARCHITECTURES;
-  b.plugin_dir = KEROSENE_BUILD_PLUGIN_DIR;
+  b.plugin_dir = backends::cuda_plugin::installed_plugin_dir();
   return b;
 }
 

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <string>
 #include <thread>
 
+#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 
 #include "kerosene/device_scope.h"
@@ -85,6 +87,11 @@ BuildInfo build_info() {
   info.cublas_version = KEROSENE_BUILD_CUBLAS_VERSION;
   info.nccl_version = KEROSENE_BUILD_NCCL_VERSION;
   info.cuda_compute_capabilities = KEROSENE_BUILD_CUDA_ARCHITECTURES;
+  info.is_mpi_build = KEROSENE_BUILT_WITH_MPI != 0;
+  info.mpi_version = KEROSENE_BUILD_MPI_VERSION;
+  info.without_mpi_reason = KEROSENE_BUILD_WITHOUT_MPI_REASON;
+  const dnnl_version_t* dnnl = dnnl_version();
+  info.onednn_version = std::to_string(dnnl->major) + "." + std::to_string(dnnl->minor) + "." + std::to_string(dnnl->patch);
   return info;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli_util.h"
+#include "mpi_skip.h"
 
 namespace kerosene {
 namespace {
@@ -44,6 +45,7 @@ TEST(CliStrategyTest, FlagsThatDoNotGoTogetherAreErrors) {
 }
 
 TEST(CliStrategyTest, MultiWorkerUnderMpirunPrintsOneResult) {
+  KEROSENE_SKIP_WITHOUT_MPI();
   SmallMnist data;
   const CommandResult r = test_util::run_shell(
       std::string("env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 ") +

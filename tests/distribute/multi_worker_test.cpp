@@ -13,7 +13,12 @@
 #include <string>
 
 #include "cli_util.h"
+#include "kerosene/distribute.h"
+#include "kerosene/error.h"
+#include "mpi_skip.h"
+#if KEROSENE_BUILT_WITH_MPI
 #include "distribute/mpi_segments.h"
+#endif
 
 namespace kerosene {
 namespace {
@@ -31,6 +36,7 @@ CommandResult mpirun(int workers, const std::string& args, const std::string& en
 }
 
 TEST(MultiWorkerTest, TwoWorkersTrainAsOneDeviceWithTheGlobalBatch) {
+  KEROSENE_SKIP_WITHOUT_MPI();
   const CommandResult r = mpirun(2, "");
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   KEROSENE_EXPECT_CONTAINS(r.out, "worker 0 of 2: ok (2 replicas in sync");
@@ -38,6 +44,7 @@ TEST(MultiWorkerTest, TwoWorkersTrainAsOneDeviceWithTheGlobalBatch) {
 }
 
 TEST(MultiWorkerTest, UnevenShardsLeaveNoRowOut) {
+  KEROSENE_SKIP_WITHOUT_MPI();
   // 509 rows: shards of 254 and 255; the last step has 30 + 31 rows.
   const CommandResult r = mpirun(2, "--samples 509");
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -46,6 +53,7 @@ TEST(MultiWorkerTest, UnevenShardsLeaveNoRowOut) {
 }
 
 TEST(MultiWorkerTest, AKilledWorkerEndsTheJob) {
+  KEROSENE_SKIP_WITHOUT_MPI();
   const CommandResult r = mpirun(2, "--die-at-step 3");
   EXPECT_NE(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.exit_code, 124) << "the job hung until `timeout` ended it: " << describe(r);
@@ -54,6 +62,7 @@ TEST(MultiWorkerTest, AKilledWorkerEndsTheJob) {
 }
 
 TEST(MultiWorkerTest, AHungWorkerIsNamedAsLostWithinTheTimeout) {
+  KEROSENE_SKIP_WITHOUT_MPI();
   const CommandResult r = mpirun(2, "--hang-at-step 3", "KEROSENE_COLLECTIVE_TIMEOUT=5");
   EXPECT_NE(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.exit_code, 124) << "the job hung until `timeout` ended it: " << describe(r);
@@ -73,6 +82,7 @@ std::set<std::string> vader_segments() {
 }
 
 TEST(MultiWorkerTest, AKilledMpirunLeavesNothingInDevShm) {
+  KEROSENE_SKIP_WITHOUT_MPI();
   if (!std::filesystem::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm on this machine";
   test_util::SmallMnist data;
   const auto before = vader_segments();
@@ -97,6 +107,8 @@ TEST(MultiWorkerTest, AKilledMpirunLeavesNothingInDevShm) {
 }
 
 TEST(MultiWorkerTest, SegmentNameIsOpenMpis) {
+  KEROSENE_SKIP_WITHOUT_MPI();
+#if KEROSENE_BUILT_WITH_MPI
   // OpenMPI 4.1's vader_segment.<node>.<uid>.<jobid in hex>.<local rank>.
   const char* jobid = std::getenv("OMPI_MCA_ess_base_jobid");
   const std::string saved_jobid = jobid ? jobid : "";
@@ -111,12 +123,30 @@ TEST(MultiWorkerTest, SegmentNameIsOpenMpis) {
   if (!saved_jobid.empty()) setenv("OMPI_MCA_ess_base_jobid", saved_jobid.c_str(), 1);
   if (saved_local.empty()) unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
   else setenv("OMPI_COMM_WORLD_LOCAL_RANK", saved_local.c_str(), 1);
+#endif
 }
 
 TEST(MultiWorkerTest, OneWorkerWithoutMpirunIsAPlainRun) {
+  KEROSENE_SKIP_WITHOUT_MPI();
   const CommandResult r = run_shell("timeout 120 " + shell_quote(KEROSENE_MULTI_WORKER_CHECK_PATH));
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   KEROSENE_EXPECT_CONTAINS(r.out, "worker 0 of 1: ok (1 replicas in sync");
+}
+
+TEST(MultiWorkerTest, WithoutMpiAskingForMultiWorkerSaysHowToGetIt) {
+  if (KEROSENE_BUILT_WITH_MPI) GTEST_SKIP() << "this kerosene has MPI (tests/package builds one without it)";
+  try {
+    distribute::MultiWorkerMirroredStrategy strategy;
+    ADD_FAILURE() << "MultiWorkerMirroredStrategy was created in a build without MPI";
+  } catch (const RuntimeError& e) {
+    KEROSENE_EXPECT_CONTAINS(e.what(), "this build of kerosene has no MPI");
+    KEROSENE_EXPECT_CONTAINS(e.what(), "-DKEROSENE_WITH_MPI=ON");
+  }
+  test_util::SmallMnist data;
+  const CommandResult r = test_util::run_cli(
+      {"train", "--model", "mlp", "--dataset", data.dir, "--strategy", "multi_worker", "--epochs", "1", "--verbose", "0"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  KEROSENE_EXPECT_CONTAINS(r.err, "this build of kerosene has no MPI");
 }
 
 }  // namespace

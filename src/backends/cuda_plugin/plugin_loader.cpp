@@ -1,8 +1,10 @@
 #include "backends/cuda_plugin/plugin_loader.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -20,24 +22,101 @@ std::string env(const char* name) {
   return value ? value : "";
 }
 
-std::string executable_dir() {
+std::string executable_path() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "" : exe.parent_path().string();
+  return ec ? "" : exe.string();
 }
+
+/// The file that holds this code: libkerosene.so for a shared kerosene, the program itself for a
+/// static one (dladdr names the object the address lies in; the main program's own link map has
+/// no usable name, so /proc/self/exe stands for it).
+std::string kerosene_module_path() {
+  Dl_info info{};
+  link_map* module = nullptr;
+  if (dladdr1(reinterpret_cast<void*>(&plugin_file_name), &info, reinterpret_cast<void**>(&module),
+              RTLD_DL_LINKMAP) == 0 ||
+      module == nullptr) {
+    return executable_path();
+  }
+  link_map* main_program = nullptr;
+  if (void* self = dlopen(nullptr, RTLD_LAZY | RTLD_NOLOAD)) {
+    dlinfo(self, RTLD_DI_LINKMAP, &main_program);
+    dlclose(self);
+  }
+  if (module == main_program || info.dli_fname == nullptr || info.dli_fname[0] == '\0') return executable_path();
+  std::error_code ec;
+  fs::path path = fs::canonical(info.dli_fname, ec);
+  return ec ? std::string(info.dli_fname) : path.string();
+}
+
+bool is_within(const fs::path& path, const fs::path& dir) {
+  std::error_code ec;
+  const fs::path a = fs::weakly_canonical(path, ec), b = fs::weakly_canonical(dir, ec);
+  if (ec || b.empty()) return false;
+  auto [end, ignored] = std::mismatch(b.begin(), b.end(), a.begin(), a.end());
+  return end == b.end();
+}
+
+}  // namespace
+
+std::vector<std::string> search_path() {
+  std::vector<std::string> paths;
+  auto add = [&paths](const fs::path& file) {
+    const std::string text = file.lexically_normal().string();
+    if (std::find(paths.begin(), paths.end(), text) == paths.end()) paths.push_back(text);
+  };
+  const std::string name = plugin_file_name();
+  const std::string module = kerosene_module_path();
+  const fs::path module_dir = module.empty() ? fs::path() : fs::path(module).parent_path();
+  const std::string exe = executable_path();
+  const bool module_is_program = module == exe;
+  if (!module_dir.empty()) {
+    // A shared libkerosene in <prefix>/<libdir>: the plugin is installed in <libdir>/kerosene;
+    // beside the library also works. A program (the kerosene tool, or one a user linked with a
+    // static libkerosene): beside it (the build tree), or from <prefix>/bin, <prefix>/<libdir>/kerosene.
+    if (!module_is_program) add(module_dir / "kerosene" / name);
+    add(module_dir / name);
+    if (module_is_program) add(module_dir / ".." / KEROSENE_INSTALL_LIBDIR / "kerosene" / name);
+  }
+  if (!exe.empty() && !module_is_program) add(fs::path(exe).parent_path() / name);
+  // Where this build's install step puts it (CMAKE_INSTALL_PREFIX when it was configured): found
+  // by a program linked statically anywhere on the machine, when the prefix was not changed at
+  // install time.
+  add(fs::path(KEROSENE_INSTALL_PLUGIN_DIR) / name);
+  // The build directory, only for programs that are in the build tree themselves (the tests, the
+  // examples, a project that adds kerosene with add_subdirectory): an installed copy never looks
+  // into the tree it was built in.
+  if (!module.empty() && is_within(module, KEROSENE_BUILD_PLUGIN_DIR)) add(fs::path(KEROSENE_BUILD_PLUGIN_DIR) / name);
+  // The dynamic loader's search: LD_LIBRARY_PATH, the calling program's RUNPATH (the CMake
+  // package and kerosene.pc add <prefix>/<libdir>/kerosene to a static consumer's), ld.so.cache.
+  paths.push_back(name);
+  return paths;
+}
+
+std::string installed_plugin_dir() {
+  const std::string module = kerosene_module_path();
+  if (module.empty()) return KEROSENE_INSTALL_PLUGIN_DIR;
+  if (is_within(module, KEROSENE_BUILD_PLUGIN_DIR)) return KEROSENE_BUILD_PLUGIN_DIR;
+  const fs::path module_dir = fs::path(module).parent_path();
+  // A shared libkerosene: <libdir>/kerosene beside it.
+  if (module != executable_path()) return (module_dir / "kerosene").string();
+  // A program in an installed prefix (<prefix>/bin/kerosene): <prefix>/<libdir>/kerosene, where
+  // that exists; else where this build installs the plugin.
+  const fs::path from_bin = (module_dir / ".." / KEROSENE_INSTALL_LIBDIR / "kerosene").lexically_normal();
+  std::error_code ec;
+  if (fs::is_directory(from_bin, ec)) return from_bin.string();
+  return KEROSENE_INSTALL_PLUGIN_DIR;
+}
+
+namespace {
 
 /// The candidates, in order. An explicit $KEROSENE_CUDA_PLUGIN is the only one tried: a user
 /// who names a file wants to know why that file did not load, not to get another one.
 std::vector<std::string> candidates() {
   const std::string forced = env("KEROSENE_CUDA_PLUGIN");
   if (!forced.empty()) return {forced};
-  std::vector<std::string> paths;
-  const std::string exe_dir = executable_dir();
-  if (!exe_dir.empty()) paths.push_back(exe_dir + "/" + plugin_file_name());
-  const std::string build_dir = std::string(KEROSENE_BUILD_PLUGIN_DIR) + "/" + plugin_file_name();
-  if (paths.empty() || paths.front() != build_dir) paths.push_back(build_dir);
-  paths.push_back(plugin_file_name());  // the dynamic loader's search path (LD_LIBRARY_PATH, ...)
-  return paths;
+  return search_path();
 }
 
 void load(PluginState& s) {
@@ -60,7 +139,15 @@ void load(PluginState& s) {
     }
     dlerror();
     handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle) break;
+    if (handle) {
+      // Found by the dynamic loader's search: say which file that was.
+      link_map* loaded = nullptr;
+      if (!is_file_path && dlinfo(handle, RTLD_DI_LINKMAP, &loaded) == 0 && loaded && loaded->l_name &&
+          loaded->l_name[0] != '\0') {
+        s.path = loaded->l_name;
+      }
+      break;
+    }
     const char* why = dlerror();
     s.tried.push_back(path + ": " + (why ? why : "dlopen failed"));
   }

@@ -1,9 +1,14 @@
 // Finding, loading and initializing the CUDA plugin (libkerosene_cuda.so), once per process.
 //
-// Where the plugin is looked for, in order: $KEROSENE_CUDA_PLUGIN (a file path; tests point it
-// at a missing file to see that diagnosis), the directory of the running executable, the
-// directory it was built in, and the dynamic loader's own search path. Every step that fails
-// keeps its reason in words, for `kerosene doctor` and the log line at the start of fit.
+// Where the plugin is looked for, in order: $KEROSENE_CUDA_PLUGIN (a file path, and then the only
+// one tried; tests point it at a missing file to see that diagnosis); then, relative to the file
+// that holds kerosene's code (libkerosene.so, or the program a static libkerosene is linked
+// into, found with dladdr): <dir>/kerosene/, <dir>/, <dir>/../<libdir>/kerosene/; the running
+// executable's directory; the install directory configured at build time
+// (<prefix>/<libdir>/kerosene); the build directory, only for programs inside the build tree;
+// last the dynamic loader's own search (LD_LIBRARY_PATH, the program's RUNPATH, ld.so.cache).
+// Every step that fails keeps its reason in words, for `kerosene doctor` and the log line at the
+// start of fit.
 #pragma once
 
 #include <string>
@@ -35,5 +40,14 @@ const PluginState& plugin();
 
 /// The file name the build gives the plugin ("libkerosene_cuda.so").
 const char* plugin_file_name();
+
+/// Every place the plugin is looked for when $KEROSENE_CUDA_PLUGIN is not set, in order.
+std::vector<std::string> search_path();
+
+/// The directory where this copy of kerosene expects its plugin (for `kerosene doctor`'s advice):
+/// the build directory for a program in the build tree; <libdir>/kerosene beside a shared
+/// libkerosene; <prefix>/<libdir>/kerosene for a program in <prefix>/bin; else the configured
+/// install directory.
+std::string installed_plugin_dir();
 
 }  // namespace kerosene::backends::cuda_plugin
