@@ -226,9 +226,9 @@ class TensorBoard : public Callback {
   void on_test_end(const Logs& logs) override;
 
   const std::string& log_dir() const { return log_dir_; }
-  /// The event files written so far (empty paths for runs not started yet).
-  std::string train_file() const;
-  std::string validation_file() const;
+  /// The event files of the current (or last) fit; empty for a run with no file.
+  const std::string& train_file() const { return train_file_; }
+  const std::string& validation_file() const { return validation_file_; }
 
  private:
   io::EventFileWriter& train_writer();
@@ -240,6 +240,7 @@ class TensorBoard : public Callback {
   int64_t global_batch_ = 0;
   bool in_fit_ = false;
   std::unique_ptr<io::EventFileWriter> train_, validation_;
+  std::string train_file_, validation_file_;
 };
 
 /// Streams each epoch's logs to a CSV file (Keras' CSVLogger): a header `epoch,<keys sorted>`,

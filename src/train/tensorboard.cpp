@@ -44,17 +44,18 @@ TensorBoard::TensorBoard(std::string log_dir, int update_freq) : log_dir_(std::m
 
 TensorBoard::~TensorBoard() = default;
 
-std::string TensorBoard::train_file() const { return train_ ? train_->path() : std::string(); }
-std::string TensorBoard::validation_file() const { return validation_ ? validation_->path() : std::string(); }
-
 // Created on first use, as Keras' writers are: a run with nothing to log leaves no file.
 io::EventFileWriter& TensorBoard::train_writer() {
-  if (!train_) train_ = std::make_unique<io::EventFileWriter>((std::filesystem::path(log_dir_) / "train").string());
+  if (!train_) {
+    train_ = std::make_unique<io::EventFileWriter>((std::filesystem::path(log_dir_) / "train").string());
+    train_file_ = train_->path();
+  }
   return *train_;
 }
 io::EventFileWriter& TensorBoard::validation_writer() {
   if (!validation_) {
     validation_ = std::make_unique<io::EventFileWriter>((std::filesystem::path(log_dir_) / "validation").string());
+    validation_file_ = validation_->path();
   }
   return *validation_;
 }
@@ -64,6 +65,8 @@ void TensorBoard::on_train_begin(const Logs&) {
   // created is reported before the first epoch rather than after it.
   train_.reset();
   validation_.reset();
+  train_file_.clear();
+  validation_file_.clear();
   std::error_code ec;
   std::filesystem::create_directories(log_dir_, ec);
   if (ec) throw IOError("TensorBoard: cannot create the log directory '" + log_dir_ + "': " + ec.message());
@@ -72,9 +75,10 @@ void TensorBoard::on_train_begin(const Logs&) {
 }
 
 void TensorBoard::on_train_end(const Logs&) {
+  // Closed as Keras closes its writers; the next fit or evaluate starts new files.
   in_fit_ = false;
-  if (train_) train_->flush();
-  if (validation_) validation_->flush();
+  train_.reset();
+  validation_.reset();
 }
 
 void TensorBoard::on_train_batch_begin(int, const Logs&) { ++global_batch_; }

@@ -140,6 +140,30 @@ TEST(TensorBoardCallbackTest, BatchUpdatesUseTheGlobalBatchAsStep) {
   fs::remove_all(dir);
 }
 
+TEST(TensorBoardCallbackTest, StandaloneEvaluateWritesEvaluationTagsAtTheOptimizersIterations) {
+  const fs::path dir = fresh_dir("evaluate");
+  Sequential model = compiled_model();
+  auto [x, y] = small_data(12);
+  FitOptions fit_options;
+  fit_options.batch_size = 4;  // 3 optimizer steps
+  fit_options.verbose = 0;
+  model.fit(x, y, fit_options);
+  auto tensorboard = std::make_shared<callbacks::TensorBoard>(dir.string());
+  EvaluateOptions options;
+  options.verbose = 0;
+  options.callbacks = {tensorboard};
+  const EvaluateResult result = model.evaluate(x, y, options);
+  EXPECT_FALSE(fs::exists(dir / "train"));
+  const auto validation = scalars_of(test::only_event_file(dir / "validation"));
+  ASSERT_TRUE(validation.count("evaluation_loss_vs_iterations"));
+  const auto& loss = validation.at("evaluation_loss_vs_iterations");
+  ASSERT_EQ(loss.size(), 1u);
+  EXPECT_EQ(loss[0].first, 3);
+  EXPECT_EQ(loss[0].second, static_cast<float>(result.loss()));
+  EXPECT_EQ(validation.at("evaluation_accuracy_vs_iterations").size(), 1u);
+  fs::remove_all(dir);
+}
+
 TEST(TensorBoardCallbackTest, BadArgumentsAndUncreatableLogDir) {
   EXPECT_THROW(callbacks::TensorBoard("logs", "sometimes"), ValueError);
   EXPECT_THROW(callbacks::TensorBoard("logs", 0), ValueError);
