@@ -29,21 +29,23 @@ std::string python_float_repr(double v) {
     if (sci[i] != '.') digits += sci[i];
   }
   const int exponent = std::stoi(sci.substr(e + 1));
+  // Built with append(): GCC 12 warns (-Wrestrict, a false positive) on chained operator+.
   std::string out = negative ? "-" : "";
+  const size_t point = static_cast<size_t>(exponent + 1);  // digits before the point, if positional
   if (exponent >= -4 && exponent < 16) {
     if (exponent < 0) {
-      out += "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
-    } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
-      out += digits + std::string(static_cast<size_t>(exponent) + 1 - digits.size(), '0') + ".0";
+      out.append("0.").append(static_cast<size_t>(-exponent - 1), '0').append(digits);
+    } else if (point >= digits.size()) {
+      out.append(digits).append(point - digits.size(), '0').append(".0");
     } else {
-      out += digits.substr(0, static_cast<size_t>(exponent) + 1) + "." + digits.substr(static_cast<size_t>(exponent) + 1);
+      out.append(digits, 0, point).append(".").append(digits, point);
     }
     return out;
   }
-  out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  out.append(digits, 0, 1);
+  if (digits.size() > 1) out.append(".").append(digits, 1);
   const int magnitude = std::abs(exponent);
-  out += std::string("e") + (exponent < 0 ? "-" : "+") + (magnitude < 10 ? "0" : "") + std::to_string(magnitude);
+  out.append(exponent < 0 ? "e-" : "e+").append(magnitude < 10 ? "0" : "").append(std::to_string(magnitude));
   return out;
 }
 
