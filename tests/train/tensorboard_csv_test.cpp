@@ -60,7 +60,9 @@ std::map<std::string, std::vector<std::pair<int64_t, float>>> scalars_of(const s
   std::map<std::string, std::vector<std::pair<int64_t, float>>> out;
   const auto events = test::read_event_file(file);
   EXPECT_FALSE(events.empty());
-  if (!events.empty()) EXPECT_EQ(events[0].file_version, "brain.Event:2");
+  if (!events.empty()) {
+    EXPECT_EQ(events[0].file_version, "brain.Event:2");
+  }
   for (size_t i = 1; i < events.size(); ++i) {
     EXPECT_EQ(events[i].plugin_name, "scalars") << events[i].tag;
     EXPECT_TRUE(events[i].value.has_value()) << events[i].tag;
