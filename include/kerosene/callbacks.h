@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <iosfwd>
 #include <limits>
@@ -16,6 +17,10 @@
 namespace kerosene {
 
 class Sequential;
+
+namespace io {
+class EventFileWriter;
+}
 
 /// Ordered name -> value pairs ("loss", "accuracy", "val_loss", ...), as Keras' `logs` dict.
 /// Setting an existing name updates it in place, so a Logs reused across steps never allocates.
@@ -191,6 +196,79 @@ class LambdaCallback : public Callback {
   void on_train_batch_end(int batch, const Logs& logs) override { if (on_batch_end_fn) on_batch_end_fn(batch, logs); }
   void on_train_begin(const Logs& logs) override { if (on_train_begin_fn) on_train_begin_fn(logs); }
   void on_train_end(const Logs& logs) override { if (on_train_end_fn) on_train_end_fn(logs); }
+};
+
+
+/// Writes TensorBoard logs as Keras 3's TensorBoard callback does for scalars: runs
+/// `<log_dir>/train` and `<log_dir>/validation`, one event file each (named as TF2 names them),
+/// tags `epoch_<name>` for every entry of the epoch's logs (the `val_` prefix stripped in the
+/// validation run) and `epoch_learning_rate` in the train run, at step = epoch (0-based). With
+/// validation data, the validation run also gets `evaluation_<name>_vs_iterations` at step =
+/// the optimizer's iterations, as Keras writes at the end of each evaluation (standalone
+/// evaluate included). update_freq "epoch" (the default), "batch" (= 1) or N: also
+/// `batch_<name>` in the train run every N batches, at the global batch count (1-based) as step.
+/// Files are flushed at each epoch end (and every 10 records in between), only ever appended to.
+/// View them with `tensorboard --logdir <log_dir>`. Not written: the model graph, histograms,
+/// images, embeddings and profiles.
+class TensorBoard : public Callback {
+ public:
+  /// Throws ValueError if update_freq is not "epoch", "batch" or a positive number.
+  explicit TensorBoard(std::string log_dir = "logs", const std::string& update_freq = "epoch");
+  TensorBoard(std::string log_dir, int update_freq);
+  ~TensorBoard() override;
+
+  /// Creates log_dir; throws IOError naming it if it cannot.
+  void on_train_begin(const Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+  void on_train_batch_begin(int batch, const Logs& logs) override;
+  void on_train_batch_end(int batch, const Logs& logs) override;
+  void on_epoch_end(int epoch, const Logs& logs) override;
+  void on_test_end(const Logs& logs) override;
+
+  const std::string& log_dir() const { return log_dir_; }
+  /// The event files of the current (or last) fit; empty for a run with no file.
+  const std::string& train_file() const { return train_file_; }
+  const std::string& validation_file() const { return validation_file_; }
+
+ private:
+  io::EventFileWriter& train_writer();
+  io::EventFileWriter& validation_writer();
+  void write_evaluation(const Logs& logs, const char* prefix);
+
+  std::string log_dir_;
+  int update_freq_ = 0;  // 0: per epoch only
+  int64_t global_batch_ = 0;
+  bool in_fit_ = false;
+  std::unique_ptr<io::EventFileWriter> train_, validation_;
+  std::string train_file_, validation_file_;
+};
+
+/// Streams each epoch's logs to a CSV file (Keras' CSVLogger): a header `epoch,<keys sorted>`,
+/// then one row per epoch (0-based epoch, values as Python's repr of a float writes them, "NA"
+/// for a key missing from a later epoch), rows ended by "\r\n" as Python's csv module does,
+/// flushed after every row. append: add to an existing file, writing the header only if the
+/// file is empty or new. The row's columns are the first epoch's keys.
+class CSVLogger : public Callback {
+ public:
+  explicit CSVLogger(std::string filename, char separator = ',', bool append = false);
+  ~CSVLogger() override;
+
+  /// Opens the file; throws IOError naming it if it cannot.
+  void on_train_begin(const Logs& logs) override;
+  void on_epoch_end(int epoch, const Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+
+ private:
+  void write_line(const std::vector<std::string>& fields);
+  void close();
+
+  std::string filename_;
+  char separator_;
+  bool append_;
+  bool write_header_ = true;
+  std::vector<std::string> keys_;
+  bool have_keys_ = false;  // fixed by the first epoch's logs, even when they are empty
+  std::FILE* file_ = nullptr;
 };
 
 }  // namespace callbacks
