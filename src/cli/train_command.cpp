@@ -76,6 +76,8 @@ Targets training_targets(const TrainArgs& a, const std::vector<config::PhysicalD
 /// implies, in one place and before anything initializes the runtime, so that none of them
 /// overwrites another: a split CPU keeps the limit on each of its logical devices.
 void configure_devices(const TrainArgs& a) {
+  // Bad --devices names fail first, before anything is set or loaded.
+  const int cpu_devices = std::max(1, a.strategy == "default" ? 1 : cpu_devices_named(a.devices));
   if (a.soft_placement) config::set_soft_device_placement(true);
   const auto gpus = config::list_physical_devices("GPU");
   // A GPU that does not exist is named now, before any data is loaded or a limit is applied to
@@ -101,7 +103,6 @@ void configure_devices(const TrainArgs& a) {
   if (limit) {
     for (const auto& gpu : targets.gpus) config::set_logical_device_configuration(gpu, {{limit}});
   }
-  const int cpu_devices = std::max(1, a.strategy == "default" ? 1 : cpu_devices_named(a.devices));
   if (cpu_devices > 1 || (limit && targets.cpu)) {
     config::set_logical_device_configuration(
         config::list_physical_devices("CPU")[0],
@@ -226,7 +227,6 @@ bool running_multi_worker() { return g_multi_worker; }
 
 int run_train(const TrainArgs& a) {
   if (a.seed >= 0) utils::set_random_seed(static_cast<uint64_t>(a.seed));
-  if (a.strategy != "default") cpu_devices_named(a.devices);  // bad names fail before anything starts
   configure_devices(a);
   auto strategy = make_strategy(a);
   const bool chief = !strategy || strategy->is_chief();

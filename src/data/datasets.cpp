@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "core/environment.h"
 #include "data/array.h"
 #include "data/download.h"
 #include "data/idx_reader.h"
@@ -35,16 +36,11 @@ std::string dashed(std::string name) {
   return name;
 }
 
-std::string env(const char* variable) {
-  const char* value = std::getenv(variable);
-  return value != nullptr ? value : "";
-}
-
 // Keras' cache root: $KERAS_HOME, else ~/.keras, where ~ is $HOME or, as Python's expanduser
 // does, the password database's home directory.
 std::string keras_home() {
-  if (std::string home = env("KERAS_HOME"); !home.empty()) return home;
-  std::string home = env("HOME");
+  if (std::string home = env_string("KERAS_HOME"); !home.empty()) return home;
+  std::string home = env_string("HOME");
   if (home.empty()) {
     if (const passwd* entry = getpwuid(getuid()); entry != nullptr && entry->pw_dir != nullptr) {
       home = entry->pw_dir;
@@ -147,7 +143,7 @@ std::optional<TrainTest> download(const std::string& name, std::string* why) {
     *why = "there is no home directory for Keras' cache (set KERAS_HOME)";
     return std::nullopt;
   }
-  std::string base = env("KEROSENE_DATASETS_URL");
+  std::string base = env_string("KEROSENE_DATASETS_URL");
   if (base.empty()) base = kKerasDatasetsUrl;
   if (!base.ends_with('/')) base += '/';
   const fs::path cache = fs::path(home) / "datasets";
@@ -178,7 +174,7 @@ TrainTest load_named(const std::string& name) {
   const std::vector<std::string> places = search_paths(name);
   const std::vector<std::string> npz_names = {name + ".npz", dashed(name) + ".npz"};
   std::string looked;
-  if (env("KEROSENE_DATASETS").empty()) looked += "\n  - $KEROSENE_DATASETS (not set)";
+  if (env_string("KEROSENE_DATASETS").empty()) looked += "\n  - $KEROSENE_DATASETS (not set)";
   for (const std::string& place : places) {
     std::string why;
     if (std::optional<TrainTest> loaded = try_load(place, npz_names, &why)) {
@@ -216,7 +212,7 @@ std::vector<std::string> search_paths(const std::string& name) {
   }
   const std::string dash = dashed(canonical);
   std::vector<std::string> places;
-  if (std::string root = env("KEROSENE_DATASETS"); !root.empty()) {
+  if (std::string root = env_string("KEROSENE_DATASETS"); !root.empty()) {
     places.push_back((fs::path(root) / canonical).string());
     if (dash != canonical) places.push_back((fs::path(root) / dash).string());
   }
@@ -226,7 +222,7 @@ std::vector<std::string> search_paths(const std::string& name) {
     places.push_back((cache / (canonical == "mnist" ? "mnist.npz" : dash)).string());
   }
   // Debian's dataset packages install here; KEROSENE_SYSTEM_DATASETS moves it (packagers, tests).
-  std::string system = env("KEROSENE_SYSTEM_DATASETS");
+  std::string system = env_string("KEROSENE_SYSTEM_DATASETS");
   if (system.empty()) system = "/usr/share/datasets";
   places.push_back((fs::path(system) / dash).string());
   return places;

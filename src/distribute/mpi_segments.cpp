@@ -12,18 +12,12 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/environment.h"
+
 namespace kerosene::distribute {
-namespace {
-
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr ? value : "";
-}
-
-}  // namespace
 
 std::string vader_segment_path(const std::string& directory, const std::string& node) {
-  const std::string jobid = env("OMPI_MCA_ess_base_jobid"), local_rank = env("OMPI_COMM_WORLD_LOCAL_RANK");
+  const std::string jobid = env_string("OMPI_MCA_ess_base_jobid"), local_rank = env_string("OMPI_COMM_WORLD_LOCAL_RANK");
   if (jobid.empty() || local_rank.empty()) return "";
   char* end = nullptr;
   const unsigned long id = std::strtoul(jobid.c_str(), &end, 10);
@@ -34,7 +28,7 @@ std::string vader_segment_path(const std::string& directory, const std::string& 
 }
 
 std::string unlink_shared_memory_segment() {
-  if (env("OMPI_MCA_ess_base_jobid").empty()) return "";  // not launched by OpenMPI's mpirun
+  if (env_string("OMPI_MCA_ess_base_jobid").empty()) return "";  // not launched by OpenMPI's mpirun
   MPI_Comm node;
   if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) != MPI_SUCCESS) return "";
   int rank = 0, size = 1;
@@ -50,7 +44,7 @@ std::string unlink_shared_memory_segment() {
   MPI_Barrier(node);
   MPI_Comm_free(&node);
   if (size == 1) return "";
-  std::string directory = env("OMPI_MCA_btl_vader_backing_directory");
+  std::string directory = env_string("OMPI_MCA_btl_vader_backing_directory");
   if (directory.empty()) directory = "/dev/shm";
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0) return "";

@@ -10,17 +10,13 @@
 #include <mutex>
 
 #include "backends/cuda_plugin/scratch_memory.h"
+#include "core/environment.h"
 #include "kerosene_build_info.h"
 
 namespace kerosene::backends::cuda_plugin {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? value : "";
-}
 
 std::string executable_path() {
   std::error_code ec;
@@ -114,17 +110,17 @@ namespace {
 /// The candidates, in order. An explicit $KEROSENE_CUDA_PLUGIN is the only one tried: a user
 /// who names a file wants to know why that file did not load, not to get another one.
 std::vector<std::string> candidates() {
-  const std::string forced = env("KEROSENE_CUDA_PLUGIN");
+  const std::string forced = env_string("KEROSENE_CUDA_PLUGIN");
   if (!forced.empty()) return {forced};
   return search_path();
 }
 
 void load(PluginState& s) {
   s.built_with_cuda = KEROSENE_BUILT_WITH_CUDA != 0;
-  const std::string allocator = !env("KEROSENE_GPU_ALLOCATOR").empty() ? env("KEROSENE_GPU_ALLOCATOR")
-                                                                       : env("TF_GPU_ALLOCATOR");
+  const std::string allocator = !env_string("KEROSENE_GPU_ALLOCATOR").empty() ? env_string("KEROSENE_GPU_ALLOCATOR")
+                                                                       : env_string("TF_GPU_ALLOCATOR");
   s.stream_ordered_allocator = allocator == "cuda_malloc_async";
-  if (!s.built_with_cuda && env("KEROSENE_CUDA_PLUGIN").empty()) {
+  if (!s.built_with_cuda && env_string("KEROSENE_CUDA_PLUGIN").empty()) {
     s.load_error = std::string("this build of kerosene has no CUDA plugin: ") + KEROSENE_BUILD_WITHOUT_CUDA_REASON;
     return;
   }
