@@ -271,5 +271,88 @@ class CSVLogger : public Callback {
   std::FILE* file_ = nullptr;
 };
 
+/// Saves the model (or its weights) during fit, as Keras' ModelCheckpoint does. `filepath` may
+/// hold Python format fields filled from the epoch (1-based) and the logs:
+/// "ckpt-{epoch:02d}-{val_loss:.2f}.keras". A name ending in ".keras" gets the whole model
+/// (Sequential::save), one ending in ".weights.h5" the weights; save_weights_only requires the
+/// latter and the former the opposite (Keras' rule). save_best_only: save only when `monitor`
+/// improved (mode "min", "max" or "auto": max for names with "acc", min otherwise), with a
+/// warning when `monitor` is missing from the logs. save_freq: "epoch" or a number of batches.
+/// Under a multi-worker strategy only the chief writes. Every write is atomic.
+class ModelCheckpoint : public Callback {
+ public:
+  struct Options {
+    std::string monitor = "val_loss";
+    int verbose = 0;
+    bool save_best_only = false;
+    bool save_weights_only = false;
+    std::string mode = "auto";
+    std::string save_freq = "epoch";  ///< "epoch" or a positive number of batches ("100")
+    std::optional<double> initial_value_threshold{};
+    std::ostream* out = nullptr;  ///< messages; nullptr means std::cerr
+  };
+  /// Throws ValueError for a bad mode, save_freq, or a name that does not fit save_weights_only.
+  explicit ModelCheckpoint(std::string filepath) : ModelCheckpoint(std::move(filepath), Options{}) {}
+  ModelCheckpoint(std::string filepath, Options options);
+
+  void on_train_begin(const Logs& logs) override;
+  void on_train_batch_end(int batch, const Logs& logs) override;
+  void on_epoch_begin(int epoch, const Logs& logs) override;
+  void on_epoch_end(int epoch, const Logs& logs) override;
+
+  /// The files written so far, in order (a name written twice appears twice).
+  const std::vector<std::string>& saved_files() const { return saved_; }
+  double best() const { return best_; }
+
+ private:
+  void save(int epoch, const Logs& logs, std::optional<int> batch);
+  std::ostream& out() const;
+
+  std::string filepath_;
+  Options options_;
+  bool maximize_ = false;
+  int save_every_batches_ = 0;  // 0: per epoch
+  int batches_since_save_ = 0;
+  int current_epoch_ = 0;
+  double best_ = 0;
+  std::vector<std::string> saved_;
+};
+
+/// Keras' BackupAndRestore: at the end of every epoch (or every `save_freq` batches) writes the
+/// weights, the optimizer state, the epoch, the step and the random state to `backup_dir`;
+/// when fit starts and a backup is there (the run was killed), restores all of it and goes on
+/// from there, so the run ends with the same weights as one never interrupted (same seed, same
+/// thread settings). delete_checkpoint: remove the backup when fit ends normally.
+/// Under a multi-worker strategy only the chief writes and every worker restores.
+class BackupAndRestore : public Callback {
+ public:
+  /// save_freq: "epoch" or a positive number of batches. Throws ValueError otherwise.
+  explicit BackupAndRestore(std::string backup_dir, const std::string& save_freq = "epoch",
+                            bool delete_checkpoint = true);
+
+  void on_train_begin(const Logs& logs) override;
+  void on_train_batch_begin(int batch, const Logs& logs) override;
+  void on_train_batch_end(int batch, const Logs& logs) override;
+  void on_epoch_begin(int epoch, const Logs& logs) override;
+  void on_epoch_end(int epoch, const Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+
+  const std::string& backup_dir() const { return backup_dir_; }
+  /// Whether on_train_begin found a backup and restored it; the epoch and batch fit goes on from.
+  bool restored() const { return restored_; }
+  int restored_epoch() const { return restored_epoch_; }
+  int restored_batch() const { return restored_batch_; }
+
+ private:
+  void backup(int epoch, int batch);
+
+  std::string backup_dir_;
+  int save_every_batches_ = 0;  // 0: per epoch
+  bool delete_checkpoint_;
+  int current_epoch_ = 0;
+  bool restored_ = false;
+  int restored_epoch_ = 0, restored_batch_ = 0;
+};
+
 }  // namespace callbacks
 }  // namespace kerosene

@@ -94,6 +94,26 @@ class Sequential {
   void set_weights(const std::vector<Tensor>& weights);
   Device device() const;
 
+  // --- Files, in Keras 3's formats (src/saving). Every file is written to a temporary name
+  // beside the target, flushed and renamed, so a crash never leaves half a file. ---
+
+  /// Writes the model as Keras 3's `model.save("m.keras")` does: a zip of metadata.json,
+  /// config.json (the model, build and compile config) and model.weights.h5 (the weights and,
+  /// when compiled and trained, the optimizer state). keras.saving.load_model reads it.
+  /// Throws ValueError unless the name ends in ".keras" and the model is built; IOError naming
+  /// the file if it cannot be written.
+  void save(const std::string& filepath) const;
+  /// Writes the weights (and the optimizer state) as Keras 3's save_weights does; the name must
+  /// end in ".weights.h5".
+  void save_weights(const std::string& filepath) const;
+  /// Reads weights into this (built) model from a .weights.h5 file, a .keras archive or a
+  /// legacy Keras 2 / tf.keras .h5 model file; the optimizer state too when the file has it and
+  /// the model is compiled with the same optimizer. Throws ValueError naming the layer and both
+  /// shapes when a weight does not fit; IOError naming the file when it is not such a file.
+  void load_weights(const std::string& filepath);
+  /// The model's config, as Keras 3's model.to_json() writes it.
+  std::string to_json() const;
+
   /// Set by a callback to end fit after the current batch/epoch (Keras' model.stop_training).
   bool stop_training = false;
 
