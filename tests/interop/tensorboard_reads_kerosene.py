@@ -6,9 +6,11 @@ with KEROSENE_TB_KEEP_DIR set, then reads its event files with TensorBoard's rec
 (event_file_loader, which checks every CRC) and its EventAccumulator (what `tensorboard --logdir`
 uses), and checks runs, tags, steps and values against the CSVLogger file of the same fit.
 
-Not part of ctest (it needs Python and the tensorboard package). Run it with:
+With `--logs DIR` it reads logs already written there instead (DIR/logs and DIR/log.csv, as
+`kerosene_interop_tool tensorboard DIR` writes them); that is how ctest's interop.keras runs it
+(tests/interop/run_keras_interop.sh, in the venv of scripts/keras_venv.sh). By hand:
   python3 -m venv /tmp/tbenv && /tmp/tbenv/bin/pip install tensorboard
-  /tmp/tbenv/bin/python tests/interop/tensorboard_reads_kerosene.py [build-dir]
+  /tmp/tbenv/bin/python tests/interop/tensorboard_reads_kerosene.py [build-dir | --logs DIR]
 """
 import csv
 import glob
@@ -25,11 +27,14 @@ TEST = "TensorBoardCallbackTest.FitWritesTrainAndValidationRunsAsKeras"
 
 
 def main():
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    out = tempfile.mkdtemp(prefix="kerosene_tb_interop_")
-    env = dict(os.environ, KEROSENE_TB_KEEP_DIR=out)
-    subprocess.run([os.path.join(build, "kerosene_tests"), "--gtest_filter=" + TEST], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    if len(sys.argv) == 3 and sys.argv[1] == "--logs":
+        out = sys.argv[2]
+    else:
+        build = sys.argv[1] if len(sys.argv) > 1 else "build"
+        out = tempfile.mkdtemp(prefix="kerosene_tb_interop_")
+        env = dict(os.environ, KEROSENE_TB_KEEP_DIR=out)
+        subprocess.run([os.path.join(build, "kerosene_tests"), "--gtest_filter=" + TEST], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
     with open(os.path.join(out, "log.csv"), newline="") as f:
         rows = list(csv.DictReader(f))
     failures = []
@@ -60,6 +65,13 @@ def main():
                 key = prefix + tag[len("epoch_"):]
                 expected = [(int(r["epoch"]), float(r[key])) for r in rows]
                 # TensorBoard holds float32; the CSV the double kerosene computed.
+                check(f"{run}/{tag}: {series} vs CSV {expected}",
+                      len(series) == len(expected) and
+                      all(s == es and abs(v - ev) <= 1e-6 * max(1.0, abs(ev)) for (s, v), (es, ev) in zip(series, expected)))
+            if tag.startswith("evaluation_"):
+                # Keras writes the validation values again at the optimizer's iterations: 3 batches an epoch.
+                key = "val_" + tag[len("evaluation_"):-len("_vs_iterations")]
+                expected = [(3 * int(r["epoch"]) + 3, float(r[key])) for r in rows]
                 check(f"{run}/{tag}: {series} vs CSV {expected}",
                       len(series) == len(expected) and
                       all(s == es and abs(v - ev) <= 1e-6 * max(1.0, abs(ev)) for (s, v), (es, ev) in zip(series, expected)))

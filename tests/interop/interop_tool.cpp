@@ -1,0 +1,320 @@
+// The C++ half of the Keras 3 interop tests (tests/interop/run_keras_interop.sh drives it):
+//   write DIR                        one small model per layer type and per optimizer x loss,
+//                                    saved as DIR/<case>.keras with DIR/<case>.x.npy (input),
+//                                    DIR/<case>.y.npy (kerosene's predictions) and
+//                                    DIR/<case>.json (what the compile config must say)
+//   predict MODEL X.npy OUT.npy      load_model(MODEL), predict X, write OUT
+//   predict-weights JSON WEIGHTS X.npy OUT.npy
+//                                    model_from_json(file JSON) + load_weights(WEIGHTS)
+//   tensorboard DIR                  a short fit with TensorBoard and CSVLogger callbacks,
+//                                    logs in DIR/logs, the CSV in DIR/log.csv
+// Python (Keras, TensorBoard) checks the files; this program only writes and reads them.
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kerosene/callbacks.h"
+#include "kerosene/io.h"
+#include "kerosene/layers.h"
+#include "kerosene/models.h"
+#include "kerosene/optimizers.h"
+#include "kerosene/sequential.h"
+
+namespace {
+
+using namespace kerosene;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// Uniform in [-1, 1) from a fixed seed: the same files on every run.
+Tensor random_tensor(const Shape& shape, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> values(static_cast<size_t>(shape.numel()));
+  for (float& v : values) v = dist(gen);
+  return Tensor::from_vector(values, shape);
+}
+
+std::string path_in(const fs::path& dir, const std::string& name, const std::string& suffix) {
+  std::string file = name;
+  file += suffix;
+  return (dir / file).string();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Case {
+  std::string name;
+  Shape input;
+  std::vector<Layer> layers;  // after the Input
+};
+
+layers::Conv2DOptions conv_options(const std::string& padding, std::pair<int, int> strides,
+                                   const std::string& activation) {
+  layers::Conv2DOptions o;
+  o.padding = padding;
+  o.strides = strides;
+  o.activation = activation;
+  return o;
+}
+
+layers::Pooling2DOptions pool_options(const std::string& padding, std::optional<std::pair<int, int>> strides) {
+  layers::Pooling2DOptions o;
+  o.padding = padding;
+  o.strides = strides;
+  return o;
+}
+
+// One model per layer type and option kerosene has (include/kerosene/layers.h). Uncompiled, so
+// the empty compile config is checked too. The names are shared with keras_writes.py.
+std::vector<Case> layer_cases() {
+  using namespace layers;
+  std::vector<Case> cases;
+  for (const char* activation : {"linear", "relu", "sigmoid", "tanh", "softmax"}) {
+    std::string name = "dense_";
+    name += activation;
+    cases.push_back({name, {6}, {Dense(4, activation)}});
+  }
+  DenseOptions no_bias;
+  no_bias.use_bias = false;
+  no_bias.activation = "relu";
+  cases.push_back({"dense_no_bias", {6}, {Dense(5, no_bias), Dense(3)}});
+  cases.push_back({"conv2d_valid", {7, 7, 3}, {Conv2D(4, {3, 3}, conv_options("valid", {1, 1}, "relu"))}});
+  cases.push_back({"conv2d_same", {7, 7, 3}, {Conv2D(4, {3, 3}, conv_options("same", {1, 1}, "tanh"))}});
+  cases.push_back({"conv2d_strides", {8, 8, 2}, {Conv2D(3, {3, 2}, conv_options("valid", {2, 2}, "linear"))}});
+  cases.push_back({"conv2d_same_strides", {7, 7, 2}, {Conv2D(3, {3, 3}, conv_options("same", {2, 2}, "sigmoid"))}});
+  cases.push_back({"max_pooling2d", {6, 6, 2}, {MaxPooling2D({2, 2})}});
+  cases.push_back({"max_pooling2d_same_strides", {7, 7, 2}, {MaxPooling2D({3, 3}, pool_options("same", std::pair{2, 2}))}});
+  cases.push_back({"average_pooling2d", {6, 6, 2}, {AveragePooling2D({2, 2})}});
+  cases.push_back(
+      {"average_pooling2d_same_strides", {7, 7, 2}, {AveragePooling2D({3, 3}, pool_options("same", std::pair{2, 2}))}});
+  cases.push_back({"flatten", {4, 4, 2}, {Flatten(), Dense(3)}});
+  cases.push_back({"dropout", {6}, {Dense(5, "relu"), Dropout(0.5f), Dense(2)}});
+  cases.push_back({"activation_relu", {6}, {Dense(4), Activation("relu")}});
+  cases.push_back({"activation_softmax", {6}, {Dense(4), Activation("softmax")}});
+  cases.push_back({"reshape", {12}, {Reshape({2, 2, 3}), Conv2D(2, {2, 2}), Reshape({-1}), Dense(2)}});
+  cases.push_back({"convnet", {8, 8, 1},
+                   {Conv2D(4, {3, 3}, "relu"), MaxPooling2D(), Conv2D(4, {2, 2}, conv_options("same", {1, 1}, "relu")),
+                    AveragePooling2D(), Flatten(), Dropout(0.25f), Dense(3, "softmax")}});
+  return cases;
+}
+
+Sequential with_input(const Case& c) {
+  std::vector<Layer> stack{layers::Input(c.input)};
+  stack.insert(stack.end(), c.layers.begin(), c.layers.end());
+  return Sequential(stack);
+}
+
+struct TrainedCase {
+  std::string name;
+  Optimizer optimizer;
+  json optimizer_expected;  // Keras class name and the hyperparameters it must read back
+  std::string loss;
+  std::vector<std::string> metrics;
+  bool from_logits = false;
+};
+
+// Every optimizer with settings off their defaults (so a default silently written is caught),
+// times every loss. Optimizers are made per case: a handle shares its state.
+std::vector<TrainedCase> trained_cases() {
+  struct Loss {
+    const char* tag;
+    const char* name;
+    std::vector<std::string> metrics;
+  };
+  const std::vector<Loss> losses = {{"scce", "sparse_categorical_crossentropy", {"accuracy"}},
+                                    {"cce", "categorical_crossentropy", {"categorical_accuracy"}},
+                                    {"bce", "binary_crossentropy", {"binary_accuracy"}},
+                                    {"mse", "mean_squared_error", {}}};
+  const std::vector<std::string> optimizer_tags = {"sgd", "adam", "adamw", "rmsprop"};
+  auto make = [](const std::string& tag, json& expected) -> Optimizer {
+    if (tag == "sgd") {
+      expected = {{"class_name", "SGD"}, {"learning_rate", 0.02}, {"momentum", 0.9}, {"nesterov", false}};
+      return optimizers::SGD({.learning_rate = 0.02f, .momentum = 0.9f});
+    }
+    if (tag == "adam") {
+      expected = {{"class_name", "Adam"}, {"learning_rate", 0.002}, {"beta_1", 0.8}, {"beta_2", 0.99}, {"epsilon", 1e-6}};
+      return optimizers::Adam({.learning_rate = 0.002f, .beta_1 = 0.8f, .beta_2 = 0.99f, .epsilon = 1e-6f});
+    }
+    if (tag == "adamw") {
+      expected = {{"class_name", "AdamW"}, {"learning_rate", 0.003}, {"weight_decay", 0.01}, {"beta_1", 0.9},
+                  {"beta_2", 0.999}, {"epsilon", 1e-7}};
+      return optimizers::AdamW({.learning_rate = 0.003f, .weight_decay = 0.01f});
+    }
+    expected = {{"class_name", "RMSprop"}, {"learning_rate", 0.002}, {"rho", 0.8}, {"momentum", 0.5},
+                {"epsilon", 1e-7}, {"centered", true}};
+    return optimizers::RMSprop({.learning_rate = 0.002f, .rho = 0.8f, .momentum = 0.5f, .centered = true});
+  };
+  std::vector<TrainedCase> cases;
+  for (const auto& tag : optimizer_tags) {
+    for (const auto& loss : losses) {
+      json expected;
+      Optimizer optimizer = make(tag, expected);
+      std::string name = tag;
+      name += "_";
+      name += loss.tag;
+      cases.push_back({name, optimizer, expected, loss.name, loss.metrics});
+    }
+  }
+  // Logits: the loss is then a loss object with from_logits=true in Keras' config.
+  json expected;
+  Optimizer optimizer = make("sgd", expected);
+  cases.push_back({"sgd_scce_logits", optimizer, expected, "sparse_categorical_crossentropy", {"accuracy"}, true});
+  return cases;
+}
+
+// Targets for 8 samples and 3 outputs in the form each loss wants.
+Tensor targets(const std::string& loss, uint32_t seed) {
+  std::mt19937 gen(seed);
+  if (loss == "sparse_categorical_crossentropy") {
+    std::vector<int32_t> labels(8);
+    for (auto& l : labels) l = static_cast<int32_t>(gen() % 3);
+    return Tensor::from_vector(labels, {8});
+  }
+  std::vector<float> values(24, 0.0f);
+  for (int i = 0; i < 8; ++i) {
+    if (loss == "categorical_crossentropy") {
+      values[i * 3 + gen() % 3] = 1.0f;
+    } else {
+      for (int j = 0; j < 3; ++j) {
+        values[i * 3 + j] = loss == "binary_crossentropy" ? static_cast<float>(gen() % 2) : static_cast<float>(gen() % 100) / 50.0f - 1.0f;
+      }
+    }
+  }
+  return Tensor::from_vector(values, {8, 3});
+}
+
+std::string output_activation(const TrainedCase& c) {
+  if (c.from_logits || c.loss == "mean_squared_error") return "linear";
+  return c.loss == "binary_crossentropy" ? "sigmoid" : "softmax";
+}
+
+// The expectations and the input first: a case whose model kerosene fails to save is then
+// still listed, and reported, by keras_reads_kerosene.py.
+bool save_case(Sequential& model, const fs::path& dir, const std::string& name, const Tensor& x, const json& expected) {
+  try {
+    write_text(path_in(dir, name, ".json"), expected.dump(2));
+    io::save_npy(path_in(dir, name, ".x.npy"), x);
+    io::save_npy(path_in(dir, name, ".y.npy"), model.predict(x));
+    model.save(path_in(dir, name, ".keras"));
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "interop_tool: " << name << ": " << e.what() << "\n";
+    return false;
+  }
+}
+
+int write_mode(const fs::path& dir) {
+  fs::create_directories(dir);
+  utils::set_random_seed(1234);
+  uint32_t seed = 1;
+  int failures = 0;
+  for (const Case& c : layer_cases()) {
+    Sequential model = with_input(c);
+    Shape batch{5};  // five samples
+    for (int i = 0; i < c.input.rank(); ++i) batch.push_back(c.input[i]);
+    failures += !save_case(model, dir, c.name, random_tensor(batch, seed++), json{{"compiled", false}});
+  }
+  for (const TrainedCase& c : trained_cases()) {
+    Sequential model({layers::Input({6}), layers::Dense(8, "relu"), layers::Dense(3, output_activation(c))});
+    model.compile(c.optimizer, c.loss, c.metrics, c.from_logits);
+    FitOptions options;
+    options.batch_size = 4;  // 8 samples: two steps, so the optimizer has state to save
+    options.epochs = 1;
+    options.verbose = 0;
+    options.shuffle = false;
+    const Tensor x = random_tensor({8, 6}, seed++);
+    model.fit(x, targets(c.loss, seed++), options);
+    json expected = {{"compiled", true},     {"optimizer", c.optimizer_expected}, {"loss", c.loss},
+                     {"metrics", c.metrics}, {"from_logits", c.from_logits},      {"iterations", 2}};
+    failures += !save_case(model, dir, c.name, x, expected);
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+int predict_mode(const std::string& model_path, const std::string& x_path, const std::string& out_path) {
+  Sequential model = models::load_model(model_path);
+  io::save_npy(out_path, model.predict(io::load_npy(x_path)));
+  return 0;
+}
+
+int predict_weights_mode(const std::string& json_path, const std::string& weights_path, const std::string& x_path,
+                         const std::string& out_path) {
+  Sequential model = models::model_from_json(read_text(json_path));
+  model.load_weights(weights_path);
+  io::save_npy(out_path, model.predict(io::load_npy(x_path)));
+  return 0;
+}
+
+// The fit of tests/train/tensorboard_csv_test.cpp: train and validation runs, 3 epochs of 3
+// batches, and a CSV of the same values for tensorboard_reads_kerosene.py to compare with.
+int tensorboard_mode(const fs::path& dir) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto data = [](int64_t n, int offset) {
+    std::vector<float> x(n * 4);
+    std::vector<int32_t> y(n);
+    for (int64_t i = 0; i < n; ++i) {
+      y[i] = static_cast<int32_t>((i + offset) % 3);
+      for (int j = 0; j < 4; ++j) x[i * 4 + j] = static_cast<float>((i * 7 + j * 3 + offset) % 5) / 5.0f + (j == y[i] ? 1.0f : 0.0f);
+    }
+    return std::pair{Tensor::from_vector(x, {n, 4}), Tensor::from_vector(y, {n})};
+  };
+  Sequential model({layers::Input({4}), layers::Dense(8, "relu"), layers::Dense(3, "softmax")});
+  model.compile(optimizers::SGD({.learning_rate = 0.05f}), "sparse_categorical_crossentropy", {"accuracy"});
+  auto [x, y] = data(12, 0);
+  FitOptions options;
+  options.epochs = 3;
+  options.batch_size = 4;
+  options.verbose = 0;
+  options.validation_data = data(6, 1);
+  options.callbacks = {std::make_shared<callbacks::TensorBoard>((dir / "logs").string()),
+                       std::make_shared<callbacks::CSVLogger>((dir / "log.csv").string())};
+  model.fit(x, y, options);
+  return 0;
+}
+
+int usage() {
+  std::cerr << "usage: interop_tool write DIR | predict MODEL X.npy OUT.npy |"
+               " predict-weights JSON WEIGHTS X.npy OUT.npy | tensorboard DIR\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.size() == 2 && args[0] == "write") return write_mode(args[1]);
+    if (args.size() == 4 && args[0] == "predict") return predict_mode(args[1], args[2], args[3]);
+    if (args.size() == 5 && args[0] == "predict-weights") return predict_weights_mode(args[1], args[2], args[3], args[4]);
+    if (args.size() == 2 && args[0] == "tensorboard") return tensorboard_mode(args[1]);
+  } catch (const std::exception& e) {
+    // One line the Python side shows as the case's failure.
+    std::cerr << "interop_tool: " << e.what() << "\n";
+    return 1;
+  }
+  return usage();
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Keras 3 reads what kerosene wrote: python keras_reads_kerosene.py DIR.
+
+DIR holds what `interop_tool write DIR` made: <case>.keras, <case>.x.npy, kerosene's predictions
+<case>.y.npy and <case>.json, what the compile config must say. For each case Keras loads the
+model (keras.saving.load_model), predicts (within 1e-5, absolute plus relative), and, for a
+compiled one, must read back the optimizer's class and hyperparameters, the loss and metrics,
+the optimizer's state (iterations as trained) without a warning, and be able to fit on.
+One line per case; exits 1 if any case fails.
+"""
+import glob
+import json
+import os
+import sys
+import warnings
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+TOL = 1e-5
+
+
+def close(got, want):
+    """'' when within TOL, else where and by how much they differ."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        return f"shape {got.shape}, kerosene predicted {want.shape}"
+    err = np.abs(got - want) - TOL * np.abs(want)
+    if np.all(err <= TOL):
+        return ""
+    i = np.unravel_index(np.argmax(err), err.shape)
+    return f"max difference {np.max(np.abs(got - want)):.3g} at {tuple(int(k) for k in i)}: Keras {got[i]:.8g}, kerosene {want[i]:.8g}"
+
+
+def targets_for(loss, n, outputs):
+    rng = np.random.default_rng(0)
+    if loss == "sparse_categorical_crossentropy":
+        return rng.integers(0, outputs, size=(n,))
+    if loss == "categorical_crossentropy":
+        return np.eye(outputs, dtype="float32")[rng.integers(0, outputs, size=(n,))]
+    return rng.integers(0, 2, size=(n, outputs)).astype("float32")
+
+
+def check_compile(model, expected, problems):
+    if not expected["compiled"]:
+        if getattr(model, "optimizer", None) is not None:
+            problems.append(f"uncompiled model came back with optimizer {type(model.optimizer).__name__}")
+        return
+    if getattr(model, "optimizer", None) is None:
+        problems.append("not compiled (compile_config missing or empty)")
+        return
+    want = expected["optimizer"]
+    name = type(model.optimizer).__name__
+    if name != want["class_name"]:
+        problems.append(f"optimizer {name}, want {want['class_name']}")
+    config = model.optimizer.get_config()
+    for key, value in want.items():
+        if key == "class_name":
+            continue
+        got = config.get(key)
+        same = got == value if isinstance(value, bool) else (
+            isinstance(got, (int, float)) and abs(got - value) <= 1e-6 * abs(value))
+        if not same:
+            problems.append(f"optimizer {key} = {got!r}, want {value!r}")
+    compile_config = model.get_compile_config()
+    loss = compile_config.get("loss")
+    if expected["from_logits"]:
+        # A loss object: {"module": "keras.losses", "class_name": ..., "config": {..., "from_logits": true}}
+        ok = isinstance(loss, dict) and loss.get("config", {}).get("from_logits") is True
+        if not ok:
+            problems.append(f"loss {loss!r}, want {expected['loss']} with from_logits=True")
+    elif loss != expected["loss"]:
+        problems.append(f"loss {loss!r}, want {expected['loss']!r}")
+    metrics = compile_config.get("metrics") or []
+    if list(metrics) != expected["metrics"]:
+        problems.append(f"metrics {metrics!r}, want {expected['metrics']!r}")
+    iterations = int(model.optimizer.iterations.numpy())
+    if iterations != expected["iterations"]:
+        problems.append(f"optimizer iterations {iterations}, want {expected['iterations']} (state not loaded?)")
+
+
+def check_case(directory, case):
+    base = os.path.join(directory, case)
+    if not os.path.exists(base + ".keras"):
+        return ["kerosene wrote no .keras file (interop_tool's error is above)"]
+    with open(base + ".json") as f:
+        expected = json.load(f)
+    x, want = np.load(base + ".x.npy"), np.load(base + ".y.npy")
+    problems = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = keras.saving.load_model(base + ".keras")
+    for w in caught:
+        text = str(w.message)
+        # Keras warns, and skips the optimizer state, when its variables do not match.
+        if "optimizer" in text.lower() or "skipping" in text.lower():
+            problems.append(f"warning on load: {text.strip()[:300]}")
+    diff = close(model.predict(x, verbose=0), want)
+    if diff:
+        problems.append(f"predictions: {diff}")
+    check_compile(model, expected, problems)
+    if expected["compiled"] and not problems:
+        # The loaded compile config must be one Keras trains with.
+        model.fit(x, targets_for(expected["loss"], len(x), model.output_shape[-1]), epochs=1, verbose=0)
+    return problems
+
+
+def main():
+    directory = sys.argv[1]
+    # Every case interop_tool wrote expectations for, whether or not it managed the .keras file.
+    cases = sorted(os.path.basename(p)[:-len(".json")] for p in glob.glob(os.path.join(directory, "*.json")))
+    if not cases:
+        print(f"keras_reads_kerosene: no cases in {directory}")
+        return 1
+    failed = 0
+    for case in cases:
+        try:
+            problems = check_case(directory, case)
+        except Exception as e:  # Keras refusing the file is the finding to report
+            problems = [f"{type(e).__name__}: {str(e).strip()[:600]}"]
+        if problems:
+            failed += 1
+            print(f"FAIL {case}: " + "; ".join(problems), flush=True)
+        else:
+            print(f"PASS {case}", flush=True)
+    print(f"keras_reads_kerosene: {len(cases) - failed}/{len(cases)} cases pass (Keras {keras.__version__}, "
+          f"{keras.backend.backend()})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Keras 3 writes the files kerosene must read: python keras_writes.py DIR.
+
+For each case (the names of interop_tool.cpp's cases): DIR/<case>.keras, <case>.x.npy and
+Keras' predictions <case>.y.npy; <case>.model.json (model.to_json()) with <case>.weights.h5;
+for a few cases a legacy <case>.keras3.h5 (Keras 3's model.save("m.h5")); and tf215_convnet.h5,
+crafted with h5py in tf.keras 2.15's layout (keras-formats.md 1.5), since tf.keras 2 itself is
+not installable next to Keras 3. DIR/manifest.json lists what kerosene must load and predict.
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import h5py  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
+
+SEED = 1234
+
+
+def layer_cases():
+    """(name, input shape, layers after the Input): as layer_cases() in interop_tool.cpp."""
+    cases = [(f"dense_{a}", (6,), lambda a=a: [layers.Dense(4, activation=a)])
+             for a in ("linear", "relu", "sigmoid", "tanh", "softmax")]
+    cases += [
+        ("dense_no_bias", (6,), lambda: [layers.Dense(5, activation="relu", use_bias=False), layers.Dense(3)]),
+        ("conv2d_valid", (7, 7, 3), lambda: [layers.Conv2D(4, (3, 3), activation="relu")]),
+        ("conv2d_same", (7, 7, 3), lambda: [layers.Conv2D(4, (3, 3), padding="same", activation="tanh")]),
+        ("conv2d_strides", (8, 8, 2), lambda: [layers.Conv2D(3, (3, 2), strides=(2, 2))]),
+        ("conv2d_same_strides", (7, 7, 2),
+         lambda: [layers.Conv2D(3, (3, 3), strides=(2, 2), padding="same", activation="sigmoid")]),
+        ("max_pooling2d", (6, 6, 2), lambda: [layers.MaxPooling2D((2, 2))]),
+        ("max_pooling2d_same_strides", (7, 7, 2), lambda: [layers.MaxPooling2D((3, 3), strides=(2, 2), padding="same")]),
+        ("average_pooling2d", (6, 6, 2), lambda: [layers.AveragePooling2D((2, 2))]),
+        ("average_pooling2d_same_strides", (7, 7, 2),
+         lambda: [layers.AveragePooling2D((3, 3), strides=(2, 2), padding="same")]),
+        ("flatten", (4, 4, 2), lambda: [layers.Flatten(), layers.Dense(3)]),
+        ("dropout", (6,), lambda: [layers.Dense(5, activation="relu"), layers.Dropout(0.5), layers.Dense(2)]),
+        ("activation_relu", (6,), lambda: [layers.Dense(4), layers.Activation("relu")]),
+        ("activation_softmax", (6,), lambda: [layers.Dense(4), layers.Activation("softmax")]),
+        ("reshape", (12,), lambda: [layers.Reshape((2, 2, 3)), layers.Conv2D(2, (2, 2)), layers.Reshape((-1,)),
+                                    layers.Dense(2)]),
+        ("convnet", (8, 8, 1), lambda: [layers.Conv2D(4, (3, 3), activation="relu"), layers.MaxPooling2D(),
+                                        layers.Conv2D(4, (2, 2), padding="same", activation="relu"),
+                                        layers.AveragePooling2D((2, 2)), layers.Flatten(), layers.Dropout(0.25),
+                                        layers.Dense(3, activation="softmax")]),
+    ]
+    return cases
+
+
+OPTIMIZERS = {
+    "sgd": lambda: keras.optimizers.SGD(learning_rate=0.02, momentum=0.9),
+    "adam": lambda: keras.optimizers.Adam(learning_rate=0.002, beta_1=0.8, beta_2=0.99, epsilon=1e-6),
+    "adamw": lambda: keras.optimizers.AdamW(learning_rate=0.003, weight_decay=0.01),
+    "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate=0.002, rho=0.8, momentum=0.5, centered=True),
+}
+LOSSES = {
+    "scce": ("sparse_categorical_crossentropy", ["accuracy"], "softmax"),
+    "cce": ("categorical_crossentropy", ["categorical_accuracy"], "softmax"),
+    "bce": ("binary_crossentropy", ["binary_accuracy"], "sigmoid"),
+    "mse": ("mean_squared_error", [], "linear"),
+}
+
+
+def targets(loss, rng):
+    if loss == "sparse_categorical_crossentropy":
+        return rng.integers(0, 3, size=(8,)).astype("int32")
+    if loss == "categorical_crossentropy":
+        return np.eye(3, dtype="float32")[rng.integers(0, 3, size=(8,))]
+    if loss == "binary_crossentropy":
+        return rng.integers(0, 2, size=(8, 3)).astype("float32")
+    return rng.uniform(-1, 1, size=(8, 3)).astype("float32")
+
+
+def trained_cases():
+    """(name, model, x, y): each optimizer x each loss, fitted two steps (8 samples, batch 4)."""
+    rng = np.random.default_rng(SEED)
+    out = []
+    specs = [(f"{o}_{t}", o, t, False) for o in OPTIMIZERS for t in LOSSES] + [("sgd_scce_logits", "sgd", "scce", True)]
+    for name, opt, tag, logits in specs:
+        loss, metrics, activation = LOSSES[tag]
+        model = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"),
+                                  layers.Dense(3, activation="linear" if logits else activation)])
+        loss_obj = keras.losses.SparseCategoricalCrossentropy(from_logits=True) if logits else loss
+        model.compile(optimizer=OPTIMIZERS[opt](), loss=loss_obj, metrics=metrics)
+        x = rng.uniform(-1, 1, size=(8, 6)).astype("float32")
+        model.fit(x, targets(loss, rng), batch_size=4, epochs=1, shuffle=False, verbose=0)
+        out.append((name, model, x))
+    return out
+
+
+def save_tf215_h5(model, path):
+    """A Sequential of Conv2D/MaxPooling2D/Flatten/Dense as tf.keras 2.15's model.save("m.h5")."""
+    def initializer(name):
+        return {"class_name": name, "config": {"seed": None} if name == "GlorotUniform" else {}}
+
+    common = {"trainable": True, "dtype": "float32"}
+    configs, names, counts = [], [], {}
+    for layer in model.layers:
+        kind = type(layer).__name__
+        base = {"Conv2D": "conv2d", "MaxPooling2D": "max_pooling2d", "Flatten": "flatten", "Dense": "dense"}[kind]
+        name = base if base not in counts else f"{base}_{counts[base]}"
+        counts[base] = counts.get(base, 0) + 1
+        names.append(name)
+        c = {"name": name, **common}
+        if kind in ("Conv2D", "Dense"):
+            if kind == "Conv2D":
+                c.update(filters=layer.filters, kernel_size=list(layer.kernel_size), strides=list(layer.strides),
+                         padding=layer.padding, data_format="channels_last", dilation_rate=[1, 1], groups=1)
+            else:
+                c.update(units=layer.units)
+            c.update(activation=keras.activations.serialize(layer.activation), use_bias=layer.use_bias,
+                     kernel_initializer=initializer("GlorotUniform"), bias_initializer=initializer("Zeros"),
+                     kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                     kernel_constraint=None, bias_constraint=None)
+        elif kind == "MaxPooling2D":
+            c.update(pool_size=list(layer.pool_size), padding=layer.padding, strides=list(layer.strides),
+                     data_format="channels_last")
+        else:
+            c.update(data_format="channels_last")
+        configs.append({"class_name": kind, "config": c})
+    shape = [None] + list(model.input_shape[1:])
+    input_layer = {"class_name": "InputLayer", "config": {"batch_input_shape": shape, "dtype": "float32",
+                                                          "sparse": False, "ragged": False, "name": "input_1"}}
+    model_config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [input_layer] + configs}}
+    # What 2.x writes for compile(optimizer="adam", loss=..., metrics=["accuracy"]): the compiled
+    # metric objects, not the strings the user gave.
+    training_config = {
+        "loss": "sparse_categorical_crossentropy",
+        "metrics": [[{"class_name": "MeanMetricWrapper",
+                      "config": {"name": "accuracy", "dtype": "float32", "fn": "sparse_categorical_accuracy"}}]],
+        "weighted_metrics": None, "loss_weights": None,
+        "optimizer_config": {"class_name": "Adam", "config": {
+            "name": "Adam", "weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
+            "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "jit_compile": False,
+            "is_legacy_optimizer": False, "learning_rate": 0.0010000000474974513, "beta_1": 0.9,
+            "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": False}},
+    }
+    fixed = lambda strings: np.array([s.encode() for s in strings], dtype=f"S{max([1] + [len(s) for s in strings])}")
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "2.15.0"
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = json.dumps(model_config).encode()
+        f.attrs["training_config"] = json.dumps(training_config).encode()
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = fixed(names + ["top_level_model_weights"])
+        mw.attrs["backend"] = "tensorflow"
+        mw.attrs["keras_version"] = "2.15.0"
+        by_name = dict(zip(names, model.layers))
+        for name in sorted(names + ["top_level_model_weights"]):
+            g = mw.create_group(name)
+            layer = by_name.get(name)
+            weights = layer.get_weights() if layer is not None else []
+            weight_names = [f"{name}/{w}:0" for w in ("kernel", "bias")[:len(weights)]]
+            g.attrs["weight_names"] = fixed(weight_names) if weight_names else np.array([], dtype="S1")
+            for wname, value in zip(weight_names, weights):
+                g.create_dataset(wname, data=value)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    keras.utils.set_random_seed(SEED)
+    rng = np.random.default_rng(SEED + 1)
+    manifest = []
+    models = []
+    for name, shape, make in layer_cases():
+        model = keras.Sequential([keras.Input(shape)] + make())
+        x = rng.uniform(-1, 1, size=(5,) + shape).astype("float32")
+        if name in ("convnet", "dropout"):  # compiled and trained too, with an optimizer state
+            y = rng.integers(0, model.output_shape[-1], size=(5,))
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            model.fit(x, y, batch_size=3, epochs=1, verbose=0)
+        models.append((name, model, x))
+    models += trained_cases()
+    legacy = {"dense_relu", "convnet", "adam_scce", "rmsprop_mse"}
+    for name, model, x in models:
+        base = os.path.join(out, name)
+        np.save(base + ".x.npy", x)
+        np.save(base + ".y.npy", np.asarray(model.predict(x, verbose=0), dtype="float32"))
+        model.save(base + ".keras")
+        manifest.append({"case": name, "model": name + ".keras", "x": name + ".x.npy", "y": name + ".y.npy"})
+        with open(base + ".model.json", "w") as f:
+            f.write(model.to_json())
+        model.save_weights(base + ".weights.h5")
+        manifest.append({"case": name + " (to_json + .weights.h5)", "json": name + ".model.json",
+                         "weights": name + ".weights.h5", "x": name + ".x.npy", "y": name + ".y.npy"})
+        if name in legacy:
+            model.save(base + ".keras3.h5")
+            manifest.append({"case": name + " (Keras 3 legacy .h5)", "model": name + ".keras3.h5",
+                             "x": name + ".x.npy", "y": name + ".y.npy"})
+    # tf.keras 2.15's layout, with the weights of a Keras 3 model of the same architecture.
+    model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(4, (3, 3), activation="relu"),
+                              layers.MaxPooling2D(), layers.Conv2D(3, (2, 2), activation="relu"),
+                              layers.Flatten(), layers.Dense(3, activation="softmax")])
+    x = rng.uniform(-1, 1, size=(4, 8, 8, 1)).astype("float32")
+    base = os.path.join(out, "tf215_convnet")
+    save_tf215_h5(model, base + ".h5")
+    np.save(base + ".x.npy", x)
+    np.save(base + ".y.npy", np.asarray(model.predict(x, verbose=0), dtype="float32"))
+    # The crafted file must be one Keras itself loads, or the case proves nothing. Without
+    # compiling: Keras 3 rejects the jit_compile and is_legacy_optimizer keys tf.keras 2.11+
+    # writes in the optimizer config, which kerosene is expected to accept.
+    reread = keras.saving.load_model(base + ".h5", compile=False)
+    np.testing.assert_allclose(reread.predict(x, verbose=0), np.load(base + ".y.npy"), rtol=1e-6, atol=1e-6)
+    manifest.append({"case": "tf215_convnet (tf.keras 2.15 .h5)", "model": "tf215_convnet.h5",
+                     "x": "tf215_convnet.x.npy", "y": "tf215_convnet.y.npy"})
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    print(f"keras_writes: {len(manifest)} files to load in {out} (Keras {keras.__version__}, {keras.backend.backend()})")
+
+
+if __name__ == "__main__":
+    main()
