@@ -38,7 +38,7 @@ def layer_cases():
         ("average_pooling2d_same_strides", (7, 7, 2),
          lambda: [layers.AveragePooling2D((3, 3), strides=(2, 2), padding="same")]),
         ("flatten", (4, 4, 2), lambda: [layers.Flatten(), layers.Dense(3)]),
-        ("dropout", (6,), lambda: [layers.Dense(5, activation="relu"), layers.Dropout(0.5), layers.Dense(2)]),
+        ("dropout", (6,), lambda: [layers.Dense(5, activation="relu"), layers.Dropout(0.5), layers.Dense(2, activation="softmax")]),
         ("activation_relu", (6,), lambda: [layers.Dense(4), layers.Activation("relu")]),
         ("activation_softmax", (6,), lambda: [layers.Dense(4), layers.Activation("softmax")]),
         ("reshape", (12,), lambda: [layers.Reshape((2, 2, 3)), layers.Conv2D(2, (2, 2)), layers.Reshape((-1,)),
