@@ -33,6 +33,8 @@ class MirroredModel {
 
   int replicas() const { return static_cast<int>(strategy_->devices.size()); }
   const detail::StrategyState& strategy() const { return *strategy_; }
+  /// Replica r's model (0: the primary), for the state BackupAndRestore saves per replica.
+  train::ModelState& replica_model(int r) { return replica(r); }
 
  private:
   train::ModelState& replica(int r) { return r == 0 ? primary_ : *others_[static_cast<size_t>(r) - 1]; }
