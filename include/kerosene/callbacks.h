@@ -323,7 +323,12 @@ class ModelCheckpoint : public Callback {
 /// when fit starts and a backup is there (the run was killed), restores all of it and goes on
 /// from there, so the run ends with the same weights as one never interrupted (same seed, same
 /// thread settings). delete_checkpoint: remove the backup when fit ends normally.
-/// Under a multi-worker strategy only the chief writes and every worker restores.
+/// Under a multi-worker strategy only the chief writes and every worker restores (backup_dir
+/// must be on a file system every worker sees). Restoring into a model with several mirrored
+/// replicas gives every replica the weights and its random state; the optimizer state reaches
+/// replica 0 only (the replicas' own optimizer copies start fresh: not exact there yet).
+/// Other callbacks' state (EarlyStopping's patience, ModelCheckpoint's best) is not restored,
+/// as in Keras.
 class BackupAndRestore : public Callback {
  public:
   /// save_freq: "epoch" or a positive number of batches. Throws ValueError otherwise.
