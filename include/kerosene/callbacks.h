@@ -324,9 +324,8 @@ class ModelCheckpoint : public Callback {
 /// from there, so the run ends with the same weights as one never interrupted (same seed, same
 /// thread settings). delete_checkpoint: remove the backup when fit ends normally.
 /// Under a multi-worker strategy only the chief writes and every worker restores (backup_dir
-/// must be on a file system every worker sees). Restoring into a model with several mirrored
-/// replicas gives every replica the weights and its random state; the optimizer state reaches
-/// replica 0 only (the replicas' own optimizer copies start fresh: not exact there yet).
+/// must be on a file system every worker sees). Restoring into a model with mirrored replicas
+/// gives every replica the weights, the optimizer state and its own random state.
 /// Other callbacks' state (EarlyStopping's patience, ModelCheckpoint's best) is not restored,
 /// as in Keras.
 class BackupAndRestore : public Callback {

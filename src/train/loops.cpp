@@ -191,7 +191,10 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
   // A callback (BackupAndRestore) may have restored an interrupted run: go on from its point.
   const std::optional<train::ResumePoint> resume = std::move(s.resume);
   s.resume.reset();
-  if (resume && mirrored) mirrored->prepare();  // the restored weights to every replica
+  if (resume && mirrored) {  // the restored weights and optimizer state to every replica
+    mirrored->prepare();
+    mirrored->copy_optimizer_state();
+  }
   const int first_epoch = resume ? std::max(o.initial_epoch, resume->epoch) : o.initial_epoch;
   // Cleared however fit ends: the pointer is to this frame's totals.
   struct ClearOnExit {

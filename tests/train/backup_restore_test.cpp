@@ -14,7 +14,10 @@
 #include <thread>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "kerosene/callbacks.h"
+#include "kerosene/config.h"
+#include "kerosene/distribute.h"
 #include "kerosene/error.h"
 #include "kerosene/sequential.h"
 
@@ -109,6 +112,37 @@ TEST(BackupAndRestoreTest, ResumesMidEpochFromABatchBackup) {
 
 TEST(BackupAndRestoreTest, ResumesAtEpochBoundaryFromAnEpochBackup) {
   resume_matches_uninterrupted("epoch", 1, 5, 1, 0);
+}
+
+// Two mirrored replicas: the restore reaches both (weights, Adam's slots, dropout counters).
+TEST(BackupAndRestoreTest, ResumesUnderAMirroredStrategy) {
+  test_util::run_in_fresh_process([] {
+    config::set_logical_device_configuration(config::list_physical_devices("CPU").at(0),
+                                             std::vector<config::LogicalDeviceConfiguration>(2));
+    distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
+    auto mirrored_model = [&] {
+      auto scope = strategy.scope();
+      return make_model();
+    };
+    const auto [x, y] = make_data(60);
+    Sequential reference = mirrored_model();
+    reference.fit(x, y, fit_options(3, {}));
+    const fs::path dir = fresh_dir("mirrored");
+    {
+      Sequential model = mirrored_model();
+      try {
+        model.fit(x, y, fit_options(3, {std::make_shared<callbacks::BackupAndRestore>(dir.string(), "3"), interrupt_at(1, 5)}));
+        FRESH_CHECK_MSG(false, "the interruption did not happen");
+      } catch (const Interrupted&) {
+      }
+    }
+    Sequential model = mirrored_model();
+    auto backup = std::make_shared<callbacks::BackupAndRestore>(dir.string(), "3");
+    model.fit(x, y, fit_options(3, {backup}));
+    FRESH_CHECK(backup->restored());
+    const auto wa = model.get_weights(), wb = reference.get_weights();
+    for (size_t i = 0; i < wa.size(); ++i) FRESH_CHECK_MSG(wa[i].to_vector<float>() == wb[i].to_vector<float>(), "weight " + std::to_string(i));
+  });
 }
 
 TEST(BackupAndRestoreTest, MetadataIsKerasLayout) {
