@@ -47,9 +47,7 @@ void Optimizer::copy_state_from(const Optimizer& other, const std::vector<Variab
   for (size_t k = 0; k < other.slots_.size(); ++k) {
     // A copy of its own (Tensor::to shares the storage when the device is the same).
     const std::vector<float> values = other.slots_[k].to_vector<float>();
-    Tensor slot = Tensor::zeros(other.slots_[k].shape(), DType::float32, variables[k / per]->value.device());
-    slot.copy_from_host(values.data(), values.size() * sizeof(float));
-    slots_.push_back(std::move(slot));
+    slots_.push_back(Tensor::from_vector(values, other.slots_[k].shape()).to(variables[k / per]->value.device()));
   }
   built_for_ = other.built_for_;
 }
