@@ -323,7 +323,11 @@ class ModelCheckpoint : public Callback {
 /// when fit starts and a backup is there (the run was killed), restores all of it and goes on
 /// from there, so the run ends with the same weights as one never interrupted (same seed, same
 /// thread settings). delete_checkpoint: remove the backup when fit ends normally.
-/// Under a multi-worker strategy only the chief writes and every worker restores.
+/// Under a multi-worker strategy only the chief writes and every worker restores (backup_dir
+/// must be on a file system every worker sees). Restoring into a model with mirrored replicas
+/// gives every replica the weights, the optimizer state and its own random state.
+/// Other callbacks' state (EarlyStopping's patience, ModelCheckpoint's best) is not restored,
+/// as in Keras.
 class BackupAndRestore : public Callback {
  public:
   /// save_freq: "epoch" or a positive number of batches. Throws ValueError otherwise.
@@ -338,16 +342,26 @@ class BackupAndRestore : public Callback {
   void on_train_end(const Logs& logs) override;
 
   const std::string& backup_dir() const { return backup_dir_; }
+  /// `<backup_dir>/latest.weights.h5`: the weights and the optimizer state, as Keras 3 names it,
+  /// with kerosene's training state (epoch, step, totals, random state) as a root attribute, so
+  /// the weights and the state they belong to are replaced together, by one atomic rename.
+  std::string weights_path() const;
+  /// `<backup_dir>/training_metadata.json`: Keras 3's {"epoch": E, "batch": B}, plus the same
+  /// kerosene state under "kerosene"; written after the weights.
+  std::string metadata_path() const;
   /// Whether on_train_begin found a backup and restored it; the epoch and batch fit goes on from.
   bool restored() const { return restored_; }
   int restored_epoch() const { return restored_epoch_; }
   int restored_batch() const { return restored_batch_; }
 
  private:
-  void backup(int epoch, int batch);
+  /// Writes the backup: `epoch` and the `step`s of it done (0 at an epoch's end).
+  void backup(int epoch, int64_t step);
+  void restore();
 
   std::string backup_dir_;
   int save_every_batches_ = 0;  // 0: per epoch
+  int batches_since_save_ = 0;
   bool delete_checkpoint_;
   int current_epoch_ = 0;
   bool restored_ = false;

@@ -63,6 +63,11 @@ void MirroredModel::prepare() {
   }
 }
 
+void MirroredModel::copy_optimizer_state() {
+  if (!primary_.compiled) return;
+  for (auto& other : others_) other->optimizer->copy_state_from(*primary_.optimizer, other->variables());
+}
+
 std::pair<int64_t, int64_t> MirroredModel::share(int r, int64_t n) const {
   const int64_t k = replicas();
   return {n * r / k, n * (r + 1) / k};

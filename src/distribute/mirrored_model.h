@@ -21,6 +21,8 @@ class MirroredModel {
   /// copies replica 0's weights to every replica (and worker 0's to every worker), so all start
   /// equal even after set_weights.
   void prepare();
+  /// Replica 0's optimizer state to every replica (after a restore put it into replica 0).
+  void copy_optimizer_state();
 
   /// One step on rows[0..n) of xs/ys, this worker's part of a global batch of `global_batch`
   /// rows (n may be 0): the rows are split across the replicas as evenly as possible; totals
@@ -33,6 +35,8 @@ class MirroredModel {
 
   int replicas() const { return static_cast<int>(strategy_->devices.size()); }
   const detail::StrategyState& strategy() const { return *strategy_; }
+  /// Replica r's model (0: the primary), for the state BackupAndRestore saves per replica.
+  train::ModelState& replica_model(int r) { return replica(r); }
 
  private:
   train::ModelState& replica(int r) { return r == 0 ? primary_ : *others_[static_cast<size_t>(r) - 1]; }

@@ -32,6 +32,10 @@ class Optimizer {
   /// One update of every variable from its gradient.
   void apply(const std::vector<Variable*>& variables);
   int64_t iterations() const { return iterations_; }
+  /// Makes this optimizer's state (iterations, learning rate, slots) a copy of `other`'s, the
+  /// slots placed on the devices of `variables` (this one's): a mirrored replica's optimizer
+  /// made equal to replica 0's after BackupAndRestore restored it. `other` must be of the same kind.
+  void copy_state_from(const Optimizer& other, const std::vector<Variable*>& variables);
   float learning_rate = 0.001f;
 
   /// Number of slot tensors per variable (SGD: momentum; Adam: m, v; RMSprop: velocity,

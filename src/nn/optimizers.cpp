@@ -30,6 +30,28 @@ void Optimizer::apply(const std::vector<Variable*>& variables) {
   for (size_t i = 0; i < variables.size(); ++i) update(*variables[i], per ? &slots_[i * per] : nullptr);
 }
 
+void Optimizer::copy_state_from(const Optimizer& other, const std::vector<Variable*>& variables) {
+  if (other.name() != name()) {
+    throw ValueError("copy_state_from: expected an optimizer of kind " + name() + ", found " + other.name());
+  }
+  iterations_ = other.iterations_;
+  learning_rate = other.learning_rate;
+  slots_.clear();
+  built_for_ = 0;  // no slots yet: the next apply creates them (zeros), as on `other`
+  if (other.built_for_ == 0) return;
+  if (other.built_for_ != variables.size()) {
+    throw ValueError("copy_state_from: expected slots for " + std::to_string(variables.size()) + " variables, found " +
+                     std::to_string(other.built_for_));
+  }
+  const size_t per = other.slots_.size() / other.built_for_;
+  for (size_t k = 0; k < other.slots_.size(); ++k) {
+    // A copy of its own (Tensor::to shares the storage when the device is the same).
+    const std::vector<float> values = other.slots_[k].to_vector<float>();
+    slots_.push_back(Tensor::from_vector(values, other.slots_[k].shape()).to(variables[k / per]->value.device()));
+  }
+  built_for_ = other.built_for_;
+}
+
 namespace {
 
 class SGD final : public Optimizer {

@@ -73,6 +73,10 @@ class Dropout final : public Layer {
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
   /// The model's seed, used when the layer was given none.
   void set_default_seed(uint64_t seed) { default_seed_ = seed; }
+  /// The count of random draws so far: part of the random state BackupAndRestore saves, so a
+  /// resumed run draws the masks the uninterrupted one would have.
+  uint64_t draw_offset() const { return offset_; }
+  void set_draw_offset(uint64_t offset) { offset_ = offset; }
 
  private:
   float rate_;

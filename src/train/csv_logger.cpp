@@ -9,45 +9,10 @@
 
 #include "kerosene/callbacks.h"
 #include "kerosene/error.h"
+#include "train/python_format.h"
 
 namespace kerosene::callbacks {
 namespace {
-
-// Python's repr of a float, which is what str() of a logs value gives in Keras' rows: the
-// shortest digits that round-trip, positional for exponents -4..15 ("0.25", "3.0"), else
-// scientific with a sign and at least two exponent digits ("1e-05", "1.5e+16").
-std::string python_float_repr(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
-  char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  const std::string sci(buf, end);  // e.g. "-1.2345e-05"
-  const size_t e = sci.find('e');
-  const bool negative = sci[0] == '-';
-  std::string digits;
-  for (size_t i = negative ? 1 : 0; i < e; ++i) {
-    if (sci[i] != '.') digits += sci[i];
-  }
-  const int exponent = std::stoi(sci.substr(e + 1));
-  // Built with append(): GCC 12 warns (-Wrestrict, a false positive) on chained operator+.
-  std::string out = negative ? "-" : "";
-  const size_t point = static_cast<size_t>(exponent + 1);  // digits before the point, if positional
-  if (exponent >= -4 && exponent < 16) {
-    if (exponent < 0) {
-      out.append("0.").append(static_cast<size_t>(-exponent - 1), '0').append(digits);
-    } else if (point >= digits.size()) {
-      out.append(digits).append(point - digits.size(), '0').append(".0");
-    } else {
-      out.append(digits, 0, point).append(".").append(digits, point);
-    }
-    return out;
-  }
-  out.append(digits, 0, 1);
-  if (digits.size() > 1) out.append(".").append(digits, 1);
-  const int magnitude = std::abs(exponent);
-  out.append(exponent < 0 ? "e-" : "e+").append(magnitude < 10 ? "0" : "").append(std::to_string(magnitude));
-  return out;
-}
 
 // csv.QUOTE_MINIMAL: quoted only when holding the separator, a quote or a line break.
 std::string csv_field(const std::string& field, char separator) {
@@ -120,7 +85,7 @@ void CSVLogger::on_epoch_end(int epoch, const Logs& logs) {
   std::vector<std::string> row{std::to_string(epoch)};
   for (const std::string& key : keys_) {
     const std::optional<double> value = logs.get(key);
-    row.push_back(value ? python_float_repr(*value) : "NA");
+    row.push_back(value ? train::python_float_repr(*value) : "NA");
   }
   write_line(row);
 }

@@ -186,23 +186,49 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
   Logs logs;
   train::BatchBuffers buffers;
   stop_training = false;
+  s.resume.reset();
   callbacks.each([&](Callback& c) { c.on_train_begin(logs); });
-  std::mt19937_64 shuffle_rng(s.seed ^ 0x5DEECE66Dull);
+  // A callback (BackupAndRestore) may have restored an interrupted run: go on from its point.
+  const std::optional<train::ResumePoint> resume = std::move(s.resume);
+  s.resume.reset();
+  if (resume && mirrored) {  // the restored weights and optimizer state to every replica
+    mirrored->prepare();
+    mirrored->copy_optimizer_state();
+  }
+  const int first_epoch = resume ? std::max(o.initial_epoch, resume->epoch) : o.initial_epoch;
+  // Cleared however fit ends: the pointer is to this frame's totals.
+  struct ClearOnExit {
+    const train::StepTotals*& p;
+    ~ClearOnExit() { p = nullptr; }
+  } clear_epoch_totals{s.epoch_totals};
   // The host runs ahead of a device only when that device works asynchronously.
   const bool prefetch_useless = runtime::Registry::instance().context(s.device).backend().host_accessible();
-  for (int epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
+  for (int epoch = first_epoch; epoch < o.epochs && !stop_training; ++epoch) {
     const auto epoch_start = Clock::now();
-    if (o.shuffle) std::shuffle(plan.order.begin(), plan.order.end(), shuffle_rng);
+    // Epoch e's order depends only on the model's seed and e, so a fit resumed at epoch e
+    // shuffles as the uninterrupted one did.
+    if (o.shuffle) {
+      std::iota(plan.order.begin(), plan.order.end(), 0);
+      std::mt19937_64 shuffle_rng((s.seed ^ 0x5DEECE66Dull) + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(epoch));
+      std::shuffle(plan.order.begin(), plan.order.end(), shuffle_rng);
+    }
     logs.clear();
     callbacks.each([&](Callback& c) { c.on_epoch_begin(epoch, logs); });
     train::StepTotals totals;
+    int64_t first_step = 0;
+    if (resume && epoch == resume->epoch && resume->step > 0) {  // a mid-epoch backup
+      first_step = std::min<int64_t>(resume->step, steps);
+      totals = resume->totals;
+      set_logs(logs, s, totals, "");
+    }
+    s.epoch_totals = &totals;
     // With steps_per_epoch beyond one pass, batches wrap around the data.
     auto load_batch = [&](int64_t step) {
       const int64_t begin = (step * batch_size) % plan.rows();
       buffers.load(s.device, x, &y, plan.order.data() + begin, std::min<int64_t>(begin + batch_size, plan.rows()) - begin);
     };
     bool prefetched = false;
-    for (int64_t step = 0; step < steps && !stop_training; ++step) {
+    for (int64_t step = first_step; step < steps && !stop_training; ++step) {
       callbacks.each([&](Callback& c) { c.on_train_batch_begin(static_cast<int>(step), logs); });
       const double loss_before = totals.loss_sum;
       if (mirrored) {

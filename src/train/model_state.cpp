@@ -30,6 +30,14 @@ void ModelState::build_layer(size_t i, const Shape& input) {
   if (auto* dropout = dynamic_cast<nn::Dropout*>(layers[i].get())) dropout->set_default_seed(seed + 7919 * (i + 1));
 }
 
+void ModelState::reseed(uint64_t new_seed) {
+  seed = new_seed;
+  rng.seed(seed);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(layers[i].get())) dropout->set_default_seed(seed + 7919 * (i + 1));
+  }
+}
+
 void ModelState::index_variables() {
   variables_.clear();
   first_with_variables_ = -1;

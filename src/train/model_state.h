@@ -34,6 +34,14 @@ struct StepTotals {
   int64_t samples = 0;
 };
 
+/// Where a fit interrupted earlier goes on from (set by BackupAndRestore in on_train_begin,
+/// consumed by fit): the epoch, the steps of it already done, and their loss/metric totals.
+struct ResumePoint {
+  int epoch = 0;
+  int64_t step = 0;
+  StepTotals totals;
+};
+
 }  // namespace kerosene::train
 
 namespace kerosene::distribute {
@@ -60,12 +68,19 @@ class ModelState {
   /// Set when the model was created in a strategy's scope: its replicas, built on first use.
   std::shared_ptr<distribute::detail::StrategyState> strategy;
   std::shared_ptr<distribute::MirroredModel> mirrored;
+  /// Set by a callback's on_train_begin to resume an interrupted fit; fit clears it.
+  std::optional<ResumePoint> resume;
+  /// During fit: the running totals of the current epoch (what a mid-epoch backup saves).
+  const StepTotals* epoch_totals = nullptr;
 
   bool built() const { return !layers.empty() && layers.front()->built(); }
   void build(const Shape& input);
   /// Builds the last layer on the output of the others (which are built): add() with a known
   /// input shape builds each layer once, as it arrives.
   void build_last();
+  /// A new model seed (a restored run's): the generator and the dropout layers' default seeds
+  /// follow it as if the model had been created with it. Weights are left alone.
+  void reseed(uint64_t new_seed);
   Shape input_shape() const;
   Shape output_shape() const;
   std::vector<nn::Variable*> variables();
