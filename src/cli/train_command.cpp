@@ -209,11 +209,14 @@ CLI::App* add_train_command(CLI::App& app, TrainArgs& args) {
   train->add_option("--save", args.save, "after training, write the model (FILE.keras) or its weights (FILE.weights.h5)")
       ->check(save_name());
   train->add_option("--checkpoint", args.checkpoint_dir,
-                    std::string("write the model after every epoch to DIR/") + kCheckpointName + " (ckpt-01.keras, ...)");
+                    std::string("write the model after every epoch to DIR/") + kCheckpointName + " (ckpt-01.keras, ...)")
+      ->type_name("DIR");
   train->add_option("--backup-dir", args.backup_dir,
                     "back up the run to DIR after every epoch; the same command run again after a crash or Ctrl-C "
-                    "resumes from the last backup (removed when training ends)");
-  train->add_option("--tensorboard", args.tensorboard_dir, "write TensorBoard logs to DIR/train and DIR/validation");
+                    "resumes from the last backup (removed when training ends)")
+      ->type_name("DIR");
+  train->add_option("--tensorboard", args.tensorboard_dir, "write TensorBoard logs to DIR/train and DIR/validation")
+      ->type_name("DIR");
   return train;
 }
 
