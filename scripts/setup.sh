@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ pkg-config libdnnl-dev zlib1g-dev libgtest-dev libgmock-dev
           libbenchmark-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist
-          libopenmpi-dev openmpi-bin libcurl4-openssl-dev dpkg-dev)  # dpkg-dev: dpkg-shlibdeps, for `cpack -G DEB`
+          libopenmpi-dev openmpi-bin libcurl4-openssl-dev libhdf5-dev libzip-dev dpkg-dev)  # dpkg-dev: dpkg-shlibdeps, for `cpack -G DEB`
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

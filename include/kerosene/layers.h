@@ -43,7 +43,7 @@ struct DenseOptions {
   bool use_bias = true;
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
-  std::string name;
+  std::string name = {};
 };
 Layer Dense(int64_t units, const std::string& activation = "linear");
 Layer Dense(int64_t units, const DenseOptions& options);
@@ -55,7 +55,7 @@ struct Conv2DOptions {
   bool use_bias = true;
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
-  std::string name;
+  std::string name = {};
 };
 /// Channels-last (NHWC) like Keras' default; the kernel is (kh, kw, in, out).
 Layer Conv2D(int64_t filters, std::pair<int, int> kernel_size, const std::string& activation = "linear");
@@ -64,7 +64,7 @@ Layer Conv2D(int64_t filters, std::pair<int, int> kernel_size, const Conv2DOptio
 struct Pooling2DOptions {
   std::optional<std::pair<int, int>> strides;  ///< default: the pool size
   std::string padding = "valid";
-  std::string name;
+  std::string name = {};
 };
 Layer MaxPooling2D(std::pair<int, int> pool_size = {2, 2}, const Pooling2DOptions& options = {});
 Layer AveragePooling2D(std::pair<int, int> pool_size = {2, 2}, const Pooling2DOptions& options = {});

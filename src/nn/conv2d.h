@@ -24,6 +24,7 @@ class Conv2D final : public Layer {
   };
   Conv2D(const Config& config, std::string name);
   std::shared_ptr<Layer> clone() const override { return std::make_shared<Conv2D>(config_, name()); }
+  const Config& config() const { return config_; }
 
   Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;

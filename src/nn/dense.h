@@ -16,6 +16,7 @@ class Dense final : public Layer {
   };
   Dense(const Config& config, std::string name);
   std::shared_ptr<Layer> clone() const override { return std::make_shared<Dense>(config_, name()); }
+  const Config& config() const { return config_; }
 
   Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;

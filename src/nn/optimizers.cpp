@@ -10,15 +10,22 @@
 namespace kerosene {
 namespace nn {
 
-void Optimizer::apply(const std::vector<Variable*>& variables) {
-  const int per = slots_per_variable();
+std::vector<Tensor>& Optimizer::slots(const std::vector<Variable*>& variables) {
   if (built_for_ != variables.size()) {
     slots_.clear();
     for (Variable* v : variables) {
-      for (int s = 0; s < per; ++s) slots_.push_back(Tensor::zeros(v->value.shape(), DType::float32, v->value.device()));
+      for (int s = 0; s < slots_per_variable(); ++s) {
+        slots_.push_back(Tensor::zeros(v->value.shape(), DType::float32, v->value.device()));
+      }
     }
     built_for_ = variables.size();
   }
+  return slots_;
+}
+
+void Optimizer::apply(const std::vector<Variable*>& variables) {
+  const int per = slots_per_variable();
+  slots(variables);
   ++iterations_;
   for (size_t i = 0; i < variables.size(); ++i) update(*variables[i], per ? &slots_[i * per] : nullptr);
 }
@@ -29,6 +36,9 @@ class SGD final : public Optimizer {
  public:
   explicit SGD(const optimizers::SGDOptions& o) : o_(o) { learning_rate = o.learning_rate; }
   std::string name() const override { return "SGD"; }
+  Config config() const override {
+    return {.kind = "SGD", .learning_rate = learning_rate, .momentum = o_.momentum, .nesterov = o_.nesterov};
+  }
   std::shared_ptr<Optimizer> clone() const override {
     auto copy = std::make_shared<SGD>(o_);
     copy->learning_rate = learning_rate;
@@ -51,6 +61,10 @@ class Adam final : public Optimizer {
     learning_rate = o.learning_rate;
   }
   std::string name() const override { return name_; }
+  Config config() const override {
+    return {.kind = name_, .learning_rate = learning_rate, .beta_1 = o_.beta_1, .beta_2 = o_.beta_2,
+            .epsilon = o_.epsilon, .weight_decay = weight_decay_};
+  }
   std::shared_ptr<Optimizer> clone() const override {
     auto copy = std::make_shared<Adam>(o_, weight_decay_, name_);
     copy->learning_rate = learning_rate;
@@ -75,6 +89,10 @@ class RMSprop final : public Optimizer {
  public:
   explicit RMSprop(const optimizers::RMSpropOptions& o) : o_(o) { learning_rate = o.learning_rate; }
   std::string name() const override { return "RMSprop"; }
+  Config config() const override {
+    return {.kind = "RMSprop", .learning_rate = learning_rate, .momentum = o_.momentum, .epsilon = o_.epsilon,
+            .rho = o_.rho, .centered = o_.centered};
+  }
   std::shared_ptr<Optimizer> clone() const override {
     auto copy = std::make_shared<RMSprop>(o_);
     copy->learning_rate = learning_rate;
@@ -144,4 +162,31 @@ Optimizer get(const std::string& name, std::optional<float> lr) {
 }
 
 }  // namespace optimizers
+namespace nn {
+
+std::shared_ptr<Optimizer> make_optimizer(const Optimizer::Config& c) {
+  if (c.kind == "SGD") {
+    return optimizers::SGD({.learning_rate = c.learning_rate, .momentum = c.momentum, .nesterov = c.nesterov}).impl();
+  }
+  if (c.kind == "Adam") {
+    // Keras' Adam takes weight_decay too, applied as AdamW does.
+    auto adam = optimizers::Adam({.learning_rate = c.learning_rate, .beta_1 = c.beta_1, .beta_2 = c.beta_2, .epsilon = c.epsilon});
+    if (c.weight_decay == 0.0f) return adam.impl();
+    optimizers::AdamOptions o{c.learning_rate, c.beta_1, c.beta_2, c.epsilon};
+    return std::make_shared<Adam>(o, c.weight_decay, "Adam");
+  }
+  if (c.kind == "AdamW") {
+    return optimizers::AdamW({.learning_rate = c.learning_rate, .weight_decay = c.weight_decay, .beta_1 = c.beta_1,
+                              .beta_2 = c.beta_2, .epsilon = c.epsilon})
+        .impl();
+  }
+  if (c.kind == "RMSprop") {
+    return optimizers::RMSprop(
+               {.learning_rate = c.learning_rate, .rho = c.rho, .momentum = c.momentum, .epsilon = c.epsilon, .centered = c.centered})
+        .impl();
+  }
+  throw ValueError("unknown optimizer \"" + c.kind + "\"; expected SGD, Adam, AdamW or RMSprop");
+}
+
+}  // namespace nn
 }  // namespace kerosene

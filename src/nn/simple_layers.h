@@ -32,6 +32,7 @@ class Pooling2D final : public Layer {
   };
   Pooling2D(const Config& config, std::string name);
   std::shared_ptr<Layer> clone() const override { return std::make_shared<Pooling2D>(config_, name()); }
+  const Config& config() const { return config_; }
   Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
@@ -50,6 +51,8 @@ class ReshapeLayer final : public Layer {
   std::shared_ptr<Layer> clone() const override {
     return std::make_shared<ReshapeLayer>(target_, class_name(), name());
   }
+  /// The per-sample target shape; nullopt for Flatten.
+  const std::optional<Shape>& target() const { return target_; }
   Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
@@ -63,6 +66,8 @@ class Dropout final : public Layer {
  public:
   Dropout(float rate, std::optional<uint64_t> seed, std::string name);
   std::shared_ptr<Layer> clone() const override { return std::make_shared<Dropout>(rate_, seed_, name()); }
+  float rate() const { return rate_; }
+  const std::optional<uint64_t>& seed() const { return seed_; }
   Shape compute_output_shape(const Shape& input) const override { return input; }
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;

@@ -1,0 +1,406 @@
+#include "saving/layer_codecs.h"
+
+#include <cctype>
+
+#include "kerosene/error.h"
+#include "nn/activations.h"
+#include "nn/conv2d.h"
+#include "nn/dense.h"
+#include "nn/simple_layers.h"
+
+namespace kerosene::saving {
+namespace {
+
+ordered_json envelope(const std::string& module, const std::string& class_name, ordered_json config) {
+  ordered_json e;
+  e["module"] = module;
+  e["class_name"] = class_name;
+  e["config"] = std::move(config);
+  e["registered_name"] = nullptr;
+  return e;
+}
+
+// --- Initializers: kerosene's names <-> Keras' classes ------------------------------------------
+
+struct InitializerName {
+  const char* kerosene;
+  const char* keras;
+  bool seeded;
+};
+constexpr InitializerName kInitializers[] = {
+    {"glorot_uniform", "GlorotUniform", true}, {"glorot_normal", "GlorotNormal", true},
+    {"he_normal", "HeNormal", true},           {"he_uniform", "HeUniform", true},
+    {"zeros", "Zeros", false},                 {"ones", "Ones", false},
+};
+
+ordered_json initializer_envelope(const std::string& name) {
+  for (const auto& i : kInitializers) {
+    if (name == i.kerosene) {
+      ordered_json config = ordered_json::object();
+      if (i.seeded) config["seed"] = nullptr;
+      return envelope("keras.initializers", i.keras, std::move(config));
+    }
+  }
+  throw ValueError("initializer \"" + name + "\" has no Keras equivalent");
+}
+
+// An initializer given as a string ("glorot_uniform"), an envelope, or a legacy {class_name, config}.
+std::string read_initializer(ConfigFields& f, const std::string& key) {
+  const json& v = f.raw(key);
+  std::string name;
+  if (v.is_string()) {
+    name = v.get<std::string>();
+    for (const auto& i : kInitializers) {
+      if (name == i.kerosene || name == i.keras) return i.kerosene;
+    }
+  } else if (v.is_object() && v.contains("class_name") && v["class_name"].is_string()) {
+    name = v["class_name"].get<std::string>();
+    for (const auto& i : kInitializers) {
+      if (name == i.keras) return i.kerosene;
+    }
+  } else {
+    f.fail(key, "an initializer");
+  }
+  f.fail(key, "one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, Zeros, Ones (kerosene's initializers)");
+}
+
+backends::ActivationKind read_activation(ConfigFields& f, const std::string& key = "activation") {
+  const json& v = f.raw(key);
+  if (v.is_null()) return backends::ActivationKind::linear;
+  std::string name;
+  if (v.is_string()) {
+    name = v.get<std::string>();
+  } else if (v.is_object() && v.contains("config") && v["config"].is_string()) {
+    name = v["config"].get<std::string>();  // an activation serialized as a function envelope
+  } else {
+    f.fail(key, "an activation name");
+  }
+  try {
+    return nn::parse_activation(name);
+  } catch (const ValueError&) {
+    f.fail(key, "relu, sigmoid, tanh, softmax or linear (kerosene's activations)");
+  }
+}
+
+ordered_json shape_json(const Shape& shape, bool with_batch) {
+  ordered_json out = ordered_json::array();
+  if (with_batch) out.push_back(nullptr);
+  for (int64_t d : shape.to_vector()) out.push_back(d);
+  return out;
+}
+
+// The keys every layer has (Layer.get_config), and the legacy ones kerosene reads.
+ordered_json base_config(const nn::Layer& layer) {
+  ordered_json c;
+  c["name"] = layer.name();
+  c["trainable"] = true;
+  c["dtype"] = "float32";
+  return c;
+}
+
+// Reads the base keys; returns the legacy batch_input_shape, if any.
+std::optional<Shape> read_base(ConfigFields& f) {
+  f.require_default("trainable", true);
+  const json& dtype = f.raw("dtype");
+  std::string dtype_name = "float32";
+  if (dtype.is_string()) {
+    dtype_name = dtype.get<std::string>();
+  } else if (dtype.is_object() && dtype.contains("config") && dtype["config"].is_object() &&
+             dtype["config"].contains("name") && dtype["config"]["name"].is_string()) {
+    dtype_name = dtype["config"]["name"].get<std::string>();  // a DTypePolicy envelope (Keras >= 3.4)
+  } else if (!dtype.is_null()) {
+    f.fail("dtype", "a dtype name or a DTypePolicy");
+  }
+  if (dtype_name != "float32") f.fail("dtype", "\"float32\" (kerosene computes in float32)");
+  f.require_default("activity_regularizer");
+  f.ignore({"name"});
+  if (!f.has("batch_input_shape") || f.raw("batch_input_shape").is_null()) return std::nullopt;
+  std::vector<int64_t> dims;
+  const auto batch_shape = f.shape("batch_input_shape");
+  for (size_t i = 1; i < batch_shape.size(); ++i) {
+    if (!batch_shape[i]) f.fail("batch_input_shape", "known sizes after the batch dimension");
+    dims.push_back(*batch_shape[i]);
+  }
+  return Shape(dims);
+}
+
+std::string read_padding(ConfigFields& f) {
+  std::string padding = f.string("padding", "valid");
+  if (padding != "valid" && padding != "same") f.fail("padding", "\"valid\" or \"same\"");
+  return padding;
+}
+
+void read_channels_last(ConfigFields& f) {
+  const json& v = f.raw("data_format");
+  if (!v.is_null() && v != "channels_last") f.fail("data_format", "\"channels_last\" (kerosene's layout)");
+}
+
+std::pair<int, int> read_pair(ConfigFields& f, const std::string& key, std::optional<std::vector<int64_t>> fallback = std::nullopt) {
+  const auto v = f.integers(key, 2, std::move(fallback));
+  if (v[0] <= 0 || v[1] <= 0 || v[0] > 1 << 16 || v[1] > 1 << 16) f.fail(key, "two positive sizes");
+  return {static_cast<int>(v[0]), static_cast<int>(v[1])};
+}
+
+// --- Codecs -------------------------------------------------------------------------------------
+
+ordered_json dense_config(const nn::Dense& d) {
+  ordered_json c = base_config(d);
+  c["units"] = d.config().units;
+  c["activation"] = nn::activation_name(d.config().activation);
+  c["use_bias"] = d.config().use_bias;
+  c["kernel_initializer"] = initializer_envelope(d.config().kernel_initializer);
+  c["bias_initializer"] = initializer_envelope(d.config().bias_initializer);
+  for (const char* k : {"kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"}) c[k] = nullptr;
+  return c;
+}
+
+std::shared_ptr<nn::Layer> dense_from(ConfigFields& f, const std::string& name) {
+  nn::Dense::Config c{};
+  c.units = f.integer("units");
+  if (c.units <= 0) f.fail("units", "a positive number");
+  c.activation = read_activation(f);
+  c.use_bias = f.boolean("use_bias", true);
+  c.kernel_initializer = read_initializer(f, "kernel_initializer");
+  c.bias_initializer = read_initializer(f, "bias_initializer");
+  for (const char* k : {"kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint",
+                        "quantization_config", "lora_rank"}) {
+    f.require_default(k);
+  }
+  f.ignore({"lora_alpha"});
+  return std::make_shared<nn::Dense>(c, name);
+}
+
+ordered_json conv2d_config(const nn::Conv2D& conv) {
+  const auto& k = conv.config();
+  ordered_json c = base_config(conv);
+  c["filters"] = k.filters;
+  c["kernel_size"] = {k.kernel_h, k.kernel_w};
+  c["strides"] = {k.stride_h, k.stride_w};
+  c["padding"] = k.padding;
+  c["data_format"] = "channels_last";
+  c["dilation_rate"] = {1, 1};
+  c["groups"] = 1;
+  c["activation"] = nn::activation_name(k.activation);
+  c["use_bias"] = k.use_bias;
+  c["kernel_initializer"] = initializer_envelope(k.kernel_initializer);
+  c["bias_initializer"] = initializer_envelope(k.bias_initializer);
+  for (const char* key : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
+                          "bias_constraint"}) {
+    c[key] = nullptr;
+  }
+  return c;
+}
+
+std::shared_ptr<nn::Layer> conv2d_from(ConfigFields& f, const std::string& name) {
+  nn::Conv2D::Config c{};
+  c.filters = f.integer("filters");
+  if (c.filters <= 0) f.fail("filters", "a positive number");
+  std::tie(c.kernel_h, c.kernel_w) = read_pair(f, "kernel_size");
+  std::tie(c.stride_h, c.stride_w) = read_pair(f, "strides", std::vector<int64_t>{1, 1});
+  c.padding = read_padding(f);
+  read_channels_last(f);
+  if (f.integers("dilation_rate", 2, std::vector<int64_t>{1, 1}) != std::vector<int64_t>{1, 1}) {
+    f.fail("dilation_rate", "[1, 1] (kerosene has no dilated convolutions yet)");
+  }
+  if (f.integer("groups", 1) != 1) f.fail("groups", "1 (kerosene has no grouped convolutions yet)");
+  c.activation = read_activation(f);
+  c.use_bias = f.boolean("use_bias", true);
+  c.kernel_initializer = read_initializer(f, "kernel_initializer");
+  c.bias_initializer = read_initializer(f, "bias_initializer");
+  for (const char* k : {"kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint", "lora_rank"}) {
+    f.require_default(k);
+  }
+  f.ignore({"lora_alpha"});
+  return std::make_shared<nn::Conv2D>(c, name);
+}
+
+ordered_json pooling_config(const nn::Pooling2D& p) {
+  const auto& k = p.config();
+  ordered_json c = base_config(p);
+  c["pool_size"] = {k.pool_h, k.pool_w};
+  c["padding"] = k.padding;
+  c["strides"] = {k.stride_h, k.stride_w};
+  c["data_format"] = "channels_last";
+  return c;
+}
+
+std::shared_ptr<nn::Layer> pooling_from(ConfigFields& f, const std::string& name, backends::PoolKind kind) {
+  nn::Pooling2D::Config c{};
+  c.kind = kind;
+  std::tie(c.pool_h, c.pool_w) = read_pair(f, "pool_size", std::vector<int64_t>{2, 2});
+  // strides null means the pool size (Keras resolves it the same way).
+  std::tie(c.stride_h, c.stride_w) = read_pair(f, "strides", std::vector<int64_t>{c.pool_h, c.pool_w});
+  c.padding = read_padding(f);
+  read_channels_last(f);
+  return std::make_shared<nn::Pooling2D>(c, name);
+}
+
+std::shared_ptr<nn::Layer> flatten_from(ConfigFields& f, const std::string& name) {
+  read_channels_last(f);
+  return std::make_shared<nn::ReshapeLayer>(std::nullopt, "Flatten", name);
+}
+
+std::shared_ptr<nn::Layer> reshape_from(ConfigFields& f, const std::string& name) {
+  const json& v = f.raw("target_shape");
+  if (!v.is_array() || v.empty() || v.size() > 8) f.fail("target_shape", "a list of sizes");
+  std::vector<int64_t> dims;
+  for (const json& d : v) {
+    if (!d.is_number_integer() || (d.get<int64_t>() <= 0 && d.get<int64_t>() != -1)) {
+      f.fail("target_shape", "a list of positive sizes (one may be -1)");
+    }
+    dims.push_back(d.get<int64_t>());
+  }
+  return std::make_shared<nn::ReshapeLayer>(Shape(dims), "Reshape", name);
+}
+
+std::shared_ptr<nn::Layer> dropout_from(ConfigFields& f, const std::string& name) {
+  const double rate = f.number("rate");
+  if (!(rate >= 0.0 && rate < 1.0)) f.fail("rate", "a number in [0, 1)");
+  std::optional<uint64_t> seed;
+  const json& s = f.raw("seed");
+  if (s.is_number_integer() && s.get<int64_t>() >= 0) {
+    seed = s.get<uint64_t>();
+  } else if (!s.is_null()) {
+    f.fail("seed", "null or a whole number of 0 or more");
+  }
+  f.require_default("noise_shape");
+  return std::make_shared<nn::Dropout>(static_cast<float>(rate), seed, name);
+}
+
+}  // namespace
+
+std::string snake_case(const std::string& name) {
+  // (.)([A-Z][a-z]+) -> \1_\2, then ([a-z])([A-Z]) -> \1_\2, then lower case.
+  std::string first;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (i > 0 && std::isupper(static_cast<unsigned char>(name[i])) && i + 1 < name.size() &&
+        std::islower(static_cast<unsigned char>(name[i + 1]))) {
+      first += '_';
+    }
+    first += name[i];
+  }
+  std::string out;
+  for (size_t i = 0; i < first.size(); ++i) {
+    if (i > 0 && std::islower(static_cast<unsigned char>(first[i - 1])) && std::isupper(static_cast<unsigned char>(first[i]))) {
+      out += '_';
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(first[i])));
+  }
+  return out;
+}
+
+ordered_json input_layer_envelope(const Shape& shape, const std::string& name) {
+  ordered_json c;
+  c["batch_shape"] = shape_json(shape, true);
+  c["dtype"] = "float32";
+  c["sparse"] = false;
+  c["name"] = name;
+  return envelope("keras.layers", "InputLayer", std::move(c));
+}
+
+ordered_json layer_envelope(const nn::Layer& layer) {
+  ordered_json config;
+  if (const auto* d = dynamic_cast<const nn::Dense*>(&layer)) {
+    config = dense_config(*d);
+  } else if (const auto* c = dynamic_cast<const nn::Conv2D*>(&layer)) {
+    config = conv2d_config(*c);
+  } else if (const auto* p = dynamic_cast<const nn::Pooling2D*>(&layer)) {
+    config = pooling_config(*p);
+  } else if (const auto* r = dynamic_cast<const nn::ReshapeLayer*>(&layer)) {
+    config = base_config(layer);
+    if (r->target()) {
+      config["target_shape"] = shape_json(*r->target(), false);
+    } else {
+      config["data_format"] = "channels_last";
+    }
+  } else if (const auto* drop = dynamic_cast<const nn::Dropout*>(&layer)) {
+    config = base_config(layer);
+    config["rate"] = static_cast<double>(drop->rate());
+    config["seed"] = drop->seed() ? ordered_json(*drop->seed()) : ordered_json(nullptr);
+    config["noise_shape"] = nullptr;
+  } else if (dynamic_cast<const nn::ActivationLayer*>(&layer)) {
+    config = base_config(layer);
+    config["activation"] = nn::activation_name(layer.activation());
+  } else {
+    throw ValueError("layer \"" + layer.name() + "\" (" + layer.class_name() + ") cannot be saved in Keras' format yet");
+  }
+  ordered_json e = envelope("keras.layers", layer.class_name(), std::move(config));
+  if (layer.built()) e["build_config"] = {{"input_shape", shape_json(layer.input_shape(), true)}};
+  return e;
+}
+
+DecodedLayer decode_layer(const json& e, const std::string& file) {
+  if (!e.is_object() || !e.contains("class_name") || !e["class_name"].is_string() || !e.contains("config")) {
+    throw ValueError(file + ": expected a layer ({\"class_name\": ..., \"config\": {...}}), found " + describe(e));
+  }
+  const std::string class_name = e["class_name"].get<std::string>();
+  const json& config = e["config"];
+  std::string name = config.is_object() && config.contains("name") && config["name"].is_string()
+                         ? config["name"].get<std::string>()
+                         : snake_case(class_name);
+  std::string where = file;
+  where += ": layer \"";
+  where += name;
+  where += "\" (";
+  where += class_name;
+  where += ")";
+  if (e.contains("module") && e["module"].is_string()) {
+    const std::string module = e["module"].get<std::string>();
+    if (module.rfind("keras", 0) != 0) {
+      throw ValueError(where + ": a custom layer from module \"" + module + "\" cannot be loaded by kerosene");
+    }
+  }
+  ConfigFields f(config, where);
+  DecodedLayer out;
+  if (class_name == "InputLayer") {
+    std::vector<std::optional<int64_t>> batch_shape;
+    if (f.has("batch_shape")) {
+      batch_shape = f.shape("batch_shape");
+    } else if (f.has("batch_input_shape")) {
+      batch_shape = f.shape("batch_input_shape");
+    } else {
+      f.fail("batch_shape", "the input's shape");
+    }
+    std::vector<int64_t> dims;
+    for (size_t i = 1; i < batch_shape.size(); ++i) {
+      if (!batch_shape[i]) f.fail("batch_shape", "known sizes after the batch dimension");
+      dims.push_back(*batch_shape[i]);
+    }
+    if (batch_shape.empty()) f.fail("batch_shape", "a batch dimension");
+    out.input_shape = Shape(dims);
+    const json& dtype = f.raw("dtype");
+    if (!dtype.is_null() && dtype != "float32") f.fail("dtype", "\"float32\" (kerosene's inputs are float32)");
+    f.require_default("sparse", false);
+    f.require_default("ragged", false);
+    f.require_default("optional", false);
+    f.ignore({"name", "input_tensor"});
+    f.finish();
+    return out;
+  }
+  out.input_shape = read_base(f);
+  using backends::PoolKind;
+  if (class_name == "Dense") {
+    out.layer = dense_from(f, name);
+  } else if (class_name == "Conv2D" || class_name == "Convolution2D") {
+    out.layer = conv2d_from(f, name);
+  } else if (class_name == "MaxPooling2D" || class_name == "MaxPool2D") {
+    out.layer = pooling_from(f, name, PoolKind::max);
+  } else if (class_name == "AveragePooling2D" || class_name == "AvgPool2D") {
+    out.layer = pooling_from(f, name, PoolKind::average);
+  } else if (class_name == "Flatten") {
+    out.layer = flatten_from(f, name);
+  } else if (class_name == "Reshape") {
+    out.layer = reshape_from(f, name);
+  } else if (class_name == "Dropout") {
+    out.layer = dropout_from(f, name);
+  } else if (class_name == "Activation") {
+    out.layer = std::make_shared<nn::ActivationLayer>(read_activation(f), name);
+  } else {
+    throw ValueError(where + ": kerosene has no layer class \"" + class_name +
+                     "\"; it loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Reshape, Dropout, Activation");
+  }
+  f.finish();
+  return out;
+}
+
+}  // namespace kerosene::saving

@@ -1,0 +1,326 @@
+#include "saving/model_config.h"
+
+#include "kerosene/error.h"
+#include "nn/optimizer.h"
+#include "saving/layer_codecs.h"
+#include "train/model_state.h"
+
+namespace kerosene::saving {
+namespace {
+
+// --- Optimizers ---------------------------------------------------------------------------------
+
+const char* keras_optimizer_name(const std::string& kind) {
+  if (kind == "SGD") return "SGD";
+  if (kind == "Adam") return "adam";
+  if (kind == "AdamW") return "adamw";
+  return "rmsprop";
+}
+
+ordered_json optimizer_envelope(const nn::Optimizer& optimizer) {
+  const nn::Optimizer::Config k = optimizer.config();
+  ordered_json c;
+  c["name"] = keras_optimizer_name(k.kind);
+  // A float32 written as the double it is, as Keras writes it (0.001f -> 0.0010000000474974513).
+  c["learning_rate"] = static_cast<double>(k.learning_rate);
+  c["weight_decay"] = k.weight_decay != 0.0f ? ordered_json(static_cast<double>(k.weight_decay)) : ordered_json(nullptr);
+  for (const char* key : {"clipnorm", "global_clipnorm", "clipvalue"}) c[key] = nullptr;
+  c["use_ema"] = false;
+  c["ema_momentum"] = 0.99;
+  c["ema_overwrite_frequency"] = nullptr;
+  if (k.kind == "SGD") {
+    c["momentum"] = static_cast<double>(k.momentum);
+    c["nesterov"] = k.nesterov;
+  } else if (k.kind == "Adam" || k.kind == "AdamW") {
+    c["beta_1"] = static_cast<double>(k.beta_1);
+    c["beta_2"] = static_cast<double>(k.beta_2);
+    c["epsilon"] = static_cast<double>(k.epsilon);
+    c["amsgrad"] = false;
+  } else {
+    c["rho"] = static_cast<double>(k.rho);
+    c["momentum"] = static_cast<double>(k.momentum);
+    c["epsilon"] = static_cast<double>(k.epsilon);
+    c["centered"] = k.centered;
+  }
+  ordered_json e;
+  e["module"] = "keras.optimizers";
+  e["class_name"] = k.kind;
+  e["config"] = std::move(c);
+  e["registered_name"] = nullptr;
+  return e;
+}
+
+std::shared_ptr<nn::Optimizer> decode_optimizer(const json& e, const std::string& file) {
+  std::string where = file;
+  where += ": optimizer";
+  if (e.is_string()) {  // compile(optimizer="adam") in a hand-written config
+    return optimizers::get(e.get<std::string>()).impl();
+  }
+  if (!e.is_object() || !e.contains("class_name") || !e["class_name"].is_string()) {
+    throw ValueError(where + ": expected {\"class_name\": ..., \"config\": {...}}, found " + describe(e));
+  }
+  std::string kind = e["class_name"].get<std::string>();
+  where += " (" + kind + ")";
+  // tf.keras 2.11+ files may name the legacy optimizers "Custom>Adam" or "keras.optimizers.legacy.Adam".
+  if (const auto gt = kind.rfind('>'); gt != std::string::npos) kind = kind.substr(gt + 1);
+  if (const auto dot = kind.rfind('.'); dot != std::string::npos) kind = kind.substr(dot + 1);
+  if (kind != "SGD" && kind != "Adam" && kind != "AdamW" && kind != "RMSprop") {
+    throw ValueError(where + ": kerosene has SGD, Adam, AdamW and RMSprop");
+  }
+  static const json empty = json::object();
+  ConfigFields f(e.contains("config") ? e["config"] : empty, where);
+  nn::Optimizer::Config c;
+  c.kind = kind;
+  const json& lr = f.raw("learning_rate");
+  if (lr.is_object()) {
+    throw ValueError(where + ": option \"learning_rate\" is a schedule (" + describe(lr.value("class_name", json("?"))) +
+                     "); kerosene has no learning-rate schedules yet");
+  }
+  if (f.has("learning_rate")) {
+    c.learning_rate = static_cast<float>(f.number("learning_rate"));
+  } else if (f.has("lr")) {
+    c.learning_rate = static_cast<float>(f.number("lr"));  // Keras 2's old name
+  } else {
+    c.learning_rate = kind == "SGD" ? 0.01f : 0.001f;
+  }
+  c.weight_decay = static_cast<float>(f.number("weight_decay", kind == "AdamW" ? 0.004 : 0.0));
+  if (c.weight_decay != 0.0f && kind != "Adam" && kind != "AdamW") {
+    f.fail("weight_decay", "null (kerosene applies weight decay only with Adam and AdamW)");
+  }
+  for (const char* k : {"clipnorm", "global_clipnorm", "clipvalue", "loss_scale_factor", "gradient_accumulation_steps"}) {
+    f.require_default(k);
+  }
+  f.require_default("use_ema", false);
+  f.require_default("amsgrad", false);
+  f.require_default("decay", 0.0);
+  f.ignore({"name", "ema_momentum", "ema_overwrite_frequency", "is_legacy_optimizer", "jit_compile"});
+  if (kind == "SGD") {
+    c.momentum = static_cast<float>(f.number("momentum", 0.0));
+    c.nesterov = f.boolean("nesterov", false);
+  } else if (kind == "RMSprop") {
+    c.rho = static_cast<float>(f.number("rho", 0.9));
+    c.momentum = static_cast<float>(f.number("momentum", 0.0));
+    c.epsilon = static_cast<float>(f.number("epsilon", 1e-7));
+    c.centered = f.boolean("centered", false);
+  } else {
+    c.beta_1 = static_cast<float>(f.number("beta_1", 0.9));
+    c.beta_2 = static_cast<float>(f.number("beta_2", 0.999));
+    c.epsilon = static_cast<float>(f.number("epsilon", 1e-7));
+  }
+  f.finish();
+  try {
+    return nn::make_optimizer(c);
+  } catch (const ValueError& error) {
+    throw ValueError(where + ": " + error.what());
+  }
+}
+
+// --- Losses and metrics -------------------------------------------------------------------------
+
+struct LossName {
+  const char* name;
+  const char* keras_class;
+};
+constexpr LossName kLosses[] = {
+    {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"},
+    {"categorical_crossentropy", "CategoricalCrossentropy"},
+    {"binary_crossentropy", "BinaryCrossentropy"},
+    {"mean_squared_error", "MeanSquaredError"},
+};
+
+ordered_json loss_json(const train::LossConfig& loss) {
+  if (!loss.from_logits) return loss.name;
+  for (const auto& l : kLosses) {
+    if (loss.name != l.name) continue;
+    ordered_json c;
+    c["name"] = loss.name;
+    c["reduction"] = "sum_over_batch_size";
+    c["from_logits"] = true;
+    if (loss.name == "sparse_categorical_crossentropy") {
+      c["ignore_class"] = nullptr;
+    } else {
+      c["label_smoothing"] = 0.0;
+      c["axis"] = -1;
+    }
+    ordered_json e;
+    e["module"] = "keras.losses";
+    e["class_name"] = l.keras_class;
+    e["config"] = std::move(c);
+    e["registered_name"] = nullptr;
+    return e;
+  }
+  return loss.name;
+}
+
+// "categorical_crossentropy", "mse", or a loss envelope; returns the name compile() takes.
+std::string decode_loss(const json& v, const std::string& file) {
+  std::string where = file;
+  where += ": compile config";
+  if (v.is_string()) {
+    std::string name = v.get<std::string>();
+    if (name == "mse" || name == "MSE") name = "mean_squared_error";
+    for (const auto& l : kLosses) {
+      if (name == l.name || name == l.keras_class) return l.name;
+    }
+    throw ValueError(where + ": option \"loss\": kerosene has no loss \"" + name +
+                     "\" (it has sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy, "
+                     "mean_squared_error)");
+  }
+  if (!v.is_object() || !v.contains("class_name") || !v["class_name"].is_string()) {
+    throw ValueError(where + ": option \"loss\": expected a loss name or a loss object, found " + describe(v));
+  }
+  const std::string class_name = v["class_name"].get<std::string>();
+  for (const auto& l : kLosses) {
+    if (class_name != l.keras_class && class_name != l.name) continue;
+    static const json empty = json::object();
+    ConfigFields f(v.contains("config") && v["config"].is_object() ? v["config"] : empty,
+                   where + ": loss " + class_name);
+    const bool logits = f.boolean("from_logits", false);
+    f.require_default("label_smoothing", 0.0);
+    f.require_default("ignore_class");
+    f.require_default("axis", -1);
+    f.require_default("reduction", "sum_over_batch_size");
+    f.ignore({"name", "dtype", "fn"});
+    f.finish();
+    std::string out = l.name;
+    if (logits) out += ":from_logits";
+    return out;
+  }
+  throw ValueError(where + ": option \"loss\": kerosene has no loss class \"" + class_name + "\"");
+}
+
+std::vector<std::string> decode_metrics(const json& v, const std::string& file) {
+  std::vector<std::string> out;
+  if (v.is_null()) return out;
+  json list = v;
+  // Keras 2 wrote one list per output: [["accuracy"]].
+  if (list.is_array() && list.size() == 1 && list[0].is_array()) list = list[0];
+  if (!list.is_array()) list = json::array({list});
+  for (const json& m : list) {
+    std::string name;
+    if (m.is_string()) {
+      name = m.get<std::string>();
+    } else if (m.is_object() && m.contains("config") && m["config"].is_object() && m["config"].contains("name") &&
+               m["config"]["name"].is_string()) {
+      name = m["config"]["name"].get<std::string>();
+    } else {
+      throw ValueError(file + ": compile config: option \"metrics\": expected metric names, found " + describe(m));
+    }
+    if (name == "acc") name = "accuracy";
+    out.push_back(name);
+  }
+  return out;
+}
+
+}  // namespace
+
+ordered_json model_envelope(const Sequential& model) {
+  const train::ModelState& s = model.state();
+  ordered_json layers = ordered_json::array();
+  std::optional<Shape> input;
+  if (s.built()) {
+    input = s.layers.front()->input_shape();
+  } else if (s.declared_input) {
+    input = s.declared_input;
+  }
+  if (input) layers.push_back(input_layer_envelope(*input, "input_layer"));
+  for (const auto& layer : s.layers) layers.push_back(layer_envelope(*layer));
+  ordered_json c;
+  c["name"] = s.name;
+  c["trainable"] = true;
+  c["dtype"] = "float32";
+  c["layers"] = std::move(layers);
+  ordered_json batch_shape = ordered_json::array();
+  if (input) {
+    batch_shape.push_back(nullptr);
+    for (int64_t d : input->to_vector()) batch_shape.push_back(d);
+  }
+  c["build_input_shape"] = input ? batch_shape : ordered_json(nullptr);
+  ordered_json e;
+  e["module"] = "keras";
+  e["class_name"] = "Sequential";
+  e["config"] = std::move(c);
+  e["registered_name"] = nullptr;
+  if (input) e["build_config"] = {{"input_shape", batch_shape}};
+  if (s.compiled) {
+    ordered_json cc;
+    cc["optimizer"] = optimizer_envelope(*s.optimizer);
+    cc["loss"] = loss_json(s.loss);
+    cc["loss_weights"] = nullptr;
+    ordered_json metrics = ordered_json::array();
+    for (const auto& m : s.metrics) metrics.push_back(m.name);
+    cc["metrics"] = s.metrics.empty() ? ordered_json(nullptr) : metrics;
+    cc["weighted_metrics"] = nullptr;
+    cc["run_eagerly"] = false;
+    cc["steps_per_execution"] = 1;
+    cc["jit_compile"] = false;
+    e["compile_config"] = std::move(cc);
+  }
+  return e;
+}
+
+Sequential decode_model(const json& e, const std::string& file) {
+  if (!e.is_object() || !e.contains("class_name") || !e["class_name"].is_string()) {
+    throw ValueError(file + ": expected a model config ({\"class_name\": \"Sequential\", ...}), found " + describe(e));
+  }
+  const std::string class_name = e["class_name"].get<std::string>();
+  if (class_name != "Sequential") {
+    throw ValueError(file + ": the model is a " + class_name + "; kerosene loads Sequential models (the Functional API is not there yet)");
+  }
+  if (!e.contains("config") || !e["config"].is_object() || !e["config"].contains("layers") ||
+      !e["config"]["layers"].is_array()) {
+    throw ValueError(file + ": the Sequential config has no \"layers\" list");
+  }
+  const json& config = e["config"];
+  const std::string name = config.value("name", std::string("sequential"));
+  std::vector<Layer> layers;
+  std::optional<Shape> input;
+  for (const json& layer_json : config["layers"]) {
+    DecodedLayer d = decode_layer(layer_json, file);
+    if (d.input_shape && layers.empty() && !input) input = d.input_shape;
+    if (d.layer) layers.emplace_back(d.layer);
+  }
+  if (!input && config.contains("build_input_shape") && config["build_input_shape"].is_array()) {
+    ConfigFields f(config, file + ": model \"" + name + "\"");
+    const auto batch_shape = f.shape("build_input_shape");
+    std::vector<int64_t> dims;
+    bool known = !batch_shape.empty();
+    for (size_t i = 1; i < batch_shape.size(); ++i) {
+      if (!batch_shape[i]) known = false;
+      else dims.push_back(*batch_shape[i]);
+    }
+    if (known) input = Shape(dims);
+  }
+  if (layers.empty()) throw ValueError(file + ": model \"" + name + "\" has no layers");
+  Sequential model({}, name);
+  if (input) model.add(layers::Input(*input));
+  for (const Layer& l : layers) {
+    try {
+      model.add(l);
+    } catch (const ValueError& error) {
+      throw ValueError(file + ": " + error.what());
+    }
+  }
+  return model;
+}
+
+void compile_from_config(Sequential& model, const json& cc, const std::string& file, bool legacy) {
+  if (!cc.is_object()) throw ValueError(file + ": expected a compile config object, found " + describe(cc));
+  ConfigFields f(cc, file + ": compile config");
+  const json& optimizer_json = f.raw(legacy ? "optimizer_config" : "optimizer");
+  std::shared_ptr<nn::Optimizer> optimizer =
+      optimizer_json.is_null() ? optimizers::get("rmsprop").impl() : decode_optimizer(optimizer_json, file);
+  const std::string loss = decode_loss(f.raw("loss"), file);
+  const std::vector<std::string> metrics = decode_metrics(f.raw("metrics"), file);
+  f.require_default("loss_weights");
+  f.require_default("weighted_metrics");
+  f.ignore({"run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss", "sample_weight_mode"});
+  f.finish();
+  try {
+    model.compile(Optimizer(optimizer), loss, metrics);
+  } catch (const ValueError& error) {
+    throw ValueError(file + ": compile config: " + error.what());
+  }
+}
+
+}  // namespace kerosene::saving
