@@ -2,6 +2,10 @@
 // devices there are and why a GPU is or is not used.
 //   kerosene train --model cnn --dataset mnist --epochs 1 --json
 //   kerosene summary --model mlp
+//   kerosene train --model mlp --epochs 3 --save m.keras --checkpoint ckpts --backup-dir backup
+//   kerosene evaluate m.keras --dataset mnist
+//   kerosene predict m.keras --input x.npy --output y.npy
+//   kerosene summary m.keras
 // Exit status: 0 success; 1 an error the user can fix (a message says what, where, expected
 // against found); 2 a bad command line; 3 a bug in kerosene; 130 training stopped by Ctrl-C.
 #include <CLI/CLI.hpp>
@@ -11,7 +15,8 @@
 
 #include "cli/arguments.h"
 #include "cli/device_commands.h"
-#include "cli/models.h"
+#include "cli/file_commands.h"
+#include "cli/model_source.h"
 #include "cli/train_command.h"
 #include "cli/version.h"
 #include "kerosene/kerosene.h"
@@ -32,9 +37,15 @@ int main(int argc, char** argv) {
   auto* doctor = app.add_subcommand("doctor", "Check every reason a GPU could not be used; exit 0 when one is usable, 1 when not");
   doctor->add_flag("--json", doctor_json, "print one JSON object");
 
-  std::string summary_model = "cnn";
-  auto* summary = app.add_subcommand("summary", "Print a model's summary table");
-  summary->add_option("--model", summary_model, "mlp or cnn")->check(ks::cli::one_of({"mlp", "cnn"}));
+  ks::cli::EvaluateArgs evaluate_args;
+  auto* evaluate = ks::cli::add_evaluate_command(app, evaluate_args);
+  ks::cli::PredictArgs predict_args;
+  auto* predict = ks::cli::add_predict_command(app, predict_args);
+
+  std::string summary_model = "cnn", summary_file;
+  auto* summary = app.add_subcommand("summary", "Print a model's summary table: a built-in one or a model file's");
+  auto* summary_path = summary->add_option("file", summary_file, "a model file (.keras, .h5)")->check(ks::cli::model_file_name());
+  summary->add_option("--model", summary_model, "mlp, cnn or a model file")->check(ks::cli::model_name())->excludes(summary_path);
 
   if (const int status = ks::cli::parse_command_line(app, argc, argv); status >= 0) return status;
   // An error in one worker must end every worker: the others would wait for it.
@@ -46,8 +57,13 @@ int main(int argc, char** argv) {
     if (*train) return ks::cli::run_train(train_args);
     if (*devices) return ks::cli::run_devices(devices_json);
     if (*doctor) return ks::cli::run_doctor(doctor_json);
+    if (*evaluate) return ks::cli::run_evaluate(evaluate_args);
+    if (*predict) return ks::cli::run_predict(predict_args);
     if (*summary) {
-      ks::cli::build_model(summary_model).summary();
+      const std::string& name = summary_file.empty() ? summary_model : summary_file;
+      // A file's summary needs no optimizer: one kerosene cannot compile does not stop it.
+      (ks::cli::is_model_file(name) ? ks::cli::load_model_file(name, /*compile=*/false) : ks::cli::model_from(name))
+          .summary();
       return 0;
     }
   } catch (const ks::Error& e) {

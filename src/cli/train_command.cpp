@@ -9,7 +9,8 @@
 
 #include "cli/arguments.h"
 #include "cli/interrupt.h"
-#include "cli/models.h"
+#include "cli/model_source.h"
+#include "cli/train_files.h"
 #include "kerosene/kerosene.h"
 #include "train/device_verdict.h"
 
@@ -17,8 +18,6 @@ namespace kerosene::cli {
 namespace {
 
 namespace config = kerosene::config;
-
-constexpr int kClasses = 10;  // both built-in models end in Dense(10)
 
 bool g_multi_worker = false;
 
@@ -126,31 +125,13 @@ std::unique_ptr<distribute::Strategy> make_strategy(const TrainArgs& a) {
   return std::make_unique<distribute::MultiWorkerMirroredStrategy>(options);
 }
 
-/// Checks a split the whole run depends on before the first epoch, so that a bad test split
-/// is not found only after training: it is not empty, and every label is a class of the model.
-void check_split(const datasets::Split& split, const char* name) {
-  const std::string from = split.y_source.empty() ? "" : " (" + split.y_source + ")";
-  if (split.x.dim(0) == 0) {
-    throw ValueError(std::string("the ") + name + " split" + from + " holds no samples: expected at least one");
-  }
-  const Tensor labels = split.y.astype(DType::int64);
-  const int64_t* y = labels.data<int64_t>();
-  for (int64_t i = 0; i < labels.numel(); ++i) {
-    if (y[i] < 0 || y[i] >= kClasses) {
-      throw ValueError(std::string("label out of range in the ") + name + " split" + from + ": label[" +
-                       std::to_string(i) + "] = " + std::to_string(y[i]) + ", expected 0 <= label < " +
-                       std::to_string(kClasses) + " (the model has " + std::to_string(kClasses) + " classes)");
-    }
-  }
-}
-
 void print_result(const TrainArgs& a, const Sequential& model, const distribute::Strategy* strategy,
-                  const History& history, const EvaluateResult& result) {
+                  const History& history, const EvaluateResult& result, const TrainFiles& files) {
   double seconds = 0, samples = 0;
   for (double t : history.epoch_seconds) seconds += t;
   for (int64_t n : history.epoch_samples) samples += static_cast<double>(n);
   if (!a.json) {
-    std::cout << "Test loss: " << result.loss() << "\nTest accuracy: " << result["accuracy"] << std::endl;
+    std::cout << "Test loss: " << result.loss() << "\nTest accuracy: " << accuracy_of(result) << std::endl;
     return;
   }
   nlohmann::json out;
@@ -173,23 +154,28 @@ void print_result(const TrainArgs& a, const Sequential& model, const distribute:
   out["batch_size"] = a.batch_size;
   out["history"] = history.history;
   out["test_loss"] = result.loss();
-  out["test_accuracy"] = result["accuracy"];
+  out["test_accuracy"] = accuracy_of(result);
   out["epoch_seconds"] = history.epoch_seconds;
   out["train_samples_per_second"] = seconds > 0 ? samples / seconds : 0.0;
+  out["files"] = files_written(a, files);
+  if (files.backup && files.backup->restored()) out["resumed_from_epoch"] = files.backup->restored_epoch();
   std::cout << out.dump() << std::endl;
 }
 
 }  // namespace
 
 CLI::App* add_train_command(CLI::App& app, TrainArgs& args) {
-  auto* train = app.add_subcommand("train", "Train a classic Keras MNIST model and report its test accuracy");
-  train->add_option("--model", args.model, "mlp or cnn")->check(one_of({"mlp", "cnn"}));
+  auto* train = app.add_subcommand("train", "Train a classic Keras MNIST model, or one from a file, and report its test accuracy");
+  train->add_option("--model", args.model,
+                    "mlp, cnn, or a model file (.keras, .h5) to train further, compiled as saved unless "
+                    "--optimizer or --learning-rate is given")
+      ->check(model_name());
   train->add_option("--dataset", args.dataset, "mnist, fashion_mnist, or a directory of IDX files");
   train->add_option("--epochs", args.epochs)->check(positive());
   train->add_option("--batch-size", args.batch_size)->check(positive());
   train->add_option("--steps-per-epoch", args.steps_per_epoch, "batches per epoch (default: all)")
       ->check(non_negative_integer());
-  train->add_option("--optimizer", args.optimizer, "sgd, adam, adamw or rmsprop");
+  train->add_option("--optimizer", args.optimizer, "sgd, adam, adamw or rmsprop (default: adam, or the model file's)");
   train->add_option("--learning-rate", args.learning_rate, "default: the optimizer's")->check(positive());
   train->add_option("--validation-split", args.validation_split)->check(number_between(0, 0.99));
   train->add_option("--seed", args.seed, "makes runs repeatable")->check(non_negative_integer());
@@ -220,6 +206,17 @@ CLI::App* add_train_command(CLI::App& app, TrainArgs& args) {
                     "the strategy's devices, e.g. /CPU:0,/CPU:1 or /GPU:0,/GPU:1 (default: every GPU, else every "
                     "logical CPU; naming /CPU:0 to /CPU:N-1 splits the CPU into N)")
       ->delimiter(',');
+  train->add_option("--save", args.save, "after training, write the model (FILE.keras) or its weights (FILE.weights.h5)")
+      ->check(save_name());
+  train->add_option("--checkpoint", args.checkpoint_dir,
+                    std::string("write the model after every epoch to DIR/") + kCheckpointName + " (ckpt-01.keras, ...)")
+      ->type_name("DIR");
+  train->add_option("--backup-dir", args.backup_dir,
+                    "back up the run to DIR after every epoch; the same command run again after a crash or Ctrl-C "
+                    "resumes from the last backup (removed when training ends)")
+      ->type_name("DIR");
+  train->add_option("--tensorboard", args.tensorboard_dir, "write TensorBoard logs to DIR/train and DIR/validation")
+      ->type_name("DIR");
   return train;
 }
 
@@ -230,20 +227,28 @@ int run_train(const TrainArgs& a) {
   configure_devices(a);
   auto strategy = make_strategy(a);
   const bool chief = !strategy || strategy->is_chief();
+  if (is_model_file(a.model)) require_file(a.model, "model file");  // before a dataset download
   auto [train, test] = datasets::load(a.dataset);
-  check_split(train, "training");
-  check_split(test, "test");
-  Tensor x_train = train.x.to_float() / 255.0f, x_test = test.x.to_float() / 255.0f;
 
   // The data stays on the host; the model goes where --device says (fit copies each batch).
   std::optional<DeviceScope> scope;
   if (!a.device.empty()) scope.emplace(a.device);
   std::optional<distribute::StrategyScope> strategy_scope;
   if (strategy) strategy_scope.emplace(*strategy);
-  Sequential model = build_model(a.model);
+  Sequential model = model_from(a.model);
   strategy_scope.reset();
-  auto optimizer = optimizers::get(a.optimizer, a.learning_rate > 0 ? std::optional<float>(a.learning_rate) : std::nullopt);
-  model.compile(optimizer, "sparse_categorical_crossentropy", {"accuracy"});
+  check_split(train, "training", classes_of(model));
+  check_split(test, "test", classes_of(model));
+  const std::string source = is_model_file(a.model) ? a.model : "built-in " + a.model;
+  Tensor x_train = fit_to_input(model, train.x.to_float() / 255.0f, source, "the training split of " + a.dataset);
+  Tensor x_test = fit_to_input(model, test.x.to_float() / 255.0f, source, "the test split of " + a.dataset);
+  // A file's compile config (optimizer and its state included) is kept unless the command line
+  // asks for another optimizer or learning rate.
+  if (!is_compiled(model) || !a.optimizer.empty() || a.learning_rate > 0) {
+    auto optimizer = optimizers::get(a.optimizer.empty() ? "adam" : a.optimizer,
+                                     a.learning_rate > 0 ? std::optional<float>(a.learning_rate) : std::nullopt);
+    model.compile(optimizer, "sparse_categorical_crossentropy", {"accuracy"});
+  }
 
   FitOptions fit;
   fit.epochs = a.epochs;
@@ -251,6 +256,7 @@ int run_train(const TrainArgs& a) {
   fit.verbose = a.verbose;
   fit.validation_split = a.validation_split;
   if (a.steps_per_epoch > 0) fit.steps_per_epoch = a.steps_per_epoch;
+  const TrainFiles files = add_file_callbacks(a, chief, fit);
   // Workers must stop at the same step; under mpirun, SIGINT ends the job as MPI's launcher says.
   std::shared_ptr<StopOnInterrupt> interrupt;
   if (!g_multi_worker) {
@@ -259,13 +265,19 @@ int run_train(const TrainArgs& a) {
   }
   History history = model.fit(x_train, train.y, fit);
   if (interrupt && interrupt->interrupted()) {
-    std::cerr << "kerosene: interrupted (SIGINT): training stopped after " << interrupt->where()
-              << "; the model was not evaluated or saved" << std::endl;
+    std::cerr << "kerosene: interrupted (SIGINT): training stopped after " << interrupt->where();
+    if (backup_left(a)) {
+      std::cerr << "; the last backup is in '" << a.backup_dir << "': run the same command again to resume from it";
+    } else {
+      std::cerr << "; the model was not evaluated or saved";
+    }
+    std::cerr << std::endl;
     return 130;  // 128 + SIGINT, as shells report it
   }
   interrupt.reset();
+  save_trained(a, model, chief);  // before evaluate: an error there must not cost the training
   auto result = model.evaluate(x_test, test.y, {.batch_size = a.batch_size, .verbose = a.verbose > 0 ? 1 : 0});
-  if (chief) print_result(a, model, strategy.get(), history, result);  // only worker 0 prints results
+  if (chief) print_result(a, model, strategy.get(), history, result, files);  // only worker 0 prints results
   return 0;
 }
 

@@ -1,4 +1,6 @@
 // `kerosene train`: its options, the device configuration they imply, and the run.
+// The model is a built-in one (mlp, cnn) or a model file; the files a run writes are in
+// train_files.h.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -15,7 +17,7 @@ struct TrainArgs {
   int epochs = 1;
   int batch_size = 32;
   int steps_per_epoch = 0;
-  std::string optimizer = "adam";
+  std::string optimizer;  // empty: the model file's own when it is compiled, else adam
   float learning_rate = 0;
   float validation_split = 0;
   int64_t seed = -1;
@@ -27,6 +29,10 @@ struct TrainArgs {
   int64_t memory_limit_mb = 0;
   std::string strategy = "default";  // default, mirrored, multi_worker
   std::vector<std::string> devices;  // the strategy's devices
+  std::string save;            // after training: FILE.keras or FILE.weights.h5
+  std::string checkpoint_dir;  // ModelCheckpoint(DIR/ckpt-{epoch:02d}.keras)
+  std::string backup_dir;      // BackupAndRestore(DIR): a killed run resumes when re-run
+  std::string tensorboard_dir; // TensorBoard(DIR)
 };
 
 /// Adds the `train` subcommand and its options to `app`, filling `args`.
