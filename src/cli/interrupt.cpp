@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "kerosene/sequential.h"
+#include "train/model_state.h"
 
 namespace kerosene::cli {
 namespace {
@@ -32,7 +33,10 @@ void StopOnInterrupt::on_epoch_begin(int epoch, const Logs&) {
 
 void StopOnInterrupt::on_train_batch_end(int batch, const Logs&) {
   batch_ = batch;
-  if (g_interrupted != 0 && model() != nullptr) model()->stop_training = true;
+  if (g_interrupted != 0 && model() != nullptr) {
+    model()->stop_training = true;
+    model()->state().interrupted = true;  // BackupAndRestore keeps its backup for the next run
+  }
 }
 
 bool StopOnInterrupt::interrupted() const { return g_interrupted != 0; }

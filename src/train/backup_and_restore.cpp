@@ -235,6 +235,8 @@ void BackupAndRestore::backup(int epoch, int64_t step) {
 void BackupAndRestore::on_train_end(const Logs&) {
   if (!delete_checkpoint_) return;
   train::ModelState& s = model()->state();
+  // An interrupted run (Ctrl-C) ends fit without finishing it: the backup is what resumes it.
+  if (s.interrupted) return;
   if (s.strategy && !s.strategy->chief) return;
   // Only the files this callback writes, and the directory if that leaves it empty: Keras
   // removes the whole tree, which is unkind to a backup_dir the user shares with other files.

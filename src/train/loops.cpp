@@ -186,6 +186,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
   Logs logs;
   train::BatchBuffers buffers;
   stop_training = false;
+  s.interrupted = false;
   s.resume.reset();
   callbacks.each([&](Callback& c) { c.on_train_begin(logs); });
   // A callback (BackupAndRestore) may have restored an interrupted run: go on from its point.

@@ -68,6 +68,9 @@ class ModelState {
   /// Set when the model was created in a strategy's scope: its replicas, built on first use.
   std::shared_ptr<distribute::detail::StrategyState> strategy;
   std::shared_ptr<distribute::MirroredModel> mirrored;
+  /// Set when fit was stopped from outside (the CLI's Ctrl-C), not by a callback's own decision:
+  /// BackupAndRestore then keeps its backup for the next run. fit clears it when it starts.
+  bool interrupted = false;
   /// Set by a callback's on_train_begin to resume an interrupted fit; fit clears it.
   std::optional<ResumePoint> resume;
   /// During fit: the running totals of the current epoch (what a mid-epoch backup saves).
