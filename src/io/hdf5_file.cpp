@@ -3,10 +3,7 @@
 // every failure becomes an IOError "<origin>: <object path>: what, expected X, found Y".
 #include "io/hdf5_file.h"
 
-#include <fcntl.h>
 #include <hdf5.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -15,6 +12,7 @@
 
 #include "data/atomic_file.h"
 #include "io/hdf5_internal.h"
+#include "io/regular_file.h"
 #include "kerosene/error.h"
 
 namespace kerosene::io {
@@ -113,40 +111,14 @@ std::string describe_bytes(const uint8_t* bytes, size_t size) {
   return found;
 }
 
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
-// Checks that `path` is a regular HDF5 file before HDF5 opens it: O_NONBLOCK keeps a FIFO from
-// blocking, and the signature check gives a message better than HDF5's.
+// The HDF5 library is handed only regular files with HDF5's signature; the check gives a message
+// better than HDF5's.
 void check_hdf5_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    const int error = errno;
-    throw IOError(path + ": cannot open: " + std::strerror(error));
-  }
-  struct stat st {};
-  uint8_t head[8] = {};
-  ssize_t got = -1;
-  const bool statted = ::fstat(fd, &st) == 0;
-  if (statted && S_ISREG(st.st_mode)) got = ::pread(fd, head, sizeof(head), 0);
-  ::close(fd);
-  if (!statted) throw IOError(path + ": cannot stat");
-  if (!S_ISREG(st.st_mode)) {
-    std::string message = path;
-    message += ": expected a regular file, found ";
-    message += kind_of(st.st_mode);
-    throw IOError(message);
-  }
-  if (got != 8 || std::memcmp(head, kSignature, 8) != 0) {
+  const RegularFile file = check_regular_file(path, 8);
+  if (file.head.size() != 8 || std::memcmp(file.head.data(), kSignature, 8) != 0) {
     std::string message = path;
     message += ": expected an HDF5 file (signature \\x89HDF), found ";
-    message += describe_bytes(head, got > 0 ? static_cast<size_t>(got) : 0);
+    message += describe_bytes(file.head.data(), file.head.size());
     throw IOError(message);
   }
 }

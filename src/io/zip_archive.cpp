@@ -3,15 +3,13 @@
 // allocating from it, and reads each member to its end so that libzip checks its CRC.
 #include "io/zip_archive.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zip.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "data/atomic_file.h"
+#include "io/regular_file.h"
 #include "kerosene/error.h"
 
 namespace kerosene::io {
@@ -39,31 +37,6 @@ std::string libzip_message(zip_error_t* error) { return zip_error_strerror(error
   }
   message += what;
   throw IOError(message);
-}
-
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
-// The size of `path`, a regular file. O_NONBLOCK keeps the open of a FIFO from waiting for a
-// writer; fstat refuses it and devices such as /dev/zero, which never end.
-uint64_t regular_file_size(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    const int error = errno;
-    fail(path, "", std::string("cannot open: ") + std::strerror(error));
-  }
-  struct stat st {};
-  const bool statted = ::fstat(fd, &st) == 0;
-  ::close(fd);
-  if (!statted) fail(path, "", "cannot stat");
-  if (!S_ISREG(st.st_mode)) fail(path, "", std::string("expected a regular file, found ") + kind_of(st.st_mode));
-  return static_cast<uint64_t>(st.st_size);
 }
 
 // An archive without members: libzip writes nothing at all for one, so it is written by hand
@@ -132,7 +105,7 @@ void write_zip(const std::string& path, const std::vector<ZipMember>& members) {
 }
 
 ZipReader::ZipReader(const std::string& path) : path_(path) {
-  regular_file_size(path);
+  check_regular_file(path);
   int code = 0;
   archive_ = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
   if (archive_ == nullptr) {
@@ -183,7 +156,7 @@ std::vector<uint8_t> ZipReader::read(const std::string& name, int64_t max_bytes)
   if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) {
     fail(path_, name, "expected an unencrypted member, found an encrypted one");
   }
-  const uint64_t archive_size = regular_file_size(path_);
+  const uint64_t archive_size = check_regular_file(path_).size;
   if (max_bytes < 0 || st.size > static_cast<uint64_t>(max_bytes)) {
     fail(path_, name, "expected a member of at most " + std::to_string(max_bytes) + " bytes, found " +
                           std::to_string(st.size));

@@ -4,6 +4,15 @@
 
 namespace kerosene::saving {
 
+ordered_json keras_envelope(const std::string& module, const std::string& class_name, ordered_json config) {
+  ordered_json e;
+  e["module"] = module;
+  e["class_name"] = class_name;
+  e["config"] = std::move(config);
+  e["registered_name"] = nullptr;
+  return e;
+}
+
 std::string describe(const json& value) {
   std::string s = value.dump();
   if (s.size() > 80) s = s.substr(0, 77) + "...";

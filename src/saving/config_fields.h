@@ -52,6 +52,9 @@ class ConfigFields {
   std::set<std::string> used_;
 };
 
+/// Keras' object envelope: {"module", "class_name", "config", "registered_name": null}.
+ordered_json keras_envelope(const std::string& module, const std::string& class_name, ordered_json config);
+
 /// Python's repr of a JSON value for messages: "relu", 3, [1, 2], null.
 std::string describe(const json& value);
 

@@ -11,15 +11,6 @@
 namespace kerosene::saving {
 namespace {
 
-ordered_json envelope(const std::string& module, const std::string& class_name, ordered_json config) {
-  ordered_json e;
-  e["module"] = module;
-  e["class_name"] = class_name;
-  e["config"] = std::move(config);
-  e["registered_name"] = nullptr;
-  return e;
-}
-
 // --- Initializers: kerosene's names <-> Keras' classes ------------------------------------------
 
 struct InitializerName {
@@ -38,7 +29,7 @@ ordered_json initializer_envelope(const std::string& name) {
     if (name == i.kerosene) {
       ordered_json config = ordered_json::object();
       if (i.seeded) config["seed"] = nullptr;
-      return envelope("keras.initializers", i.keras, std::move(config));
+      return keras_envelope("keras.initializers", i.keras, std::move(config));
     }
   }
   throw ValueError("initializer \"" + name + "\" has no Keras equivalent");
@@ -295,7 +286,7 @@ ordered_json input_layer_envelope(const Shape& shape, const std::string& name) {
   c["dtype"] = "float32";
   c["sparse"] = false;
   c["name"] = name;
-  return envelope("keras.layers", "InputLayer", std::move(c));
+  return keras_envelope("keras.layers", "InputLayer", std::move(c));
 }
 
 ordered_json layer_envelope(const nn::Layer& layer) {
@@ -324,7 +315,7 @@ ordered_json layer_envelope(const nn::Layer& layer) {
   } else {
     throw ValueError("layer \"" + layer.name() + "\" (" + layer.class_name() + ") cannot be saved in Keras' format yet");
   }
-  ordered_json e = envelope("keras.layers", layer.class_name(), std::move(config));
+  ordered_json e = keras_envelope("keras.layers", layer.class_name(), std::move(config));
   if (layer.built()) e["build_config"] = {{"input_shape", shape_json(layer.input_shape(), true)}};
   return e;
 }

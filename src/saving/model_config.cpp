@@ -42,12 +42,7 @@ ordered_json optimizer_envelope(const nn::Optimizer& optimizer) {
     c["epsilon"] = static_cast<double>(k.epsilon);
     c["centered"] = k.centered;
   }
-  ordered_json e;
-  e["module"] = "keras.optimizers";
-  e["class_name"] = k.kind;
-  e["config"] = std::move(c);
-  e["registered_name"] = nullptr;
-  return e;
+  return keras_envelope("keras.optimizers", k.kind, std::move(c));
 }
 
 std::shared_ptr<nn::Optimizer> decode_optimizer(const json& e, const std::string& file) {
@@ -142,12 +137,7 @@ ordered_json loss_json(const train::LossConfig& loss) {
       c["label_smoothing"] = 0.0;
       c["axis"] = -1;
     }
-    ordered_json e;
-    e["module"] = "keras.losses";
-    e["class_name"] = l.keras_class;
-    e["config"] = std::move(c);
-    e["registered_name"] = nullptr;
-    return e;
+    return keras_envelope("keras.losses", l.keras_class, std::move(c));
   }
   return loss.name;
 }
@@ -236,11 +226,7 @@ ordered_json model_envelope(const Sequential& model) {
     for (int64_t d : input->to_vector()) batch_shape.push_back(d);
   }
   c["build_input_shape"] = input ? batch_shape : ordered_json(nullptr);
-  ordered_json e;
-  e["module"] = "keras";
-  e["class_name"] = "Sequential";
-  e["config"] = std::move(c);
-  e["registered_name"] = nullptr;
+  ordered_json e = keras_envelope("keras", "Sequential", std::move(c));
   if (input) e["build_config"] = {{"input_shape", batch_shape}};
   if (s.compiled) {
     ordered_json cc;
