@@ -45,7 +45,7 @@ configure_package_config_file(cmake/keroseneConfig.cmake.in "${PROJECT_BINARY_DI
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/keroseneConfigVersion.cmake"
   COMPATIBILITY SameMinorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/keroseneConfig.cmake" "${PROJECT_BINARY_DIR}/keroseneConfigVersion.cmake"
-  DESTINATION ${KEROSENE_CMAKE_DIR} COMPONENT dev)
+  cmake/kerosene_hdf5.cmake DESTINATION ${KEROSENE_CMAKE_DIR} COMPONENT dev)
 
 # kerosene.pc, relocatable (prefix from ${pcfiledir}). A static libkerosene lists what it needs
 # in Libs (a plain `pkg-config --libs kerosene` must link), a shared one in Libs.private.
@@ -60,11 +60,14 @@ if(NOT dnnl_dir IN_LIST CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES)
 endif()
 list(APPEND private_libs -ldnnl ${OpenMP_CXX_FLAGS} -lz)
 # HDF5's C library lives in a directory of its own on Debian (hdf5/serial).
-get_filename_component(hdf5_dir "${HDF5_C_LIBRARY_hdf5}" DIRECTORY)
+get_filename_component(hdf5_dir "${kerosene_HDF5_LIBRARY}" DIRECTORY)
 if(hdf5_dir AND NOT hdf5_dir IN_LIST CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES)
   list(APPEND private_libs "-L${hdf5_dir}")
 endif()
-list(APPEND private_libs -lhdf5)
+# -l with the name of the file found (libhdf5_serial.so or libhdf5.so).
+get_filename_component(hdf5_name "${kerosene_HDF5_LIBRARY}" NAME_WE)
+string(REGEX REPLACE "^lib" "" hdf5_name "${hdf5_name}")
+list(APPEND private_libs "-l${hdf5_name}")
 foreach(zip_dir ${LIBZIP_LIBRARY_DIRS})
   if(NOT zip_dir IN_LIST CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES)
     list(APPEND private_libs "-L${zip_dir}")
