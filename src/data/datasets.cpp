@@ -1,5 +1,6 @@
 // keras.datasets for C++: finds MNIST and Fashion-MNIST where Keras, Debian or the user keep
-// them (see the search order in kerosene/datasets.h) and loads them as uint8 tensors.
+// them (see the search order in kerosene/datasets.h) and loads them as uint8 tensors. CIFAR has
+// its own files and places (data/cifar_datasets.cpp); load() and search_paths() lead there too.
 #include "kerosene/datasets.h"
 
 #include <pwd.h>
@@ -11,6 +12,7 @@
 
 #include "core/environment.h"
 #include "data/array.h"
+#include "data/dataset_places.h"
 #include "data/download.h"
 #include "data/idx_reader.h"
 #include "data/npz_reader.h"
@@ -24,9 +26,9 @@ constexpr const char* kIdxFiles[4] = {"train-images-idx3-ubyte", "train-labels-i
                                       "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
 constexpr const char* kNpzKeys[4] = {"x_train", "y_train", "x_test", "y_test"};
 
-// "mnist" or "fashion_mnist" for a known dataset name, else empty.
+// "mnist", "fashion_mnist", "cifar10" or "cifar100" for a known dataset name, else empty.
 std::string dataset_name(const std::string& name) {
-  if (name == "mnist") return name;
+  if (name == "mnist" || detail::is_cifar(name)) return name;
   if (name == "fashion_mnist" || name == "fashion-mnist") return "fashion_mnist";
   return "";
 }
@@ -34,19 +36,6 @@ std::string dataset_name(const std::string& name) {
 std::string dashed(std::string name) {
   for (char& c : name) c = c == '_' ? '-' : c;
   return name;
-}
-
-// Keras' cache root: $KERAS_HOME, else ~/.keras, where ~ is $HOME or, as Python's expanduser
-// does, the password database's home directory.
-std::string keras_home() {
-  if (std::string home = env_string("KERAS_HOME"); !home.empty()) return home;
-  std::string home = env_string("HOME");
-  if (home.empty()) {
-    if (const passwd* entry = getpwuid(getuid()); entry != nullptr && entry->pw_dir != nullptr) {
-      home = entry->pw_dir;
-    }
-  }
-  return home.empty() ? "" : (fs::path(home) / ".keras").string();
 }
 
 bool path_exists(const fs::path& path) {
@@ -138,14 +127,12 @@ constexpr const char* kMnistSha256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2a
 // Downloads `name` into Keras' cache and loads it, as keras.datasets does when the file is not
 // there. Returns nothing, with the reason in *why, when that fails.
 std::optional<TrainTest> download(const std::string& name, std::string* why) {
-  const std::string home = keras_home();
+  const std::string home = detail::keras_home();
   if (home.empty()) {
     *why = "there is no home directory for Keras' cache (set KERAS_HOME)";
     return std::nullopt;
   }
-  std::string base = env_string("KEROSENE_DATASETS_URL");
-  if (base.empty()) base = kKerasDatasetsUrl;
-  if (!base.ends_with('/')) base += '/';
+  const std::string base = detail::download_base(kKerasDatasetsUrl);
   const fs::path cache = fs::path(home) / "datasets";
   const fs::path directory = name == "mnist" ? cache : cache / dashed(name);
   std::error_code ec;
@@ -205,26 +192,48 @@ TrainTest load_named(const std::string& name) {
 
 }  // namespace
 
+std::string detail::keras_home() {
+  if (std::string home = env_string("KERAS_HOME"); !home.empty()) return home;
+  std::string home = env_string("HOME");
+  if (home.empty()) {
+    if (const passwd* entry = getpwuid(getuid()); entry != nullptr && entry->pw_dir != nullptr) {
+      home = entry->pw_dir;
+    }
+  }
+  return home.empty() ? "" : (fs::path(home) / ".keras").string();
+}
+
+std::string detail::system_datasets() {
+  // Debian's dataset packages install here; KEROSENE_SYSTEM_DATASETS moves it (packagers, tests).
+  std::string system = env_string("KEROSENE_SYSTEM_DATASETS");
+  return system.empty() ? "/usr/share/datasets" : system;
+}
+
+std::string detail::download_base(const std::string& keras_url) {
+  std::string base = env_string("KEROSENE_DATASETS_URL");
+  if (base.empty()) base = keras_url;
+  if (!base.ends_with('/')) base += '/';
+  return base;
+}
+
 std::vector<std::string> search_paths(const std::string& name) {
   const std::string canonical = dataset_name(name);
   if (canonical.empty()) {
-    throw ValueError("unknown dataset '" + name + "': expected 'mnist' or 'fashion_mnist'");
+    throw ValueError("unknown dataset '" + name + "': expected 'mnist', 'fashion_mnist', 'cifar10' or 'cifar100'");
   }
+  if (detail::is_cifar(canonical)) return detail::cifar_search_paths(canonical);
   const std::string dash = dashed(canonical);
   std::vector<std::string> places;
   if (std::string root = env_string("KEROSENE_DATASETS"); !root.empty()) {
     places.push_back((fs::path(root) / canonical).string());
     if (dash != canonical) places.push_back((fs::path(root) / dash).string());
   }
-  if (std::string keras = keras_home(); !keras.empty()) {
+  if (std::string keras = detail::keras_home(); !keras.empty()) {
     const fs::path cache = fs::path(keras) / "datasets";
     // keras.datasets keeps mnist as one .npz, fashion_mnist as the original gzipped IDX files.
     places.push_back((cache / (canonical == "mnist" ? "mnist.npz" : dash)).string());
   }
-  // Debian's dataset packages install here; KEROSENE_SYSTEM_DATASETS moves it (packagers, tests).
-  std::string system = env_string("KEROSENE_SYSTEM_DATASETS");
-  if (system.empty()) system = "/usr/share/datasets";
-  places.push_back((fs::path(system) / dash).string());
+  places.push_back((fs::path(detail::system_datasets()) / dash).string());
   return places;
 }
 
@@ -256,11 +265,13 @@ TrainTest load_idx_directory(const std::string& directory) {
 }
 
 TrainTest load(const std::string& name_or_directory) {
-  if (std::string name = dataset_name(name_or_directory); !name.empty()) return load_named(name);
+  if (std::string name = dataset_name(name_or_directory); !name.empty()) {
+    return detail::is_cifar(name) ? detail::load_cifar(name, "fine") : load_named(name);
+  }
   if (!path_exists(name_or_directory)) {
-    throw ValueError(
-        "unknown dataset '" + name_or_directory +
-        "': expected 'mnist', 'fashion_mnist', or the path of a directory or .npz file");
+    throw ValueError("unknown dataset '" + name_or_directory +
+                     "': expected 'mnist', 'fashion_mnist', 'cifar10', 'cifar100', or the path of a directory or "
+                     ".npz file");
   }
   // A directory without IDX files may hold one .npz of any name.
   std::vector<std::string> npz_names;

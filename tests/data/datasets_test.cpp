@@ -98,8 +98,8 @@ TEST(Datasets, SearchPathsFollowTheDocumentedOrder) {
     EXPECT_EQ(search_paths("mnist"), (std::vector<std::string>{"/h/.keras/datasets/mnist.npz",
                                                                "/usr/share/datasets/mnist"}));
   }
-  EXPECT_CONTAINS(error_of([] { search_paths("cifar10"); }), "unknown dataset 'cifar10'");
-  EXPECT_THROW(search_paths("cifar10"), ValueError);
+  EXPECT_CONTAINS(error_of([] { search_paths("svhn"); }), "unknown dataset 'svhn'");
+  EXPECT_THROW(search_paths("svhn"), ValueError);
 }
 
 TEST(Datasets, KeroseneDatasetsComesBeforeKerasCache) {
@@ -226,7 +226,7 @@ TEST(Datasets, LoadTakesPaths) {
   EXPECT_EQ(load(dir / "idx").first.x.dim(0), 3);
   EXPECT_EQ(load(dir / "npz").first.x.dim(0), 4);
   EXPECT_EQ(load(dir / "npz/data.npz").first.x.dim(0), 4);
-  EXPECT_THROW(load("cifar10"), ValueError);
+  EXPECT_THROW(load("svhn"), ValueError);
   EXPECT_CONTAINS(error_of([&] { load(dir / "notes.txt"); }), "not a directory or .npz file");
   fs::create_directory(dir.path() / "empty");
   EXPECT_CONTAINS(error_of([&] { load(dir / "empty"); }), "without the IDX files");

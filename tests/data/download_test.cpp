@@ -13,6 +13,7 @@
 #include <map>
 #include <thread>
 
+#include "data/cifar_test_files.h"
 #include "data/data_test_files.h"
 #include "data/download.h"
 #include "data/gzip.h"
@@ -167,6 +168,22 @@ TEST(Download, MnistIsCheckedAgainstKerasHash) {
   hash.update(npz.data(), npz.size());
   data::download_file(server.url() + "mnist.npz", (env.root.path() / "mnist.npz").string(), hash.hex_digest(), 1 << 20);
   EXPECT_EQ(data::read_file_bytes(env.root / "mnist.npz"), npz);
+}
+
+TEST(Download, CifarTarballIsCheckedAgainstKerasHash) {
+  if (!data::can_download()) GTEST_SKIP() << "this build has no libcurl";
+  // A well-formed tarball, but not the CIFAR site's: its hash differs, so it must not be kept.
+  std::vector<TarMember> members = {{"cifar-10-batches-py/test_batch", cifar10_pickle(cifar_pixels(1), {1})}};
+  for (int k = 1; k <= 5; ++k) members.push_back({"cifar-10-batches-py/data_batch_" + std::to_string(k), members[0].data});
+  LoopbackHttpServer server({{"cifar-10-python.tar.gz", gzip_bytes(tar_bytes(members))}});
+  CacheEnvironment env(server.url());
+  const std::string message = error_of([] { datasets::cifar10::load_data(); });
+  EXPECT_CONTAINS(message, "cannot download " + server.url() + "cifar-10-python.tar.gz: the file's SHA-256 is ");
+  EXPECT_CONTAINS(message, "expected 6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce");
+  EXPECT_EQ(server.requests(), 1);
+  EXPECT_TRUE(env.cached().empty()) << "left in the cache: " << env.cached().front();
+  // CIFAR-100's name and hash.
+  EXPECT_CONTAINS(error_of([] { datasets::cifar100::load_data(); }), "cifar-100-python.tar.gz: the server answered HTTP 404");
 }
 
 TEST(Download, FailuresSayWhyAndLeaveNothing) {
