@@ -15,6 +15,8 @@
 #include "data/idx_reader.h"
 #include "data/npy_reader.h"
 #include "data/npz_reader.h"
+#include "data/pickle_reader.h"
+#include "data/tar_reader.h"
 #include "kerosene/error.h"
 
 namespace kerosene::fuzz {
@@ -100,13 +102,27 @@ bool gzip(const uint8_t* data, size_t size) {
   return accepted([&] { data::read_file(file.path()); });
 }
 
+bool pickle(const uint8_t* data, size_t size) {
+  return accepted([&] { data::read_cifar_pickle(data, size, "fuzz input"); });
+}
+
+bool tar(const uint8_t* data, size_t size) {
+  const MemoryFile file(data, size);
+  return accepted([&] {
+    data::TarReader reader(file.path());
+    while (reader.next()) reader.read(1 << 20);
+  });
+}
+
 std::span<const Target> targets() {
-  static constexpr std::array<Target, 5> kTargets{{
+  static constexpr std::array<Target, 7> kTargets{{
       {"idx", &idx},
       {"idx_gz", &idx_gz},
       {"npy", &npy},
       {"npz", &npz},
       {"gzip", &gzip},
+      {"pickle", &pickle},
+      {"tar", &tar},
   }};
   return kTargets;
 }

@@ -29,6 +29,12 @@ bool npz(const uint8_t* data, size_t size);
 /// read_file (whole-file reading with transparent gunzip) on the bytes as a file.
 bool gzip(const uint8_t* data, size_t size);
 
+/// read_cifar_pickle on the bytes.
+bool pickle(const uint8_t* data, size_t size);
+
+/// TarReader over the bytes as a file (gzipped or not), reading every member of up to 1 MiB.
+bool tar(const uint8_t* data, size_t size);
+
 struct Target {
   const char* name;  // the program is build-fuzz/<name>_fuzz, its seeds tests/fuzz/corpus/<name>/
   bool (*run)(const uint8_t* data, size_t size);

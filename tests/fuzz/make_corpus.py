@@ -11,6 +11,7 @@ import io
 import os
 import shutil
 import struct
+import tarfile
 import zipfile
 import zlib
 
@@ -156,6 +157,61 @@ def make_gzip():
     w("bad_header_only.gz", b"\x1f\x8b\x08\x00")
 
 
+def cpickle_batch(data, shape, labels, global_name=b"numpy.core.multiarray\n_reconstruct\n"):
+    """A dict {'data': uint8 array, 'labels': [...]} as Python 2's cPickle.dump(d, f, 2) writes it."""
+    ints = lambda values: b"".join(b"K" + bytes([v]) for v in values)
+    dims = ints(shape) if len(shape) != 2 else ints(shape[:1]) + b"M" + struct.pack("<H", shape[1])
+    array = (b"c" + global_name + b"q\x03cnumpy\nndarray\nq\x04K\x00\x85U\x01b\x87Rq\x05(K\x01" + dims +
+             bytes([0x84 + len(shape)]) + b"cnumpy\ndtype\nq\x06U\x02u1K\x00K\x01\x87Rq\x07(K\x03U\x01|NNN"
+             b"J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89T" + struct.pack("<i", len(data)) + data + b"tb")
+    return (b"\x80\x02}q\x01(U\x04dataq\x02" + array + b"U\x06labelsq\x08]q\x09(" + ints(labels) + b"eU\x0bbatch_label"
+            b"q\x0aU\x05batchq\x0bu.")
+
+
+def make_pickle():
+    w = lambda name, data: write("pickle", name, data)
+    batch = cpickle_batch(bytes(range(24)), [2, 12], [3, 7])
+    w("ok_batch", batch)
+    w("ok_rank3", cpickle_batch(bytes(8), [2, 2, 2], [1, 2]))
+    w("ok_empty_dict", b"\x80\x02}.")
+    w("ok_unicode_key", b"\x80\x02}X\x06\x00\x00\x00labels]K\x01as.")
+    w("ok_long_memo", b"\x80\x02}q\x01U\x01ar\x00\x01\x00\x00]K\x05asj\x00\x01\x00\x00]s.")
+    w("bad_truncated", batch[:100])
+    w("bad_global", cpickle_batch(bytes(4), [1, 4], [0], b"os\nsystem\n"))
+    w("bad_protocol_4", b"\x80\x04" + batch[2:])
+    w("bad_trailing", batch + b".")
+    w("bad_deep_tuples", b"\x80\x02" + b"(" * 8 + b"t" * 8 + b".")
+    w("bad_huge_string", b"\x80\x02}U\x01aT\xff\xff\xff\x7fxyz")
+    w("bad_shape", cpickle_batch(bytes(5), [2, 3], [0, 1]))
+    w("bad_memo_get", b"\x80\x02}h\x09.")
+    w("bad_self_reference", b"\x80\x02}q\x01U\x01ah\x01s.")
+
+
+def ustar(members):
+    """A tar archive as Python's tarfile writes one (ustar), members given as (name, bytes)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), 0
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def make_tar():
+    w = lambda name, data: write("tar", name, data)
+    archive = ustar([("cifar-10-batches-py/data_batch_1", cpickle_batch(bytes(12), [1, 12], [4])),
+                     ("cifar-10-batches-py/readme.html", b"<html/>")])
+    w("ok_two_members", archive)
+    w("ok_two_members.tar.gz", gzipped(archive))
+    w("ok_end_blocks_only", bytes(1024))
+    w("ok_no_end_blocks", archive[:2048])
+    w("bad_checksum", archive[:148] + b"7777777\x00" + archive[156:])
+    w("bad_truncated_member", archive[:600])
+    w("bad_truncated_header", archive[:300])
+    w("bad_size_field", archive[:124] + b"9" * 12 + archive[136:])
+
+
 if __name__ == "__main__":
     shutil.rmtree(ROOT, ignore_errors=True)
     make_idx()
@@ -163,3 +219,5 @@ if __name__ == "__main__":
     make_npy()
     make_npz()
     make_gzip()
+    make_pickle()
+    make_tar()
