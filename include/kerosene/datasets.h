@@ -98,8 +98,9 @@ TrainTest load_idx_directory(const std::string& directory);
 /// no existing path either.
 TrainTest load(const std::string& name_or_directory);
 
-/// The places load_data looks, in order, for the dataset `name` (directories, or .npz files),
-/// computed from the current environment. Throws ValueError if `name` is not a known dataset.
+/// The places load_data looks, in order, for the dataset `name` (directories, .npz files or
+/// CIFAR tarballs), computed from the current environment. Throws ValueError if `name` is not a
+/// known dataset.
 std::vector<std::string> search_paths(const std::string& name);
 
 }  // namespace kerosene::datasets

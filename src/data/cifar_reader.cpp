@@ -16,8 +16,9 @@ namespace {
 
 constexpr size_t kPlane = 32 * 32;
 constexpr size_t kPixels = 3 * kPlane;
-// CIFAR-100's training pickle, the largest batch, is 155 MB: 50000 images, labels, file names.
-constexpr uint64_t kMaxBatchBytes = uint64_t{200} << 20;
+// The most one batch file may hold: CIFAR-10's batches are 31 MB (10000 images, labels and file
+// names), CIFAR-100's training batch 155 MB (50000). A tarball of zeros cannot make more of them.
+uint64_t max_batch_bytes(const CifarKind& kind) { return (kind.hundred ? uint64_t{200} : uint64_t{64}) << 20; }
 
 enum class Format { python, binary };
 
@@ -177,7 +178,7 @@ datasets::TrainTest load_directory(const fs::path& directory, const Layout& layo
     std::vector<Batch> batches;
     for (const std::string& name : names) {
       const std::string path = (directory / name).string();
-      batches.push_back(decode(layout.format, read_file_bytes(path, kMaxBatchBytes), kind, quoted(path)));
+      batches.push_back(decode(layout.format, read_file_bytes(path, max_batch_bytes(kind)), kind, quoted(path)));
     }
     return join(std::move(batches), quoted(directory.string()) + " (" + span(names) + ")");
   };
@@ -197,7 +198,7 @@ datasets::TrainTest load_archive(const std::string& path, const CifarKind& kind)
       for (const auto* names : {&all[l].train, &all[l].test}) {
         for (const std::string& file : *names) {
           if (name != all[l].directory + "/" + file) continue;
-          found[l][file] = decode(all[l].format, tar.read(kMaxBatchBytes), kind, tar.describe());
+          found[l][file] = decode(all[l].format, tar.read(max_batch_bytes(kind)), kind, tar.describe());
         }
       }
     }

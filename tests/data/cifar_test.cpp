@@ -448,7 +448,7 @@ TEST(CifarErrors, BadTarballsAreNamed) {
   // A member claiming 8 GiB is refused by its claim, and one cut short by the end of the data.
   write_file(path, gzip_bytes(tar_bytes({{"cifar-10-batches-py/data_batch_1", {1, 2, 3}, '0', 077777777777}})));
   EXPECT_CONTAINS(error_of([] { cifar10::load_data(); }),
-                  "member 'cifar-10-batches-py/data_batch_1' holds 8589934591 bytes, more than the 209715200 expected");
+                  "member 'cifar-10-batches-py/data_batch_1' holds 8589934591 bytes, more than the 67108864 expected");
   write_file(path, gzip_bytes(tar_bytes({{"cifar-10-batches-py/readme.html", {1, 2, 3}, '0', 077777777777}})));
   EXPECT_CONTAINS(error_of([] { cifar10::load_data(); }), "member 'cifar-10-batches-py/readme.html' is cut short");
   // A tarball of something else.
