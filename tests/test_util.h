@@ -218,8 +218,27 @@ inline RefPad ref_padding(const std::string& padding, int64_t in, int64_t k, int
   return {out, total / 2};
 }
 
+/// Keras' activations by name (string defaults), in double, written independently of src/math.
 inline void ref_activation(const std::string& act, std::vector<float>& v, int64_t cols) {
-  if (act == "relu") {
+  auto each = [&](auto f) {
+    for (auto& x : v) x = static_cast<float>(f(static_cast<double>(x)));
+  };
+  auto sigmoid = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+  if (act == "gelu") {
+    each([](double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); });
+  } else if (act == "silu" || act == "swish") {
+    each([&](double x) { return x * sigmoid(x); });
+  } else if (act == "elu") {
+    each([](double x) { return x > 0 ? x : std::exp(x) - 1.0; });
+  } else if (act == "selu") {
+    each([](double x) { return 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * (std::exp(x) - 1.0)); });
+  } else if (act == "leaky_relu") {
+    each([](double x) { return x > 0 ? x : 0.2 * x; });
+  } else if (act == "softplus") {
+    each([](double x) { return std::log(1.0 + std::exp(x)); });
+  } else if (act == "hard_sigmoid") {
+    each([](double x) { return std::max(0.0, std::min(1.0, x / 6.0 + 0.5)); });
+  } else if (act == "relu") {
     for (auto& x : v) x = x > 0 ? x : 0;
   } else if (act == "sigmoid") {
     for (auto& x : v) x = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(x))));

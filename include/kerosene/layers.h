@@ -72,7 +72,28 @@ Layer AveragePooling2D(std::pair<int, int> pool_size = {2, 2}, const Pooling2DOp
 Layer Flatten(const std::string& name = "");
 /// Drops `rate` of the inputs during training and scales the rest by 1 / (1 - rate).
 Layer Dropout(float rate, std::optional<uint64_t> seed = std::nullopt, const std::string& name = "");
+/// An activation by its Keras name: linear, relu, sigmoid, tanh, softmax, gelu (exact, erf),
+/// silu (or swish), elu, selu, leaky_relu (slope 0.2), softplus, hard_sigmoid (relu6(x + 3) / 6).
+/// Dense and Conv2D take the same names. Throws ValueError for another name.
 Layer Activation(const std::string& activation, const std::string& name = "");
+
+/// Keras' ReLU layer: x above `threshold` (0 at or below it), clipped to `max_value`, and
+/// negative_slope * (x - threshold) added below the threshold.
+struct ReLUOptions {
+  std::optional<float> max_value = std::nullopt;  ///< the largest output; none by default (Keras' None)
+  float negative_slope = 0.0f;
+  float threshold = 0.0f;
+  std::string name = {};
+};
+/// Throws ValueError if max_value, negative_slope or threshold is negative (as Keras does).
+Layer ReLU(const ReLUOptions& options = {});
+/// x, or negative_slope * x below 0. The layer's default slope is Keras' 0.3 (the "leaky_relu"
+/// activation's is 0.2). Throws ValueError if negative_slope is negative.
+Layer LeakyReLU(float negative_slope = 0.3f, const std::string& name = "");
+/// Softmax along `axis`, which counts the batch dimension as Keras' does (-1: the last). A
+/// softmax along the last axis before a crossentropy loss is fused into it, as Dense's is.
+/// Throws ValueError (when the model is built) if the input has no such axis.
+Layer Softmax(int axis = -1, const std::string& name = "");
 /// Target shape without the batch dimension; one entry may be -1.
 Layer Reshape(const Shape& target_shape, const std::string& name = "");
 

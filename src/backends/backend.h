@@ -10,10 +10,28 @@
 
 #include "backends/kernel_params.h"
 #include "backends/pinned_host.h"
+#include "kerosene/error.h"
 #include "kerosene/tensor.h"
 #include "runtime/caching_allocator.h"
 
 namespace kerosene::backends {
+
+/// A tensor seen as outer x n x inner around one axis, n the axis' size: softmax's layout.
+struct AxisSplit {
+  int64_t outer, n, inner;
+};
+/// `axis` counts from the end when negative, as Keras'. Throws ValueError outside the shape.
+inline AxisSplit split_at_axis(const Shape& shape, int axis) {
+  const int rank = shape.rank();
+  const int a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) {
+    throw ValueError("axis " + std::to_string(axis) + " is outside a tensor of shape " + shape.to_string());
+  }
+  AxisSplit s{1, shape[a], 1};
+  for (int i = 0; i < a; ++i) s.outer *= shape[i];
+  for (int i = a + 1; i < rank; ++i) s.inner *= shape[i];
+  return s;
+}
 
 class Backend {
  public:
@@ -36,11 +54,14 @@ class Backend {
   virtual void fill(Tensor& out, float value) = 0;
   /// Converts between dtypes (uint8/int32/int64 <-> float32), multiplying by `scale`.
   virtual void cast(const Tensor& in, Tensor& out, float scale) = 0;
-  virtual void activation_forward(ActivationKind kind, const Tensor& x, Tensor& y) = 0;
-  /// dx from the activation's output y (every supported activation's derivative is a function
-  /// of its output); dx may alias dy.
-  virtual void activation_backward(ActivationKind kind, const Tensor& y, const Tensor& dy,
-                                   Tensor& dx) = 0;
+  /// y = the activation of x (softmax along a.axis); y may alias x.
+  virtual void activation_forward(const ActivationParams& a, const Tensor& x, Tensor& y) = 0;
+  /// dx from dy, the activation's input x and its output y; dx may alias dy. Most derivatives
+  /// are functions of the output, and those kinds read y alone (so a layer need not keep x, and
+  /// relu fused into the previous op, whose input is gone, may pass y as x); gelu and silu read
+  /// x alone (backward_reads_input).
+  virtual void activation_backward(const ActivationParams& a, const Tensor& x, const Tensor& y,
+                                   const Tensor& dy, Tensor& dx) = 0;
   /// y = x * mask where mask is 0 or 1/(1-rate), drawn from (seed, offset) by counter-based RNG.
   virtual void dropout_forward(const Tensor& x, Tensor& mask, Tensor& y, float rate,
                                uint64_t seed, uint64_t offset) = 0;

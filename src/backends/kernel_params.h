@@ -3,10 +3,48 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace kerosene::backends {
 
-enum class ActivationKind : uint8_t { linear, relu, sigmoid, tanh, softmax };
+/// Keras' activations (keras.activations), by their Keras names.
+enum class ActivationKind : uint8_t {
+  linear, relu, sigmoid, tanh, softmax,
+  gelu,          ///< exact: 0.5 x (1 + erf(x / sqrt 2)) (Keras' default approximate=False)
+  silu,          ///< x sigmoid(x); Keras' "swish" is the same function
+  elu,           ///< alpha 1
+  selu,          ///< alpha 1.67326324, scale 1.05070098
+  leaky_relu,    ///< x, or negative_slope * x below 0
+  softplus,      ///< log(1 + exp(x))
+  hard_sigmoid,  ///< relu6(x + 3) / 6 (Keras 3's; Keras 2's was 0.2 x + 0.5)
+};
+
+/// An activation and its parameters. The parameters are those of Keras' functions and layers:
+/// a name alone ("leaky_relu") means Keras' defaults (nn::activation_params), and the ReLU,
+/// LeakyReLU and Softmax layers set their own.
+struct ActivationParams {
+  ActivationKind kind = ActivationKind::linear;
+  /// relu: the slope below `threshold`; leaky_relu: the slope below 0. At least 0.
+  float negative_slope = 0.0f;
+  /// relu: the largest output; infinity for none (Keras' None).
+  float max_value = std::numeric_limits<float>::infinity();
+  /// relu: inputs at or below it give 0 (plus the slope's part). At least 0.
+  float threshold = 0.0f;
+  /// softmax: the axis it normalizes, counting the batch dimension; negative counts from the end.
+  int axis = -1;
+};
+
+/// relu as the ops fuse it (oneDNN and cuDNN post-ops): max(x, 0), no parameters.
+constexpr bool is_plain_relu(const ActivationParams& a) {
+  return a.kind == ActivationKind::relu && a.negative_slope == 0.0f && a.threshold == 0.0f &&
+         a.max_value == std::numeric_limits<float>::infinity();
+}
+
+/// Whether activation_backward reads the activation's input x: gelu's and silu's derivatives are
+/// no function of their output. Every other kind's is, and its backward reads y alone.
+constexpr bool backward_reads_input(ActivationKind kind) {
+  return kind == ActivationKind::gelu || kind == ActivationKind::silu;
+}
 
 struct Conv2DParams {
   int64_t batch, in_h, in_w, in_c;     // input NHWC

@@ -8,16 +8,25 @@
 
 namespace kerosene::nn {
 
-/// "relu", "sigmoid", "tanh", "softmax", "linear" (also "" and "none"). Throws ValueError listing them.
+/// A Keras activation name: linear (also "" and "none"), relu, sigmoid, tanh, softmax, gelu,
+/// silu (also "swish"), elu, selu, leaky_relu, softplus, hard_sigmoid. Throws ValueError
+/// listing them.
 backends::ActivationKind parse_activation(const std::string& name);
+/// The name Keras 3 writes ("silu" for swish too).
 std::string activation_name(backends::ActivationKind kind);
+/// The names parse_activation takes, for messages: "linear, relu, ...".
+std::string activation_names();
+/// An activation named by a string: Keras' function defaults (leaky_relu's slope 0.2).
+backends::ActivationParams activation_params(backends::ActivationKind kind);
 
-/// Applies an activation after a layer's op. linear and relu are fused into the op itself
+/// Applies an activation after a layer's op. linear and plain relu are fused into the op itself
 /// (oneDNN/cuDNN post-ops), so the op writes the final output directly.
 class ActivationStage {
  public:
-  explicit ActivationStage(backends::ActivationKind kind) : kind_(kind) {}
-  backends::ActivationKind kind() const { return kind_; }
+  explicit ActivationStage(const backends::ActivationParams& params) : params_(params) {}
+  explicit ActivationStage(backends::ActivationKind kind) : params_(activation_params(kind)) {}
+  backends::ActivationKind kind() const { return params_.kind; }
+  const backends::ActivationParams& params() const { return params_; }
   /// What the op should apply itself.
   backends::ActivationKind fused() const;
   /// Given what the op wrote, returns the layer's output.
@@ -28,7 +37,7 @@ class ActivationStage {
   const Tensor& logits() const { return z_; }
 
  private:
-  backends::ActivationKind kind_;
+  backends::ActivationParams params_;
   Tensor z_, y_, dz_;
 };
 

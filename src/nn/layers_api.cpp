@@ -99,7 +99,32 @@ Layer Dropout(float rate, std::optional<uint64_t> seed, const std::string& name)
 }
 
 Layer Activation(const std::string& activation, const std::string& name) {
-  return Layer(std::make_shared<nn::ActivationLayer>(nn::parse_activation(activation), name_or(name, "activation")));
+  return Layer(std::make_shared<nn::ActivationLayer>(nn::activation_params(nn::parse_activation(activation)),
+                                                     "Activation", name_or(name, "activation")));
+}
+
+// Default names are Keras' snake_case of the class: ReLU -> re_lu, LeakyReLU -> leaky_re_lu.
+Layer ReLU(const ReLUOptions& o) {
+  backends::ActivationParams p{};
+  p.kind = backends::ActivationKind::relu;
+  p.negative_slope = o.negative_slope;
+  if (o.max_value) p.max_value = *o.max_value;
+  p.threshold = o.threshold;
+  return Layer(std::make_shared<nn::ActivationLayer>(p, "ReLU", name_or(o.name, "re_lu")));
+}
+
+Layer LeakyReLU(float negative_slope, const std::string& name) {
+  backends::ActivationParams p{};
+  p.kind = backends::ActivationKind::leaky_relu;
+  p.negative_slope = negative_slope;
+  return Layer(std::make_shared<nn::ActivationLayer>(p, "LeakyReLU", name_or(name, "leaky_re_lu")));
+}
+
+Layer Softmax(int axis, const std::string& name) {
+  backends::ActivationParams p{};
+  p.kind = backends::ActivationKind::softmax;
+  p.axis = axis;
+  return Layer(std::make_shared<nn::ActivationLayer>(p, "Softmax", name_or(name, "softmax")));
 }
 
 Layer Reshape(const Shape& target_shape, const std::string& name) {

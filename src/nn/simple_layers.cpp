@@ -1,5 +1,7 @@
 #include "nn/simple_layers.h"
 
+#include <cstdio>
+
 #include "kerosene/error.h"
 #include "nn/conv2d.h"
 #include "ops/ops.h"
@@ -116,14 +118,44 @@ const Tensor& Dropout::backward(const Tensor& dy, bool) {
 
 // --- Activation --------------------------------------------------------------------------------
 
-ActivationLayer::ActivationLayer(backends::ActivationKind kind, std::string name)
-    : Layer("Activation", std::move(name)), stage_(kind) {}
+ActivationLayer::ActivationLayer(const backends::ActivationParams& params, std::string class_name, std::string name)
+    : Layer(std::move(class_name), std::move(name)), stage_(params) {
+  // Keras' ReLU and LeakyReLU layers refuse these in their constructors.
+  auto refuse = [&](const char* what, float value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    throw ValueError(this->class_name() + " layer \"" + this->name() + "\": " + what + " must be 0 or more, not " + text);
+  };
+  if (!(params.negative_slope >= 0.0f)) refuse("negative_slope", params.negative_slope);
+  if (!(params.max_value >= 0.0f)) refuse("max_value", params.max_value);
+  if (!(params.threshold >= 0.0f)) refuse("threshold", params.threshold);
+}
+
+Shape ActivationLayer::compute_output_shape(const Shape& input) const {
+  if (params().kind == backends::ActivationKind::softmax) {
+    const int rank = input.rank() + 1;  // Keras' axis counts the batch dimension
+    if (params().axis < -rank || params().axis >= rank) {
+      throw ValueError(class_name() + " layer \"" + name() + "\": axis " + std::to_string(params().axis) + " is outside its input of " +
+                       std::to_string(rank) + " dimensions (the batch's included): use -" + std::to_string(rank) +
+                       " to " + std::to_string(rank - 1));
+    }
+  }
+  return input;
+}
+
+backends::ActivationKind ActivationLayer::activation() const {
+  const auto& p = params();
+  if (p.kind == backends::ActivationKind::softmax && p.axis != -1 && !(built() && p.axis == input_shape().rank())) {
+    return backends::ActivationKind::linear;
+  }
+  return p.kind;
+}
 
 const Tensor& ActivationLayer::forward(const Tensor& x, bool) {
-  if (stage_.kind() != backends::ActivationKind::relu) return stage_.forward(x);
-  // relu is normally fused into the previous op; standing alone it needs its own output.
+  if (stage_.fused() != backends::ActivationKind::relu) return stage_.forward(x);
+  // Plain relu is normally fused into the previous op; standing alone it needs its own output.
   ops::ensure(copy_, x.shape(), device_);
-  ops::backend_of("activation_forward", x).activation_forward(backends::ActivationKind::relu, x, copy_);
+  ops::backend_of("activation_forward", x).activation_forward(stage_.params(), x, copy_);
   return stage_.forward(copy_);
 }
 

@@ -87,14 +87,23 @@ class Dropout final : public Layer {
   Tensor x_, mask_, out_, dx_;
 };
 
+/// An activation as a layer: Keras' Activation (by name), ReLU, LeakyReLU and Softmax, which
+/// differ only in the parameters they take and in their class_name (their config in a file).
 class ActivationLayer final : public Layer {
  public:
-  ActivationLayer(backends::ActivationKind kind, std::string name);
-  std::shared_ptr<Layer> clone() const override { return std::make_shared<ActivationLayer>(stage_.kind(), name()); }
-  Shape compute_output_shape(const Shape& input) const override { return input; }
+  /// Throws ValueError for parameters Keras' layer rejects (a negative slope, max_value or
+  /// threshold).
+  ActivationLayer(const backends::ActivationParams& params, std::string class_name, std::string name);
+  std::shared_ptr<Layer> clone() const override {
+    return std::make_shared<ActivationLayer>(stage_.params(), class_name(), name());
+  }
+  const backends::ActivationParams& params() const { return stage_.params(); }
+  /// Throws ValueError when a Softmax's axis is not in the input.
+  Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
-  backends::ActivationKind activation() const override { return stage_.kind(); }
+  /// A softmax fuses into the loss only along the last axis, the one the loss normalizes.
+  backends::ActivationKind activation() const override;
   const Tensor& logits() const override { return stage_.logits(); }
   const Tensor& backward_from_logits(const Tensor& dlogits, bool need_dx) override { return dlogits; }
 

@@ -4,6 +4,7 @@
 
 #include "kerosene/error.h"
 #include "nn/activations.h"
+#include "saving/activation_codecs.h"
 #include "nn/conv2d.h"
 #include "nn/dense.h"
 #include "nn/simple_layers.h"
@@ -53,24 +54,6 @@ std::string read_initializer(ConfigFields& f, const std::string& key) {
     f.fail(key, "an initializer");
   }
   f.fail(key, "one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, Zeros, Ones (kerosene's initializers)");
-}
-
-backends::ActivationKind read_activation(ConfigFields& f, const std::string& key = "activation") {
-  const json& v = f.raw(key);
-  if (v.is_null()) return backends::ActivationKind::linear;
-  std::string name;
-  if (v.is_string()) {
-    name = v.get<std::string>();
-  } else if (v.is_object() && v.contains("config") && v["config"].is_string()) {
-    name = v["config"].get<std::string>();  // an activation serialized as a function envelope
-  } else {
-    f.fail(key, "an activation name");
-  }
-  try {
-    return nn::parse_activation(name);
-  } catch (const ValueError&) {
-    f.fail(key, "relu, sigmoid, tanh, softmax or linear (kerosene's activations)");
-  }
 }
 
 ordered_json shape_json(const Shape& shape, bool with_batch) {
@@ -145,11 +128,11 @@ ordered_json dense_config(const nn::Dense& d) {
   return c;
 }
 
-std::shared_ptr<nn::Layer> dense_from(ConfigFields& f, const std::string& name) {
+std::shared_ptr<nn::Layer> dense_from(ConfigFields& f, const std::string& name, KerasGeneration generation) {
   nn::Dense::Config c{};
   c.units = f.integer("units");
   if (c.units <= 0) f.fail("units", "a positive number");
-  c.activation = read_activation(f);
+  c.activation = read_activation(f, generation);
   c.use_bias = f.boolean("use_bias", true);
   c.kernel_initializer = read_initializer(f, "kernel_initializer");
   c.bias_initializer = read_initializer(f, "bias_initializer");
@@ -182,7 +165,7 @@ ordered_json conv2d_config(const nn::Conv2D& conv) {
   return c;
 }
 
-std::shared_ptr<nn::Layer> conv2d_from(ConfigFields& f, const std::string& name) {
+std::shared_ptr<nn::Layer> conv2d_from(ConfigFields& f, const std::string& name, KerasGeneration generation) {
   nn::Conv2D::Config c{};
   c.filters = f.integer("filters");
   if (c.filters <= 0) f.fail("filters", "a positive number");
@@ -194,7 +177,7 @@ std::shared_ptr<nn::Layer> conv2d_from(ConfigFields& f, const std::string& name)
     f.fail("dilation_rate", "[1, 1] (kerosene has no dilated convolutions yet)");
   }
   if (f.integer("groups", 1) != 1) f.fail("groups", "1 (kerosene has no grouped convolutions yet)");
-  c.activation = read_activation(f);
+  c.activation = read_activation(f, generation);
   c.use_bias = f.boolean("use_bias", true);
   c.kernel_initializer = read_initializer(f, "kernel_initializer");
   c.bias_initializer = read_initializer(f, "bias_initializer");
@@ -309,9 +292,9 @@ ordered_json layer_envelope(const nn::Layer& layer) {
     config["rate"] = static_cast<double>(drop->rate());
     config["seed"] = drop->seed() ? ordered_json(*drop->seed()) : ordered_json(nullptr);
     config["noise_shape"] = nullptr;
-  } else if (dynamic_cast<const nn::ActivationLayer*>(&layer)) {
+  } else if (const auto* a = dynamic_cast<const nn::ActivationLayer*>(&layer)) {
     config = base_config(layer);
-    config["activation"] = nn::activation_name(layer.activation());
+    write_activation_layer(*a, config);
   } else {
     throw ValueError("layer \"" + layer.name() + "\" (" + layer.class_name() + ") cannot be saved in Keras' format yet");
   }
@@ -320,7 +303,7 @@ ordered_json layer_envelope(const nn::Layer& layer) {
   return e;
 }
 
-DecodedLayer decode_layer(const json& e, const std::string& file) {
+DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneration generation) {
   if (!e.is_object() || !e.contains("class_name") || !e["class_name"].is_string() || !e.contains("config")) {
     throw ValueError(file + ": expected a layer ({\"class_name\": ..., \"config\": {...}}), found " + describe(e));
   }
@@ -371,9 +354,9 @@ DecodedLayer decode_layer(const json& e, const std::string& file) {
   out.input_shape = read_base(f);
   using backends::PoolKind;
   if (class_name == "Dense") {
-    out.layer = dense_from(f, name);
+    out.layer = dense_from(f, name, generation);
   } else if (class_name == "Conv2D" || class_name == "Convolution2D") {
-    out.layer = conv2d_from(f, name);
+    out.layer = conv2d_from(f, name, generation);
   } else if (class_name == "MaxPooling2D" || class_name == "MaxPool2D") {
     out.layer = pooling_from(f, name, PoolKind::max);
   } else if (class_name == "AveragePooling2D" || class_name == "AvgPool2D") {
@@ -384,11 +367,12 @@ DecodedLayer decode_layer(const json& e, const std::string& file) {
     out.layer = reshape_from(f, name);
   } else if (class_name == "Dropout") {
     out.layer = dropout_from(f, name);
-  } else if (class_name == "Activation") {
-    out.layer = std::make_shared<nn::ActivationLayer>(read_activation(f), name);
+  } else if (auto activation = activation_layer_from(f, class_name, name, generation)) {
+    out.layer = std::move(activation);
   } else {
     throw ValueError(where + ": kerosene has no layer class \"" + class_name +
-                     "\"; it loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Reshape, Dropout, Activation");
+                     "\"; it loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Reshape, Dropout, "
+                     "Activation, ReLU, LeakyReLU, Softmax");
   }
   f.finish();
   return out;

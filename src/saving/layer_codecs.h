@@ -10,6 +10,7 @@
 
 #include "kerosene/shape.h"
 #include "nn/layer.h"
+#include "saving/activation_codecs.h"
 #include "saving/config_fields.h"
 
 namespace kerosene::saving {
@@ -28,8 +29,10 @@ struct DecodedLayer {
   std::optional<Shape> input_shape;  ///< an InputLayer's shape, or a legacy batch_input_shape
 };
 
-/// A layer from its envelope. `file` names the file in errors. Throws ValueError naming the
-/// file, the layer and the option for a class or option kerosene does not support.
-DecodedLayer decode_layer(const json& envelope, const std::string& file);
+/// A layer from its envelope, written by `generation`. `file` names the file in errors. Throws
+/// ValueError naming the file, the layer and the option for a class or option kerosene does not
+/// support.
+DecodedLayer decode_layer(const json& envelope, const std::string& file,
+                          KerasGeneration generation = KerasGeneration::keras3);
 
 }  // namespace kerosene::saving

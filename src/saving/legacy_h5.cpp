@@ -99,7 +99,8 @@ Sequential load_legacy_model(const std::string& path, bool compile) {
     throw IOError(path + ": expected a Keras model file (a model_config attribute); this HDF5 file has none: a weights-only "
                   "file? load it with model.load_weights into a model you build");
   }
-  Sequential model = decode_model(model_config, path);
+  // Only Keras 1 and 2 wrote files without the attribute.
+  Sequential model = decode_model(model_config, path, root.string_attribute("keras_version").value_or("2"));
   if (!model.built()) throw ValueError(path + ": model \"" + model.name() + "\" has no input shape in its config");
   if (compile) {
     const json training_config = parse_attribute(root, "training_config");

@@ -245,7 +245,7 @@ ordered_json model_envelope(const Sequential& model) {
   return e;
 }
 
-Sequential decode_model(const json& e, const std::string& file) {
+Sequential decode_model(const json& e, const std::string& file, const std::optional<std::string>& keras_version) {
   if (!e.is_object() || !e.contains("class_name") || !e["class_name"].is_string()) {
     throw ValueError(file + ": expected a model config ({\"class_name\": \"Sequential\", ...}), found " + describe(e));
   }
@@ -259,10 +259,14 @@ Sequential decode_model(const json& e, const std::string& file) {
   }
   const json& config = e["config"];
   const std::string name = config.value("name", std::string("sequential"));
+  std::string version = keras_version.value_or("");
+  if (!keras_version && e.contains("keras_version") && e["keras_version"].is_string()) version = e["keras_version"].get<std::string>();
+  const KerasGeneration generation =
+      version.rfind("1.", 0) == 0 || version.rfind("2.", 0) == 0 ? KerasGeneration::keras2 : KerasGeneration::keras3;
   std::vector<Layer> layers;
   std::optional<Shape> input;
   for (const json& layer_json : config["layers"]) {
-    DecodedLayer d = decode_layer(layer_json, file);
+    DecodedLayer d = decode_layer(layer_json, file, generation);
     if (d.input_shape && layers.empty() && !input) input = d.input_shape;
     if (d.layer) layers.emplace_back(d.layer);
   }

@@ -16,8 +16,10 @@ ordered_json model_envelope(const Sequential& model);
 
 /// A new model from a model envelope (Keras 3) or {"class_name": "Sequential", "config": ...}
 /// (Keras 2): layers made, built when the input shape is known, not compiled. `file` names the
-/// source in errors.
-Sequential decode_model(const json& envelope, const std::string& file);
+/// source in errors. `keras_version` (a legacy .h5 file's attribute; else the envelope's own
+/// "keras_version", which Keras 2's to_json writes) says whether Keras 2 wrote it.
+Sequential decode_model(const json& envelope, const std::string& file,
+                        const std::optional<std::string>& keras_version = std::nullopt);
 
 /// Compiles `model` from a Keras 3 compile_config or a Keras 2 training_config (legacy: true).
 /// Throws ValueError naming the file and the option kerosene does not support.

@@ -83,7 +83,7 @@ TEST(CpuKernelsTest, BiasGradSumsRows) {
 TEST(CpuKernelsTest, SoftmaxIsFiniteAndNormalizedAtExtremeLogits) {
   const Tensor x = make_tensor({1000, -1000, 0, 0, 88, 89, 90, 91, -1e30f, 0, 1e30f, 0}, {3, 4});
   Tensor y = Tensor::empty({3, 4});
-  cpu().activation_forward(ActivationKind::softmax, x, y);
+  cpu().activation_forward({ActivationKind::softmax}, x, y);
   const std::vector<float> v = values_of(y);
   for (float p : v) EXPECT_TRUE(std::isfinite(p) && p >= 0.0f && p <= 1.0f) << p;
   for (int r = 0; r < 3; ++r) EXPECT_NEAR(v[r * 4] + v[r * 4 + 1] + v[r * 4 + 2] + v[r * 4 + 3], 1.0, 1e-6);
@@ -94,11 +94,12 @@ TEST(CpuKernelsTest, SoftmaxIsFiniteAndNormalizedAtExtremeLogits) {
   expect_close(std::vector<float>(v.begin() + 4, v.begin() + 8), row, 1e-7, 1e-6, "softmax of shifted logits");
 }
 
-TEST(CpuKernelsTest, SigmoidAndTanhAreFiniteAtExtremes) {
+TEST(CpuKernelsTest, SaturatingActivationsAreFiniteAtExtremes) {
   const Tensor x = make_tensor({-1e30f, -100, -20, 0, 20, 100, 1e30f}, {7});
   Tensor y = Tensor::empty({7});
-  for (auto kind : {ActivationKind::sigmoid, ActivationKind::tanh}) {
-    cpu().activation_forward(kind, x, y);
+  for (auto kind : {ActivationKind::sigmoid, ActivationKind::tanh, ActivationKind::gelu, ActivationKind::silu,
+                    ActivationKind::elu, ActivationKind::selu, ActivationKind::softplus, ActivationKind::hard_sigmoid}) {
+    cpu().activation_forward({kind}, x, y);
     for (float v : values_of(y)) EXPECT_TRUE(std::isfinite(v)) << v;
   }
 }
@@ -111,7 +112,7 @@ TEST(CpuKernelsTest, ReluOfNaNIsTheSameAloneAndFusedIntoMatmul) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const Tensor x = make_tensor({nan, -1, 2}, {1, 3});
   Tensor y = Tensor::empty({1, 3});
-  cpu().activation_forward(ActivationKind::relu, x, y);
+  cpu().activation_forward({ActivationKind::relu}, x, y);
   const std::vector<float> alone = values_of(y);
   EXPECT_EQ(alone, (std::vector<float>{0, 0, 2}));
   const Tensor identity = make_tensor({1, 0, 0, 0, 1, 0, 0, 0, 1}, {3, 3});
@@ -124,15 +125,15 @@ TEST(CpuKernelsTest, ReluOfNaNIsTheSameAloneAndFusedIntoMatmul) {
 
 TEST(CpuKernelsTest, ActivationBackwardMayWriteIntoDy) {
   const Tensor x = make_tensor(uniform_values(12, 6, -2, 2), {3, 4});
-  for (auto kind : {ActivationKind::linear, ActivationKind::relu, ActivationKind::sigmoid, ActivationKind::tanh,
-                    ActivationKind::softmax}) {
+  for (int k = 0; k <= static_cast<int>(ActivationKind::hard_sigmoid); ++k) {
+    const auto kind = static_cast<ActivationKind>(k);
     Tensor y = Tensor::empty({3, 4});
-    cpu().activation_forward(kind, x, y);
+    cpu().activation_forward({kind}, x, y);
     const std::vector<float> dy = uniform_values(12, 7);
     Tensor separate = Tensor::empty({3, 4});
-    cpu().activation_backward(kind, y, make_tensor(dy, {3, 4}), separate);
+    cpu().activation_backward({kind}, x, y, make_tensor(dy, {3, 4}), separate);
     Tensor aliased = make_tensor(dy, {3, 4});
-    cpu().activation_backward(kind, y, aliased, aliased);
+    cpu().activation_backward({kind}, x, y, aliased, aliased);
     expect_close(aliased, values_of(separate), 0, 0, "activation_backward with dx == dy, kind " +
                                                          std::to_string(static_cast<int>(kind)));
   }

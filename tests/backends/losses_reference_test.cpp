@@ -57,10 +57,10 @@ TEST(LossReferenceTest, EveryCaseMatchesKeras) {
       const ActivationKind act = from == "softmax" ? ActivationKind::softmax : ActivationKind::sigmoid;
       const Tensor logits = tensor_of(c["logits"]);
       Tensor probs = Tensor::empty(logits.shape());
-      backend.activation_forward(act, logits, probs);
+      backend.activation_forward({act}, logits, probs);
       expect_close(probs, values_of(pred), 1e-7, 1e-5, name + ": " + from + "(logits)");
       Tensor dlogits = Tensor::empty(logits.shape());
-      backend.activation_backward(act, pred, grad, dlogits);
+      backend.activation_backward({act}, logits, pred, grad, dlogits);
       expect_close(dlogits, floats_of(c["grad_logits"]["values"]), 1e-6, 1e-4, name + ": d(loss)/d(logits)");
     }
   }

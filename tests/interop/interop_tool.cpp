@@ -92,7 +92,8 @@ layers::Pooling2DOptions pool_options(const std::string& padding, std::optional<
 std::vector<Case> layer_cases() {
   using namespace layers;
   std::vector<Case> cases;
-  for (const char* activation : {"linear", "relu", "sigmoid", "tanh", "softmax"}) {
+  for (const char* activation : {"linear", "relu", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu", "selu",
+                                 "leaky_relu", "softplus", "hard_sigmoid"}) {
     std::string name = "dense_";
     name += activation;
     cases.push_back({name, {6}, {Dense(4, activation)}});
@@ -114,6 +115,12 @@ std::vector<Case> layer_cases() {
   cases.push_back({"dropout", {6}, {Dense(5, "relu"), Dropout(0.5f), Dense(2)}});
   cases.push_back({"activation_relu", {6}, {Dense(4), Activation("relu")}});
   cases.push_back({"activation_softmax", {6}, {Dense(4), Activation("softmax")}});
+  cases.push_back({"activation_swish", {6}, {Dense(4), Activation("swish")}});
+  cases.push_back({"relu_layer", {6}, {Dense(4), ReLU({.max_value = 0.5f, .negative_slope = 0.1f, .threshold = 0.05f})}});
+  cases.push_back({"relu_layer_defaults", {6}, {Dense(4), ReLU()}});
+  cases.push_back({"leaky_relu_layer", {6}, {Dense(4), LeakyReLU()}});
+  cases.push_back({"softmax_layer", {6}, {Dense(4), Softmax()}});
+  cases.push_back({"softmax_layer_axis", {2, 3}, {Dense(4), Softmax(1)}});
   cases.push_back({"reshape", {12}, {Reshape({2, 2, 3}), Conv2D(2, {2, 2}), Reshape({-1}), Dense(2)}});
   cases.push_back({"convnet", {8, 8, 1},
                    {Conv2D(4, {3, 3}, "relu"), MaxPooling2D(), Conv2D(4, {2, 2}, conv_options("same", {1, 1}, "relu")),

@@ -24,7 +24,8 @@ SEED = 1234
 def layer_cases():
     """(name, input shape, layers after the Input): as layer_cases() in interop_tool.cpp."""
     cases = [(f"dense_{a}", (6,), lambda a=a: [layers.Dense(4, activation=a)])
-             for a in ("linear", "relu", "sigmoid", "tanh", "softmax")]
+             for a in ("linear", "relu", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu", "selu",
+                       "leaky_relu", "softplus", "hard_sigmoid")]
     cases += [
         ("dense_no_bias", (6,), lambda: [layers.Dense(5, activation="relu", use_bias=False), layers.Dense(3)]),
         ("conv2d_valid", (7, 7, 3), lambda: [layers.Conv2D(4, (3, 3), activation="relu")]),
@@ -41,6 +42,12 @@ def layer_cases():
         ("dropout", (6,), lambda: [layers.Dense(5, activation="relu"), layers.Dropout(0.5), layers.Dense(2, activation="softmax")]),
         ("activation_relu", (6,), lambda: [layers.Dense(4), layers.Activation("relu")]),
         ("activation_softmax", (6,), lambda: [layers.Dense(4), layers.Activation("softmax")]),
+        ("activation_swish", (6,), lambda: [layers.Dense(4), layers.Activation("swish")]),
+        ("relu_layer", (6,), lambda: [layers.Dense(4), layers.ReLU(max_value=0.5, negative_slope=0.1, threshold=0.05)]),
+        ("relu_layer_defaults", (6,), lambda: [layers.Dense(4), layers.ReLU()]),
+        ("leaky_relu_layer", (6,), lambda: [layers.Dense(4), layers.LeakyReLU()]),
+        ("softmax_layer", (6,), lambda: [layers.Dense(4), layers.Softmax()]),
+        ("softmax_layer_axis", (2, 3), lambda: [layers.Dense(4), layers.Softmax(axis=1)]),
         ("reshape", (12,), lambda: [layers.Reshape((2, 2, 3)), layers.Conv2D(2, (2, 2)), layers.Reshape((-1,)),
                                     layers.Dense(2)]),
         ("convnet", (8, 8, 1), lambda: [layers.Conv2D(4, (3, 3), activation="relu"), layers.MaxPooling2D(),

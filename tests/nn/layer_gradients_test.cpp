@@ -11,88 +11,12 @@
 #include <vector>
 
 #include "kerosene/layers.h"
+#include "nn/gradient_check.h"
 #include "nn/layer.h"
 #include "test_util.h"
 
 namespace kerosene::test {
 namespace {
-
-using LayerPtr = std::shared_ptr<nn::Layer>;
-
-struct CheckOptions {
-  bool training = false;
-  float eps = 1e-2f;
-  uint64_t r_seed = 99;
-  /// When set, each evaluation of the objective runs on a fresh identical layer (Dropout: its
-  /// mask advances with every forward, so re-running one layer would change the function).
-  std::function<LayerPtr()> fresh;
-};
-
-CheckOptions with_eps(float eps) {
-  CheckOptions o;
-  o.eps = eps;
-  return o;
-}
-
-CheckOptions in_training(bool training) {
-  CheckOptions o;
-  o.training = training;
-  return o;
-}
-
-/// Checks backward's dx and every Variable::grad against central differences of sum(y * R).
-void check_gradients(const LayerPtr& layer, Tensor x, const CheckOptions& o = {}) {
-  const Tensor& y = layer->forward(x, o.training);
-  ASSERT_EQ(y.shape(), layer->output_shape().with_batch(x.dim(0)));
-  const std::vector<float> r = uniform_values(y.numel(), o.r_seed);
-  const Tensor dy = make_tensor(r, y.shape());
-
-  const Tensor& dx_tensor = layer->backward(dy, /*need_dx=*/true);
-  ASSERT_TRUE(dx_tensor.defined()) << layer->name() << ": backward(need_dx=true) returned no dx";
-  ASSERT_EQ(dx_tensor.shape(), x.shape()) << layer->name();
-  const std::vector<float> dx = values_of(dx_tensor);
-  std::vector<std::vector<float>> dvars;
-  for (auto& v : layer->variables()) {
-    ASSERT_EQ(v.grad.shape(), v.value.shape()) << layer->name() << "/" << v.name;
-    dvars.push_back(values_of(v.grad));
-  }
-
-  auto objective = [&] {
-    LayerPtr l = o.fresh ? o.fresh() : layer;
-    return weighted_sum(l->forward(x, o.training), r);
-  };
-  expect_close(dx, numeric_gradient(x.data<float>(), x.numel(), o.eps, objective), kGradAtol, kGradRtol,
-               layer->name() + ": d/d(input)");
-  for (size_t i = 0; i < dvars.size(); ++i) {
-    nn::Variable& v = layer->variables()[i];
-    expect_close(dvars[i], numeric_gradient(v.value.data<float>(), v.value.numel(), o.eps, objective), kGradAtol,
-                 kGradRtol, layer->name() + ": d/d(" + v.name + ")");
-  }
-
-  // need_dx=false (the first layer of a model) skips dx but writes the same variable gradients,
-  // overwriting (not accumulating) the previous ones.
-  if (!dvars.empty()) {
-    layer->forward(x, o.training);
-    const Tensor& none = layer->backward(dy, /*need_dx=*/false);
-    EXPECT_FALSE(none.defined()) << layer->name() << ": backward(need_dx=false) returned a dx";
-    for (size_t i = 0; i < dvars.size(); ++i) {
-      expect_close(layer->variables()[i].grad, dvars[i], 1e-6, 1e-5,
-                   layer->name() + ": " + layer->variables()[i].name + " gradient with need_dx=false");
-    }
-  }
-}
-
-/// An input whose pre-activations (the outputs of `linear_twin`, the layer without its relu) are
-/// all at least 5 eps from zero, so no perturbation of the checks crosses relu's kink: the first
-/// of a few seeds that gives one.
-Tensor relu_safe_input(nn::Layer& linear_twin, const Shape& shape, uint64_t seed, float eps) {
-  for (uint64_t s = seed; s < seed + 100; ++s) {
-    Tensor x = make_tensor(uniform_values(shape.numel(), s), shape);
-    if (min_abs(values_of(linear_twin.forward(x, false))) > 5 * eps) return x;
-  }
-  ADD_FAILURE() << "no input keeps the pre-activations away from 0";
-  return make_tensor(uniform_values(shape.numel(), seed), shape);
-}
 
 // --- Dense ---------------------------------------------------------------------------------------
 
@@ -124,9 +48,9 @@ TEST_P(DenseGradientTest, MatchesNaiveForwardAndFiniteDifferences) {
   randomize_variables(*layer, 11);
   ASSERT_EQ(layer->variables().size(), c.use_bias ? 2u : 1u);
   const Shape xs = c.input.with_batch(3);
-  const float eps = c.activation == "relu" ? 1e-3f : 1e-2f;
+  const float eps = kink_at_zero(c.activation) ? 1e-3f : 1e-2f;
   Tensor x = make_tensor(uniform_values(xs.numel(), 5), xs);
-  if (c.activation == "relu") {
+  if (kink_at_zero(c.activation)) {
     // Keep every pre-activation off the kink by more than a perturbation can move it.
     LayerPtr twin = make("linear");
     copy_variables(*layer, *twin);
@@ -150,7 +74,10 @@ INSTANTIATE_TEST_SUITE_P(
                     DenseCase{"relu", false, {5}}, DenseCase{"sigmoid", true, {5}}, DenseCase{"sigmoid", false, {5}},
                     DenseCase{"tanh", true, {5}}, DenseCase{"tanh", false, {5}}, DenseCase{"softmax", true, {5}},
                     DenseCase{"softmax", false, {5}}, DenseCase{"linear", true, {2, 5}},
-                    DenseCase{"softmax", true, {2, 5}}),
+                    DenseCase{"softmax", true, {2, 5}}, DenseCase{"gelu", true, {5}}, DenseCase{"silu", true, {5}},
+                    DenseCase{"swish", false, {2, 5}}, DenseCase{"elu", true, {5}}, DenseCase{"selu", true, {5}},
+                    DenseCase{"leaky_relu", true, {5}}, DenseCase{"softplus", true, {5}},
+                    DenseCase{"hard_sigmoid", true, {5}}),
     dense_name);
 
 // --- Conv2D --------------------------------------------------------------------------------------
@@ -212,7 +139,9 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{"valid_s2_nobias", {6, 5, 2}, 2, {3, 2}, {2, 2}, "valid", "linear", false},
         ConvCase{"valid_s2x1", {6, 5, 3}, 2, {2, 3}, {2, 1}, "valid", "tanh", true},
         ConvCase{"same_s2_relu", {5, 5, 2}, 3, {3, 3}, {2, 2}, "same", "relu", true},
-        ConvCase{"valid_s1_relu_nobias", {4, 4, 3}, 2, {2, 2}, {1, 1}, "valid", "relu", false}),
+        ConvCase{"valid_s1_relu_nobias", {4, 4, 3}, 2, {2, 2}, {1, 1}, "valid", "relu", false},
+        ConvCase{"same_s1_gelu", {4, 4, 2}, 3, {3, 3}, {1, 1}, "same", "gelu", true},
+        ConvCase{"valid_s1_elu_nobias", {5, 4, 2}, 2, {2, 2}, {1, 1}, "valid", "elu", false}),
     [](const testing::TestParamInfo<ConvCase>& info) { return info.param.name; });
 
 // --- Pooling -------------------------------------------------------------------------------------
@@ -360,11 +289,12 @@ TEST_P(ActivationGradientTest, MatchesNaiveForwardAndFiniteDifferences) {
   expect_close(layer->forward(x, false), expected, 1e-6, 1e-5, act + " forward");
   // The layer must not have overwritten its input (relu runs out of place).
   expect_close(x, uniform_away_from_zero(30, 15, 0.05f, -2.0f, 2.0f), 0, 0, act + " input untouched");
-  check_gradients(layer, x, with_eps(act == "relu" ? 1e-3f : 1e-2f));
+  check_gradients(layer, x, with_eps(kink_at_zero(act) ? 1e-3f : 1e-2f));
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, ActivationGradientTest,
-                         testing::Values("linear", "relu", "sigmoid", "tanh", "softmax"),
+                         testing::Values("linear", "relu", "sigmoid", "tanh", "softmax", "gelu", "silu", "swish", "elu",
+                                         "selu", "leaky_relu", "softplus", "hard_sigmoid"),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

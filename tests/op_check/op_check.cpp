@@ -16,6 +16,7 @@
 
 #include "backends/backend.h"
 #include "kerosene/kerosene.h"
+#include "nn/activations.h"
 #include "nn/conv2d.h"
 #include "runtime/device_context.h"
 
@@ -107,13 +108,30 @@ struct Case {
   std::function<Outputs(const Device&)> run;
 };
 
-std::string act_name(ActivationKind k) {
-  static const char* names[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
-  return names[static_cast<int>(k)];
-}
+std::string act_name(ActivationKind k) { return ks::nn::activation_name(k); }
 
-constexpr ActivationKind kActivations[] = {ActivationKind::linear, ActivationKind::relu, ActivationKind::sigmoid,
-                                           ActivationKind::tanh, ActivationKind::softmax};
+/// Every activation by its name (Keras' defaults), then with the layers' parameters and along
+/// other axes: name, parameters, shape.
+struct ActivationCase {
+  std::string name;
+  ActivationParams params;
+  Shape shape;
+};
+
+std::vector<ActivationCase> activation_cases() {
+  std::vector<ActivationCase> cases;
+  for (int k = 0; k <= static_cast<int>(ActivationKind::hard_sigmoid); ++k) {
+    const auto kind = static_cast<ActivationKind>(k);
+    cases.push_back({act_name(kind), ks::nn::activation_params(kind), {37, 10}});
+  }
+  ActivationParams relu{.kind = ActivationKind::relu, .negative_slope = 0.1f, .max_value = 2.5f, .threshold = 0.5f};
+  cases.push_back({"relu slope 0.1 max 2.5 threshold 0.5", relu, {37, 10}});
+  cases.push_back({"relu max 6", {.kind = ActivationKind::relu, .max_value = 6.0f}, {37, 10}});
+  cases.push_back({"leaky_relu 0.3", {.kind = ActivationKind::leaky_relu, .negative_slope = 0.3f}, {37, 10}});
+  cases.push_back({"softmax axis 1 of 3", {.kind = ActivationKind::softmax, .axis = 1}, {7, 33, 5}});
+  cases.push_back({"softmax axis 0", {.kind = ActivationKind::softmax, .axis = 0}, {45, 9}});
+  return cases;
+}
 constexpr LossKind kLosses[] = {LossKind::sparse_categorical_crossentropy, LossKind::categorical_crossentropy,
                                 LossKind::binary_crossentropy, LossKind::mean_squared_error};
 const char* loss_name(LossKind k) {
@@ -133,7 +151,7 @@ Tensor loss_input(const Device& d, LossKind kind, bool from_logits, int64_t rows
   Tensor logits = random(d, {rows, cols}, 76, -2.0f, 2.0f);
   Tensor p = Tensor::empty({rows, cols}, ks::DType::float32, d);
   backend(d).activation_forward(
-      kind == LossKind::binary_crossentropy ? ActivationKind::sigmoid : ActivationKind::softmax, logits, p);
+      {kind == LossKind::binary_crossentropy ? ActivationKind::sigmoid : ActivationKind::softmax}, logits, p);
   return p;
 }
 
@@ -157,11 +175,11 @@ std::vector<Case> value_cases() {
                      backend(d).cast(x, i, 1.0f);
                      return Outputs{host(f), host(i)};
                    }});
-  for (ActivationKind k : kActivations) {
-    cases.push_back({"activation " + act_name(k), [k](const Device& d) {
-                       Tensor x = random(d, {37, 10}, 2, -4.0f, 4.0f);
+  for (const ActivationCase& a : activation_cases()) {
+    cases.push_back({"activation " + a.name, [a](const Device& d) {
+                       Tensor x = random(d, a.shape, 2, -4.0f, 4.0f);
                        Tensor y = Tensor::empty(x.shape(), ks::DType::float32, d);
-                       backend(d).activation_forward(k, x, y);
+                       backend(d).activation_forward(a.params, x, y);
                        return Outputs{host(y)};
                      }});
   }
@@ -218,7 +236,7 @@ std::vector<Case> value_cases() {
                      xv[3] = std::nanf("");
                      Tensor x = Tensor::from_vector(xv, {37, 10}, d);
                      Tensor y = Tensor::empty(x.shape(), ks::DType::float32, d);
-                     backend(d).activation_forward(ActivationKind::relu, x, y);
+                     backend(d).activation_forward({ActivationKind::relu}, x, y);
                      Tensor w = random(d, {10, 17}, 7), bias = random(d, {17}, 8);
                      Tensor c = Tensor::empty({37, 17}, ks::DType::float32, d);
                      backend(d).matmul(x, false, w, false, &bias, c, false, ActivationKind::relu);
@@ -298,12 +316,12 @@ std::vector<Case> value_cases() {
 
 std::vector<Case> gradient_cases() {
   std::vector<Case> cases;
-  for (ActivationKind k : kActivations) {
-    cases.push_back({"activation backward " + act_name(k), [k](const Device& d) {
-                       Tensor x = random(d, {37, 10}, 30, -4.0f, 4.0f), y = x.clone(), dy = random(d, {37, 10}, 31);
+  for (const ActivationCase& a : activation_cases()) {
+    cases.push_back({"activation backward " + a.name, [a](const Device& d) {
+                       Tensor x = random(d, a.shape, 30, -4.0f, 4.0f), y = x.clone(), dy = random(d, a.shape, 31);
                        Tensor dx = y.clone();
-                       backend(d).activation_forward(k, x, y);
-                       backend(d).activation_backward(k, y, dy, dx);
+                       backend(d).activation_forward(a.params, x, y);
+                       backend(d).activation_backward(a.params, x, y, dy, dx);
                        return Outputs{host(dx)};
                      }});
   }
@@ -370,19 +388,22 @@ float dot(const std::vector<float>& a, const std::vector<float>& b) {
 std::vector<FiniteDifference> finite_difference_cases() {
   const Device cpu;
   std::vector<FiniteDifference> cases;
-  for (ActivationKind k : {ActivationKind::sigmoid, ActivationKind::tanh, ActivationKind::softmax}) {
-    const Shape s{6, 7};
+  // Every activation but linear and plain relu (the identity's pieces); kinks are measure zero
+  // and the points are fixed, so none falls within a step of one.
+  for (const ActivationCase& a : activation_cases()) {
+    if (a.params.kind == ActivationKind::linear || ks::backends::is_plain_relu(a.params)) continue;
+    const Shape s = a.shape.rank() == 3 ? Shape{3, 4, 5} : Shape{6, 7};
     const auto dy = random_values(s.numel(), 40);
-    cases.push_back({"activation " + act_name(k),
+    cases.push_back({"activation " + a.name,
                      [=](const Tensor& x) {
                        Tensor y = x.clone();
-                       backend(cpu).activation_forward(k, x, y);
+                       backend(cpu).activation_forward(a.params, x, y);
                        return dot(host(y), dy);
                      },
                      [=](const Tensor& x) {
                        Tensor y = x.clone(), g = Tensor::from_vector(dy, s, cpu), dx = x.clone();
-                       backend(cpu).activation_forward(k, x, y);
-                       backend(cpu).activation_backward(k, y, g, dx);
+                       backend(cpu).activation_forward(a.params, x, y);
+                       backend(cpu).activation_backward(a.params, x, y, g, dx);
                        return host(dx);
                      },
                      s, -2.0f, 2.0f});

@@ -324,11 +324,11 @@ TEST(BadFiles, UnsupportedOptionNamesFileLayerAndOption) {
   EXPECT_CONTAINS(m, "made_up_option");
 
   config = config_of(source);
-  config["config"]["layers"][1]["config"]["activation"] = "gelu";
-  write_archive_with_config(dir / "gelu.keras", config, source);
-  m = error_of([&] { models::load_model(dir / "gelu.keras"); });
+  config["config"]["layers"][1]["config"]["activation"] = "mish";
+  write_archive_with_config(dir / "mish.keras", config, source);
+  m = error_of([&] { models::load_model(dir / "mish.keras"); });
   EXPECT_CONTAINS(m, "activation");
-  EXPECT_CONTAINS(m, "gelu");
+  EXPECT_CONTAINS(m, "mish");
 }
 
 TEST(BadFiles, WeightsThatDoNotFitTheConfig) {

@@ -24,8 +24,9 @@ class CpuBackend final : public Backend {
 
   void fill(Tensor& out, float value) override;
   void cast(const Tensor& in, Tensor& out, float scale) override;
-  void activation_forward(ActivationKind kind, const Tensor& x, Tensor& y) override;
-  void activation_backward(ActivationKind kind, const Tensor& y, const Tensor& dy, Tensor& dx) override;
+  void activation_forward(const ActivationParams& a, const Tensor& x, Tensor& y) override;
+  void activation_backward(const ActivationParams& a, const Tensor& x, const Tensor& y, const Tensor& dy,
+                           Tensor& dx) override;
   void dropout_forward(const Tensor& x, Tensor& mask, Tensor& y, float rate, uint64_t seed,
                        uint64_t offset) override;
   void multiply(const Tensor& a, const Tensor& b, Tensor& out) override;

@@ -7,7 +7,6 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/onednn.h"
-#include "math/activations.h"
 #include "math/random.h"
 #include "runtime/threading.h"
 
@@ -97,65 +96,6 @@ void CpuBackend::cast(const Tensor& in, Tensor& out, float scale) {
     case DType::int32: cast_from(in, static_cast<int32_t*>(out.raw_data()), n); break;
     case DType::int64: cast_from(in, static_cast<int64_t*>(out.raw_data()), n); break;
     case DType::float32: break;
-  }
-}
-
-void CpuBackend::activation_forward(ActivationKind kind, const Tensor& x, Tensor& y) {
-  const float* in = f32(x);
-  float* out = f32(y);
-  const int64_t n = x.numel();
-  switch (kind) {
-    case ActivationKind::linear:
-      if (in != out) std::memcpy(out, in, n * sizeof(float));
-      break;
-    case ActivationKind::relu:
-      for (int64_t i = 0; i < n; ++i) out[i] = math::relu(in[i]);
-      break;
-    case ActivationKind::sigmoid:
-      for (int64_t i = 0; i < n; ++i) out[i] = math::sigmoid(in[i]);
-      break;
-    case ActivationKind::tanh:
-      for (int64_t i = 0; i < n; ++i) out[i] = math::tanh_act(in[i]);
-      break;
-    case ActivationKind::softmax: {
-      const int64_t cols = x.dim(-1), rows = n / cols;
-      for (int64_t r = 0; r < rows; ++r) math::softmax_row(in + r * cols, cols, out + r * cols);
-      break;
-    }
-  }
-}
-
-void CpuBackend::activation_backward(ActivationKind kind, const Tensor& y, const Tensor& dy, Tensor& dx) {
-  const float* out = f32(y);
-  const float* g = f32(dy);
-  float* d = f32(dx);
-  const int64_t n = y.numel();
-  switch (kind) {
-    case ActivationKind::linear:
-      if (g != d) std::memcpy(d, g, n * sizeof(float));
-      break;
-    case ActivationKind::relu:
-      for (int64_t i = 0; i < n; ++i) d[i] = out[i] > 0.0f ? g[i] : 0.0f;
-      break;
-    case ActivationKind::sigmoid:
-      for (int64_t i = 0; i < n; ++i) d[i] = g[i] * math::sigmoid_grad_from_output(out[i]);
-      break;
-    case ActivationKind::tanh:
-      for (int64_t i = 0; i < n; ++i) d[i] = g[i] * math::tanh_grad_from_output(out[i]);
-      break;
-    case ActivationKind::softmax: {
-      // dx = y * (dy - sum(dy * y)) per row.
-      const int64_t cols = y.dim(-1), rows = n / cols;
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* yr = out + r * cols;
-        const float* gr = g + r * cols;
-        float* dr = d + r * cols;
-        float dot = 0;
-        for (int64_t j = 0; j < cols; ++j) dot += gr[j] * yr[j];
-        for (int64_t j = 0; j < cols; ++j) dr[j] = yr[j] * (gr[j] - dot);
-      }
-      break;
-    }
   }
 }
 

@@ -24,17 +24,6 @@ void sgd_range(float* __restrict p, const float* __restrict g, float* __restrict
   for (int64_t i = 0; i < n; ++i) math::sgd_momentum(p[i], g[i], v[i], lr, momentum, nesterov);
 }
 
-// Splits [0, n) into one contiguous range per chunk (cache-line aligned) over the team.
-template <typename F>
-void parallel_ranges(int64_t n, F&& f) {
-  const int chunks = threads_for_elements(n);
-  const int64_t step = ((n + chunks - 1) / chunks + 15) / 16 * 16;
-  ParallelTeam::instance().run(chunks, [&](int c) {
-    const int64_t begin = c * step, end = std::min(n, begin + step);
-    if (begin < end) f(begin, end);
-  });
-}
-
 }  // namespace
 
 void CpuBackend::sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) {
@@ -46,7 +35,7 @@ void CpuBackend::sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad,
     return;
   }
   float* v = f32(*velocity);
-  parallel_ranges(n, [&](int64_t begin, int64_t end) {
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
     sgd_range(p + begin, g + begin, v + begin, end - begin, s.learning_rate, s.momentum, s.nesterov);
   });
 }
@@ -59,7 +48,7 @@ void CpuBackend::adam_update(const AdamStep& s, Tensor& param, const Tensor& gra
   const float alpha = s.learning_rate * std::sqrt(1.0f - s.beta_2_power) / (1.0f - s.beta_1_power);
   const float decay = s.learning_rate * s.weight_decay;
   const int64_t n = param.numel();
-  parallel_ranges(n, [&](int64_t begin, int64_t end) {
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
     adam_range(p + begin, g + begin, mm + begin, vv + begin, end - begin, alpha, s.beta_1, s.beta_2, s.epsilon, decay);
   });
 }
@@ -72,7 +61,7 @@ void CpuBackend::rmsprop_update(const RMSpropStep& s, Tensor& param, const Tenso
   float* b = mom ? f32(*mom) : nullptr;
   float* c = mg ? f32(*mg) : nullptr;
   const int64_t n = param.numel();
-  parallel_ranges(n, [&](int64_t begin, int64_t end) {
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       math::rmsprop(p[i], g[i], a[i], b ? b + i : nullptr, c ? c + i : nullptr, s.learning_rate, s.rho,
                     s.momentum, s.epsilon);

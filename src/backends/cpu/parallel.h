@@ -13,8 +13,10 @@
 // most its one-thread time, never a scheduler time slice.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -63,5 +65,16 @@ class ParallelTeam {
   std::condition_variable sleep_cv_;
   std::atomic<int> sleeping_{0};
 };
+
+/// Splits [0, n) into `chunks` contiguous ranges, each starting on a cache line of floats, and
+/// calls f(begin, end) for each over the team (an element-wise loop: threads_for_elements(n)).
+template <typename F>
+void parallel_ranges(int chunks, int64_t n, F&& f) {
+  const int64_t step = ((n + chunks - 1) / chunks + 15) / 16 * 16;
+  ParallelTeam::instance().run(chunks, [&](int c) {
+    const int64_t begin = c * step, end = std::min(n, begin + step);
+    if (begin < end) f(begin, end);
+  });
+}
 
 }  // namespace kerosene::backends::cpu

@@ -27,7 +27,7 @@
 
 namespace kerosene::backends::cuda_abi {
 
-inline constexpr int kAbiVersion = 2;  // 2: InitOptions serves scratch memory
+inline constexpr int kAbiVersion = 3;  // 2: InitOptions serves scratch memory; 3: ActivationParams
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -134,11 +134,13 @@ struct Plugin {
   /// integer truncates as a C cast does; scale applies when out is float32).
   int (*cast)(int device, const void* in, DType in_dtype, void* out, DType out_dtype, int64_t n,
               float scale);
-  /// Activations over rows x cols (softmax along cols); dx from the output y; dx may alias dy.
-  int (*activation_forward)(int device, ActivationKind kind, const float* x, float* y,
-                            int64_t rows, int64_t cols);
-  int (*activation_backward)(int device, ActivationKind kind, const float* y, const float* dy,
-                             float* dx, int64_t rows, int64_t cols);
+  /// Activations over rows x cols x inner elements; softmax normalizes each vector of `cols`
+  /// values `inner` apart (inner 1: the rows). dx from dy and the output y, or the input x for
+  /// the kinds backward_reads_input names (the other pointer is not read); dx may alias dy.
+  int (*activation_forward)(int device, const ActivationParams* a, const float* x, float* y,
+                            int64_t rows, int64_t cols, int64_t inner);
+  int (*activation_backward)(int device, const ActivationParams* a, const float* x, const float* y,
+                             const float* dy, float* dx, int64_t rows, int64_t cols, int64_t inner);
   /// mask[i] = 0 or 1/(1-rate), drawn exactly as the CPU backend draws it (math/random.h, same
   /// seed and offset give the same mask); y = x * mask.
   int (*dropout_forward)(int device, const float* x, float* mask, float* y, int64_t n, float rate,

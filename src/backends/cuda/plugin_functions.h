@@ -42,9 +42,10 @@ int dropout_forward(int device, const float* x, float* mask, float* y, int64_t n
 int multiply(int device, const float* a, const float* b, float* out, int64_t n);
 
 // activations.cu
-int activation_forward(int device, ActivationKind kind, const float* x, float* y, int64_t rows, int64_t cols);
-int activation_backward(int device, ActivationKind kind, const float* y, const float* dy, float* dx, int64_t rows,
-                        int64_t cols);
+int activation_forward(int device, const ActivationParams* a, const float* x, float* y, int64_t rows, int64_t cols,
+                       int64_t inner);
+int activation_backward(int device, const ActivationParams* a, const float* x, const float* y, const float* dy,
+                        float* dx, int64_t rows, int64_t cols, int64_t inner);
 
 // matmul.cpp
 int matmul(int device, const MatmulArgs* args);

@@ -17,6 +17,12 @@ int64_t rows_of(const Tensor& t) {
   return cols == 0 ? 0 : t.numel() / cols;
 }
 
+// Softmax's vectors around its axis; any other kind, rows of the last dimension.
+AxisSplit activation_split(const ActivationParams& a, const Tensor& t) {
+  if (a.kind == ActivationKind::softmax) return split_at_axis(t.shape(), a.axis);
+  return {rows_of(t), cols_of(t), 1};
+}
+
 }  // namespace
 
 CudaBackend::CudaBackend(const cuda_abi::Plugin& api, int ordinal, std::string device_name)
@@ -84,13 +90,16 @@ void CudaBackend::cast(const Tensor& in, Tensor& out, float scale) {
   std::lock_guard lock(mutex_);
   check(api_.cast(ordinal_, in.raw_data(), in.dtype(), out.raw_data(), out.dtype(), in.numel(), scale), "cast");
 }
-void CudaBackend::activation_forward(ActivationKind kind, const Tensor& x, Tensor& y) {
+void CudaBackend::activation_forward(const ActivationParams& a, const Tensor& x, Tensor& y) {
+  const AxisSplit s = activation_split(a, x);
   std::lock_guard lock(mutex_);
-  check(api_.activation_forward(ordinal_, kind, f32(x), f32(y), rows_of(x), cols_of(x)), "activation");
+  check(api_.activation_forward(ordinal_, &a, f32(x), f32(y), s.outer, s.n, s.inner), "activation");
 }
-void CudaBackend::activation_backward(ActivationKind kind, const Tensor& y, const Tensor& dy, Tensor& dx) {
+void CudaBackend::activation_backward(const ActivationParams& a, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                      Tensor& dx) {
+  const AxisSplit s = activation_split(a, y);
   std::lock_guard lock(mutex_);
-  check(api_.activation_backward(ordinal_, kind, f32(y), f32(dy), f32(dx), rows_of(y), cols_of(y)),
+  check(api_.activation_backward(ordinal_, &a, f32(x), f32(y), f32(dy), f32(dx), s.outer, s.n, s.inner),
         "activation gradient");
 }
 void CudaBackend::dropout_forward(const Tensor& x, Tensor& mask, Tensor& y, float rate, uint64_t seed,
