@@ -204,7 +204,7 @@ std::vector<std::string> decode_metrics(const json& v, const std::string& file) 
 
 }  // namespace
 
-ordered_json model_envelope(const Sequential& model) {
+ordered_json model_envelope(const Model& model) {
   const train::ModelState& s = model.state();
   ordered_json layers = ordered_json::array();
   std::optional<Shape> input;
@@ -245,13 +245,13 @@ ordered_json model_envelope(const Sequential& model) {
   return e;
 }
 
-Sequential decode_model(const json& e, const std::string& file) {
+Model decode_model(const json& e, const std::string& file) {
   if (!e.is_object() || !e.contains("class_name") || !e["class_name"].is_string()) {
     throw ValueError(file + ": expected a model config ({\"class_name\": \"Sequential\", ...}), found " + describe(e));
   }
   const std::string class_name = e["class_name"].get<std::string>();
   if (class_name != "Sequential") {
-    throw ValueError(file + ": the model is a " + class_name + "; kerosene loads Sequential models (the Functional API is not there yet)");
+    throw ValueError(file + ": the model is a " + class_name + "; kerosene loads Model models (the Functional API is not there yet)");
   }
   if (!e.contains("config") || !e["config"].is_object() || !e["config"].contains("layers") ||
       !e["config"]["layers"].is_array()) {
@@ -290,7 +290,7 @@ Sequential decode_model(const json& e, const std::string& file) {
   return model;
 }
 
-void compile_from_config(Sequential& model, const json& cc, const std::string& file, bool legacy) {
+void compile_from_config(Model& model, const json& cc, const std::string& file, bool legacy) {
   if (!cc.is_object()) throw ValueError(file + ": expected a compile config object, found " + describe(cc));
   ConfigFields f(cc, file + ": compile config");
   const json& optimizer_json = f.raw(legacy ? "optimizer_config" : "optimizer");

@@ -12,15 +12,15 @@ namespace kerosene::saving {
 
 /// The model's envelope: {"module": "keras", "class_name": "Sequential", "config": {...},
 /// "registered_name": null, "build_config": ..., "compile_config": ... (when compiled)}.
-ordered_json model_envelope(const Sequential& model);
+ordered_json model_envelope(const Model& model);
 
 /// A new model from a model envelope (Keras 3) or {"class_name": "Sequential", "config": ...}
 /// (Keras 2): layers made, built when the input shape is known, not compiled. `file` names the
 /// source in errors.
-Sequential decode_model(const json& envelope, const std::string& file);
+Model decode_model(const json& envelope, const std::string& file);
 
 /// Compiles `model` from a Keras 3 compile_config or a Keras 2 training_config (legacy: true).
 /// Throws ValueError naming the file and the option kerosene does not support.
-void compile_from_config(Sequential& model, const json& compile_config, const std::string& file, bool legacy);
+void compile_from_config(Model& model, const json& compile_config, const std::string& file, bool legacy);
 
 }  // namespace kerosene::saving

@@ -97,7 +97,7 @@ int count_numbered(const io::H5Group& vars) {
 
 }  // namespace
 
-void write_weights(const Sequential& model, io::H5Group root, bool include_optimizer) {
+void write_weights(const Model& model, io::H5Group root, bool include_optimizer) {
   train::ModelState& s = model.state();
   if (!s.built()) throw ValueError("model \"" + s.name + "\" is not built: build it (or fit it) before saving its weights");
   root.create_group("vars").set_string_attribute("name", s.name);
@@ -119,7 +119,7 @@ void write_weights(const Sequential& model, io::H5Group root, bool include_optim
   for (Tensor* slot : keras_slot_order(optimizer, s.variables())) vars.write_dataset(std::to_string(index++), to_array(*slot));
 }
 
-void read_weights(Sequential& model, const io::H5Group& root) {
+void read_weights(Model& model, const io::H5Group& root) {
   train::ModelState& s = model.state();
   const std::string& origin = root.origin();
   if (!s.built()) throw ValueError("model \"" + s.name + "\" is not built: build it before loading weights from " + origin);

@@ -47,7 +47,7 @@ void print_row(std::ostream& out, std::vector<std::string> fields) {
 
 }  // namespace
 
-std::string Sequential::summary_string() const {
+std::string Model::summary_string() const {
   std::ostringstream out;
   out << "Model: \"" << name() << "\"\n";
   out << std::string(kLineLength, '_') << "\n";
@@ -70,6 +70,6 @@ std::string Sequential::summary_string() const {
   return out.str();
 }
 
-void Sequential::summary(std::ostream* out) const { (out ? *out : std::cout) << summary_string(); }
+void Model::summary(std::ostream* out) const { (out ? *out : std::cout) << summary_string(); }
 
 }  // namespace kerosene
