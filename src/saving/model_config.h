@@ -1,4 +1,4 @@
-// A Sequential model's Keras 3 config (config.json, model.to_json()) and compile config, to and
+// A model's Keras 3 config (config.json, model.to_json()) and compile config, to and
 // from JSON, and the same for the legacy Keras 2 .h5 attributes (read only).
 #pragma once
 

@@ -109,6 +109,11 @@ void write_weights(const Model& model, io::H5Group root, bool include_optimizer)
     const auto& variables = s.layers[i]->variables();
     for (size_t v = 0; v < variables.size(); ++v) vars.write_dataset(std::to_string(v), to_array(variables[v].value));
   }
+  // A Functional model's layers include its InputLayers (no variables), as Keras writes them.
+  for (size_t i = 0; s.functional && i < s.input_nodes.size(); ++i) {
+    io::H5Group vars = layers.create_group(i == 0 ? "input_layer" : "input_layer_" + std::to_string(i)).create_group("vars");
+    vars.set_string_attribute("name", s.nodes[static_cast<size_t>(s.input_nodes[i])].input_name);
+  }
   if (!include_optimizer || !s.compiled || !s.optimizer->has_state()) return;
   nn::Optimizer& optimizer = *s.optimizer;
   io::H5Group vars = root.create_group("optimizer").create_group("vars");

@@ -2,6 +2,7 @@
 // outputs, laid out as the graph (train::Node) that the one executor (ModelState) runs.
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -35,6 +36,59 @@ std::string describe(const train::SymbolicTensor& t) {
 }
 
 }  // namespace
+
+namespace train {
+
+void order_layers_as_keras(ModelState& s) {
+  const int n = static_cast<int>(s.nodes.size());
+  auto operation = [&](int node) { return s.nodes[static_cast<size_t>(node)].first_call >= 0 ? s.nodes[static_cast<size_t>(node)].first_call : node; };
+  // The walk from the outputs: operations numbered when first met, nodes listed when finished.
+  std::vector<int> operation_index(static_cast<size_t>(n), -1);
+  int next_index = 0;
+  std::vector<int> finished_order;
+  std::vector<bool> finished(static_cast<size_t>(n), false);
+  std::function<void(int)> visit = [&](int node) {
+    if (finished[static_cast<size_t>(node)]) return;
+    int& index = operation_index[static_cast<size_t>(operation(node))];
+    if (index < 0) index = next_index++;
+    for (int t : s.nodes[static_cast<size_t>(node)].inputs) visit(t);
+    finished[static_cast<size_t>(node)] = true;
+    finished_order.push_back(node);
+  };
+  for (int out : s.output_nodes) visit(out);
+  std::vector<int> node_depth(static_cast<size_t>(n), 0), operation_depth(static_cast<size_t>(n), -1);
+  for (auto it = finished_order.rbegin(); it != finished_order.rend(); ++it) {
+    const int node = *it;
+    int depth = std::max(node_depth[static_cast<size_t>(node)], std::max(0, operation_depth[static_cast<size_t>(operation(node))]));
+    operation_depth[static_cast<size_t>(operation(node))] = depth;
+    node_depth[static_cast<size_t>(node)] = depth;
+    for (int t : s.nodes[static_cast<size_t>(node)].inputs) {
+      node_depth[static_cast<size_t>(t)] = std::max(depth + 1, node_depth[static_cast<size_t>(t)]);
+    }
+  }
+  for (int in : s.input_nodes) {  // inputs the outputs do not need
+    if (operation_depth[static_cast<size_t>(in)] < 0) {
+      operation_depth[static_cast<size_t>(in)] = 0;
+      operation_index[static_cast<size_t>(in)] = -1;
+    }
+  }
+  std::vector<int> order;
+  for (int i = 0; i < n; ++i) {
+    if (operation(i) == i && operation_depth[static_cast<size_t>(i)] >= 0) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    const int da = operation_depth[static_cast<size_t>(a)], db = operation_depth[static_cast<size_t>(b)];
+    if (da != db) return da > db;
+    return operation_index[static_cast<size_t>(a)] < operation_index[static_cast<size_t>(b)];
+  });
+  s.keras_order = order;
+  s.layers.clear();
+  for (int node : order) {
+    if (!s.nodes[static_cast<size_t>(node)].is_input()) s.layers.push_back(s.nodes[static_cast<size_t>(node)].layer);
+  }
+}
+
+}  // namespace train
 
 const Shape& KerasTensor::shape() const { return node_->shape; }
 const std::string& KerasTensor::name() const { return node_->name; }
@@ -132,6 +186,7 @@ Model::Model(const std::vector<KerasTensor>& inputs, const std::vector<KerasTens
   }
   for (const KerasTensor& out : outputs) s.output_nodes.push_back(index.at(out.node().get()));
   s.functional = true;
+  train::order_layers_as_keras(s);
   s.build_graph();
 }
 

@@ -91,6 +91,7 @@ void ModelState::copy_structure_to(ModelState& replica) const {
   }
   replica.input_nodes = input_nodes;
   replica.output_nodes = output_nodes;
+  replica.keras_order = keras_order;
 }
 
 void ModelState::reseed(uint64_t new_seed) {

@@ -82,6 +82,9 @@ class ModelState {
   std::vector<Node> nodes;
   std::vector<int> input_nodes, output_nodes;
   bool functional = false;
+  /// A Functional model's layers as Keras orders model.layers (inputs included): each as the
+  /// node of its first call. The order of the config's layers and of the weights file's groups.
+  std::vector<int> keras_order;
   Device device;
   bool compiled = false;
   std::shared_ptr<nn::Optimizer> optimizer;
@@ -168,6 +171,11 @@ class ModelState {
   std::vector<bool> needs_grad_;       // per node: whether it or a node before it has variables
   std::vector<BucketSend> bucket_plan_;  // plan_gradient_buckets, per node
 };
+
+/// Orders a Functional model's layers as Keras' map_graph does (keras/src/ops/function.py):
+/// by decreasing depth from the outputs, ties by the order a depth-first walk from the outputs
+/// first meets them. Sets `keras_order` and puts `layers` in that order.
+void order_layers_as_keras(ModelState& state);
 
 /// A new model's state: its device (the strategy's first, the scope's, or the default one, as
 /// TensorFlow places it) and its seed (from utils::set_random_seed when set).
