@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     }
 
     model.save("mnist_mlp.keras");
-    ks::Sequential loaded = ks::models::load_model("mnist_mlp.keras");
+    ks::Model loaded = ks::models::load_model("mnist_mlp.keras");
     ks::EvaluateResult result = loaded.evaluate(x_test, test.y);
     std::printf("Reloaded model: test loss %.4f, test accuracy %.4f\n", result.loss(), result["accuracy"]);
   } catch (const ks::Error& e) {

@@ -16,7 +16,7 @@
 
 namespace kerosene {
 
-class Sequential;
+class Model;
 
 namespace io {
 class EventFileWriter;
@@ -48,9 +48,9 @@ class Callback {
  public:
   virtual ~Callback() = default;
 
-  void set_model(Sequential* model) { model_ = model; }
+  void set_model(Model* model) { model_ = model; }
   void set_params(const CallbackParams& params) { params_ = params; }
-  Sequential* model() const { return model_; }
+  Model* model() const { return model_; }
   const CallbackParams& params() const { return params_; }
 
   virtual void on_train_begin(const Logs& /*logs*/) {}
@@ -69,7 +69,7 @@ class Callback {
   virtual void on_predict_batch_end(int /*batch*/, const Logs& /*logs*/) {}
 
  private:
-  Sequential* model_ = nullptr;
+  Model* model_ = nullptr;
   CallbackParams params_;
 };
 

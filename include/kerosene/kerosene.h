@@ -16,6 +16,7 @@
 #include "kerosene/memory.h"
 #include "kerosene/models.h"
 #include "kerosene/optimizers.h"
+#include "kerosene/model.h"
 #include "kerosene/sequential.h"
 #include "kerosene/shape.h"
 #include "kerosene/tensor.h"

@@ -14,6 +14,27 @@ namespace kerosene {
 namespace nn {
 class Layer;  // the implementation, in src/nn
 }
+namespace train {
+struct SymbolicTensor;  // src/train/symbolic_tensor.h
+}
+
+/// A symbolic tensor of the Functional API: what kerosene::Input returns and what calling a
+/// layer on symbolic tensors returns. It holds no data, only its shape and how it is computed.
+class KerasTensor {
+ public:
+  explicit KerasTensor(std::shared_ptr<train::SymbolicTensor> node) : node_(std::move(node)) {}
+  /// Shape of one sample (without the batch dimension).
+  const Shape& shape() const;
+  /// "keras_tensor_3", or the Input's name.
+  const std::string& name() const;
+  const std::shared_ptr<train::SymbolicTensor>& node() const { return node_; }
+
+ private:
+  std::shared_ptr<train::SymbolicTensor> node_;
+};
+
+/// A model input of one sample's `shape` (keras.Input); call layers on it, then make a Model.
+KerasTensor Input(const Shape& shape, const std::string& name = "");
 
 /// A handle to one layer of a model. Built by the functions in kerosene::layers.
 class Layer {
@@ -28,6 +49,18 @@ class Layer {
   std::vector<Tensor> get_weights() const;
   void set_weights(const std::vector<Tensor>& weights);
   const std::shared_ptr<nn::Layer>& impl() const { return impl_; }
+
+  /// Calls the layer on symbolic tensors (the Functional API). A layer called more than once
+  /// shares its weights between the calls. Throws ValueError naming the layer and the shapes
+  /// when the inputs do not fit.
+  KerasTensor operator()(const KerasTensor& input) const;
+  /// For the merge layers (Add, Concatenate, ...), which take several inputs.
+  KerasTensor operator()(const std::vector<KerasTensor>& inputs) const;
+
+  /// Keras' layer.trainable: a layer that is not trainable keeps its weights in fit (transfer
+  /// learning), and summary counts them as non-trainable.
+  bool trainable() const;
+  void set_trainable(bool trainable);
 
  private:
   std::shared_ptr<nn::Layer> impl_;
@@ -96,6 +129,16 @@ Layer LeakyReLU(float negative_slope = 0.3f, const std::string& name = "");
 Layer Softmax(int axis = -1, const std::string& name = "");
 /// Target shape without the batch dimension; one entry may be -1.
 Layer Reshape(const Shape& target_shape, const std::string& name = "");
+
+// --- Merge layers: call them on a list of tensors of one shape (Concatenate: of shapes equal
+// but along `axis`). Keras' axis counts the batch dimension: -1 is the last.
+Layer Add(const std::string& name = "");
+Layer Subtract(const std::string& name = "");  ///< exactly two inputs: a - b
+Layer Multiply(const std::string& name = "");
+Layer Average(const std::string& name = "");
+Layer Maximum(const std::string& name = "");
+Layer Minimum(const std::string& name = "");
+Layer Concatenate(int axis = -1, const std::string& name = "");
 
 }  // namespace layers
 }  // namespace kerosene

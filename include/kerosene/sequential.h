@@ -1,132 +1,19 @@
-// Sequential: Keras' model of a linear stack of layers.
+// Sequential: Keras' model of a linear stack of layers, the one case of a Model (model.h) that
+// is a chain.
 #pragma once
 
-#include <iosfwd>
-#include <map>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "kerosene/callbacks.h"
-#include "kerosene/layers.h"
-#include "kerosene/optimizers.h"
-#include "kerosene/tensor.h"
+#include "kerosene/model.h"
 
 namespace kerosene {
 
-namespace train {
-class ModelState;
-}
-
-/// What fit returns: per-epoch values of the loss and metrics (Keras' History).
-struct History {
-  std::vector<int> epoch;
-  std::map<std::string, std::vector<double>> history;
-  /// Per-epoch wall time in seconds and samples trained (not in Keras' History; kerosene adds them).
-  std::vector<double> epoch_seconds;
-  std::vector<int64_t> epoch_samples;
-};
-
-struct FitOptions {
-  int batch_size = 32;
-  int epochs = 1;
-  int verbose = 1;  ///< 0 silent, 1 progress bar, 2 one line per epoch
-  std::vector<CallbackPtr> callbacks{};
-  float validation_split = 0.0f;  ///< fraction taken from the end of x, y before shuffling
-  std::optional<std::pair<Tensor, Tensor>> validation_data{};
-  bool shuffle = true;
-  int initial_epoch = 0;
-  std::optional<int> steps_per_epoch{};
-};
-
-struct EvaluateOptions {
-  int batch_size = 32;
-  int verbose = 1;
-  std::vector<CallbackPtr> callbacks{};
-};
-
-struct PredictOptions {
-  int batch_size = 32;
-  int verbose = 0;
-  std::vector<CallbackPtr> callbacks{};
-};
-
-/// Loss and metric values from evaluate, in Keras' order ("loss" first).
-struct EvaluateResult {
-  std::vector<std::pair<std::string, double>> values;
-  double operator[](const std::string& name) const;
-  double loss() const { return (*this)["loss"]; }
-};
-
-class Sequential {
+class Sequential : public Model {
  public:
   explicit Sequential(std::vector<Layer> layers = {}, const std::string& name = "");
-  ~Sequential();
-  Sequential(Sequential&&) noexcept;
-  Sequential& operator=(Sequential&&) noexcept;
-
   /// Appends a layer. Throws ValueError if its input shape does not fit the model's output.
   void add(const Layer& layer);
-  /// Creates the variables for inputs of `input_shape` (one sample); called by fit when needed.
-  void build(const Shape& input_shape);
-  bool built() const;
-
-  /// `loss`: "sparse_categorical_crossentropy", "categorical_crossentropy",
-  /// "binary_crossentropy", "mean_squared_error" (aliases "mse"); append ":from_logits"
-  /// or use compile_from_logits. `metrics`: "accuracy" (resolved for the loss as Keras does),
-  /// "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy".
-  void compile(const Optimizer& optimizer, const std::string& loss,
-               const std::vector<std::string>& metrics = {}, bool from_logits = false);
-
-  History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
-  EvaluateResult evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options = {});
-  Tensor predict(const Tensor& x, const PredictOptions& options = {});
-
-  /// Keras' summary table; to stdout unless a stream is given.
-  void summary(std::ostream* out = nullptr) const;
-  std::string summary_string() const;
-
-  const std::string& name() const;
-  std::vector<Layer> layers() const;
-  int64_t count_params() const;
-  std::vector<Tensor> get_weights() const;
-  void set_weights(const std::vector<Tensor>& weights);
-  Device device() const;
-
-  // --- Files, in Keras 3's formats (src/saving). Every file is written to a temporary name
-  // beside the target, flushed and renamed, so a crash never leaves half a file. ---
-
-  /// Writes the model as Keras 3's `model.save("m.keras")` does: a zip of metadata.json,
-  /// config.json (the model, build and compile config) and model.weights.h5 (the weights and,
-  /// when compiled and trained, the optimizer state). keras.saving.load_model reads it.
-  /// Throws ValueError unless the name ends in ".keras" and the model is built; IOError naming
-  /// the file if it cannot be written.
-  void save(const std::string& filepath) const;
-  /// Writes the weights (and the optimizer state) as Keras 3's save_weights does; the name must
-  /// end in ".weights.h5".
-  void save_weights(const std::string& filepath) const;
-  /// Reads weights into this (built) model from a .weights.h5 file, a .keras archive or a
-  /// legacy Keras 2 / tf.keras .h5 model file; the optimizer state too when the file has it and
-  /// the model is compiled with the same optimizer. Throws ValueError naming the layer and both
-  /// shapes when a weight does not fit; IOError naming the file when it is not such a file.
-  void load_weights(const std::string& filepath);
-  /// The model's config, as Keras 3's model.to_json() writes it.
-  std::string to_json() const;
-
-  /// Set by a callback to end fit after the current batch/epoch (Keras' model.stop_training).
-  bool stop_training = false;
-
-  train::ModelState& state() const { return *state_; }
-
- private:
-  std::unique_ptr<train::ModelState> state_;
 };
-
-namespace utils {
-/// Seeds every random number kerosene draws (initializers, shuffling, dropout), so two runs on
-/// the same machine with the same thread settings are bit-identical (keras.utils.set_random_seed).
-void set_random_seed(uint64_t seed);
-}  // namespace utils
 
 }  // namespace kerosene

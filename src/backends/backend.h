@@ -102,6 +102,21 @@ class Backend {
   /// Whether every element is finite.
   virtual bool all_finite(const Tensor& x) = 0;
 
+  // --- merging several tensors (the Functional API's merge layers) ---------------------------
+  /// out = alpha * x + beta * y, element-wise; y is not read when beta is 0. out may alias x or y.
+  virtual void axpby(float alpha, const Tensor& x, float beta, const Tensor& y, Tensor& out) = 0;
+  /// out = max(a, b) (or min), element-wise.
+  virtual void minmax(bool maximum, const Tensor& a, const Tensor& b, Tensor& out) = 0;
+  /// The gradients of out = max(a, b) (or min): dy goes to da where a wins or ties (as
+  /// TensorFlow's MaximumGrad), else to db; the other gets 0.
+  virtual void minmax_backward(bool maximum, const Tensor& a, const Tensor& b, const Tensor& dy,
+                               Tensor& da, Tensor& db) = 0;
+  /// Copies a rows x cols block from src, viewed as a row-major matrix of src_cols columns,
+  /// starting at column src_col, into dst (dst_cols columns) at column dst_col: one input's
+  /// part of a concatenation, or (the other way) its gradient's part of the output's.
+  virtual void copy_block(const Tensor& src, int64_t src_cols, int64_t src_col, Tensor& dst,
+                          int64_t dst_cols, int64_t dst_col, int64_t rows, int64_t cols) = 0;
+
   // --- optimizers -----------------------------------------------------------------------------
   virtual void sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) = 0;
   virtual void adam_update(const AdamStep& s, Tensor& param, const Tensor& grad, Tensor& m,

@@ -22,7 +22,7 @@ CLI::App* add_evaluate_command(CLI::App& app, EvaluateArgs& args) {
 }
 
 int run_evaluate(const EvaluateArgs& a) {
-  Sequential model = load_model_file(a.model, /*compile=*/true);
+  Model model = load_model_file(a.model, /*compile=*/true);
   if (!is_compiled(model)) {
     throw ValueError("the model in '" + a.model +
                      "' was saved without compile (no loss, metrics or optimizer in the file): expected a compiled "

@@ -49,20 +49,20 @@ void require_file(const std::string& path, const char* what) {
   }
 }
 
-Sequential load_model_file(const std::string& path, bool compile) {
+Model load_model_file(const std::string& path, bool compile) {
   require_file(path, "model file");
   return models::load_model(path, compile);
 }
 
-Sequential model_from(const std::string& name) {
+Model model_from(const std::string& name) {
   return is_model_file(name) ? load_model_file(name, /*compile=*/true) : build_model(name);
 }
 
-bool is_compiled(const Sequential& model) { return model.state().compiled; }
+bool is_compiled(const Model& model) { return model.state().compiled; }
 
-int64_t classes_of(const Sequential& model) { return model.state().output_shape()[-1]; }
+int64_t classes_of(const Model& model) { return model.state().output_shape()[-1]; }
 
-Tensor fit_to_input(const Sequential& model, const Tensor& x, const std::string& model_source,
+Tensor fit_to_input(const Model& model, const Tensor& x, const std::string& model_source,
                     const std::string& data_source) {
   const Shape want = model.state().input_shape();
   const Shape have = x.shape().drop_batch();

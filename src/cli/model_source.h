@@ -25,21 +25,21 @@ const CLI::Validator& model_file_name();
 void require_file(const std::string& path, const char* what);
 
 /// models::load_model(path, compile), after require_file.
-Sequential load_model_file(const std::string& path, bool compile);
+Model load_model_file(const std::string& path, bool compile);
 
 /// "mlp" or "cnn" built, or the file loaded (compiled when the file says so).
-Sequential model_from(const std::string& name);
+Model model_from(const std::string& name);
 
 /// Whether the model has a loss and optimizer (from compile, or from its file).
-bool is_compiled(const Sequential& model);
+bool is_compiled(const Model& model);
 
 /// The number of classes the model's last layer gives (its output's last dimension).
-int64_t classes_of(const Sequential& model);
+int64_t classes_of(const Model& model);
 
 /// `x` (one row per sample) shaped for the model's input: the same values, reshaped when only
 /// the layout differs ((N, 28, 28) for an input of (28, 28, 1) or (784,)). Throws ValueError
 /// naming `model_source`, `data_source` and both shapes when a sample does not fit.
-Tensor fit_to_input(const Sequential& model, const Tensor& x, const std::string& model_source,
+Tensor fit_to_input(const Model& model, const Tensor& x, const std::string& model_source,
                     const std::string& data_source);
 
 /// Checks a split before the run depends on it: not empty, and every label one of the model's

@@ -38,7 +38,7 @@ CLI::App* add_predict_command(CLI::App& app, PredictArgs& args) {
 }
 
 int run_predict(const PredictArgs& a) {
-  Sequential model = load_model_file(a.model, /*compile=*/false);
+  Model model = load_model_file(a.model, /*compile=*/false);
   require_file(a.input, "--input");
   const Tensor raw = io::load_npy(a.input);
   if (raw.shape().rank() == 0) {

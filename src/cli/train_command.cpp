@@ -125,7 +125,7 @@ std::unique_ptr<distribute::Strategy> make_strategy(const TrainArgs& a) {
   return std::make_unique<distribute::MultiWorkerMirroredStrategy>(options);
 }
 
-void print_result(const TrainArgs& a, const Sequential& model, const distribute::Strategy* strategy,
+void print_result(const TrainArgs& a, const Model& model, const distribute::Strategy* strategy,
                   const History& history, const EvaluateResult& result, const TrainFiles& files) {
   double seconds = 0, samples = 0;
   for (double t : history.epoch_seconds) seconds += t;
@@ -235,7 +235,7 @@ int run_train(const TrainArgs& a) {
   if (!a.device.empty()) scope.emplace(a.device);
   std::optional<distribute::StrategyScope> strategy_scope;
   if (strategy) strategy_scope.emplace(*strategy);
-  Sequential model = model_from(a.model);
+  Model model = model_from(a.model);
   strategy_scope.reset();
   check_split(train, "training", classes_of(model));
   check_split(test, "test", classes_of(model));

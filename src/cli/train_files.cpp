@@ -51,7 +51,7 @@ TrainFiles add_file_callbacks(const TrainArgs& a, bool chief, FitOptions& fit) {
   return files;
 }
 
-void save_trained(const TrainArgs& a, const Sequential& model, bool chief) {
+void save_trained(const TrainArgs& a, const Model& model, bool chief) {
   if (a.save.empty() || !chief) return;
   const fs::path parent = fs::path(a.save).parent_path();
   if (!parent.empty()) create_directory(parent.string(), "--save");

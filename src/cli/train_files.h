@@ -33,7 +33,7 @@ struct TrainFiles {
 TrainFiles add_file_callbacks(const TrainArgs& args, bool chief, FitOptions& fit);
 
 /// Writes --save after training; nothing on a worker that is not the chief.
-void save_trained(const TrainArgs& args, const Sequential& model, bool chief);
+void save_trained(const TrainArgs& args, const Model& model, bool chief);
 
 /// Whether --backup-dir holds a backup now (after fit stopped early), to say the run resumes.
 bool backup_left(const TrainArgs& args);

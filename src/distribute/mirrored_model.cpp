@@ -31,12 +31,15 @@ void MirroredModel::prepare() {
     for (int r = 1; r < replicas(); ++r) {
       auto m = std::make_unique<train::ModelState>();
       m->name = primary_.name;
-      m->declared_input = primary_.declared_input;
       m->device = strategy_->devices[static_cast<size_t>(r)];
       // Another seed, so each replica draws its own dropout masks; weights come from replica 0.
       m->seed = primary_.seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(r);
-      for (const auto& layer : primary_.layers) m->layers.push_back(layer->clone());
-      m->build(primary_.input_shape());
+      primary_.copy_structure_to(*m);
+      if (m->functional) {
+        m->build_graph();
+      } else {
+        m->build(primary_.input_shape());
+      }
       others_.push_back(std::move(m));
     }
   }

@@ -12,8 +12,13 @@ Layer::Layer(std::string class_name, std::string name)
     : class_name_(std::move(class_name)), name_(std::move(name)) {}
 
 void Layer::build(const Shape& input, const Device& device, std::mt19937_64& rng) {
-  output_shape_ = compute_output_shape(input);
-  input_shape_ = input;
+  build(std::vector<Shape>{input}, device, rng);
+}
+
+void Layer::build(const std::vector<Shape>& inputs, const Device& device, std::mt19937_64& rng) {
+  output_shape_ = inputs.size() == 1 ? compute_output_shape(inputs[0]) : compute_output_shape(inputs);
+  input_shapes_ = inputs;
+  input_shape_ = inputs.at(0);
   device_ = device;
   variables_.clear();
   create_variables(device, rng);
@@ -25,6 +30,40 @@ int64_t Layer::count_params() const {
   int64_t n = 0;
   for (const Variable& v : variables_) n += v.value.numel();
   return n;
+}
+
+Shape Layer::compute_output_shape(const std::vector<Shape>& inputs) const {
+  if (inputs.size() != 1) {
+    throw ValueError("layer \"" + name_ + "\" (" + class_name_ + ") takes one input, got " +
+                     std::to_string(inputs.size()));
+  }
+  return compute_output_shape(inputs[0]);
+}
+
+const Tensor& Layer::forward(const std::vector<const Tensor*>& xs, bool training) {
+  if (xs.size() != 1) {
+    throw ValueError("layer \"" + name_ + "\" (" + class_name_ + ") takes one input, got " + std::to_string(xs.size()));
+  }
+  return forward(*xs[0], training);
+}
+
+void Layer::backward(const Tensor& dy, const std::vector<bool>& need_dx, std::vector<const Tensor*>& dxs) {
+  const Tensor& dx = backward(dy, need_dx.at(0));
+  dxs.assign(1, need_dx[0] ? &dx : nullptr);
+}
+
+void Layer::share_variables_with(const Layer& owner) {
+  if (owner.variables_.size() != variables_.size()) {
+    throw RuntimeError("layer \"" + name_ + "\": cannot share the variables of \"" + owner.name_ + "\"");
+  }
+  for (size_t i = 0; i < variables_.size(); ++i) {
+    if (owner.variables_[i].value.shape() != variables_[i].value.shape()) {
+      throw ValueError("layer \"" + name_ + "\" is called on inputs of shape " + input_shape_.with_batch(-1).to_string(true) +
+                       " but was built for " + owner.input_shape_.with_batch(-1).to_string(true) +
+                       ": a shared layer takes inputs of one shape");
+    }
+    variables_[i].value = owner.variables_[i].value;
+  }
 }
 
 const Tensor& Layer::logits() const {

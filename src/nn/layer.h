@@ -50,6 +50,25 @@ class Layer {
   std::vector<Variable>& variables() { return variables_; }
   int64_t count_params() const;
 
+  // --- Several inputs (merge layers), for the graph of a Functional model. A layer with one
+  // input keeps the one-tensor forms above; these defaults call them. ---
+  /// Output shape for one sample of each input; throws ValueError naming the layer and shapes.
+  virtual Shape compute_output_shape(const std::vector<Shape>& inputs) const;
+  void build(const std::vector<Shape>& inputs, const Device& device, std::mt19937_64& rng);
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
+  virtual const Tensor& forward(const std::vector<const Tensor*>& xs, bool training);
+  /// Backward from dy; sets dxs[i] (sized like xs) to the gradient w.r.t. input i where
+  /// need_dx[i], else to null. The pointers are valid until the next forward or backward.
+  virtual void backward(const Tensor& dy, const std::vector<bool>& need_dx, std::vector<const Tensor*>& dxs);
+
+  /// A second call of a shared layer runs on its own copy of the layer (its own buffers and
+  /// gradients) whose variable values are the owner's: this makes this built copy use them.
+  void share_variables_with(const Layer& owner);
+
+  /// Whether the optimizer updates this layer's variables (Keras' layer.trainable).
+  bool trainable() const { return trainable_; }
+  void set_trainable(bool trainable) { trainable_ = trainable; }
+
   /// The activation applied last (softmax, sigmoid, ...), for fusing it into the loss.
   virtual backends::ActivationKind activation() const { return backends::ActivationKind::linear; }
   /// The values before that activation (logits), after a forward.
@@ -68,7 +87,9 @@ class Layer {
  private:
   std::string class_name_, name_;
   bool built_ = false;
+  bool trainable_ = true;
   Shape input_shape_, output_shape_;
+  std::vector<Shape> input_shapes_;
 };
 
 /// Keras-style unique names: "dense", "dense_1", ... per base name.

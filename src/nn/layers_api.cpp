@@ -4,6 +4,7 @@
 #include "kerosene/error.h"
 #include "nn/conv2d.h"
 #include "nn/dense.h"
+#include "nn/merge_layers.h"
 #include "nn/simple_layers.h"
 #include "ops/ops.h"
 
@@ -129,6 +130,26 @@ Layer Softmax(int axis, const std::string& name) {
 
 Layer Reshape(const Shape& target_shape, const std::string& name) {
   return Layer(std::make_shared<nn::ReshapeLayer>(target_shape, "Reshape", name_or(name, "reshape")));
+}
+
+Layer Add(const std::string& name) { return Layer(std::make_shared<nn::Merge>(nn::Merge::Op::add, name_or(name, "add"))); }
+Layer Subtract(const std::string& name) {
+  return Layer(std::make_shared<nn::Merge>(nn::Merge::Op::subtract, name_or(name, "subtract")));
+}
+Layer Multiply(const std::string& name) {
+  return Layer(std::make_shared<nn::Merge>(nn::Merge::Op::multiply, name_or(name, "multiply")));
+}
+Layer Average(const std::string& name) {
+  return Layer(std::make_shared<nn::Merge>(nn::Merge::Op::average, name_or(name, "average")));
+}
+Layer Maximum(const std::string& name) {
+  return Layer(std::make_shared<nn::Merge>(nn::Merge::Op::maximum, name_or(name, "maximum")));
+}
+Layer Minimum(const std::string& name) {
+  return Layer(std::make_shared<nn::Merge>(nn::Merge::Op::minimum, name_or(name, "minimum")));
+}
+Layer Concatenate(int axis, const std::string& name) {
+  return Layer(std::make_shared<nn::Concatenate>(axis, name_or(name, "concatenate")));
 }
 
 }  // namespace layers

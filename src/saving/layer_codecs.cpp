@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "kerosene/error.h"
+#include "nn/merge_layers.h"
 #include "nn/activations.h"
 #include "saving/activation_codecs.h"
 #include "nn/conv2d.h"
@@ -241,6 +242,14 @@ std::shared_ptr<nn::Layer> dropout_from(ConfigFields& f, const std::string& name
   return std::make_shared<nn::Dropout>(static_cast<float>(rate), seed, name);
 }
 
+std::optional<nn::Merge::Op> merge_op(const std::string& class_name) {
+  using Op = nn::Merge::Op;
+  for (Op op : {Op::add, Op::subtract, Op::multiply, Op::average, Op::maximum, Op::minimum}) {
+    if (nn::Merge::class_name_of(op) == class_name) return op;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string snake_case(const std::string& name) {
@@ -295,11 +304,22 @@ ordered_json layer_envelope(const nn::Layer& layer) {
   } else if (const auto* a = dynamic_cast<const nn::ActivationLayer*>(&layer)) {
     config = base_config(layer);
     write_activation_layer(*a, config);
+  } else if (dynamic_cast<const nn::Merge*>(&layer)) {
+    config = base_config(layer);
+  } else if (const auto* cat = dynamic_cast<const nn::Concatenate*>(&layer)) {
+    config = base_config(layer);
+    config["axis"] = cat->axis();
   } else {
     throw ValueError("layer \"" + layer.name() + "\" (" + layer.class_name() + ") cannot be saved in Keras' format yet");
   }
   ordered_json e = keras_envelope("keras.layers", layer.class_name(), std::move(config));
-  if (layer.built()) e["build_config"] = {{"input_shape", shape_json(layer.input_shape(), true)}};
+  if (layer.built() && layer.input_shapes().size() > 1) {
+    ordered_json shapes = ordered_json::array();
+    for (const Shape& s : layer.input_shapes()) shapes.push_back(shape_json(s, true));
+    e["build_config"] = {{"input_shape", shapes}};
+  } else if (layer.built()) {
+    e["build_config"] = {{"input_shape", shape_json(layer.input_shape(), true)}};
+  }
   return e;
 }
 
@@ -369,10 +389,17 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
     out.layer = dropout_from(f, name);
   } else if (auto activation = activation_layer_from(f, class_name, name, generation)) {
     out.layer = std::move(activation);
+  } else if (const auto op = merge_op(class_name)) {
+    out.layer = std::make_shared<nn::Merge>(*op, name);
+  } else if (class_name == "Concatenate") {
+    const json& axis = f.raw("axis");
+    if (!axis.is_number_integer()) f.fail("axis", "a whole number");
+    out.layer = std::make_shared<nn::Concatenate>(axis.get<int>(), name);
   } else {
     throw ValueError(where + ": kerosene has no layer class \"" + class_name +
                      "\"; it loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Reshape, Dropout, "
-                     "Activation, ReLU, LeakyReLU, Softmax");
+                     "Activation, ReLU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, "
+                     "Concatenate");
   }
   f.finish();
   return out;

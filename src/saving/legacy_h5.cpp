@@ -28,7 +28,7 @@ bool is_legacy_h5(const io::H5Group& root) {
   return root.has_group("model_weights") || root.string_list_attribute("layer_names").has_value();
 }
 
-void read_legacy_weights(Sequential& model, const io::H5Group& root) {
+void read_legacy_weights(Model& model, const io::H5Group& root) {
   train::ModelState& s = model.state();
   const std::string& origin = root.origin();
   if (!s.built()) throw ValueError("model \"" + s.name + "\" is not built: build it before loading weights from " + origin);
@@ -91,7 +91,7 @@ void read_legacy_weights(Sequential& model, const io::H5Group& root) {
   }
 }
 
-Sequential load_legacy_model(const std::string& path, bool compile) {
+Model load_legacy_model(const std::string& path, bool compile) {
   io::H5File file = io::H5File::open(path);
   const io::H5Group root = file.root();
   const json model_config = parse_attribute(root, "model_config");
@@ -100,7 +100,7 @@ Sequential load_legacy_model(const std::string& path, bool compile) {
                   "file? load it with model.load_weights into a model you build");
   }
   // Only Keras 1 and 2 wrote files without the attribute.
-  Sequential model = decode_model(model_config, path, root.string_attribute("keras_version").value_or("2"));
+  Model model = decode_model(model_config, path, root.string_attribute("keras_version").value_or("2"));
   if (!model.built()) throw ValueError(path + ": model \"" + model.name() + "\" has no input shape in its config");
   if (compile) {
     const json training_config = parse_attribute(root, "training_config");

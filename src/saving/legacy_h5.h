@@ -16,9 +16,9 @@ namespace kerosene::saving {
 bool is_legacy_h5(const io::H5Group& root);
 /// Layer by layer, in order: the file's layers with weights against the model's layers with
 /// weights, as Keras 2 loads them (by position, not by name).
-void read_legacy_weights(Sequential& model, const io::H5Group& root);
+void read_legacy_weights(Model& model, const io::H5Group& root);
 /// The model from model_config, compiled from training_config when `compile` (a training config
 /// kerosene cannot follow is a warning and an uncompiled model, as in Keras), with its weights.
-Sequential load_legacy_model(const std::string& path, bool compile);
+Model load_legacy_model(const std::string& path, bool compile);
 
 }  // namespace kerosene::saving

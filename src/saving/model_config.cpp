@@ -2,6 +2,7 @@
 
 #include "kerosene/error.h"
 #include "nn/optimizer.h"
+#include "saving/functional_config.h"
 #include "saving/layer_codecs.h"
 #include "train/model_state.h"
 
@@ -202,10 +203,32 @@ std::vector<std::string> decode_metrics(const json& v, const std::string& file) 
   return out;
 }
 
+ordered_json compile_config_json(const train::ModelState& s) {
+  ordered_json cc;
+  cc["optimizer"] = optimizer_envelope(*s.optimizer);
+  cc["loss"] = loss_json(s.loss);
+  cc["loss_weights"] = nullptr;
+  ordered_json metrics = ordered_json::array();
+  for (const auto& m : s.metrics) metrics.push_back(m.name);
+  cc["metrics"] = s.metrics.empty() ? ordered_json(nullptr) : metrics;
+  cc["weighted_metrics"] = nullptr;
+  cc["run_eagerly"] = false;
+  cc["steps_per_execution"] = 1;
+  cc["jit_compile"] = false;
+  return cc;
+}
+
 }  // namespace
 
-ordered_json model_envelope(const Sequential& model) {
+ordered_json model_envelope(const Model& model) {
   const train::ModelState& s = model.state();
+  if (s.functional) {
+    ordered_json e = keras_envelope("keras.src.models.functional", "Functional", functional_config(model));
+    e["registered_name"] = "Functional";
+    e["build_config"] = {{"input_shape", nullptr}};
+    if (s.compiled) e["compile_config"] = compile_config_json(s);
+    return e;
+  }
   ordered_json layers = ordered_json::array();
   std::optional<Shape> input;
   if (s.built()) {
@@ -228,30 +251,25 @@ ordered_json model_envelope(const Sequential& model) {
   c["build_input_shape"] = input ? batch_shape : ordered_json(nullptr);
   ordered_json e = keras_envelope("keras", "Sequential", std::move(c));
   if (input) e["build_config"] = {{"input_shape", batch_shape}};
-  if (s.compiled) {
-    ordered_json cc;
-    cc["optimizer"] = optimizer_envelope(*s.optimizer);
-    cc["loss"] = loss_json(s.loss);
-    cc["loss_weights"] = nullptr;
-    ordered_json metrics = ordered_json::array();
-    for (const auto& m : s.metrics) metrics.push_back(m.name);
-    cc["metrics"] = s.metrics.empty() ? ordered_json(nullptr) : metrics;
-    cc["weighted_metrics"] = nullptr;
-    cc["run_eagerly"] = false;
-    cc["steps_per_execution"] = 1;
-    cc["jit_compile"] = false;
-    e["compile_config"] = std::move(cc);
-  }
+  if (s.compiled) e["compile_config"] = compile_config_json(s);
   return e;
 }
 
-Sequential decode_model(const json& e, const std::string& file, const std::optional<std::string>& keras_version) {
+Model decode_model(const json& e, const std::string& file, const std::optional<std::string>& keras_version) {
   if (!e.is_object() || !e.contains("class_name") || !e["class_name"].is_string()) {
     throw ValueError(file + ": expected a model config ({\"class_name\": \"Sequential\", ...}), found " + describe(e));
   }
   const std::string class_name = e["class_name"].get<std::string>();
+  std::string version = keras_version.value_or("");
+  if (!keras_version && e.contains("keras_version") && e["keras_version"].is_string()) version = e["keras_version"].get<std::string>();
+  const KerasGeneration generation =
+      version.rfind("1.", 0) == 0 || version.rfind("2.", 0) == 0 ? KerasGeneration::keras2 : KerasGeneration::keras3;
+  if (class_name == "Functional" || class_name == "Model") {
+    if (!e.contains("config")) throw ValueError(file + ": the Functional model has no \"config\"");
+    return decode_functional(e["config"], file, generation);
+  }
   if (class_name != "Sequential") {
-    throw ValueError(file + ": the model is a " + class_name + "; kerosene loads Sequential models (the Functional API is not there yet)");
+    throw ValueError(file + ": the model is a " + class_name + "; kerosene loads Sequential and Functional models");
   }
   if (!e.contains("config") || !e["config"].is_object() || !e["config"].contains("layers") ||
       !e["config"]["layers"].is_array()) {
@@ -259,10 +277,6 @@ Sequential decode_model(const json& e, const std::string& file, const std::optio
   }
   const json& config = e["config"];
   const std::string name = config.value("name", std::string("sequential"));
-  std::string version = keras_version.value_or("");
-  if (!keras_version && e.contains("keras_version") && e["keras_version"].is_string()) version = e["keras_version"].get<std::string>();
-  const KerasGeneration generation =
-      version.rfind("1.", 0) == 0 || version.rfind("2.", 0) == 0 ? KerasGeneration::keras2 : KerasGeneration::keras3;
   std::vector<Layer> layers;
   std::optional<Shape> input;
   for (const json& layer_json : config["layers"]) {
@@ -294,7 +308,7 @@ Sequential decode_model(const json& e, const std::string& file, const std::optio
   return model;
 }
 
-void compile_from_config(Sequential& model, const json& cc, const std::string& file, bool legacy) {
+void compile_from_config(Model& model, const json& cc, const std::string& file, bool legacy) {
   if (!cc.is_object()) throw ValueError(file + ": expected a compile config object, found " + describe(cc));
   ConfigFields f(cc, file + ": compile config");
   const json& optimizer_json = f.raw(legacy ? "optimizer_config" : "optimizer");

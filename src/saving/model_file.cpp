@@ -1,4 +1,4 @@
-// Sequential::save/save_weights/load_weights/to_json and models::load_model: the .keras archive
+// Model::save/save_weights/load_weights/to_json and models::load_model: the .keras archive
 // (zip: metadata.json, config.json, model.weights.h5), .weights.h5, and the legacy .h5.
 #include "saving/model_file.h"
 
@@ -80,7 +80,7 @@ bool is_hdf5_file(const std::string& path) {
 
 }  // namespace saving
 
-void Sequential::save(const std::string& filepath) const {
+void Model::save(const std::string& filepath) const {
   if (!saving::ends_with(filepath, ".keras")) {
     throw ValueError("save: the file name must end in \".keras\" (Keras 3's format), got \"" + filepath +
                      "\"; use save_weights for a \".weights.h5\" file");
@@ -94,7 +94,7 @@ void Sequential::save(const std::string& filepath) const {
                            {"model.weights.h5", weights.image()}});
 }
 
-void Sequential::save_weights(const std::string& filepath) const {
+void Model::save_weights(const std::string& filepath) const {
   if (!saving::ends_with(filepath, ".weights.h5")) {
     throw ValueError("save_weights: the file name must end in \".weights.h5\", got \"" + filepath + "\"");
   }
@@ -103,7 +103,7 @@ void Sequential::save_weights(const std::string& filepath) const {
   weights.save(filepath);
 }
 
-void Sequential::load_weights(const std::string& filepath) {
+void Model::load_weights(const std::string& filepath) {
   if (saving::ends_with(filepath, ".keras")) {
     saving::KerasArchive archive = saving::read_archive(filepath);
     saving::read_weights(*this, archive.weights.root());
@@ -117,14 +117,14 @@ void Sequential::load_weights(const std::string& filepath) {
   }
 }
 
-std::string Sequential::to_json() const { return saving::model_envelope(*this).dump(); }
+std::string Model::to_json() const { return saving::model_envelope(*this).dump(); }
 
 namespace models {
 
-Sequential load_model(const std::string& filepath, bool compile) {
+Model load_model(const std::string& filepath, bool compile) {
   if (saving::is_hdf5_file(filepath)) return saving::load_legacy_model(filepath, compile);
   saving::KerasArchive archive = saving::read_archive(filepath);
-  Sequential model = saving::decode_model(archive.config, filepath);
+  Model model = saving::decode_model(archive.config, filepath);
   if (!model.built()) {
     throw ValueError(filepath + ": model \"" + model.name() + "\" has no input shape in its config, so its weights cannot be placed");
   }
@@ -136,7 +136,7 @@ Sequential load_model(const std::string& filepath, bool compile) {
   return model;
 }
 
-Sequential model_from_json(const std::string& text) {
+Model model_from_json(const std::string& text) {
   return saving::decode_model(saving::parse_json(saving::bytes_of(text), "model_from_json"), "model_from_json");
 }
 

@@ -15,13 +15,13 @@ namespace kerosene::saving {
 /// /vars, /layers/<snake_case class>[_N]/vars/<i>, and /optimizer/vars/<i> (iteration,
 /// learning rate, then the slots in Keras' order) when the model is compiled and the optimizer
 /// has state (`include_optimizer`).
-void write_weights(const Sequential& model, io::H5Group root, bool include_optimizer = true);
+void write_weights(const Model& model, io::H5Group root, bool include_optimizer = true);
 
 /// Reads that tree into `model` (built). Weights must match in count and shape (ValueError naming
 /// the layer and both shapes). The optimizer's state is read when the file has it and the model
 /// is compiled with an optimizer of the same kind; a count that does not match is skipped with a
 /// warning on stderr, as Keras does.
-void read_weights(Sequential& model, const io::H5Group& root);
+void read_weights(Model& model, const io::H5Group& root);
 
 /// True if the file starts with the HDF5 signature; false for a zip (.keras) or anything else.
 bool is_hdf5_file(const std::string& path);

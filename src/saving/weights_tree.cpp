@@ -97,7 +97,7 @@ int count_numbered(const io::H5Group& vars) {
 
 }  // namespace
 
-void write_weights(const Sequential& model, io::H5Group root, bool include_optimizer) {
+void write_weights(const Model& model, io::H5Group root, bool include_optimizer) {
   train::ModelState& s = model.state();
   if (!s.built()) throw ValueError("model \"" + s.name + "\" is not built: build it (or fit it) before saving its weights");
   root.create_group("vars").set_string_attribute("name", s.name);
@@ -109,6 +109,11 @@ void write_weights(const Sequential& model, io::H5Group root, bool include_optim
     const auto& variables = s.layers[i]->variables();
     for (size_t v = 0; v < variables.size(); ++v) vars.write_dataset(std::to_string(v), to_array(variables[v].value));
   }
+  // A Functional model's layers include its InputLayers (no variables), as Keras writes them.
+  for (size_t i = 0; s.functional && i < s.input_nodes.size(); ++i) {
+    io::H5Group vars = layers.create_group(i == 0 ? "input_layer" : "input_layer_" + std::to_string(i)).create_group("vars");
+    vars.set_string_attribute("name", s.nodes[static_cast<size_t>(s.input_nodes[i])].input_name);
+  }
   if (!include_optimizer || !s.compiled || !s.optimizer->has_state()) return;
   nn::Optimizer& optimizer = *s.optimizer;
   io::H5Group vars = root.create_group("optimizer").create_group("vars");
@@ -119,7 +124,7 @@ void write_weights(const Sequential& model, io::H5Group root, bool include_optim
   for (Tensor* slot : keras_slot_order(optimizer, s.variables())) vars.write_dataset(std::to_string(index++), to_array(*slot));
 }
 
-void read_weights(Sequential& model, const io::H5Group& root) {
+void read_weights(Model& model, const io::H5Group& root) {
   train::ModelState& s = model.state();
   const std::string& origin = root.origin();
   if (!s.built()) throw ValueError("model \"" + s.name + "\" is not built: build it before loading weights from " + origin);

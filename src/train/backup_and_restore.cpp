@@ -143,7 +143,7 @@ void BackupAndRestore::on_train_begin(const Logs&) {
   restored_epoch_ = restored_batch_ = 0;
   batches_since_save_ = 0;
   current_epoch_ = 0;
-  Sequential* m = model();
+  Model* m = model();
   if (!m) throw RuntimeError("BackupAndRestore: no model (the callback is used outside fit)");
   if (!m->built()) throw ValueError("BackupAndRestore: the model must be built before fit restores a backup into it");
   restore();

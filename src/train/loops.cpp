@@ -24,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 struct CallbackList {
   std::vector<CallbackPtr> all;
-  CallbackList(Sequential* model, const std::vector<CallbackPtr>& user, int verbose, const CallbackParams& params) {
+  CallbackList(Model* model, const std::vector<CallbackPtr>& user, int verbose, const CallbackParams& params) {
     if (verbose > 0) all.push_back(std::make_shared<callbacks::ProgbarLogger>(verbose));
     all.insert(all.end(), user.begin(), user.end());
     for (auto& c : all) {
@@ -124,7 +124,7 @@ train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& 
 
 }  // namespace
 
-History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions& o) {
+History Model::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions& o) {
   auto& s = *state_;
   require_compiled(s, "fit");
   check_batch_size(o.batch_size);
@@ -270,7 +270,7 @@ History Sequential::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions
   return history;
 }
 
-EvaluateResult Sequential::evaluate(const Tensor& x_in, const Tensor& y_in, const EvaluateOptions& o) {
+EvaluateResult Model::evaluate(const Tensor& x_in, const Tensor& y_in, const EvaluateOptions& o) {
   auto& s = *state_;
   require_compiled(s, "evaluate");
   check_batch_size(o.batch_size);
@@ -295,7 +295,7 @@ EvaluateResult Sequential::evaluate(const Tensor& x_in, const Tensor& y_in, cons
   return result;
 }
 
-Tensor Sequential::predict(const Tensor& x_in, const PredictOptions& o) {
+Tensor Model::predict(const Tensor& x_in, const PredictOptions& o) {
   auto& s = *state_;
   check_batch_size(o.batch_size);
   Tensor x = train::conform_input(s, x_in, "x");

@@ -113,7 +113,7 @@ void ModelCheckpoint::save(int epoch, const Logs& logs, std::optional<int> batch
     out() << prefix << "saving model to " << path << '\n';
   }
 
-  Sequential* m = model();
+  Model* m = model();
   if (!m) throw RuntimeError("ModelCheckpoint: no model to save (the callback is used outside fit)");
   // Under a multi-worker strategy the workers hold the same weights: only the chief writes.
   const auto& strategy = m->state().strategy;

@@ -1,5 +1,7 @@
 #include "train/model_state.h"
 
+#include <map>
+
 #include "kerosene/error.h"
 #include "nn/simple_layers.h"
 #include "ops/ops.h"
@@ -8,17 +10,32 @@ namespace kerosene::train {
 
 void ModelState::build(const Shape& input) {
   if (layers.empty()) throw ValueError("model \"" + name + "\" has no layers; add some before building it");
-  Shape shape = input;
+  // A Sequential's graph is the chain input -> layers[0] -> layers[1] -> ...
+  nodes.clear();
+  nodes.push_back(Node{nullptr, {}, -1, input, name + "_input"});
   for (size_t i = 0; i < layers.size(); ++i) {
-    build_layer(i, shape);
-    shape = layers[i]->output_shape();
+    nodes.push_back(Node{layers[i], {static_cast<int>(i)}, -1, {}, {}});
+    build_layer(i, nodes[i].shape);
+    nodes.back().shape = layers[i]->output_shape();
   }
+  input_nodes = {0};
+  output_nodes = {static_cast<int>(nodes.size()) - 1};
   index_variables();
 }
 
 void ModelState::build_last() {
   const size_t last = layers.size() - 1;
-  build_layer(last, last == 0 ? input_shape() : layers[last - 1]->output_shape());
+  if (nodes.empty()) nodes.push_back(Node{nullptr, {}, -1, input_shape(), name + "_input"});
+  nodes.push_back(Node{layers[last], {static_cast<int>(nodes.size()) - 1}, -1, {}, {}});
+  try {
+    build_layer(last, nodes[nodes.size() - 2].shape);
+  } catch (...) {
+    nodes.pop_back();
+    throw;
+  }
+  nodes.back().shape = layers[last]->output_shape();
+  input_nodes = {0};
+  output_nodes = {static_cast<int>(nodes.size()) - 1};
   index_variables();
 }
 
@@ -30,46 +47,113 @@ void ModelState::build_layer(size_t i, const Shape& input) {
   if (auto* dropout = dynamic_cast<nn::Dropout*>(layers[i].get())) dropout->set_default_seed(seed + 7919 * (i + 1));
 }
 
+void ModelState::build_node(size_t i) {
+  Node& node = nodes[i];
+  std::vector<Shape> shapes;
+  for (int t : node.inputs) shapes.push_back(nodes[static_cast<size_t>(t)].shape);
+  if (node.first_call < 0) {
+    size_t position = 0;
+    while (position < layers.size() && layers[position] != node.layer) ++position;
+    std::mt19937_64 layer_rng(seed + 0x9E3779B97F4A7C15ull * (position + 1));
+    node.layer->build(shapes, device, layer_rng);
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(node.layer.get())) {
+      dropout->set_default_seed(seed + 7919 * (position + 1));
+    }
+  } else {
+    std::mt19937_64 unused(0);
+    node.layer->build(shapes, device, unused);
+    node.layer->share_variables_with(*nodes[static_cast<size_t>(node.first_call)].layer);
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(node.layer.get())) dropout->set_default_seed(seed + 104729 * (i + 1));
+  }
+  node.shape = node.layer->output_shape();
+}
+
+void ModelState::build_graph() {
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!nodes[i].is_input()) build_node(i);
+  }
+  index_variables();
+}
+
+void ModelState::copy_structure_to(ModelState& replica) const {
+  replica.declared_input = declared_input;
+  replica.functional = functional;
+  std::map<const nn::Layer*, std::shared_ptr<nn::Layer>> copies;
+  for (const auto& layer : layers) {
+    replica.layers.push_back(layer->clone());
+    copies[layer.get()] = replica.layers.back();
+  }
+  if (!functional) return;  // a Sequential's chain is made again by build
+  replica.nodes = nodes;
+  for (Node& node : replica.nodes) {
+    if (node.is_input()) continue;
+    node.layer = node.first_call < 0 ? copies.at(node.layer.get()) : node.layer->clone();
+  }
+  replica.input_nodes = input_nodes;
+  replica.output_nodes = output_nodes;
+  replica.keras_order = keras_order;
+}
+
 void ModelState::reseed(uint64_t new_seed) {
   seed = new_seed;
   rng.seed(seed);
   for (size_t i = 0; i < layers.size(); ++i) {
     if (auto* dropout = dynamic_cast<nn::Dropout*>(layers[i].get())) dropout->set_default_seed(seed + 7919 * (i + 1));
   }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].first_call < 0) continue;
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(nodes[i].layer.get())) dropout->set_default_seed(seed + 104729 * (i + 1));
+  }
 }
 
 void ModelState::index_variables() {
   variables_.clear();
-  first_with_variables_ = -1;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    for (auto& v : layers[i]->variables()) variables_.push_back(&v);
-    if (first_with_variables_ < 0 && !layers[i]->variables().empty()) first_with_variables_ = static_cast<int>(i);
+  for (const auto& layer : layers) {
+    if (!layer->trainable()) continue;
+    for (auto& v : layer->variables()) variables_.push_back(&v);
   }
-  std::vector<size_t> layer_bytes;
-  for (auto& layer : layers) {
-    size_t bytes = 0;
-    for (auto& v : layer->variables()) bytes += v.value.nbytes();
-    layer_bytes.push_back(bytes);
+  const size_t n = nodes.size();
+  needs_grad_.assign(n, false);
+  std::vector<size_t> node_bytes(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const Node& node = nodes[i];
+    if (node.is_input()) continue;
+    bool needs = node.layer->trainable() && !node.layer->variables().empty();
+    for (int t : node.inputs) needs = needs || needs_grad_[static_cast<size_t>(t)];
+    needs_grad_[i] = needs;
+    // A shared layer's gradients are complete at its first call, which backward reaches last.
+    if (node.first_call < 0 && node.layer->trainable()) {
+      for (auto& v : node.layer->variables()) node_bytes[i] += v.value.nbytes();
+    }
   }
-  bucket_plan_ = plan_gradient_buckets(layer_bytes, kGradientBucketBytes);
+  bucket_plan_ = plan_gradient_buckets(node_bytes, kGradientBucketBytes);
+  values_.assign(n, nullptr);
+  grads_.assign(n, nullptr);
+  grad_sums_.resize(n);
 }
 
 Shape ModelState::input_shape() const {
-  if (built()) return layers.front()->input_shape();
+  if (!input_nodes.empty() && !nodes.empty()) return nodes[static_cast<size_t>(input_nodes[0])].shape;
   if (declared_input) return *declared_input;
   throw ValueError("model \"" + name + "\" has no input shape yet: start it with layers::Input or call fit/build");
 }
 
 Shape ModelState::output_shape() const {
-  if (!built()) throw ValueError("model \"" + name + "\" is not built yet");
-  return layers.back()->output_shape();
+  if (!built() || output_nodes.empty()) throw ValueError("model \"" + name + "\" is not built yet");
+  return nodes[static_cast<size_t>(output_nodes[0])].shape;
+}
+
+nn::Layer& ModelState::output_layer() const {
+  if (!output_nodes.empty()) return *nodes[static_cast<size_t>(output_nodes[0])].layer;
+  if (layers.empty()) throw ValueError("model \"" + name + "\" has no layers");
+  return *layers.back();
 }
 
 std::vector<nn::Variable*> ModelState::variables() { return variables_; }
 
 bool ModelState::fuse_activation_into_loss() const {
   if (loss.from_logits || layers.empty()) return false;
-  const auto act = layers.back()->activation();
+  const auto act = output_layer().activation();
   const bool categorical = loss.kind == backends::LossKind::sparse_categorical_crossentropy ||
                            loss.kind == backends::LossKind::categorical_crossentropy;
   return (categorical && act == backends::ActivationKind::softmax) ||
@@ -77,15 +161,26 @@ bool ModelState::fuse_activation_into_loss() const {
 }
 
 const Tensor& ModelState::forward(const Tensor& x, bool training) {
-  const Tensor* h = &x;
-  for (auto& layer : layers) h = &layer->forward(*h, training);
-  return *h;
+  if (input_nodes.size() != 1 || output_nodes.size() != 1) {
+    throw ValueError("model \"" + name + "\" has " + std::to_string(input_nodes.size()) + " inputs and " +
+                     std::to_string(output_nodes.size()) + " outputs; this call takes one of each");
+  }
+  values_[static_cast<size_t>(input_nodes[0])] = &x;
+  std::vector<const Tensor*> inputs;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& node = nodes[i];
+    if (node.is_input()) continue;
+    inputs.clear();
+    for (int t : node.inputs) inputs.push_back(values_[static_cast<size_t>(t)]);
+    values_[i] = &node.layer->forward(inputs, training);
+  }
+  return *values_[static_cast<size_t>(output_nodes[0])];
 }
 
 void ModelState::compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, int64_t scale_batch) {
   const int64_t batch = output.dim(0);
   const bool fused = fuse_activation_into_loss();
-  const Tensor& prediction = fused ? layers.back()->logits() : output;
+  const Tensor& prediction = fused ? output_layer().logits() : output;
   ops::ensure(sample_loss_, {batch}, device);
   ops::ensure(stats_, {1 + static_cast<int64_t>(metrics.size())}, device);
   if (with_gradient) ops::ensure(grad_, prediction.shape(), device);
@@ -122,39 +217,83 @@ void ModelState::train_step(const Tensor& x, const Tensor& y, StepTotals& totals
   collect_step(totals);
 }
 
-void ModelState::bucket_after_layer(int layer, std::vector<Tensor*>& bucket, const GradientsReady& ready) {
+void ModelState::bucket_after_node(int node, std::vector<Tensor*>& bucket, const GradientsReady& ready) {
   if (!ready) return;
-  for (auto& v : layers[static_cast<size_t>(layer)]->variables()) bucket.push_back(&v.grad);
-  const BucketSend send = bucket_plan_.at(static_cast<size_t>(layer));
+  const Node& n = nodes[static_cast<size_t>(node)];
+  if (!n.is_input() && n.first_call < 0 && n.layer->trainable()) {
+    for (auto& v : n.layer->variables()) bucket.push_back(&v.grad);
+  }
+  const BucketSend send = bucket_plan_.at(static_cast<size_t>(node));
   if (send == BucketSend::none) return;
   ready(bucket, send == BucketSend::last);
   bucket.clear();
 }
 
+void ModelState::add_gradient(int t, const Tensor* g) {
+  const size_t i = static_cast<size_t>(t);
+  if (grads_[i] == nullptr) {
+    grads_[i] = g;
+    return;
+  }
+  // A second consumer: sum into this node's own buffer (the first gradient may be another
+  // layer's buffer, which that layer overwrites at its next backward).
+  Tensor& sum = ops::ensure(grad_sums_[i], g->shape(), device);
+  ops::backend_of("add gradients", *g).axpby(1.0f, *grads_[i], 1.0f, *g, sum);
+  grads_[i] = &sum;
+}
+
+void ModelState::backward(const GradientsReady& ready) {
+  std::fill(grads_.begin(), grads_.end(), nullptr);
+  const int out = output_nodes[0];
+  std::vector<Tensor*> bucket;
+  std::vector<bool> need_dx;
+  std::vector<const Tensor*> dxs;
+  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
+    const Node& node = nodes[static_cast<size_t>(i)];
+    if (!node.is_input() && needs_grad_[static_cast<size_t>(i)]) {
+      need_dx.clear();
+      for (int t : node.inputs) need_dx.push_back(needs_grad_[static_cast<size_t>(t)]);
+      if (i == out && fuse_activation_into_loss()) {
+        const Tensor& dx = node.layer->backward_from_logits(grad_, need_dx[0]);
+        dxs.assign(1, need_dx[0] ? &dx : nullptr);
+      } else {
+        const Tensor* dy = i == out ? &grad_ : grads_[static_cast<size_t>(i)];
+        if (dy == nullptr) throw RuntimeError("model \"" + name + "\": node " + std::to_string(i) + " got no gradient");
+        node.layer->backward(*dy, need_dx, dxs);
+      }
+      for (size_t j = 0; j < node.inputs.size(); ++j) {
+        if (dxs[j] != nullptr) add_gradient(node.inputs[j], dxs[j]);
+      }
+      // The first call of a shared layer comes last in backward: the later calls' gradients
+      // (each in its own copy of the layer) add into its own.
+      if (node.first_call < 0) {
+        for (size_t k = static_cast<size_t>(i) + 1; k < nodes.size(); ++k) {
+          if (nodes[k].first_call != i) continue;
+          auto& mine = node.layer->variables();
+          auto& theirs = nodes[k].layer->variables();
+          for (size_t v = 0; v < mine.size(); ++v) {
+            ops::backend_of("add gradients", mine[v].grad).axpby(1.0f, mine[v].grad, 1.0f, theirs[v].grad, mine[v].grad);
+          }
+        }
+      }
+    }
+    bucket_after_node(i, bucket, ready);
+  }
+}
+
 void ModelState::queue_train_step(const Tensor& x, const Tensor& y, int64_t global_batch, const GradientsReady& ready) {
   const Tensor& output = forward(x, /*training=*/true);
   compute_loss(output, y, /*with_gradient=*/true, global_batch);
-  const int last = static_cast<int>(layers.size()) - 1;
-  // Layers before the first one with variables need no gradient, so it computes no dx.
-  auto need_dx = [&](int i) { return i > first_with_variables_; };
-  std::vector<Tensor*> bucket;
-  const Tensor* g = fuse_activation_into_loss() ? &layers[last]->backward_from_logits(grad_, need_dx(last))
-                                                : &layers[last]->backward(grad_, need_dx(last));
-  bucket_after_layer(last, bucket, ready);
-  for (int i = last - 1; i >= 0 && need_dx(i + 1); --i) {
-    g = &layers[i]->backward(*g, need_dx(i));
-    bucket_after_layer(i, bucket, ready);
-  }
+  backward(ready);
   optimizer->apply(variables_);
 }
 
 void ModelState::queue_empty_step(const GradientsReady& ready) {
   std::vector<Tensor*> bucket;
-  const int last = static_cast<int>(layers.size()) - 1;
-  for (int i = last; i >= 0; --i) {
-    for (auto& v : layers[static_cast<size_t>(i)]->variables()) ops::backend_of("fill", v.grad).fill(v.grad, 0.0f);
-    bucket_after_layer(i, bucket, ready);
+  for (auto& layer : layers) {
+    for (auto& v : layer->variables()) ops::backend_of("fill", v.grad).fill(v.grad, 0.0f);
   }
+  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) bucket_after_node(i, bucket, ready);
   optimizer->apply(variables_);
 }
 

@@ -44,6 +44,25 @@ struct ResumePoint {
 
 }  // namespace kerosene::train
 
+namespace kerosene::train {
+
+/// One call of a layer in the model's graph. Node 0.. are the model's inputs (no layer); the
+/// others are in the order the layers were called, which is a topological order (a layer can
+/// only be called on tensors that exist), so the graph cannot have a cycle.
+struct Node {
+  /// The layer computing this node: the layer itself at its first call; at a later call of a
+  /// shared layer, a copy of it that has its own buffers and gradients but the first call's
+  /// variable values (nn::Layer::share_variables_with).
+  std::shared_ptr<nn::Layer> layer;
+  std::vector<int> inputs;  // node indices
+  int first_call = -1;      // for a later call of a shared layer: the node of its first call
+  Shape shape;              // output shape of one sample
+  std::string input_name;   // an input node's name (Keras' InputLayer)
+  bool is_input() const { return layer == nullptr; }
+};
+
+}  // namespace kerosene::train
+
 namespace kerosene::distribute {
 class MirroredModel;
 namespace detail {
@@ -56,8 +75,16 @@ namespace kerosene::train {
 class ModelState {
  public:
   std::string name;
-  std::vector<std::shared_ptr<nn::Layer>> layers;  // without the InputLayer
+  std::vector<std::shared_ptr<nn::Layer>> layers;  // without the InputLayer; each layer once
   std::optional<Shape> declared_input;             // from layers::Input
+  /// The graph the layers run in: a chain for a Sequential (made by build), any DAG for a
+  /// Functional model (made when it is constructed).
+  std::vector<Node> nodes;
+  std::vector<int> input_nodes, output_nodes;
+  bool functional = false;
+  /// A Functional model's layers as Keras orders model.layers (inputs included): each as the
+  /// node of its first call. The order of the config's layers and of the weights file's groups.
+  std::vector<int> keras_order;
   Device device;
   bool compiled = false;
   std::shared_ptr<nn::Optimizer> optimizer;
@@ -76,8 +103,13 @@ class ModelState {
   /// During fit: the running totals of the current epoch (what a mid-epoch backup saves).
   const StepTotals* epoch_totals = nullptr;
 
-  bool built() const { return !layers.empty() && layers.front()->built(); }
+  bool built() const { return functional || (!layers.empty() && layers.front()->built()); }
   void build(const Shape& input);
+  /// Builds a Functional model's graph (`nodes` set, layers unbuilt): each layer at its first
+  /// call, a copy sharing its variables at each later call.
+  void build_graph();
+  /// This model's layers and graph, each layer cloned (unbuilt), into `replica`.
+  void copy_structure_to(ModelState& replica) const;
   /// Builds the last layer on the output of the others (which are built): add() with a known
   /// input shape builds each layer once, as it arrives.
   void build_last();
@@ -90,6 +122,8 @@ class ModelState {
 
   /// Runs the layers; returns the model's output for the batch.
   const Tensor& forward(const Tensor& x, bool training);
+  /// The layer computing the model's output (the last one of a Sequential).
+  nn::Layer& output_layer() const;
   /// One optimizer step on a batch.
   void train_step(const Tensor& x, const Tensor& y, StepTotals& totals);
   /// Loss and metrics on a batch, without updating anything.
@@ -118,17 +152,34 @@ class ModelState {
   void compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, int64_t scale_batch = 0);
   /// Adds `layer`'s gradients to `bucket` and sends it when bucket_plan_ says so (the same
   /// buckets on every replica; the final one says `last`).
-  void bucket_after_layer(int layer, std::vector<Tensor*>& bucket, const GradientsReady& ready);
+  void bucket_after_node(int node, std::vector<Tensor*>& bucket, const GradientsReady& ready);
   void build_layer(size_t i, const Shape& input);
+  void build_node(size_t i);
   void index_variables();
+  /// Adds gradient g to what node t's output has received (several consumers add up).
+  void add_gradient(int t, const Tensor* g);
+  /// Runs backward from the gradient of the loss (w.r.t. the output, or the logits when fused).
+  void backward(const GradientsReady& ready);
 
   Tensor sample_loss_, grad_, correct_;
   Tensor stats_;              // on the device: [loss sum, metric sums...] of the queued step
   int64_t pending_batch_ = 0;  // samples of the queued step; 0 when none
   std::vector<nn::Variable*> variables_;
-  int first_with_variables_ = 0;
-  std::vector<BucketSend> bucket_plan_;  // plan_gradient_buckets, per layer
+  std::vector<const Tensor*> values_;  // per node: its output in the current step
+  std::vector<const Tensor*> grads_;   // per node: the gradient w.r.t. its output
+  std::vector<Tensor> grad_sums_;      // per node: where gradients from several consumers add up
+  std::vector<bool> needs_grad_;       // per node: whether it or a node before it has variables
+  std::vector<BucketSend> bucket_plan_;  // plan_gradient_buckets, per node
 };
+
+/// Orders a Functional model's layers as Keras' map_graph does (keras/src/ops/function.py):
+/// by decreasing depth from the outputs, ties by the order a depth-first walk from the outputs
+/// first meets them. Sets `keras_order` and puts `layers` in that order.
+void order_layers_as_keras(ModelState& state);
+
+/// A new model's state: its device (the strategy's first, the scope's, or the default one, as
+/// TensorFlow places it) and its seed (from utils::set_random_seed when set).
+std::unique_ptr<ModelState> new_model_state(const std::string& name);
 
 /// The seed set by utils::set_random_seed, if any.
 std::optional<uint64_t> global_seed();

@@ -1,4 +1,5 @@
-// Sequential: building, compiling, weights and the summary table. The loops are in loops.cpp.
+// Model and Sequential: creating, building, compiling, weights. The loops are in loops.cpp, the
+// Functional API in functional.cpp.
 #include "kerosene/sequential.h"
 
 #include <atomic>
@@ -39,8 +40,11 @@ void set_random_seed(uint64_t seed) {
 }
 }  // namespace utils
 
-Sequential::Sequential(std::vector<Layer> layers, const std::string& name) : state_(std::make_unique<train::ModelState>()) {
-  state_->name = name.empty() ? nn::unique_name("sequential") : name;
+namespace train {
+
+std::unique_ptr<ModelState> new_model_state(const std::string& name) {
+  auto state_ = std::make_unique<ModelState>();
+  state_->name = name;
   // As in TensorFlow, a model goes to the first GPU unless a scope places it; fit() says where.
   state_->device = DeviceScope::active() ? DeviceScope::current()
                                          : runtime::Registry::instance().default_compute_device("a model was created");
@@ -59,12 +63,20 @@ Sequential::Sequential(std::vector<Layer> layers, const std::string& name) : sta
   }
   state_->seed = global ? *global * 1000003ull + n : std::random_device{}() * 4294967296ull + std::random_device{}();
   state_->rng.seed(state_->seed);
-  for (const Layer& layer : layers) add(layer);
+  return state_;
 }
 
-Sequential::~Sequential() = default;
-Sequential::Sequential(Sequential&&) noexcept = default;
-Sequential& Sequential::operator=(Sequential&&) noexcept = default;
+}  // namespace train
+
+Model::Model(std::unique_ptr<train::ModelState> state) : state_(std::move(state)) {}
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+Sequential::Sequential(std::vector<Layer> layers, const std::string& name)
+    : Model(train::new_model_state(name.empty() ? nn::unique_name("sequential") : name)) {
+  for (const Layer& layer : layers) add(layer);
+}
 
 void Sequential::add(const Layer& layer) {
   auto& s = *state_;
@@ -90,14 +102,22 @@ void Sequential::add(const Layer& layer) {
   }
 }
 
-void Sequential::build(const Shape& input_shape) {
+void Model::build(const Shape& input_shape) {
+  if (state_->functional) {
+    if (state_->input_nodes.size() != 1 || input_shape != state_->input_shape()) {
+      throw ValueError("model \"" + name() + "\" is built for inputs of shape " +
+                       state_->input_shape().with_batch(-1).to_string(true) + ", not " +
+                       input_shape.with_batch(-1).to_string(true));
+    }
+    return;
+  }
   state_->declared_input = input_shape;
   state_->build(input_shape);
 }
 
-bool Sequential::built() const { return state_->built(); }
+bool Model::built() const { return state_->built(); }
 
-void Sequential::compile(const Optimizer& optimizer, const std::string& loss_name,
+void Model::compile(const Optimizer& optimizer, const std::string& loss_name,
                          const std::vector<std::string>& metrics, bool from_logits) {
   auto& s = *state_;
   std::string name = loss_name;
@@ -152,21 +172,21 @@ void Sequential::compile(const Optimizer& optimizer, const std::string& loss_nam
   s.compiled = true;
 }
 
-const std::string& Sequential::name() const { return state_->name; }
+const std::string& Model::name() const { return state_->name; }
 
-std::vector<Layer> Sequential::layers() const {
+std::vector<Layer> Model::layers() const {
   std::vector<Layer> out;
   for (const auto& l : state_->layers) out.emplace_back(l);
   return out;
 }
 
-int64_t Sequential::count_params() const {
+int64_t Model::count_params() const {
   int64_t n = 0;
   for (const auto& l : state_->layers) n += l->count_params();
   return n;
 }
 
-std::vector<Tensor> Sequential::get_weights() const {
+std::vector<Tensor> Model::get_weights() const {
   std::vector<Tensor> out;
   for (const Layer& l : layers()) {
     for (Tensor& t : l.get_weights()) out.push_back(std::move(t));
@@ -174,7 +194,7 @@ std::vector<Tensor> Sequential::get_weights() const {
   return out;
 }
 
-void Sequential::set_weights(const std::vector<Tensor>& weights) {
+void Model::set_weights(const std::vector<Tensor>& weights) {
   size_t expected = 0;
   for (const auto& l : state_->layers) expected += l->variables().size();
   if (weights.size() != expected) {
@@ -189,7 +209,7 @@ void Sequential::set_weights(const std::vector<Tensor>& weights) {
   }
 }
 
-Device Sequential::device() const { return state_->device; }
+Device Model::device() const { return state_->device; }
 
 double EvaluateResult::operator[](const std::string& name) const {
   for (const auto& [n, v] : values) {

@@ -26,7 +26,7 @@ int parse_update_freq(const std::string& update_freq) {
                    update_freq + "\"");
 }
 
-nn::Optimizer* optimizer_of(Sequential* model) {
+nn::Optimizer* optimizer_of(Model* model) {
   if (model == nullptr || !model->state().compiled) return nullptr;
   return model->state().optimizer.get();
 }

@@ -137,7 +137,7 @@ TEST_F(ModelFilesTest, PredictWritesOneRowPerSampleAndIsDeterministic) {
   }
   EXPECT_EQ(test_util::read_text(here / "y1.npy"), test_util::read_text(here / "y2.npy"));
   // What the library gives for the same file and input.
-  Sequential loaded = models::load_model(model_);
+  Model loaded = models::load_model(model_);
   const Tensor expected = loaded.predict(io::load_npy(here / "x.npy"));
   for (int64_t i = 0; i < y.numel(); ++i) EXPECT_NEAR(p[i], expected.data<float>()[i], 1e-6);
 

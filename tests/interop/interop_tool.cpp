@@ -218,9 +218,55 @@ std::string output_activation(const TrainedCase& c) {
   return c.loss == "binary_crossentropy" ? "sigmoid" : "softmax";
 }
 
+// Functional models (the names are shared with keras_writes.py): a residual block, every merge
+// layer, a shared layer and concatenation along two axes.
+struct FunctionalCase {
+  std::string name;
+  Model model;
+  Shape input;
+};
+
+std::vector<FunctionalCase> functional_cases() {
+  using namespace layers;
+  std::vector<FunctionalCase> cases;
+  {
+    auto in = kerosene::Input({6});
+    auto h = Dense(8, "relu")(in);
+    auto out = Dense(3, "softmax")(Add()(std::vector<KerasTensor>{h, Dense(8)(h)}));
+    cases.push_back({"functional_residual", Model(in, out), {6}});
+  }
+  {
+    auto in = kerosene::Input({6});
+    auto a = Dense(5, "tanh")(in);
+    auto b = Dense(5, "sigmoid")(in);
+    auto sub = Subtract()(std::vector<KerasTensor>{a, b});
+    auto mul = Multiply()(std::vector<KerasTensor>{a, b, sub});
+    auto avg = Average()(std::vector<KerasTensor>{a, b});
+    auto mx = Maximum()(std::vector<KerasTensor>{a, b});
+    auto mn = Minimum()(std::vector<KerasTensor>{a, b, avg});
+    auto add = Add()(std::vector<KerasTensor>{sub, mul});
+    auto out = Dense(3)(Concatenate()(std::vector<KerasTensor>{add, avg, mx, mn}));
+    cases.push_back({"functional_merges", Model(in, out), {6}});
+  }
+  {
+    auto in = kerosene::Input({4, 4, 2});
+    layers::Conv2DOptions same;
+    same.padding = "same";
+    same.activation = "relu";
+    Layer shared = Conv2D(2, {3, 3}, same);
+    auto c1 = shared(in);
+    auto c2 = shared(c1);
+    auto rows = Concatenate(1)(std::vector<KerasTensor>{c1, c2});
+    auto channels = Concatenate(-1)(std::vector<KerasTensor>{c1, c2});
+    auto out = Dense(2)(Concatenate()(std::vector<KerasTensor>{Flatten()(rows), Flatten()(channels)}));
+    cases.push_back({"functional_shared", Model(in, out), {4, 4, 2}});
+  }
+  return cases;
+}
+
 // The expectations and the input first: a case whose model kerosene fails to save is then
 // still listed, and reported, by keras_reads_kerosene.py.
-bool save_case(Sequential& model, const fs::path& dir, const std::string& name, const Tensor& x, const json& expected) {
+bool save_case(Model& model, const fs::path& dir, const std::string& name, const Tensor& x, const json& expected) {
   try {
     write_text(path_in(dir, name, ".json"), expected.dump(2));
     io::save_npy(path_in(dir, name, ".x.npy"), x);
@@ -258,18 +304,35 @@ int write_mode(const fs::path& dir) {
                      {"metrics", c.metrics}, {"from_logits", c.from_logits},      {"iterations", 2}};
     failures += !save_case(model, dir, c.name, x, expected);
   }
+  for (FunctionalCase& c : functional_cases()) {
+    const Tensor x = random_tensor(c.input.with_batch(8), seed++);
+    json expected = {{"compiled", false}};
+    if (c.name == "functional_residual") {  // compiled and trained: the optimizer state goes along
+      c.model.compile(optimizers::Adam(), "sparse_categorical_crossentropy", {"accuracy"});
+      FitOptions options;
+      options.batch_size = 4;
+      options.verbose = 0;
+      options.shuffle = false;
+      c.model.fit(x, targets("sparse_categorical_crossentropy", seed++), options);
+      expected = {{"compiled", true},
+                  {"optimizer", {{"class_name", "Adam"}, {"learning_rate", 0.001}, {"beta_1", 0.9}}},
+                  {"loss", "sparse_categorical_crossentropy"}, {"metrics", {"accuracy"}},
+                  {"from_logits", false}, {"iterations", 2}};
+    }
+    failures += !save_case(c.model, dir, c.name, x, expected);
+  }
   return failures == 0 ? 0 : 1;
 }
 
 int predict_mode(const std::string& model_path, const std::string& x_path, const std::string& out_path) {
-  Sequential model = models::load_model(model_path);
+  Model model = models::load_model(model_path);
   io::save_npy(out_path, model.predict(io::load_npy(x_path)));
   return 0;
 }
 
 int predict_weights_mode(const std::string& json_path, const std::string& weights_path, const std::string& x_path,
                          const std::string& out_path) {
-  Sequential model = models::model_from_json(read_text(json_path));
+  Model model = models::model_from_json(read_text(json_path));
   model.load_weights(weights_path);
   io::save_npy(out_path, model.predict(io::load_npy(x_path)));
   return 0;

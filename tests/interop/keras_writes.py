@@ -99,6 +99,35 @@ def trained_cases():
     return out
 
 
+def functional_cases():
+    """(name, model, input shape): as functional_cases() in interop_tool.cpp."""
+    out = []
+    i = keras.Input((6,))
+    h = layers.Dense(8, activation="relu")(i)
+    o = layers.Dense(3, activation="softmax")(layers.Add()([h, layers.Dense(8)(h)]))
+    out.append(("functional_residual", keras.Model(i, o), (6,)))
+    i = keras.Input((6,))
+    a = layers.Dense(5, activation="tanh")(i)
+    b = layers.Dense(5, activation="sigmoid")(i)
+    sub = layers.Subtract()([a, b])
+    mul = layers.Multiply()([a, b, sub])
+    avg = layers.Average()([a, b])
+    mx = layers.Maximum()([a, b])
+    mn = layers.Minimum()([a, b, avg])
+    add = layers.Add()([sub, mul])
+    o = layers.Dense(3)(layers.Concatenate()([add, avg, mx, mn]))
+    out.append(("functional_merges", keras.Model(i, o), (6,)))
+    i = keras.Input((4, 4, 2))
+    shared = layers.Conv2D(2, (3, 3), padding="same", activation="relu")
+    c1 = shared(i)
+    c2 = shared(c1)
+    rows = layers.Concatenate(axis=1)([c1, c2])
+    channels = layers.Concatenate(axis=-1)([c1, c2])
+    o = layers.Dense(2)(layers.Concatenate()([layers.Flatten()(rows), layers.Flatten()(channels)]))
+    out.append(("functional_shared", keras.Model(i, o), (4, 4, 2)))
+    return out
+
+
 def save_tf215_h5(model, path):
     """A Sequential of Conv2D/MaxPooling2D/Flatten/Dense as tf.keras 2.15's model.save("m.h5")."""
     def initializer(name):
@@ -183,7 +212,13 @@ def main():
             model.fit(x, y, batch_size=3, epochs=1, verbose=0)
         models.append((name, model, x))
     models += trained_cases()
-    legacy = {"dense_relu", "convnet", "adam_scce", "rmsprop_mse"}
+    for name, model, shape in functional_cases():
+        x = rng.uniform(-1, 1, size=(6,) + shape).astype("float32")
+        if name == "functional_residual":  # compiled and trained too, with an optimizer state
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            model.fit(x, rng.integers(0, 3, size=(6,)), batch_size=3, epochs=1, verbose=0)
+        models.append((name, model, x))
+    legacy = {"dense_relu", "convnet", "adam_scce", "rmsprop_mse", "functional_merges"}
     for name, model, x in models:
         base = os.path.join(out, name)
         np.save(base + ".x.npy", x)

@@ -108,7 +108,7 @@ TEST(ActivationFiles, RoundTripPredictsAndTrainsOnExactly) {
   Sequential model = activations_model();
   model.fit(x, y, quiet());
   model.save(dir / "m.keras");
-  Sequential loaded = models::load_model(dir / "m.keras");
+  Model loaded = models::load_model(dir / "m.keras");
   ASSERT_EQ(loaded.layers().size(), model.layers().size());
   for (size_t i = 0; i < model.layers().size(); ++i) {
     EXPECT_EQ(loaded.layers()[i].class_name(), model.layers()[i].class_name()) << i;
@@ -137,7 +137,7 @@ TEST(ActivationFiles, ReadsWhatOtherKerasVersionsWrite) {
   l[11]["config"].erase("negative_slope");       // absent: the layer's default 0.3
   l[15]["config"].erase("axis");
   l[2]["config"]["activation"] = "swish";
-  const Sequential model = models::model_from_json(config.dump());
+  const Model model = models::model_from_json(config.dump());
   EXPECT_FLOAT_EQ(activation_layer(model, 2).params().max_value, 6.0f);
   EXPECT_FLOAT_EQ(activation_layer(model, 4).params().negative_slope, 0.25f);
   EXPECT_EQ(activation_layer(model, 5).params().axis, 1);

@@ -94,7 +94,7 @@ TEST_P(RoundTrip, FitContinuesExactlyAfterLoadModel) {
   const std::string path = dir / "model.keras";
   model.save(path);
 
-  Sequential loaded = models::load_model(path);
+  Model loaded = models::load_model(path);
   EXPECT_EQ(loaded.name(), model.name());
   ASSERT_EQ(loaded.layers().size(), model.layers().size());
   for (size_t i = 0; i < model.layers().size(); ++i) {
@@ -111,7 +111,7 @@ TEST_P(RoundTrip, FitContinuesExactlyAfterLoadModel) {
   Sequential plain = small_cnn(optimizer_named(GetParam()), /*dropout=*/false);
   plain.fit(x, y, quiet());
   plain.save(dir / "plain.keras");
-  Sequential plain_loaded = models::load_model(dir / "plain.keras");
+  Model plain_loaded = models::load_model(dir / "plain.keras");
   plain.fit(x, y, quiet(2));
   plain_loaded.fit(x, y, quiet(2));
   expect_same(plain_loaded.get_weights(), plain.get_weights());
@@ -130,8 +130,8 @@ TEST_P(RoundTrip, OptimizerStateIsWhatKeepsTrainingOnTrack) {
   Sequential model = small_cnn(optimizer_named(GetParam()), /*dropout=*/false);
   model.fit(x, y, quiet());
   model.save(dir / "m.keras");
-  Sequential with_state = models::load_model(dir / "m.keras");
-  Sequential without_state = models::load_model(dir / "m.keras", /*compile=*/false);
+  Model with_state = models::load_model(dir / "m.keras");
+  Model without_state = models::load_model(dir / "m.keras", /*compile=*/false);
   without_state.compile(optimizer_named(GetParam()), "sparse_categorical_crossentropy", {"accuracy"});
   with_state.fit(x, y, quiet());
   without_state.fit(x, y, quiet());
@@ -222,7 +222,7 @@ TEST(KerasArchive, MembersAndConfigAsKerasWritesThem) {
   EXPECT_EQ(cc["metrics"], json({"accuracy"}));
   EXPECT_EQ(json::parse(model.to_json()), config);
   // model_from_json gives the same architecture, freshly initialized and uncompiled.
-  Sequential copy = models::model_from_json(model.to_json());
+  Model copy = models::model_from_json(model.to_json());
   EXPECT_EQ(copy.count_params(), model.count_params());
   EXPECT_FALSE(copy.state().compiled);
 }
@@ -231,7 +231,7 @@ TEST(KerasFiles, KerasWrittenModelsPredictAsInKeras) {
   for (const std::string name : {"keras_cnn", "keras_mlp"}) {
     for (const std::string ext : {".keras", ".h5"}) {
       SCOPED_TRACE(name + ext);
-      Sequential model = models::load_model(kKerasFiles + name + ext);
+      Model model = models::load_model(kKerasFiles + name + ext);
       const Tensor x = io::load_npy(kKerasFiles + name + ".x.npy");
       const std::vector<float> expected = io::load_npy(kKerasFiles + name + ".y.npy").to_vector<float>();
       const std::vector<float> got = model.predict(x).to_vector<float>();
@@ -242,11 +242,11 @@ TEST(KerasFiles, KerasWrittenModelsPredictAsInKeras) {
   }
   // The .keras files carry the optimizer's state: iterations as Keras counted them.
   EXPECT_EQ(models::load_model(kKerasFiles + "keras_cnn.keras").state().optimizer->iterations(), 2);
-  Sequential mlp = models::load_model(kKerasFiles + "keras_mlp.keras");
+  Model mlp = models::load_model(kKerasFiles + "keras_mlp.keras");
   EXPECT_EQ(mlp.state().optimizer->iterations(), 4);
   EXPECT_EQ(mlp.state().optimizer->config().kind, "Adam");
   EXPECT_FLOAT_EQ(mlp.state().optimizer->learning_rate, 0.01f);
-  const Sequential cnn = models::load_model(kKerasFiles + "keras_cnn.keras");
+  const Model cnn = models::load_model(kKerasFiles + "keras_cnn.keras");
   const auto c = cnn.state().optimizer->config();
   EXPECT_EQ(c.kind, "RMSprop");
   EXPECT_TRUE(c.centered);

@@ -127,11 +127,11 @@ TEST(CheckpointTest, SavesEveryNBatchesAndFilesLoadBack) {
   ASSERT_EQ(model_ckpt->saved_files().size(), 3u);
 
   // The last of each kind holds the final weights.
-  Sequential loaded = models::load_model(model_ckpt->saved_files().back());
+  Model loaded = models::load_model(model_ckpt->saved_files().back());
   Sequential other = small_model();
   other.load_weights(weights_ckpt->saved_files().back());
   const auto expected = model.get_weights();
-  for (const Sequential* m : {&loaded, &other}) {
+  for (const Model* m : {static_cast<Model*>(&loaded), static_cast<Model*>(&other)}) {
     const auto got = m->get_weights();
     ASSERT_EQ(got.size(), expected.size());
     for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].to_vector<float>(), expected[i].to_vector<float>());

@@ -27,7 +27,7 @@
 
 namespace kerosene::backends::cuda_abi {
 
-inline constexpr int kAbiVersion = 3;  // 2: InitOptions serves scratch memory; 3: ActivationParams
+inline constexpr int kAbiVersion = 4;  // 2: InitOptions serves scratch memory; 3: ActivationParams; 4: merge kernels
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -175,6 +175,19 @@ struct Plugin {
   int (*sum)(int device, const float* x, int64_t n, float* out);
   /// *all_finite (host) = whether every element is finite; waits.
   int (*all_finite)(int device, const float* x, int64_t n, int* all_finite);
+
+  // --- merging (the Functional API's merge layers; n elements) --------------------------------
+  /// out = alpha * x + beta * y; y is not read when beta is 0; out may alias x or y.
+  int (*axpby)(int device, float alpha, const float* x, float beta, const float* y, float* out, int64_t n);
+  /// out = max(a, b) (min when !maximum); ties keep a.
+  int (*minmax)(int device, bool maximum, const float* a, const float* b, float* out, int64_t n);
+  /// da = dy where a wins or ties, else 0; db = the rest.
+  int (*minmax_backward)(int device, bool maximum, const float* a, const float* b, const float* dy, float* da,
+                         float* db, int64_t n);
+  /// dst[r * dst_cols + c] = src[r * src_cols + c] for r < rows, c < cols (the caller offsets the
+  /// pointers to the first column).
+  int (*copy_block)(int device, const float* src, int64_t src_cols, float* dst, int64_t dst_cols, int64_t rows,
+                    int64_t cols);
 
   // --- optimizers (n elements; optional state pointers may be null) ---------------------------
   int (*sgd_update)(int device, const SGDStep* s, float* param, const float* grad,

@@ -55,6 +55,14 @@ int bias_grad(int device, const float* dy, int64_t rows, int64_t cols, float* db
 int sum(int device, const float* x, int64_t n, float* out);
 int all_finite(int device, const float* x, int64_t n, int* all_finite);
 
+// merge.cu
+int axpby(int device, float alpha, const float* x, float beta, const float* y, float* out, int64_t n);
+int minmax(int device, bool maximum, const float* a, const float* b, float* out, int64_t n);
+int minmax_backward(int device, bool maximum, const float* a, const float* b, const float* dy, float* da, float* db,
+                    int64_t n);
+int copy_block(int device, const float* src, int64_t src_cols, float* dst, int64_t dst_cols, int64_t rows,
+               int64_t cols);
+
 // conv.cpp
 int conv2d_forward(int device, const Conv2DParams* p, const float* x, const float* w, const float* bias, float* y,
                    ActivationKind fused);

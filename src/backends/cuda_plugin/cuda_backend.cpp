@@ -181,6 +181,27 @@ bool CudaBackend::all_finite(const Tensor& x) {
   return finite != 0;
 }
 
+void CudaBackend::axpby(float alpha, const Tensor& x, float beta, const Tensor& y, Tensor& out) {
+  std::lock_guard lock(mutex_);
+  check(api_.axpby(ordinal_, alpha, f32(x), beta, f32(y), f32(out), out.numel()), "axpby");
+}
+void CudaBackend::minmax(bool maximum, const Tensor& a, const Tensor& b, Tensor& out) {
+  std::lock_guard lock(mutex_);
+  check(api_.minmax(ordinal_, maximum, f32(a), f32(b), f32(out), out.numel()), maximum ? "maximum" : "minimum");
+}
+void CudaBackend::minmax_backward(bool maximum, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor& da,
+                                  Tensor& db) {
+  std::lock_guard lock(mutex_);
+  check(api_.minmax_backward(ordinal_, maximum, f32(a), f32(b), f32(dy), f32(da), f32(db), dy.numel()),
+        maximum ? "maximum gradient" : "minimum gradient");
+}
+void CudaBackend::copy_block(const Tensor& src, int64_t src_cols, int64_t src_col, Tensor& dst, int64_t dst_cols,
+                             int64_t dst_col, int64_t rows, int64_t cols) {
+  std::lock_guard lock(mutex_);
+  check(api_.copy_block(ordinal_, f32(src) + src_col, src_cols, f32(dst) + dst_col, dst_cols, rows, cols),
+        "block copy");
+}
+
 void CudaBackend::sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) {
   std::lock_guard lock(mutex_);
   check(api_.sgd_update(ordinal_, &s, f32(param), f32(grad), f32(velocity), param.numel()), "SGD update");

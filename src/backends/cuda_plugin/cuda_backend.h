@@ -58,6 +58,12 @@ class CudaBackend final : public Backend, public PinnedHost {
   void metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_true, Tensor& correct) override;
   void sum(const Tensor& x, Tensor& out) override;
   bool all_finite(const Tensor& x) override;
+  void axpby(float alpha, const Tensor& x, float beta, const Tensor& y, Tensor& out) override;
+  void minmax(bool maximum, const Tensor& a, const Tensor& b, Tensor& out) override;
+  void minmax_backward(bool maximum, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor& da,
+                       Tensor& db) override;
+  void copy_block(const Tensor& src, int64_t src_cols, int64_t src_col, Tensor& dst, int64_t dst_cols,
+                  int64_t dst_col, int64_t rows, int64_t cols) override;
 
   void sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) override;
   void adam_update(const AdamStep& s, Tensor& param, const Tensor& grad, Tensor& m, Tensor& v) override;
