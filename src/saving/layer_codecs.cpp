@@ -68,14 +68,14 @@ ordered_json shape_json(const Shape& shape, bool with_batch) {
 ordered_json base_config(const nn::Layer& layer) {
   ordered_json c;
   c["name"] = layer.name();
-  c["trainable"] = true;
+  c["trainable"] = layer.trainable();
   c["dtype"] = "float32";
   return c;
 }
 
 // Reads the base keys; returns the legacy batch_input_shape, if any.
-std::optional<Shape> read_base(ConfigFields& f) {
-  f.require_default("trainable", true);
+std::optional<Shape> read_base(ConfigFields& f, bool& trainable) {
+  trainable = f.boolean("trainable", true);
   const json& dtype = f.raw("dtype");
   std::string dtype_name = "float32";
   if (dtype.is_string()) {
@@ -371,7 +371,8 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
     f.finish();
     return out;
   }
-  out.input_shape = read_base(f);
+  bool trainable = true;
+  out.input_shape = read_base(f, trainable);
   using backends::PoolKind;
   if (class_name == "Dense") {
     out.layer = dense_from(f, name, generation);
@@ -401,6 +402,7 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
                      "Activation, ReLU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, "
                      "Concatenate");
   }
+  if (out.layer) out.layer->set_trainable(trainable);  // Keras' layer.trainable = False
   f.finish();
   return out;
 }

@@ -81,6 +81,7 @@ void ModelState::copy_structure_to(ModelState& replica) const {
   std::map<const nn::Layer*, std::shared_ptr<nn::Layer>> copies;
   for (const auto& layer : layers) {
     replica.layers.push_back(layer->clone());
+    replica.layers.back()->set_trainable(layer->trainable());
     copies[layer.get()] = replica.layers.back();
   }
   if (!functional) return;  // a Sequential's chain is made again by build

@@ -155,7 +155,14 @@ class ModelState {
   void bucket_after_node(int node, std::vector<Tensor*>& bucket, const GradientsReady& ready);
   void build_layer(size_t i, const Shape& input);
   void build_node(size_t i);
+
+ public:
+  /// Lists the trainable variables (for the optimizer) and plans the gradient buckets again:
+  /// after build, and at compile, which is where a change of layer.trainable takes effect (as
+  /// in Keras).
   void index_variables();
+
+ private:
   /// Adds gradient g to what node t's output has received (several consumers add up).
   void add_gradient(int t, const Tensor* g);
   /// Runs backward from the gradient of the loss (w.r.t. the output, or the logits when fused).

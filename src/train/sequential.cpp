@@ -170,6 +170,7 @@ void Model::compile(const Optimizer& optimizer, const std::string& loss_name,
   }
   s.optimizer = optimizer.impl();
   s.compiled = true;
+  if (s.built() && !s.nodes.empty()) s.index_variables();  // layer.trainable may have changed
 }
 
 const std::string& Model::name() const { return state_->name; }

@@ -63,7 +63,7 @@ FitOptions quiet() {
   return o;
 }
 
-json layer_configs(const Sequential& model) { return json::parse(model.to_json())["config"]["layers"]; }
+json layer_configs(const Model& model) { return json::parse(model.to_json())["config"]["layers"]; }
 
 TEST(ActivationFiles, ConfigsAsKeras3WritesThem) {
   const json l = layer_configs(activations_model());  // [0] is the InputLayer
@@ -123,7 +123,7 @@ TEST(ActivationFiles, RoundTripPredictsAndTrainsOnExactly) {
   }
 }
 
-const nn::ActivationLayer& activation_layer(const Sequential& model, size_t i) {
+const nn::ActivationLayer& activation_layer(const Model& model, size_t i) {
   return dynamic_cast<const nn::ActivationLayer&>(*model.layers()[i].impl());
 }
 
