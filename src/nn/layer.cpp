@@ -17,13 +17,21 @@ void Layer::build(const Shape& input, const Device& device, std::mt19937_64& rng
   device_ = device;
   variables_.clear();
   create_variables(device, rng);
-  for (Variable& v : variables_) v.grad = Tensor::zeros(v.value.shape(), DType::float32, device);
+  for (Variable& v : variables_) {
+    if (v.trainable) v.grad = Tensor::zeros(v.value.shape(), DType::float32, device);
+  }
   built_ = true;
 }
 
 int64_t Layer::count_params() const {
   int64_t n = 0;
   for (const Variable& v : variables_) n += v.value.numel();
+  return n;
+}
+
+int64_t Layer::count_trainable_params() const {
+  int64_t n = 0;
+  for (const Variable& v : variables_) n += v.trainable ? v.value.numel() : 0;
   return n;
 }
 

@@ -38,17 +38,20 @@ void ModelState::reseed(uint64_t new_seed) {
   }
 }
 
+// The optimizer's list: trainable variables only, as Keras' optimizer.build(trainable_variables),
+// so its slots (and their order in a saved file) are Keras'. Moving statistics are not in it.
 void ModelState::index_variables() {
   variables_.clear();
   first_with_variables_ = -1;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    for (auto& v : layers[i]->variables()) variables_.push_back(&v);
-    if (first_with_variables_ < 0 && !layers[i]->variables().empty()) first_with_variables_ = static_cast<int>(i);
-  }
   std::vector<size_t> layer_bytes;
-  for (auto& layer : layers) {
+  for (size_t i = 0; i < layers.size(); ++i) {
     size_t bytes = 0;
-    for (auto& v : layer->variables()) bytes += v.value.nbytes();
+    for (auto& v : layers[i]->variables()) {
+      if (!v.trainable) continue;
+      variables_.push_back(&v);
+      bytes += v.value.nbytes();
+    }
+    if (first_with_variables_ < 0 && bytes > 0) first_with_variables_ = static_cast<int>(i);
     layer_bytes.push_back(bytes);
   }
   bucket_plan_ = plan_gradient_buckets(layer_bytes, kGradientBucketBytes);
@@ -66,6 +69,14 @@ Shape ModelState::output_shape() const {
 }
 
 std::vector<nn::Variable*> ModelState::variables() { return variables_; }
+
+std::vector<nn::Variable*> ModelState::weights() {
+  std::vector<nn::Variable*> out;
+  for (auto& layer : layers) {
+    for (auto& v : layer->variables()) out.push_back(&v);
+  }
+  return out;
+}
 
 bool ModelState::fuse_activation_into_loss() const {
   if (loss.from_logits || layers.empty()) return false;
@@ -124,7 +135,9 @@ void ModelState::train_step(const Tensor& x, const Tensor& y, StepTotals& totals
 
 void ModelState::bucket_after_layer(int layer, std::vector<Tensor*>& bucket, const GradientsReady& ready) {
   if (!ready) return;
-  for (auto& v : layers[static_cast<size_t>(layer)]->variables()) bucket.push_back(&v.grad);
+  for (auto& v : layers[static_cast<size_t>(layer)]->variables()) {
+    if (v.trainable) bucket.push_back(&v.grad);
+  }
   const BucketSend send = bucket_plan_.at(static_cast<size_t>(layer));
   if (send == BucketSend::none) return;
   ready(bucket, send == BucketSend::last);
@@ -152,7 +165,9 @@ void ModelState::queue_empty_step(const GradientsReady& ready) {
   std::vector<Tensor*> bucket;
   const int last = static_cast<int>(layers.size()) - 1;
   for (int i = last; i >= 0; --i) {
-    for (auto& v : layers[static_cast<size_t>(i)]->variables()) ops::backend_of("fill", v.grad).fill(v.grad, 0.0f);
+    for (auto& v : layers[static_cast<size_t>(i)]->variables()) {
+      if (v.trainable) ops::backend_of("fill", v.grad).fill(v.grad, 0.0f);
+    }
     bucket_after_layer(i, bucket, ready);
   }
   optimizer->apply(variables_);

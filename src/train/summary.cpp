@@ -63,9 +63,11 @@ std::string Sequential::summary_string() const {
   }
   out << std::string(kLineLength, '=') << "\n";
   const int64_t total = count_params();
+  int64_t trainable = 0;
+  for (const auto& l : layers) trainable += l->built() ? l->count_trainable_params() : 0;
   out << "Total params: " << with_thousands(total) << "\n";
-  out << "Trainable params: " << with_thousands(total) << "\n";
-  out << "Non-trainable params: 0\n";
+  out << "Trainable params: " << with_thousands(trainable) << "\n";
+  out << "Non-trainable params: " << with_thousands(total - trainable) << "\n";
   out << std::string(kLineLength, '_') << "\n";
   return out.str();
 }
