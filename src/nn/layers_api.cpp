@@ -4,6 +4,7 @@
 #include "kerosene/error.h"
 #include "nn/conv2d.h"
 #include "nn/dense.h"
+#include "nn/normalization.h"
 #include "nn/simple_layers.h"
 #include "ops/ops.h"
 
@@ -104,6 +105,17 @@ Layer Activation(const std::string& activation, const std::string& name) {
 
 Layer Reshape(const Shape& target_shape, const std::string& name) {
   return Layer(std::make_shared<nn::ReshapeLayer>(target_shape, "Reshape", name_or(name, "reshape")));
+}
+
+Layer BatchNormalization(const BatchNormalizationOptions& o) {
+  nn::BatchNormalization::Config c{o.axis, o.momentum, o.epsilon, o.center, o.scale, o.beta_initializer,
+                                   o.gamma_initializer, o.moving_mean_initializer, o.moving_variance_initializer};
+  return Layer(std::make_shared<nn::BatchNormalization>(c, name_or(o.name, "batch_normalization")));
+}
+
+Layer LayerNormalization(const LayerNormalizationOptions& o) {
+  nn::LayerNormalization::Config c{o.axis, o.epsilon, o.center, o.scale, o.beta_initializer, o.gamma_initializer};
+  return Layer(std::make_shared<nn::LayerNormalization>(c, name_or(o.name, "layer_normalization")));
 }
 
 }  // namespace layers
