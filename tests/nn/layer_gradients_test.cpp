@@ -51,9 +51,17 @@ void check_gradients(const LayerPtr& layer, Tensor x, const CheckOptions& o = {}
   ASSERT_TRUE(dx_tensor.defined()) << layer->name() << ": backward(need_dx=true) returned no dx";
   ASSERT_EQ(dx_tensor.shape(), x.shape()) << layer->name();
   const std::vector<float> dx = values_of(dx_tensor);
+  // Trainable variables only: the others (moving statistics) have no gradient.
+  std::vector<size_t> trainable;
   std::vector<std::vector<float>> dvars;
-  for (auto& v : layer->variables()) {
+  for (size_t i = 0; i < layer->variables().size(); ++i) {
+    nn::Variable& v = layer->variables()[i];
+    if (!v.trainable) {
+      EXPECT_FALSE(v.grad.defined()) << layer->name() << "/" << v.name << ": a non-trainable variable has a gradient";
+      continue;
+    }
     ASSERT_EQ(v.grad.shape(), v.value.shape()) << layer->name() << "/" << v.name;
+    trainable.push_back(i);
     dvars.push_back(values_of(v.grad));
   }
 
@@ -64,7 +72,7 @@ void check_gradients(const LayerPtr& layer, Tensor x, const CheckOptions& o = {}
   expect_close(dx, numeric_gradient(x.data<float>(), x.numel(), o.eps, objective), kGradAtol, kGradRtol,
                layer->name() + ": d/d(input)");
   for (size_t i = 0; i < dvars.size(); ++i) {
-    nn::Variable& v = layer->variables()[i];
+    nn::Variable& v = layer->variables()[trainable[i]];
     expect_close(dvars[i], numeric_gradient(v.value.data<float>(), v.value.numel(), o.eps, objective), kGradAtol,
                  kGradRtol, layer->name() + ": d/d(" + v.name + ")");
   }
@@ -76,8 +84,8 @@ void check_gradients(const LayerPtr& layer, Tensor x, const CheckOptions& o = {}
     const Tensor& none = layer->backward(dy, /*need_dx=*/false);
     EXPECT_FALSE(none.defined()) << layer->name() << ": backward(need_dx=false) returned a dx";
     for (size_t i = 0; i < dvars.size(); ++i) {
-      expect_close(layer->variables()[i].grad, dvars[i], 1e-6, 1e-5,
-                   layer->name() + ": " + layer->variables()[i].name + " gradient with need_dx=false");
+      const nn::Variable& v = layer->variables()[trainable[i]];
+      expect_close(v.grad, dvars[i], 1e-6, 1e-5, layer->name() + ": " + v.name + " gradient with need_dx=false");
     }
   }
 }
@@ -346,6 +354,76 @@ TEST(DropoutGradientTest, RateZeroTrainingIsTheIdentity) {
   expect_close(layer->forward(x, true), values_of(x), 0, 0, "Dropout(0) forward");
   check_gradients(layer, x, in_training(true));
 }
+
+// --- BatchNormalization, LayerNormalization ------------------------------------------------------
+
+struct NormCase {
+  std::string name;
+  bool batch_norm;  // else LayerNormalization
+  Shape input;      // one sample
+  bool center, scale, training;
+};
+
+void PrintTo(const NormCase& c, std::ostream* os) { *os << c.name; }
+
+class NormalizationGradientTest : public testing::TestWithParam<NormCase> {};
+
+TEST_P(NormalizationGradientTest, MatchesNaiveForwardAndFiniteDifferences) {
+  const NormCase& c = GetParam();
+  constexpr double kEpsilon = 1e-3;
+  LayerPtr layer =
+      c.batch_norm
+          ? build_layer(layers::BatchNormalization({.momentum = 0.9, .center = c.center, .scale = c.scale}), c.input)
+          : build_layer(layers::LayerNormalization({.center = c.center, .scale = c.scale}), c.input);
+  randomize_variables(*layer, 31);
+  auto& vars = layer->variables();
+  const int64_t cols = c.input[-1];
+  std::pair<std::vector<float>, std::vector<float>> moving;
+  if (c.batch_norm) {
+    // Moving statistics a variance can have (positive), and named as Keras names them.
+    ASSERT_EQ(vars.size(), 2u + c.center + c.scale);
+    nn::Variable& mean = vars[vars.size() - 2];
+    nn::Variable& variance = vars.back();
+    EXPECT_EQ(mean.name, "moving_mean");
+    EXPECT_EQ(variance.name, "moving_variance");
+    EXPECT_FALSE(mean.trainable || variance.trainable);
+    const auto positive = uniform_values(cols, 32, 0.5f, 1.5f);
+    std::copy(positive.begin(), positive.end(), variance.value.data<float>());
+    moving = {values_of(mean.value), positive};
+  }
+  std::vector<float> gamma, beta;
+  if (c.scale) gamma = values_of(vars[0].value);
+  if (c.center) beta = values_of(vars[c.scale ? 1 : 0].value);
+  const Shape xs = c.input.with_batch(4);
+  const Tensor x = make_tensor(uniform_values(xs.numel(), 33), xs);
+
+  const auto expected =
+      c.batch_norm ? ref_batch_norm(values_of(x), cols, c.scale ? &gamma : nullptr, c.center ? &beta : nullptr,
+                                    kEpsilon, c.training ? nullptr : &moving)
+                   : ref_layer_norm(values_of(x), cols, c.scale ? &gamma : nullptr, c.center ? &beta : nullptr, kEpsilon);
+  expect_close(layer->forward(x, c.training), expected, 1e-5, 1e-5, c.name + " forward");
+
+  check_gradients(layer, x, [&] {
+    CheckOptions o = in_training(c.training);
+    o.eps = 3e-3f;
+    return o;
+  }());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Layers, NormalizationGradientTest,
+    testing::Values(NormCase{"batch_norm_training", true, {3}, true, true, true},
+                    NormCase{"batch_norm_inference", true, {3}, true, true, false},
+                    NormCase{"batch_norm_rank4_training", true, {2, 2, 3}, true, true, true},
+                    NormCase{"batch_norm_rank4_inference", true, {2, 2, 3}, true, true, false},
+                    NormCase{"batch_norm_plain_training", true, {2, 4}, false, false, true},
+                    NormCase{"batch_norm_scale_only_training", true, {5}, false, true, true},
+                    NormCase{"batch_norm_center_only_inference", true, {5}, true, false, false},
+                    NormCase{"layer_norm", false, {6}, true, true, true},
+                    NormCase{"layer_norm_rank3", false, {2, 5}, true, true, false},
+                    NormCase{"layer_norm_no_center", false, {4}, false, true, true},
+                    NormCase{"layer_norm_no_scale", false, {2, 4}, true, false, false}),
+    [](const testing::TestParamInfo<NormCase>& info) { return info.param.name; });
 
 // --- Activation ----------------------------------------------------------------------------------
 
