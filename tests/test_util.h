@@ -323,4 +323,49 @@ inline std::vector<float> ref_pool2d(bool max, const std::vector<float>& x, cons
   return y;
 }
 
+/// BatchNormalization of a rows x cols array (channels last), in double: with the batch's
+/// mean and biased variance per column, or with `moving` = {mean, variance} when given.
+inline std::vector<float> ref_batch_norm(const std::vector<float>& x, int64_t cols, const std::vector<float>* gamma,
+                                         const std::vector<float>* beta, double epsilon,
+                                         const std::pair<std::vector<float>, std::vector<float>>* moving) {
+  const int64_t rows = static_cast<int64_t>(x.size()) / cols;
+  std::vector<float> y(x.size());
+  for (int64_t c = 0; c < cols; ++c) {
+    double mean = 0, var = 0;
+    if (moving) {
+      mean = moving->first[c];
+      var = moving->second[c];
+    } else {
+      for (int64_t r = 0; r < rows; ++r) mean += x[r * cols + c];
+      mean /= rows;
+      for (int64_t r = 0; r < rows; ++r) var += (x[r * cols + c] - mean) * (x[r * cols + c] - mean);
+      var /= rows;
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      const double x_hat = (x[r * cols + c] - mean) / std::sqrt(var + epsilon);
+      y[r * cols + c] = static_cast<float>(x_hat * (gamma ? (*gamma)[c] : 1.0) + (beta ? (*beta)[c] : 0.0));
+    }
+  }
+  return y;
+}
+
+/// LayerNormalization of each row of a rows x cols array, in double.
+inline std::vector<float> ref_layer_norm(const std::vector<float>& x, int64_t cols, const std::vector<float>* gamma,
+                                         const std::vector<float>* beta, double epsilon) {
+  std::vector<float> y(x.size());
+  for (size_t r = 0; r < x.size() / cols; ++r) {
+    const float* xr = x.data() + r * cols;
+    double mean = 0, var = 0;
+    for (int64_t j = 0; j < cols; ++j) mean += xr[j];
+    mean /= cols;
+    for (int64_t j = 0; j < cols; ++j) var += (xr[j] - mean) * (xr[j] - mean);
+    var /= cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      const double x_hat = (xr[j] - mean) / std::sqrt(var + epsilon);
+      y[r * cols + j] = static_cast<float>(x_hat * (gamma ? (*gamma)[j] : 1.0) + (beta ? (*beta)[j] : 0.0));
+    }
+  }
+  return y;
+}
+
 }  // namespace kerosene::test

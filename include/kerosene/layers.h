@@ -45,7 +45,8 @@ class Layer {
   /// Output shape without the batch dimension (known once the model is built).
   Shape output_shape() const;
   int64_t count_params() const;
-  /// The layer's variables (kernel, bias) in Keras' order and layout.
+  /// The layer's variables (kernel, bias; BatchNormalization's moving statistics too) in Keras'
+  /// order and layout.
   std::vector<Tensor> get_weights() const;
   void set_weights(const std::vector<Tensor>& weights);
   const std::shared_ptr<nn::Layer>& impl() const { return impl_; }
@@ -139,6 +140,35 @@ Layer Average(const std::string& name = "");
 Layer Maximum(const std::string& name = "");
 Layer Minimum(const std::string& name = "");
 Layer Concatenate(int axis = -1, const std::string& name = "");
+
+struct BatchNormalizationOptions {
+  int axis = -1;  ///< the last axis only (channels last); Keras counts the batch axis
+  double momentum = 0.99;
+  double epsilon = 1e-3;
+  bool center = true;  ///< add beta
+  bool scale = true;   ///< multiply by gamma
+  std::string beta_initializer = "zeros";
+  std::string gamma_initializer = "ones";
+  std::string moving_mean_initializer = "zeros";
+  std::string moving_variance_initializer = "ones";
+  std::string name = {};
+};
+/// Normalizes each channel with the batch's statistics in training (fit), updating the moving
+/// mean and variance (non-trainable weights), and with those in inference (evaluate, predict).
+/// Weights in Keras' order: gamma, beta, moving_mean, moving_variance.
+Layer BatchNormalization(const BatchNormalizationOptions& options = {});
+
+struct LayerNormalizationOptions {
+  int axis = -1;  ///< the last axis only
+  double epsilon = 1e-3;
+  bool center = true;
+  bool scale = true;
+  std::string beta_initializer = "zeros";
+  std::string gamma_initializer = "ones";
+  std::string name = {};
+};
+/// Normalizes each sample over its last axis; weights gamma, beta.
+Layer LayerNormalization(const LayerNormalizationOptions& options = {});
 
 }  // namespace layers
 }  // namespace kerosene

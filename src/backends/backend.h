@@ -89,6 +89,27 @@ class Backend {
   virtual void pool2d_backward(const Pool2DParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
                                Tensor& dx) = 0;
 
+  // --- normalization (gamma, beta: null when the layer has none: 1 and 0) -------------------
+  /// y = (x - mean) * inv_std * gamma + beta per channel. Writes mean and inv_std (channels),
+  /// what backward needs: the batch's in training (and then updates the moving statistics),
+  /// else from the moving statistics, which it leaves alone.
+  virtual void batch_norm_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma,
+                                  const Tensor* beta, Tensor& moving_mean, Tensor& moving_variance,
+                                  Tensor& mean, Tensor& inv_std, Tensor& y) = 0;
+  /// dgamma = sum(dy * x_hat) and dbeta = sum(dy) per channel, always written (the training
+  /// gradient needs both); dx when not null: through the batch's mean and variance in training,
+  /// else dy * gamma * inv_std.
+  virtual void batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy,
+                                   const Tensor* gamma, const Tensor& mean, const Tensor& inv_std,
+                                   Tensor* dx, Tensor& dgamma, Tensor& dbeta) = 0;
+  /// y = (x - mean) * inv_std * gamma + beta per row; writes mean and inv_std (rows).
+  virtual void layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma,
+                                  const Tensor* beta, Tensor& mean, Tensor& inv_std, Tensor& y) = 0;
+  /// dx, dgamma (sum over rows of dy * x_hat), dbeta (sum over rows of dy), each when not null.
+  virtual void layer_norm_backward(const LayerNormParams& p, const Tensor& x, const Tensor& dy,
+                                   const Tensor* gamma, const Tensor& mean, const Tensor& inv_std,
+                                   Tensor* dx, Tensor* dgamma, Tensor* dbeta) = 0;
+
   // --- losses and metrics ---------------------------------------------------------------------
   /// Per-sample losses into `sample_loss` (N) and, when `dy_pred` is non-null, the gradient
   /// d(mean loss)/d(y_pred) scaled by args.grad_scale.

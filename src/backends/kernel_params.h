@@ -64,6 +64,22 @@ struct Pool2DParams {
   int64_t pad_top, pad_left, pad_bottom, pad_right;
 };
 
+/// BatchNormalization on rows x channels (channels last: every axis but the last is a row).
+/// training: normalize with the batch's mean and biased variance and update the moving
+/// statistics (moving = moving * momentum + batch * (1 - momentum), as Keras 3); otherwise
+/// normalize with the moving statistics.
+struct BatchNormParams {
+  int64_t rows, channels;
+  float epsilon, momentum;
+  bool training;
+};
+
+/// LayerNormalization on rows x cols: each row normalized over its cols.
+struct LayerNormParams {
+  int64_t rows, cols;
+  float epsilon;
+};
+
 enum class LossKind : uint8_t {
   sparse_categorical_crossentropy,
   categorical_crossentropy,

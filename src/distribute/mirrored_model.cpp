@@ -55,14 +55,16 @@ void MirroredModel::prepare() {
     compiled_with_ = primary_.optimizer.get();
   }
   // Replica 0's weights (worker 0's, across workers) to every replica.
-  std::vector<nn::Variable*> source = primary_.variables();
+  // Moving statistics too: each replica updates its own from its shard of the batch, and
+  // replica 0's are the model's (saved, and handed to the others here at the next start).
+  std::vector<nn::Variable*> source = primary_.weights();
   for (size_t i = 0; i < source.size(); ++i) {
     std::vector<float> values = source[i]->value.to_vector<float>();
     if (strategy_->num_workers > 1) {
       strategy_->collective->broadcast_host(values);
       from_host(source[i]->value, values);
     }
-    for (auto& other : others_) from_host(other->variables()[i]->value, values);
+    for (auto& other : others_) from_host(other->weights()[i]->value, values);
   }
 }
 

@@ -22,7 +22,9 @@ void Layer::build(const std::vector<Shape>& inputs, const Device& device, std::m
   device_ = device;
   variables_.clear();
   create_variables(device, rng);
-  for (Variable& v : variables_) v.grad = Tensor::zeros(v.value.shape(), DType::float32, device);
+  for (Variable& v : variables_) {
+    if (v.trainable) v.grad = Tensor::zeros(v.value.shape(), DType::float32, device);
+  }
   built_ = true;
 }
 
@@ -64,6 +66,12 @@ void Layer::share_variables_with(const Layer& owner) {
     }
     variables_[i].value = owner.variables_[i].value;
   }
+}
+
+int64_t Layer::count_trainable_params() const {
+  int64_t n = 0;
+  for (const Variable& v : variables_) n += v.trainable ? v.value.numel() : 0;
+  return n;
 }
 
 const Tensor& Layer::logits() const {

@@ -14,11 +14,14 @@
 
 namespace kerosene::nn {
 
-/// A trainable tensor and its gradient (same shape, same device).
+/// A layer's tensor and, when trainable, its gradient (same shape, same device). A
+/// non-trainable variable (BatchNormalization's moving statistics) is updated by its layer's
+/// forward pass, never by the optimizer, and has no gradient (grad stays undefined).
 struct Variable {
-  std::string name;  // "kernel", "bias"
+  std::string name;  // "kernel", "bias", "moving_mean"
   Tensor value;
   Tensor grad;
+  bool trainable = true;
 };
 
 class Layer {
@@ -49,6 +52,8 @@ class Layer {
 
   std::vector<Variable>& variables() { return variables_; }
   int64_t count_params() const;
+  /// The elements of the trainable variables only (Keras' "Trainable params").
+  int64_t count_trainable_params() const;
 
   // --- Several inputs (merge layers), for the graph of a Functional model. A layer with one
   // input keeps the one-tensor forms above; these defaults call them. ---

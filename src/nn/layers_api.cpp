@@ -5,6 +5,7 @@
 #include "nn/conv2d.h"
 #include "nn/dense.h"
 #include "nn/merge_layers.h"
+#include "nn/normalization.h"
 #include "nn/simple_layers.h"
 #include "ops/ops.h"
 
@@ -150,6 +151,17 @@ Layer Minimum(const std::string& name) {
 }
 Layer Concatenate(int axis, const std::string& name) {
   return Layer(std::make_shared<nn::Concatenate>(axis, name_or(name, "concatenate")));
+}
+
+Layer BatchNormalization(const BatchNormalizationOptions& o) {
+  nn::BatchNormalization::Config c{o.axis, o.momentum, o.epsilon, o.center, o.scale, o.beta_initializer,
+                                   o.gamma_initializer, o.moving_mean_initializer, o.moving_variance_initializer};
+  return Layer(std::make_shared<nn::BatchNormalization>(c, name_or(o.name, "batch_normalization")));
+}
+
+Layer LayerNormalization(const LayerNormalizationOptions& o) {
+  nn::LayerNormalization::Config c{o.axis, o.epsilon, o.center, o.scale, o.beta_initializer, o.gamma_initializer};
+  return Layer(std::make_shared<nn::LayerNormalization>(c, name_or(o.name, "layer_normalization")));
 }
 
 }  // namespace layers

@@ -8,7 +8,9 @@
 #include "saving/activation_codecs.h"
 #include "nn/conv2d.h"
 #include "nn/dense.h"
+#include "nn/normalization.h"
 #include "nn/simple_layers.h"
+#include "saving/codec_helpers.h"
 
 namespace kerosene::saving {
 namespace {
@@ -26,51 +28,11 @@ constexpr InitializerName kInitializers[] = {
     {"zeros", "Zeros", false},                 {"ones", "Ones", false},
 };
 
-ordered_json initializer_envelope(const std::string& name) {
-  for (const auto& i : kInitializers) {
-    if (name == i.kerosene) {
-      ordered_json config = ordered_json::object();
-      if (i.seeded) config["seed"] = nullptr;
-      return keras_envelope("keras.initializers", i.keras, std::move(config));
-    }
-  }
-  throw ValueError("initializer \"" + name + "\" has no Keras equivalent");
-}
-
-// An initializer given as a string ("glorot_uniform"), an envelope, or a legacy {class_name, config}.
-std::string read_initializer(ConfigFields& f, const std::string& key) {
-  const json& v = f.raw(key);
-  std::string name;
-  if (v.is_string()) {
-    name = v.get<std::string>();
-    for (const auto& i : kInitializers) {
-      if (name == i.kerosene || name == i.keras) return i.kerosene;
-    }
-  } else if (v.is_object() && v.contains("class_name") && v["class_name"].is_string()) {
-    name = v["class_name"].get<std::string>();
-    for (const auto& i : kInitializers) {
-      if (name == i.keras) return i.kerosene;
-    }
-  } else {
-    f.fail(key, "an initializer");
-  }
-  f.fail(key, "one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, Zeros, Ones (kerosene's initializers)");
-}
-
 ordered_json shape_json(const Shape& shape, bool with_batch) {
   ordered_json out = ordered_json::array();
   if (with_batch) out.push_back(nullptr);
   for (int64_t d : shape.to_vector()) out.push_back(d);
   return out;
-}
-
-// The keys every layer has (Layer.get_config), and the legacy ones kerosene reads.
-ordered_json base_config(const nn::Layer& layer) {
-  ordered_json c;
-  c["name"] = layer.name();
-  c["trainable"] = layer.trainable();
-  c["dtype"] = "float32";
-  return c;
 }
 
 // Reads the base keys; returns the legacy batch_input_shape, if any.
@@ -115,6 +77,50 @@ std::pair<int, int> read_pair(ConfigFields& f, const std::string& key, std::opti
   if (v[0] <= 0 || v[1] <= 0 || v[0] > 1 << 16 || v[1] > 1 << 16) f.fail(key, "two positive sizes");
   return {static_cast<int>(v[0]), static_cast<int>(v[1])};
 }
+
+}  // namespace
+
+ordered_json initializer_envelope(const std::string& name) {
+  for (const auto& i : kInitializers) {
+    if (name == i.kerosene) {
+      ordered_json config = ordered_json::object();
+      if (i.seeded) config["seed"] = nullptr;
+      return keras_envelope("keras.initializers", i.keras, std::move(config));
+    }
+  }
+  throw ValueError("initializer \"" + name + "\" has no Keras equivalent");
+}
+
+// An initializer given as a string ("glorot_uniform"), an envelope, or a legacy {class_name, config}.
+std::string read_initializer(ConfigFields& f, const std::string& key) {
+  const json& v = f.raw(key);
+  std::string name;
+  if (v.is_string()) {
+    name = v.get<std::string>();
+    for (const auto& i : kInitializers) {
+      if (name == i.kerosene || name == i.keras) return i.kerosene;
+    }
+  } else if (v.is_object() && v.contains("class_name") && v["class_name"].is_string()) {
+    name = v["class_name"].get<std::string>();
+    for (const auto& i : kInitializers) {
+      if (name == i.keras) return i.kerosene;
+    }
+  } else {
+    f.fail(key, "an initializer");
+  }
+  f.fail(key, "one of GlorotUniform, GlorotNormal, HeNormal, HeUniform, Zeros, Ones (kerosene's initializers)");
+}
+
+// The keys every layer has (Layer.get_config), and the legacy ones kerosene reads.
+ordered_json base_config(const nn::Layer& layer) {
+  ordered_json c;
+  c["name"] = layer.name();
+  c["trainable"] = layer.trainable();
+  c["dtype"] = "float32";
+  return c;
+}
+
+namespace {
 
 // --- Codecs -------------------------------------------------------------------------------------
 
@@ -309,6 +315,10 @@ ordered_json layer_envelope(const nn::Layer& layer) {
   } else if (const auto* cat = dynamic_cast<const nn::Concatenate*>(&layer)) {
     config = base_config(layer);
     config["axis"] = cat->axis();
+  } else if (const auto* bn = dynamic_cast<const nn::BatchNormalization*>(&layer)) {
+    config = batch_normalization_config(*bn);
+  } else if (const auto* ln = dynamic_cast<const nn::LayerNormalization*>(&layer)) {
+    config = layer_normalization_config(*ln);
   } else {
     throw ValueError("layer \"" + layer.name() + "\" (" + layer.class_name() + ") cannot be saved in Keras' format yet");
   }
@@ -396,11 +406,15 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
     const json& axis = f.raw("axis");
     if (!axis.is_number_integer()) f.fail("axis", "a whole number");
     out.layer = std::make_shared<nn::Concatenate>(axis.get<int>(), name);
+  } else if (class_name == "BatchNormalization") {
+    out.layer = batch_normalization_from(f, name);
+  } else if (class_name == "LayerNormalization") {
+    out.layer = layer_normalization_from(f, name);
   } else {
     throw ValueError(where + ": kerosene has no layer class \"" + class_name +
                      "\"; it loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Reshape, Dropout, "
                      "Activation, ReLU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, "
-                     "Concatenate");
+                     "Concatenate, BatchNormalization, LayerNormalization");
   }
   if (out.layer) out.layer->set_trainable(trainable);  // Keras' layer.trainable = False
   f.finish();

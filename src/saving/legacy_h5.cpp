@@ -12,6 +12,31 @@ namespace {
 
 std::string shape_text(const std::vector<int64_t>& dims) { return Shape(dims).to_string(); }
 
+// "dense/kernel:0" (Keras 2) or "sequential/dense/kernel" (Keras 3) -> "kernel".
+std::string weight_basename(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') + 1);
+  const size_t colon = name.rfind(':');
+  return colon == std::string::npos ? name : name.substr(0, colon);
+}
+
+// The file's weight paths in the order of `variables`: by name when every variable's name is
+// there once (gamma, beta, moving_mean, moving_variance whatever order the file lists them in),
+// else in the file's order (Keras writes layer.weights' order, which is kerosene's).
+std::vector<std::string> in_variable_order(const std::vector<std::string>& paths, const std::vector<nn::Variable>& variables) {
+  std::vector<std::string> ordered;
+  for (const nn::Variable& v : variables) {
+    int found = 0;
+    for (const std::string& p : paths) {
+      if (weight_basename(p) == v.name) {
+        ++found;
+        ordered.push_back(p);
+      }
+    }
+    if (found != 1) return paths;
+  }
+  return ordered;
+}
+
 json parse_attribute(const io::H5Group& root, const char* name) {
   const auto text = root.string_attribute(name);
   if (!text) return nullptr;
@@ -63,10 +88,11 @@ void read_legacy_weights(Model& model, const io::H5Group& root) {
       throw ValueError(origin + ": layer \"" + model_layers[i]->name() + "\" has " + std::to_string(variables.size()) +
                        " weights, the file's layer \"" + f.name + "\" has " + std::to_string(f.weight_paths.size()));
     }
+    const std::vector<std::string> paths = in_variable_order(f.weight_paths, variables);
     for (size_t v = 0; v < variables.size(); ++v) {
       // "dense/kernel:0" is a path inside the layer's group.
       io::H5Group g = weights.group(f.name);
-      const std::string& path = f.weight_paths[v];
+      const std::string& path = paths[v];
       size_t start = 0;
       for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', start)) {
         g = g.group(path.substr(start, slash - start));

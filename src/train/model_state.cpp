@@ -107,11 +107,15 @@ void ModelState::reseed(uint64_t new_seed) {
   }
 }
 
+// The optimizer's list: trainable variables only, as Keras' optimizer.build(trainable_variables),
+// so its slots (and their order in a saved file) are Keras'. Moving statistics are not in it.
 void ModelState::index_variables() {
   variables_.clear();
   for (const auto& layer : layers) {
     if (!layer->trainable()) continue;
-    for (auto& v : layer->variables()) variables_.push_back(&v);
+    for (auto& v : layer->variables()) {
+      if (v.trainable) variables_.push_back(&v);  // not the moving statistics of a BatchNormalization
+    }
   }
   const size_t n = nodes.size();
   needs_grad_.assign(n, false);
@@ -119,12 +123,12 @@ void ModelState::index_variables() {
   for (size_t i = 0; i < n; ++i) {
     const Node& node = nodes[i];
     if (node.is_input()) continue;
-    bool needs = node.layer->trainable() && !node.layer->variables().empty();
+    bool needs = node.layer->trainable() && node.layer->count_trainable_params() > 0;
     for (int t : node.inputs) needs = needs || needs_grad_[static_cast<size_t>(t)];
     needs_grad_[i] = needs;
     // A shared layer's gradients are complete at its first call, which backward reaches last.
     if (node.first_call < 0 && node.layer->trainable()) {
-      for (auto& v : node.layer->variables()) node_bytes[i] += v.value.nbytes();
+      for (auto& v : node.layer->variables()) node_bytes[i] += v.trainable ? v.value.nbytes() : 0;
     }
   }
   bucket_plan_ = plan_gradient_buckets(node_bytes, kGradientBucketBytes);
@@ -151,6 +155,14 @@ nn::Layer& ModelState::output_layer() const {
 }
 
 std::vector<nn::Variable*> ModelState::variables() { return variables_; }
+
+std::vector<nn::Variable*> ModelState::weights() {
+  std::vector<nn::Variable*> out;
+  for (auto& layer : layers) {
+    for (auto& v : layer->variables()) out.push_back(&v);
+  }
+  return out;
+}
 
 bool ModelState::fuse_activation_into_loss() const {
   if (loss.from_logits || layers.empty()) return false;
@@ -222,7 +234,9 @@ void ModelState::bucket_after_node(int node, std::vector<Tensor*>& bucket, const
   if (!ready) return;
   const Node& n = nodes[static_cast<size_t>(node)];
   if (!n.is_input() && n.first_call < 0 && n.layer->trainable()) {
-    for (auto& v : n.layer->variables()) bucket.push_back(&v.grad);
+    for (auto& v : n.layer->variables()) {
+      if (v.trainable) bucket.push_back(&v.grad);
+    }
   }
   const BucketSend send = bucket_plan_.at(static_cast<size_t>(node));
   if (send == BucketSend::none) return;
@@ -273,6 +287,7 @@ void ModelState::backward(const GradientsReady& ready) {
           auto& mine = node.layer->variables();
           auto& theirs = nodes[k].layer->variables();
           for (size_t v = 0; v < mine.size(); ++v) {
+            if (!mine[v].trainable) continue;  // no gradient (moving statistics)
             ops::backend_of("add gradients", mine[v].grad).axpby(1.0f, mine[v].grad, 1.0f, theirs[v].grad, mine[v].grad);
           }
         }
@@ -292,7 +307,9 @@ void ModelState::queue_train_step(const Tensor& x, const Tensor& y, int64_t glob
 void ModelState::queue_empty_step(const GradientsReady& ready) {
   std::vector<Tensor*> bucket;
   for (auto& layer : layers) {
-    for (auto& v : layer->variables()) ops::backend_of("fill", v.grad).fill(v.grad, 0.0f);
+    for (auto& v : layer->variables()) {
+      if (v.trainable) ops::backend_of("fill", v.grad).fill(v.grad, 0.0f);
+    }
   }
   for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) bucket_after_node(i, bucket, ready);
   optimizer->apply(variables_);

@@ -118,7 +118,10 @@ class ModelState {
   void reseed(uint64_t new_seed);
   Shape input_shape() const;
   Shape output_shape() const;
+  /// The trainable variables, in layer order: what the optimizer updates.
   std::vector<nn::Variable*> variables();
+  /// Every variable, non-trainable ones (moving statistics) included: Keras' model.weights.
+  std::vector<nn::Variable*> weights();
 
   /// Runs the layers; returns the model's output for the batch.
   const Tensor& forward(const Tensor& x, bool training);

@@ -93,8 +93,10 @@ std::string functional_summary(const train::ModelState& s, int64_t total, int64_
 }  // namespace
 
 std::string Model::summary_string() const {
+  // Keras' "Trainable params": the trainable variables of the trainable layers (not a frozen
+  // layer's, nor BatchNormalization's moving statistics).
   int64_t trainable = 0;
-  for (const auto& l : state().layers) trainable += l->trainable() ? l->count_params() : 0;
+  for (const auto& l : state().layers) trainable += l->built() && l->trainable() ? l->count_trainable_params() : 0;
   if (state().functional) return functional_summary(state(), count_params(), trainable);
   std::ostringstream out;
   out << "Model: \"" << name() << "\"\n";

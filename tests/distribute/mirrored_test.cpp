@@ -47,17 +47,18 @@ double max_difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b
 }
 
 /// Trains the same model on one device and mirrored on `devices`; checks they agree.
-void expect_same_training(int64_t samples, int batch, const std::vector<std::string>& devices, const char* optimizer) {
+void expect_same_training(int64_t samples, int batch, const std::vector<std::string>& devices, const char* optimizer,
+                          Sequential (*make)() = small_cnn) {
   auto [x, y] = small_images(samples, 7);
   utils::set_random_seed(3);
-  Sequential single = small_cnn();
+  Sequential single = make();
   const auto initial = single.get_weights();
   distribute::MirroredStrategy strategy(devices);
   FRESH_CHECK(strategy.num_replicas_in_sync() == static_cast<int>(devices.size()));
   std::optional<Sequential> mirrored;
   {
     auto scope = strategy.scope();
-    mirrored.emplace(small_cnn());
+    mirrored.emplace(make());
   }
   FRESH_CHECK(mirrored->device() == Device::parse(devices[0]));
   mirrored->set_weights(initial);
@@ -109,6 +110,40 @@ TEST(MirroredStrategyTest, ReplicasWithNoRowsInABatch) {
   run_in_fresh_process([] {
     split_cpu(3);
     expect_same_training(5, 2, {"/CPU:0", "/CPU:1", "/CPU:2"}, "adam");  // batches of 2 and 1 over 3 replicas
+  });
+}
+
+TEST(MirroredStrategyTest, LayerNormalizationTrainsAsOneDevice) {
+  run_in_fresh_process([] {
+    split_cpu(2);
+    expect_same_training(128, 32, {"/CPU:0", "/CPU:1"}, "adam", [] {
+      return Sequential({layers::Input({8, 8, 1}), layers::Conv2D(4, {3, 3}), layers::Flatten(),
+                         layers::LayerNormalization(), layers::Dense(10, "softmax")});
+    });
+  });
+}
+
+// Each replica normalizes with its own share's statistics (Keras' synchronized=False), so no
+// equality with one device here: the moving statistics (no gradient, not all-reduced) must not
+// get in the way of the gradient all-reduce, and replica 0's are the model's.
+TEST(MirroredStrategyTest, BatchNormalizationTrainsWithPerReplicaStatistics) {
+  run_in_fresh_process([] {
+    split_cpu(2);
+    auto [x, y] = small_images(64, 8);
+    distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
+    std::optional<Sequential> model;
+    {
+      auto scope = strategy.scope();
+      model.emplace(Sequential({layers::Input({8, 8, 1}), layers::Conv2D(4, {3, 3}),
+                                layers::BatchNormalization({.momentum = 0.5}), layers::Flatten(),
+                                layers::Dense(10, "softmax")}));
+    }
+    model->compile(optimizers::Adam(), "sparse_categorical_crossentropy");
+    model->fit(x, y, {.batch_size = 16, .epochs = 2, .verbose = 0});
+    const auto moving_mean = model->layers()[1].get_weights()[2].to_vector<float>();
+    for (float m : moving_mean) FRESH_CHECK_MSG(std::isfinite(m) && m != 0.0f, "moving mean " + std::to_string(m));
+    const double loss = model->evaluate(x, y, {.batch_size = 16, .verbose = 0}).loss();
+    FRESH_CHECK_MSG(std::isfinite(loss), "evaluate loss " + std::to_string(loss));
   });
 }
 

@@ -122,16 +122,39 @@ std::vector<Case> layer_cases() {
   cases.push_back({"softmax_layer", {6}, {Dense(4), Softmax()}});
   cases.push_back({"softmax_layer_axis", {2, 3}, {Dense(4), Softmax(1)}});
   cases.push_back({"reshape", {12}, {Reshape({2, 2, 3}), Conv2D(2, {2, 2}), Reshape({-1}), Dense(2)}});
+  cases.push_back({"batch_normalization", {4, 4, 3},
+                   {Conv2D(3, {2, 2}), BatchNormalization({.momentum = 0.8}), Flatten(), Dense(2)}});
+  cases.push_back({"layer_normalization", {6},
+                   {Dense(5), LayerNormalization({.epsilon = 1e-4}), Dense(2, "softmax")}});
   cases.push_back({"convnet", {8, 8, 1},
                    {Conv2D(4, {3, 3}, "relu"), MaxPooling2D(), Conv2D(4, {2, 2}, conv_options("same", {1, 1}, "relu")),
                     AveragePooling2D(), Flatten(), Dropout(0.25f), Dense(3, "softmax")}});
   return cases;
 }
 
+// The normalization layers' weights start as constants (gamma 1, beta 0, moving mean 0 and
+// variance 1), under which a swapped or unread weight would not show: random ones instead.
+void randomize_normalization(Sequential& model, uint32_t seed) {
+  for (Layer layer : model.layers()) {
+    if (layer.class_name() != "BatchNormalization" && layer.class_name() != "LayerNormalization") continue;
+    std::vector<Tensor> weights = layer.get_weights();
+    for (size_t i = 0; i < weights.size(); ++i) {
+      std::vector<float> v = random_tensor(weights[i].shape(), seed++).to_vector<float>();
+      if (i == 3) {
+        for (float& e : v) e = 1.0f + 0.5f * e;  // BatchNormalization's moving_variance: in [0.5, 1.5)
+      }
+      weights[i] = Tensor::from_vector(v, weights[i].shape());
+    }
+    layer.set_weights(weights);
+  }
+}
+
 Sequential with_input(const Case& c) {
   std::vector<Layer> stack{layers::Input(c.input)};
   stack.insert(stack.end(), c.layers.begin(), c.layers.end());
-  return Sequential(stack);
+  Sequential model(stack);
+  randomize_normalization(model, 100);
+  return model;
 }
 
 struct TrainedCase {

@@ -50,6 +50,10 @@ def layer_cases():
         ("softmax_layer_axis", (2, 3), lambda: [layers.Dense(4), layers.Softmax(axis=1)]),
         ("reshape", (12,), lambda: [layers.Reshape((2, 2, 3)), layers.Conv2D(2, (2, 2)), layers.Reshape((-1,)),
                                     layers.Dense(2)]),
+        ("batch_normalization", (4, 4, 3), lambda: [layers.Conv2D(3, (2, 2)), layers.BatchNormalization(momentum=0.8),
+                                                    layers.Flatten(), layers.Dense(2)]),
+        ("layer_normalization", (6,), lambda: [layers.Dense(5), layers.LayerNormalization(epsilon=1e-4),
+                                               layers.Dense(2, activation="softmax")]),
         ("convnet", (8, 8, 1), lambda: [layers.Conv2D(4, (3, 3), activation="relu"), layers.MaxPooling2D(),
                                         layers.Conv2D(4, (2, 2), padding="same", activation="relu"),
                                         layers.AveragePooling2D((2, 2)), layers.Flatten(), layers.Dropout(0.25),
@@ -129,7 +133,8 @@ def functional_cases():
 
 
 def save_tf215_h5(model, path):
-    """A Sequential of Conv2D/MaxPooling2D/Flatten/Dense as tf.keras 2.15's model.save("m.h5")."""
+    """A Sequential of Conv2D/MaxPooling2D/BatchNormalization/Flatten/Dense as tf.keras 2.15's
+    model.save("m.h5")."""
     def initializer(name):
         return {"class_name": name, "config": {"seed": None} if name == "GlorotUniform" else {}}
 
@@ -137,7 +142,8 @@ def save_tf215_h5(model, path):
     configs, names, counts = [], [], {}
     for layer in model.layers:
         kind = type(layer).__name__
-        base = {"Conv2D": "conv2d", "MaxPooling2D": "max_pooling2d", "Flatten": "flatten", "Dense": "dense"}[kind]
+        base = {"Conv2D": "conv2d", "MaxPooling2D": "max_pooling2d", "Flatten": "flatten", "Dense": "dense",
+                "BatchNormalization": "batch_normalization"}[kind]
         name = base if base not in counts else f"{base}_{counts[base]}"
         counts[base] = counts.get(base, 0) + 1
         names.append(name)
@@ -152,6 +158,13 @@ def save_tf215_h5(model, path):
                      kernel_initializer=initializer("GlorotUniform"), bias_initializer=initializer("Zeros"),
                      kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                      kernel_constraint=None, bias_constraint=None)
+        elif kind == "BatchNormalization":
+            # tf.keras 2 writes a built layer's axis as a list.
+            c.update(axis=[len(model.input_shape) - 1], momentum=layer.momentum, epsilon=layer.epsilon,
+                     center=layer.center, scale=layer.scale, beta_initializer=initializer("Zeros"),
+                     gamma_initializer=initializer("Ones"), moving_mean_initializer=initializer("Zeros"),
+                     moving_variance_initializer=initializer("Ones"), beta_regularizer=None, gamma_regularizer=None,
+                     beta_constraint=None, gamma_constraint=None, synchronized=False)
         elif kind == "MaxPooling2D":
             c.update(pool_size=list(layer.pool_size), padding=layer.padding, strides=list(layer.strides),
                      data_format="channels_last")
@@ -190,7 +203,9 @@ def save_tf215_h5(model, path):
             g = mw.create_group(name)
             layer = by_name.get(name)
             weights = layer.get_weights() if layer is not None else []
-            weight_names = [f"{name}/{w}:0" for w in ("kernel", "bias")[:len(weights)]]
+            kinds = ("gamma", "beta", "moving_mean", "moving_variance") if isinstance(
+                layer, layers.BatchNormalization) else ("kernel", "bias")
+            weight_names = [f"{name}/{w}:0" for w in kinds[:len(weights)]]
             g.attrs["weight_names"] = fixed(weight_names) if weight_names else np.array([], dtype="S1")
             for wname, value in zip(weight_names, weights):
                 g.create_dataset(wname, data=value)
@@ -206,7 +221,8 @@ def main():
     for name, shape, make in layer_cases():
         model = keras.Sequential([keras.Input(shape)] + make())
         x = rng.uniform(-1, 1, size=(5,) + shape).astype("float32")
-        if name in ("convnet", "dropout"):  # compiled and trained too, with an optimizer state
+        # Compiled and trained too, with an optimizer state (and moving statistics far from 0 and 1).
+        if name in ("convnet", "dropout", "batch_normalization", "layer_normalization"):
             y = rng.integers(0, model.output_shape[-1], size=(5,))
             model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
             model.fit(x, y, batch_size=3, epochs=1, verbose=0)
@@ -218,7 +234,8 @@ def main():
             model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
             model.fit(x, rng.integers(0, 3, size=(6,)), batch_size=3, epochs=1, verbose=0)
         models.append((name, model, x))
-    legacy = {"dense_relu", "convnet", "adam_scce", "rmsprop_mse", "functional_merges"}
+    legacy = {"dense_relu", "convnet", "adam_scce", "rmsprop_mse", "functional_merges",
+              "batch_normalization"}
     for name, model, x in models:
         base = os.path.join(out, name)
         np.save(base + ".x.npy", x)
@@ -250,6 +267,21 @@ def main():
     np.testing.assert_allclose(reread.predict(x, verbose=0), np.load(base + ".y.npy"), rtol=1e-6, atol=1e-6)
     manifest.append({"case": "tf215_convnet (tf.keras 2.15 .h5)", "model": "tf215_convnet.h5",
                      "x": "tf215_convnet.x.npy", "y": "tf215_convnet.y.npy"})
+    # The same with BatchNormalization, whose weights (random here, moving statistics included)
+    # tf.keras 2 names gamma:0, beta:0, moving_mean:0, moving_variance:0.
+    model = keras.Sequential([keras.Input((6, 6, 2)), layers.Conv2D(3, (3, 3)), layers.BatchNormalization(),
+                              layers.Flatten(), layers.Dense(3, activation="softmax")])
+    bn = model.layers[1]
+    bn.set_weights([rng.uniform(0.5, 1.5, 3), rng.uniform(-1, 1, 3), rng.uniform(-1, 1, 3), rng.uniform(0.5, 2, 3)])
+    x = rng.uniform(-1, 1, size=(4, 6, 6, 2)).astype("float32")
+    base = os.path.join(out, "tf215_batchnorm")
+    save_tf215_h5(model, base + ".h5")
+    np.save(base + ".x.npy", x)
+    np.save(base + ".y.npy", np.asarray(model.predict(x, verbose=0), dtype="float32"))
+    reread = keras.saving.load_model(base + ".h5", compile=False)
+    np.testing.assert_allclose(reread.predict(x, verbose=0), np.load(base + ".y.npy"), rtol=1e-6, atol=1e-6)
+    manifest.append({"case": "tf215_batchnorm (tf.keras 2.15 .h5)", "model": "tf215_batchnorm.h5",
+                     "x": "tf215_batchnorm.x.npy", "y": "tf215_batchnorm.y.npy"})
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     print(f"keras_writes: {len(manifest)} files to load in {out} (Keras {keras.__version__}, {keras.backend.backend()})")

@@ -48,9 +48,17 @@ inline void check_gradients(const LayerPtr& layer, Tensor x, const CheckOptions&
   ASSERT_TRUE(dx_tensor.defined()) << layer->name() << ": backward(need_dx=true) returned no dx";
   ASSERT_EQ(dx_tensor.shape(), x.shape()) << layer->name();
   const std::vector<float> dx = values_of(dx_tensor);
+  // Trainable variables only: the others (moving statistics) have no gradient.
+  std::vector<size_t> trainable;
   std::vector<std::vector<float>> dvars;
-  for (auto& v : layer->variables()) {
+  for (size_t i = 0; i < layer->variables().size(); ++i) {
+    nn::Variable& v = layer->variables()[i];
+    if (!v.trainable) {
+      EXPECT_FALSE(v.grad.defined()) << layer->name() << "/" << v.name << ": a non-trainable variable has a gradient";
+      continue;
+    }
     ASSERT_EQ(v.grad.shape(), v.value.shape()) << layer->name() << "/" << v.name;
+    trainable.push_back(i);
     dvars.push_back(values_of(v.grad));
   }
 
@@ -61,7 +69,7 @@ inline void check_gradients(const LayerPtr& layer, Tensor x, const CheckOptions&
   expect_close(dx, numeric_gradient(x.data<float>(), x.numel(), o.eps, objective), kGradAtol, kGradRtol,
                layer->name() + ": d/d(input)");
   for (size_t i = 0; i < dvars.size(); ++i) {
-    nn::Variable& v = layer->variables()[i];
+    nn::Variable& v = layer->variables()[trainable[i]];
     expect_close(dvars[i], numeric_gradient(v.value.data<float>(), v.value.numel(), o.eps, objective), kGradAtol,
                  kGradRtol, layer->name() + ": d/d(" + v.name + ")");
   }
@@ -73,8 +81,8 @@ inline void check_gradients(const LayerPtr& layer, Tensor x, const CheckOptions&
     const Tensor& none = layer->backward(dy, /*need_dx=*/false);
     EXPECT_FALSE(none.defined()) << layer->name() << ": backward(need_dx=false) returned a dx";
     for (size_t i = 0; i < dvars.size(); ++i) {
-      expect_close(layer->variables()[i].grad, dvars[i], 1e-6, 1e-5,
-                   layer->name() + ": " + layer->variables()[i].name + " gradient with need_dx=false");
+      const nn::Variable& v = layer->variables()[trainable[i]];
+      expect_close(v.grad, dvars[i], 1e-6, 1e-5, layer->name() + ": " + v.name + " gradient with need_dx=false");
     }
   }
 }

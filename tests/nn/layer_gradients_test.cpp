@@ -276,6 +276,76 @@ TEST(DropoutGradientTest, RateZeroTrainingIsTheIdentity) {
   check_gradients(layer, x, in_training(true));
 }
 
+// --- BatchNormalization, LayerNormalization ------------------------------------------------------
+
+struct NormCase {
+  std::string name;
+  bool batch_norm;  // else LayerNormalization
+  Shape input;      // one sample
+  bool center, scale, training;
+};
+
+void PrintTo(const NormCase& c, std::ostream* os) { *os << c.name; }
+
+class NormalizationGradientTest : public testing::TestWithParam<NormCase> {};
+
+TEST_P(NormalizationGradientTest, MatchesNaiveForwardAndFiniteDifferences) {
+  const NormCase& c = GetParam();
+  constexpr double kEpsilon = 1e-3;
+  LayerPtr layer =
+      c.batch_norm
+          ? build_layer(layers::BatchNormalization({.momentum = 0.9, .center = c.center, .scale = c.scale}), c.input)
+          : build_layer(layers::LayerNormalization({.center = c.center, .scale = c.scale}), c.input);
+  randomize_variables(*layer, 31);
+  auto& vars = layer->variables();
+  const int64_t cols = c.input[-1];
+  std::pair<std::vector<float>, std::vector<float>> moving;
+  if (c.batch_norm) {
+    // Moving statistics a variance can have (positive), and named as Keras names them.
+    ASSERT_EQ(vars.size(), 2u + c.center + c.scale);
+    nn::Variable& mean = vars[vars.size() - 2];
+    nn::Variable& variance = vars.back();
+    EXPECT_EQ(mean.name, "moving_mean");
+    EXPECT_EQ(variance.name, "moving_variance");
+    EXPECT_FALSE(mean.trainable || variance.trainable);
+    const auto positive = uniform_values(cols, 32, 0.5f, 1.5f);
+    std::copy(positive.begin(), positive.end(), variance.value.data<float>());
+    moving = {values_of(mean.value), positive};
+  }
+  std::vector<float> gamma, beta;
+  if (c.scale) gamma = values_of(vars[0].value);
+  if (c.center) beta = values_of(vars[c.scale ? 1 : 0].value);
+  const Shape xs = c.input.with_batch(4);
+  const Tensor x = make_tensor(uniform_values(xs.numel(), 33), xs);
+
+  const auto expected =
+      c.batch_norm ? ref_batch_norm(values_of(x), cols, c.scale ? &gamma : nullptr, c.center ? &beta : nullptr,
+                                    kEpsilon, c.training ? nullptr : &moving)
+                   : ref_layer_norm(values_of(x), cols, c.scale ? &gamma : nullptr, c.center ? &beta : nullptr, kEpsilon);
+  expect_close(layer->forward(x, c.training), expected, 1e-5, 1e-5, c.name + " forward");
+
+  check_gradients(layer, x, [&] {
+    CheckOptions o = in_training(c.training);
+    o.eps = 3e-3f;
+    return o;
+  }());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Layers, NormalizationGradientTest,
+    testing::Values(NormCase{"batch_norm_training", true, {3}, true, true, true},
+                    NormCase{"batch_norm_inference", true, {3}, true, true, false},
+                    NormCase{"batch_norm_rank4_training", true, {2, 2, 3}, true, true, true},
+                    NormCase{"batch_norm_rank4_inference", true, {2, 2, 3}, true, true, false},
+                    NormCase{"batch_norm_plain_training", true, {2, 4}, false, false, true},
+                    NormCase{"batch_norm_scale_only_training", true, {5}, false, true, true},
+                    NormCase{"batch_norm_center_only_inference", true, {5}, true, false, false},
+                    NormCase{"layer_norm", false, {6}, true, true, true},
+                    NormCase{"layer_norm_rank3", false, {2, 5}, true, true, false},
+                    NormCase{"layer_norm_no_center", false, {4}, false, true, true},
+                    NormCase{"layer_norm_no_scale", false, {2, 4}, true, false, false}),
+    [](const testing::TestParamInfo<NormCase>& info) { return info.param.name; });
+
 // --- Activation ----------------------------------------------------------------------------------
 
 class ActivationGradientTest : public testing::TestWithParam<std::string> {};

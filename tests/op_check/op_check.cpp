@@ -155,6 +155,38 @@ Tensor loss_input(const Device& d, LossKind kind, bool from_logits, int64_t rows
   return p;
 }
 
+// Normalization inputs: a batch-norm case is rows x channels (any leading shape); offset moves
+// the mean far from 0 (the statistics must not cancel).
+struct NormShape {
+  Shape shape;
+  float offset;
+};
+const std::vector<NormShape>& batch_norm_cases() {
+  static const std::vector<NormShape> cases = {{{6, 5, 5, 7}, 0.0f}, {{700, 33}, 0.0f}, {{40, 3}, 100.0f}};
+  return cases;
+}
+const std::vector<Shape>& layer_norm_cases() {
+  static const std::vector<Shape> cases = {{37, 50}, {5, 3, 129}, {300, 4}};
+  return cases;
+}
+
+BatchNormParams bn_params(const Shape& s, bool training) {
+  const int64_t c = s[-1];
+  return {s.numel() / c, c, 1e-3f, 0.9f, training};
+}
+
+/// BatchNorm forward on device d: y, mean, inv_std and the moving statistics after the call.
+Outputs batch_norm_forward_outputs(const Device& d, const NormShape& n, bool training) {
+  const int64_t c = n.shape[-1];
+  Tensor x = random(d, n.shape, 60, n.offset - 1.0f, n.offset + 1.0f);
+  Tensor gamma = random(d, {c}, 61, 0.5f, 1.5f), beta = random(d, {c}, 62);
+  Tensor mm = random(d, {c}, 63), mv = random(d, {c}, 64, 0.5f, 2.0f);
+  Tensor mean = Tensor::empty({c}, ks::DType::float32, d), inv_std = mean.clone();
+  Tensor y = Tensor::empty(n.shape, ks::DType::float32, d);
+  backend(d).batch_norm_forward(bn_params(n.shape, training), x, &gamma, &beta, mm, mv, mean, inv_std, y);
+  return Outputs{host(y), host(mean), host(inv_std), host(mm), host(mv)};
+}
+
 // --- value mode -----------------------------------------------------------------------------------
 
 std::vector<Case> value_cases() {
@@ -266,6 +298,32 @@ std::vector<Case> value_cases() {
                        }});
     }
   }
+  for (size_t i = 0; i < batch_norm_cases().size(); ++i) {
+    for (int training = 0; training < 2; ++training) {
+      cases.push_back({"batch_norm forward #" + std::to_string(i) + (training ? " training" : " inference"),
+                       [=](const Device& d) { return batch_norm_forward_outputs(d, batch_norm_cases()[i], training); }});
+    }
+  }
+  cases.push_back({"batch_norm forward without gamma, beta", [](const Device& d) {
+                     const Shape s{50, 6};
+                     Tensor x = random(d, s, 65), mm = random(d, {6}, 66), mv = random(d, {6}, 67, 0.5f, 2.0f);
+                     Tensor mean = Tensor::empty({6}, ks::DType::float32, d), inv_std = mean.clone();
+                     Tensor y = Tensor::empty(s, ks::DType::float32, d);
+                     backend(d).batch_norm_forward(bn_params(s, true), x, nullptr, nullptr, mm, mv, mean, inv_std, y);
+                     return Outputs{host(y), host(mm), host(mv)};
+                   }});
+  for (size_t i = 0; i < layer_norm_cases().size(); ++i) {
+    cases.push_back({"layer_norm forward #" + std::to_string(i), [i](const Device& d) {
+                       const Shape& s = layer_norm_cases()[i];
+                       const int64_t c = s[-1], rows = s.numel() / c;
+                       Tensor x = random(d, s, 68, -2.0f, 3.0f), gamma = random(d, {c}, 69), beta = random(d, {c}, 70);
+                       Tensor mean = Tensor::empty({rows}, ks::DType::float32, d), inv_std = mean.clone();
+                       Tensor y = Tensor::empty(s, ks::DType::float32, d), y2 = y.clone();
+                       backend(d).layer_norm_forward({rows, c, 1e-3f}, x, &gamma, &beta, mean, inv_std, y);
+                       backend(d).layer_norm_forward({rows, c, 1e-5f}, x, nullptr, nullptr, mean, inv_std, y2);
+                       return Outputs{host(y), host(y2), host(mean), host(inv_std)};
+                     }});
+  }
   cases.push_back({"metrics (sparse, categorical, binary accuracy)", [](const Device& d) {
                      const int64_t rows = 50, cols = 10;
                      Tensor pred = random(d, {rows, cols}, 14, 0.0f, 1.0f);
@@ -351,6 +409,41 @@ std::vector<Case> gradient_cases() {
                        backend(d).pool2d_forward(p, x, y);
                        backend(d).pool2d_backward(p, x, y, dy, dx);
                        return Outputs{host(dx)};
+                     }});
+  }
+  for (size_t i = 0; i < batch_norm_cases().size(); ++i) {
+    for (int training = 0; training < 2; ++training) {
+      cases.push_back({"batch_norm backward #" + std::to_string(i) + (training ? " training" : " inference"),
+                       [=](const Device& d) {
+                         const NormShape& n = batch_norm_cases()[i];
+                         const int64_t c = n.shape[-1];
+                         const auto p = bn_params(n.shape, training);
+                         Tensor x = random(d, n.shape, 71, n.offset - 1.0f, n.offset + 1.0f);
+                         Tensor gamma = random(d, {c}, 72, 0.5f, 1.5f), beta = random(d, {c}, 73);
+                         Tensor mm = random(d, {c}, 74), mv = random(d, {c}, 75, 0.5f, 2.0f);
+                         Tensor mean = Tensor::empty({c}, ks::DType::float32, d), inv_std = mean.clone();
+                         Tensor y = x.clone(), dy = random(d, n.shape, 76), dx = x.clone();
+                         Tensor dgamma = mean.clone(), dbeta = mean.clone();
+                         backend(d).batch_norm_forward(p, x, &gamma, &beta, mm, mv, mean, inv_std, y);
+                         backend(d).batch_norm_backward(p, x, dy, &gamma, mean, inv_std, &dx, dgamma, dbeta);
+                         Tensor dx2 = x.clone();  // without gamma
+                         backend(d).batch_norm_backward(p, x, dy, nullptr, mean, inv_std, &dx2, dgamma, dbeta);
+                         return Outputs{host(dx), host(dx2), host(dgamma), host(dbeta)};
+                       }});
+    }
+  }
+  for (size_t i = 0; i < layer_norm_cases().size(); ++i) {
+    cases.push_back({"layer_norm backward #" + std::to_string(i), [i](const Device& d) {
+                       const Shape& s = layer_norm_cases()[i];
+                       const int64_t c = s[-1], rows = s.numel() / c;
+                       Tensor x = random(d, s, 77, -2.0f, 3.0f), gamma = random(d, {c}, 78), beta = random(d, {c}, 79);
+                       Tensor mean = Tensor::empty({rows}, ks::DType::float32, d), inv_std = mean.clone();
+                       Tensor y = x.clone(), dy = random(d, s, 80), dx = x.clone(), dx2 = x.clone();
+                       Tensor dgamma = Tensor::empty({c}, ks::DType::float32, d), dbeta = dgamma.clone();
+                       backend(d).layer_norm_forward({rows, c, 1e-3f}, x, &gamma, &beta, mean, inv_std, y);
+                       backend(d).layer_norm_backward({rows, c, 1e-3f}, x, dy, &gamma, mean, inv_std, &dx, &dgamma, &dbeta);
+                       backend(d).layer_norm_backward({rows, c, 1e-3f}, x, dy, nullptr, mean, inv_std, &dx2, nullptr, nullptr);
+                       return Outputs{host(dx), host(dx2), host(dgamma), host(dbeta)};
                      }});
   }
   for (LossKind k : kLosses) {
@@ -455,6 +548,58 @@ std::vector<FiniteDifference> finite_difference_cases() {
                        return host(dx);
                      },
                      xs, -1.0f, 1.0f});
+  }
+  for (int training = 0; training < 2; ++training) {
+    const Shape s{6, 2, 3};
+    const auto dy = random_values(s.numel(), 45);
+    const auto p = bn_params(s, training);
+    // Fresh moving statistics per call: training updates them, and the objective must be one
+    // function of x.
+    auto forward = [=](const Tensor& x, Tensor& mean, Tensor& inv_std) {
+      Tensor gamma = random(cpu, {3}, 46, 0.5f, 1.5f), beta = random(cpu, {3}, 47);
+      Tensor mm = random(cpu, {3}, 48), mv = random(cpu, {3}, 49, 0.5f, 2.0f), y = x.clone();
+      backend(cpu).batch_norm_forward(p, x, &gamma, &beta, mm, mv, mean, inv_std, y);
+      return y;
+    };
+    cases.push_back({std::string("batch_norm input gradient ") + (training ? "training" : "inference"),
+                     [=](const Tensor& x) {
+                       Tensor mean = Tensor::empty({3}, ks::DType::float32, cpu), inv_std = mean.clone();
+                       return dot(host(forward(x, mean, inv_std)), dy);
+                     },
+                     [=](const Tensor& x) {
+                       Tensor mean = Tensor::empty({3}, ks::DType::float32, cpu), inv_std = mean.clone();
+                       forward(x, mean, inv_std);
+                       Tensor dx = x.clone(), dgamma = mean.clone(), dbeta = mean.clone();
+                       Tensor gamma = random(cpu, {3}, 46, 0.5f, 1.5f);
+                       backend(cpu).batch_norm_backward(p, x, Tensor::from_vector(dy, s, cpu), &gamma, mean, inv_std,
+                                                        &dx, dgamma, dbeta);
+                       return host(dx);
+                     },
+                     s, -1.0f, 1.0f});
+  }
+  {
+    const Shape s{4, 9};
+    const auto dy = random_values(s.numel(), 50);
+    const LayerNormParams p{4, 9, 1e-3f};
+    auto forward = [=](const Tensor& x, Tensor& mean, Tensor& inv_std) {
+      Tensor gamma = random(cpu, {9}, 51), beta = random(cpu, {9}, 52), y = x.clone();
+      backend(cpu).layer_norm_forward(p, x, &gamma, &beta, mean, inv_std, y);
+      return y;
+    };
+    cases.push_back({"layer_norm input gradient",
+                     [=](const Tensor& x) {
+                       Tensor mean = Tensor::empty({4}, ks::DType::float32, cpu), inv_std = mean.clone();
+                       return dot(host(forward(x, mean, inv_std)), dy);
+                     },
+                     [=](const Tensor& x) {
+                       Tensor mean = Tensor::empty({4}, ks::DType::float32, cpu), inv_std = mean.clone();
+                       forward(x, mean, inv_std);
+                       Tensor dx = x.clone(), gamma = random(cpu, {9}, 51);
+                       backend(cpu).layer_norm_backward(p, x, Tensor::from_vector(dy, s, cpu), &gamma, mean, inv_std,
+                                                        &dx, nullptr, nullptr);
+                       return host(dx);
+                     },
+                     s, -1.0f, 1.0f});
   }
   for (LossKind k : kLosses) {
     const bool logits = k != LossKind::mean_squared_error;

@@ -27,7 +27,8 @@
 
 namespace kerosene::backends::cuda_abi {
 
-inline constexpr int kAbiVersion = 4;  // 2: InitOptions serves scratch memory; 3: ActivationParams; 4: merge kernels
+inline constexpr int kAbiVersion = 5;  // 2: InitOptions serves scratch memory; 3: ActivationParams; 4: merge kernels;
+                                       // 5: normalization kernels
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -162,6 +163,25 @@ struct Plugin {
   /// Max pooling routes each gradient to the first maximum of its window (x compared with y).
   int (*pool2d_backward)(int device, const Pool2DParams* p, const float* x, const float* y,
                          const float* dy, float* dx);
+
+  // --- normalization (gamma, beta: null for none, meaning 1 and 0) ----------------------------
+  /// x and y are p->rows x p->channels; mean, inv_std, the moving statistics and gamma/beta have
+  /// p->channels values. Training: mean and inv_std of the batch (biased variance), and the
+  /// moving statistics updated; otherwise mean and inv_std from the moving statistics.
+  int (*batch_norm_forward)(int device, const BatchNormParams* p, const float* x, const float* gamma,
+                            const float* beta, float* moving_mean, float* moving_variance, float* mean,
+                            float* inv_std, float* y);
+  /// dgamma = sum(dy * x_hat), dbeta = sum(dy) per channel (always written); dx when not null.
+  int (*batch_norm_backward)(int device, const BatchNormParams* p, const float* x, const float* dy,
+                             const float* gamma, const float* mean, const float* inv_std, float* dx,
+                             float* dgamma, float* dbeta);
+  /// x and y are p->rows x p->cols; mean and inv_std have p->rows values, gamma/beta p->cols.
+  int (*layer_norm_forward)(int device, const LayerNormParams* p, const float* x, const float* gamma,
+                            const float* beta, float* mean, float* inv_std, float* y);
+  /// dx, dgamma, dbeta: each written when not null.
+  int (*layer_norm_backward)(int device, const LayerNormParams* p, const float* x, const float* dy,
+                             const float* gamma, const float* mean, const float* inv_std, float* dx,
+                             float* dgamma, float* dbeta);
 
   // --- losses and metrics (rows x cols predictions) -------------------------------------------
   /// y_true: int32 class ids (rows) for the sparse loss, else float32 rows x cols.

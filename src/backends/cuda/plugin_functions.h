@@ -74,6 +74,16 @@ int conv2d_backward_weights(int device, const Conv2DParams* p, const float* x, c
 int pool2d_forward(int device, const Pool2DParams* p, const float* x, float* y);
 int pool2d_backward(int device, const Pool2DParams* p, const float* x, const float* y, const float* dy, float* dx);
 
+// normalization.cu
+int batch_norm_forward(int device, const BatchNormParams* p, const float* x, const float* gamma, const float* beta,
+                       float* moving_mean, float* moving_variance, float* mean, float* inv_std, float* y);
+int batch_norm_backward(int device, const BatchNormParams* p, const float* x, const float* dy, const float* gamma,
+                        const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta);
+int layer_norm_forward(int device, const LayerNormParams* p, const float* x, const float* gamma, const float* beta,
+                       float* mean, float* inv_std, float* y);
+int layer_norm_backward(int device, const LayerNormParams* p, const float* x, const float* dy, const float* gamma,
+                        const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta);
+
 // losses.cu
 int loss(int device, const LossArgs* args, const float* y_pred, const void* y_true, int64_t rows, int64_t cols,
          float* sample_loss, float* dy_pred);

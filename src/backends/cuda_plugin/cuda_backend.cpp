@@ -158,6 +158,37 @@ void CudaBackend::pool2d_backward(const Pool2DParams& p, const Tensor& x, const 
   check(api_.pool2d_backward(ordinal_, &p, f32(x), f32(y), f32(dy), f32(dx)), "pooling gradient");
 }
 
+void CudaBackend::batch_norm_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma,
+                                     const Tensor* beta, Tensor& moving_mean, Tensor& moving_variance, Tensor& mean,
+                                     Tensor& inv_std, Tensor& y) {
+  std::lock_guard lock(mutex_);
+  check(api_.batch_norm_forward(ordinal_, &p, f32(x), f32(gamma), f32(beta), f32(moving_mean), f32(moving_variance),
+                                f32(mean), f32(inv_std), f32(y)),
+        "batch normalization");
+}
+void CudaBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
+                                      const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor& dgamma,
+                                      Tensor& dbeta) {
+  std::lock_guard lock(mutex_);
+  check(api_.batch_norm_backward(ordinal_, &p, f32(x), f32(dy), f32(gamma), f32(mean), f32(inv_std), f32(dx),
+                                 f32(dgamma), f32(dbeta)),
+        "batch normalization gradient");
+}
+void CudaBackend::layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma,
+                                     const Tensor* beta, Tensor& mean, Tensor& inv_std, Tensor& y) {
+  std::lock_guard lock(mutex_);
+  check(api_.layer_norm_forward(ordinal_, &p, f32(x), f32(gamma), f32(beta), f32(mean), f32(inv_std), f32(y)),
+        "layer normalization");
+}
+void CudaBackend::layer_norm_backward(const LayerNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
+                                      const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor* dgamma,
+                                      Tensor* dbeta) {
+  std::lock_guard lock(mutex_);
+  check(api_.layer_norm_backward(ordinal_, &p, f32(x), f32(dy), f32(gamma), f32(mean), f32(inv_std), f32(dx),
+                                 f32(dgamma), f32(dbeta)),
+        "layer normalization gradient");
+}
+
 void CudaBackend::loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true, Tensor& sample_loss,
                        Tensor* dy_pred) {
   const int64_t rows = y_pred.dim(0), cols = rows ? y_pred.numel() / rows : 0;

@@ -53,6 +53,18 @@ class CudaBackend final : public Backend, public PinnedHost {
   void pool2d_backward(const Pool2DParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
                        Tensor& dx) override;
 
+  void batch_norm_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
+                          Tensor& moving_mean, Tensor& moving_variance, Tensor& mean, Tensor& inv_std,
+                          Tensor& y) override;
+  void batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
+                           const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor& dgamma,
+                           Tensor& dbeta) override;
+  void layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
+                          Tensor& mean, Tensor& inv_std, Tensor& y) override;
+  void layer_norm_backward(const LayerNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
+                           const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor* dgamma,
+                           Tensor* dbeta) override;
+
   void loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true, Tensor& sample_loss,
             Tensor* dy_pred) override;
   void metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_true, Tensor& correct) override;

@@ -41,7 +41,24 @@ def mlp():
     m.fit(x, rng.random((10, 3), dtype=np.float32), epochs=2, batch_size=5, verbose=0)
     return m, x
 
-for name, build in [("keras_cnn", cnn), ("keras_mlp", mlp)]:
+def norm():
+    # Trained, so the moving statistics are far from their initial 0 and 1.
+    m = keras.Sequential([
+        keras.Input((6, 6, 2)),
+        keras.layers.Conv2D(3, (3, 3)),
+        keras.layers.BatchNormalization(momentum=0.7),
+        keras.layers.Activation("relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(8),
+        keras.layers.LayerNormalization(epsilon=1e-4),
+        keras.layers.Dense(3, activation="softmax"),
+    ])
+    m.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy")
+    x = rng.random((10, 6, 6, 2), dtype=np.float32) * 2.0 + 0.5
+    m.fit(x, rng.integers(0, 3, 10), epochs=2, batch_size=5, verbose=0)
+    return m, x
+
+for name, build in [("keras_cnn", cnn), ("keras_mlp", mlp), ("keras_norm", norm)]:
     model, x = build()
     model.save(name + ".keras")
     model.save(name + ".h5")
