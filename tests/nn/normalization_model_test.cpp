@@ -148,7 +148,7 @@ TEST(NormalizationModel, SaveAndLoadKeepTheMovingStatistics) {
   EXPECT_GT(std::fabs(moving_mean[0]), 0.1f) << "the moving mean should have moved from 0";
 
   model.save(dir / "m.keras");
-  Sequential loaded = models::load_model(dir / "m.keras");
+  Model loaded = models::load_model(dir / "m.keras");
   const auto a = model.get_weights(), b = loaded.get_weights();
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].to_vector<float>(), b[i].to_vector<float>()) << "weight " << i;
@@ -208,7 +208,7 @@ TEST(NormalizationModel, ConfigHasKerasKeys) {
   EXPECT_EQ(ln["scale"], false);
   EXPECT_EQ(ln["rms_scaling"], false);
 
-  Sequential loaded = models::load_model(dir / "m.keras");
+  Model loaded = models::load_model(dir / "m.keras");
   EXPECT_EQ(loaded.layers()[0].get_weights().size(), 3u);  // gamma, moving_mean, moving_variance
   EXPECT_EQ(loaded.layers()[1].get_weights().size(), 1u);  // beta
   EXPECT_EQ(json::parse(loaded.to_json()), json::parse(model.to_json()));
@@ -272,7 +272,7 @@ TEST(NormalizationModel, KerasFilesWithTrainedMovingStatisticsPredictAsInKeras) 
   const std::vector<float> expected = io::load_npy(kKerasFiles + "keras_norm.y.npy").to_vector<float>();
   for (const std::string ext : {".keras", ".h5"}) {
     SCOPED_TRACE(ext);
-    Sequential model = models::load_model(kKerasFiles + "keras_norm" + ext);
+    Model model = models::load_model(kKerasFiles + "keras_norm" + ext);
     const std::vector<float> got = model.predict(x).to_vector<float>();
     ASSERT_EQ(got.size(), expected.size());
     for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5f + 1e-5f * std::abs(expected[i])) << i;
