@@ -1,9 +1,9 @@
 /*
  * fashion_mnist_resnet: a small residual network (the Functional API) on Fashion-MNIST.
  *
- * Two residual stages in the style of ResNet: each block computes x + f(x), where f is two 3x3
- * convolutions; where the number of channels changes, a 1x1 convolution projects x (Keras'
- * ResNet examples do the same). Built with kerosene::Input, layers called on tensors, and
+ * Two residual stages in the style of ResNet v1: each block computes relu(x + f(x)), where f is
+ * conv3x3-BatchNormalization-relu-conv3x3-BatchNormalization; where the number of channels
+ * changes, a 1x1 convolution projects x (Keras' ResNet examples do the same). Built with kerosene::Input, layers called on tensors, and
  * layers::Add for the shortcut; then compile/fit/evaluate as for a Sequential model.
  *
  * Build: cmake -S . -B build -G Ninja && ninja -C build example_fashion_mnist_resnet
@@ -28,12 +28,16 @@ layers::Conv2DOptions same(const std::string& activation = "linear") {
   return {.padding = "same", .activation = activation};
 }
 
-/// x + f(x), f = conv3x3-relu-conv3x3; x projected by a 1x1 convolution when its channels differ.
+/// relu(x + f(x)), f = conv-BN-relu-conv-BN; x projected by a 1x1 convolution when its channels
+/// differ. The convolutions before a BatchNormalization have no bias (its beta is the bias).
 KerasTensor residual_block(const KerasTensor& x, int64_t filters) {
+  layers::Conv2DOptions no_bias{.padding = "same", .use_bias = false};
   KerasTensor shortcut = x;
   if (x.shape()[-1] != filters) shortcut = layers::Conv2D(filters, {1, 1}, same())(x);
-  KerasTensor y = layers::Conv2D(filters, {3, 3}, same("relu"))(x);
-  y = layers::Conv2D(filters, {3, 3}, same())(y);
+  KerasTensor y = layers::Conv2D(filters, {3, 3}, no_bias)(x);
+  y = layers::Activation("relu")(layers::BatchNormalization()(y));
+  y = layers::Conv2D(filters, {3, 3}, no_bias)(y);
+  y = layers::BatchNormalization()(y);
   return layers::Activation("relu")(layers::Add()({shortcut, y}));
 }
 
