@@ -123,7 +123,7 @@ TEST(ActivationFiles, RoundTripPredictsAndTrainsOnExactly) {
   }
 }
 
-const nn::ActivationLayer& activation_layer(const Sequential& model, size_t i) {
+const nn::ActivationLayer& activation_layer(const Model& model, size_t i) {
   return dynamic_cast<const nn::ActivationLayer&>(*model.layers()[i].impl());
 }
 
