@@ -271,12 +271,13 @@ inline std::vector<float> ref_dense(const std::vector<float>& x, const std::vect
   return y;
 }
 
-/// NHWC convolution with an HWIO kernel.
+/// NHWC convolution with an HWIO kernel, its taps dh (dw) pixels apart (Keras' dilation_rate).
 inline std::vector<float> ref_conv2d(const std::vector<float>& x, const Shape& xs, const std::vector<float>& w,
                                      const Shape& ws, const std::vector<float>* bias, int sh, int sw,
-                                     const std::string& padding, const std::string& act) {
+                                     const std::string& padding, const std::string& act, int dh = 1, int dw = 1) {
   const int64_t n = xs[0], h = xs[1], wd = xs[2], c = xs[3], kh = ws[0], kw = ws[1], f = ws[3];
-  const RefPad ph = ref_padding(padding, h, kh, sh), pw = ref_padding(padding, wd, kw, sw);
+  // The padding rule sees the dilated kernel's extent.
+  const RefPad ph = ref_padding(padding, h, (kh - 1) * dh + 1, sh), pw = ref_padding(padding, wd, (kw - 1) * dw + 1, sw);
   std::vector<float> y(n * ph.out * pw.out * f);
   for (int64_t b = 0; b < n; ++b)
     for (int64_t oh = 0; oh < ph.out; ++oh)
@@ -285,7 +286,7 @@ inline std::vector<float> ref_conv2d(const std::vector<float>& x, const Shape& x
           double s = bias ? (*bias)[o] : 0.0;
           for (int64_t i = 0; i < kh; ++i)
             for (int64_t j = 0; j < kw; ++j) {
-              const int64_t ih = oh * sh - ph.before + i, iw = ow * sw - pw.before + j;
+              const int64_t ih = oh * sh - ph.before + i * dh, iw = ow * sw - pw.before + j * dw;
               if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
               for (int64_t ci = 0; ci < c; ++ci) {
                 s += static_cast<double>(x[((b * h + ih) * wd + iw) * c + ci]) * w[((i * kw + j) * c + ci) * f + o];

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kerosene/shape.h"
@@ -72,6 +73,26 @@ namespace layers {
 /// Declares the shape of one sample (without the batch dimension).
 Layer Input(const Shape& shape, const std::string& name = "");
 
+/// A height and a width, where Keras takes "an int or a tuple of 2 ints" (kernel_size,
+/// strides, dilation_rate, pool_size, size): 3 means {3, 3}. A std::pair<int, int> converts to
+/// it, and .first / .second read it, as when these arguments were pairs.
+struct Size2D : std::pair<int, int> {
+  Size2D(int both) : std::pair<int, int>(both, both) {}  // NOLINT: implicit, as Keras' int
+  Size2D(int height, int width) : std::pair<int, int>(height, width) {}
+  Size2D(const std::pair<int, int>& hw) : std::pair<int, int>(hw) {}  // NOLINT
+};
+
+/// The rows and columns ZeroPadding2D adds or Cropping2D removes, as Keras takes them: one int
+/// for every side, {h, w} for top and bottom (h each) and left and right (w each), or
+/// {{top, bottom}, {left, right}}.
+struct Margins2D {
+  int top, bottom, left, right;
+  Margins2D(int all) : top(all), bottom(all), left(all), right(all) {}  // NOLINT
+  Margins2D(int height, int width) : top(height), bottom(height), left(width), right(width) {}
+  Margins2D(std::pair<int, int> height, std::pair<int, int> width)
+      : top(height.first), bottom(height.second), left(width.first), right(width.second) {}
+};
+
 struct DenseOptions {
   std::string activation = "linear";
   bool use_bias = true;
@@ -83,25 +104,51 @@ Layer Dense(int64_t units, const std::string& activation = "linear");
 Layer Dense(int64_t units, const DenseOptions& options);
 
 struct Conv2DOptions {
-  std::pair<int, int> strides = {1, 1};
+  Size2D strides = 1;
   std::string padding = "valid";  ///< "valid" or "same"
+  /// Kernel taps this many pixels apart (atrous convolution); above 1 only with strides 1, as
+  /// in Keras.
+  Size2D dilation_rate = 1;
   std::string activation = "linear";
   bool use_bias = true;
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
   std::string name = {};
 };
-/// Channels-last (NHWC) like Keras' default; the kernel is (kh, kw, in, out).
-Layer Conv2D(int64_t filters, std::pair<int, int> kernel_size, const std::string& activation = "linear");
-Layer Conv2D(int64_t filters, std::pair<int, int> kernel_size, const Conv2DOptions& options);
+/// Channels-last (NHWC) like Keras' default; the kernel is (kh, kw, in, out). kernel_size is
+/// an int or {kh, kw}: Conv2D(32, 3, "relu") is Conv2D(32, {3, 3}, "relu").
+Layer Conv2D(int64_t filters, Size2D kernel_size, const std::string& activation = "linear");
+Layer Conv2D(int64_t filters, Size2D kernel_size, const Conv2DOptions& options);
 
 struct Pooling2DOptions {
-  std::optional<std::pair<int, int>> strides;  ///< default: the pool size
+  std::optional<Size2D> strides;  ///< default: the pool size
   std::string padding = "valid";
   std::string name = {};
 };
-Layer MaxPooling2D(std::pair<int, int> pool_size = {2, 2}, const Pooling2DOptions& options = {});
-Layer AveragePooling2D(std::pair<int, int> pool_size = {2, 2}, const Pooling2DOptions& options = {});
+/// pool_size is an int or {h, w}: MaxPooling2D(2) is MaxPooling2D({2, 2}).
+Layer MaxPooling2D(Size2D pool_size = {2, 2}, const Pooling2DOptions& options = {});
+Layer AveragePooling2D(Size2D pool_size = {2, 2}, const Pooling2DOptions& options = {});
+
+/// GlobalAveragePooling2D / GlobalMaxPooling2D: each channel's mean (max) over the image,
+/// (channels) per sample, or (1, 1, channels) with keepdims.
+struct GlobalPooling2DOptions {
+  bool keepdims = false;
+  std::string name = {};
+};
+Layer GlobalAveragePooling2D(const GlobalPooling2DOptions& options = {});
+Layer GlobalMaxPooling2D(const GlobalPooling2DOptions& options = {});
+
+/// Adds rows and columns of zeros around each image: 1 (Keras' default) on every side, {h, w},
+/// or {{top, bottom}, {left, right}}. Throws ValueError for a negative padding.
+Layer ZeroPadding2D(Margins2D padding = 1, const std::string& name = "");
+/// Removes rows and columns from each image's borders, given as ZeroPadding2D's padding (none
+/// by default). Throws ValueError (when the model is built) if nothing of the input would remain.
+Layer Cropping2D(Margins2D cropping = 0, const std::string& name = "");
+/// Repeats each pixel size = {h, w} times (nearest-neighbour upsampling). Only Keras'
+/// interpolation "nearest" is implemented: any other throws ValueError.
+Layer UpSampling2D(Size2D size = {2, 2}, const std::string& interpolation = "nearest", const std::string& name = "");
+/// x * scale + offset, element-wise: Rescaling(1.0 / 255) maps bytes to [0, 1].
+Layer Rescaling(double scale, double offset = 0.0, const std::string& name = "");
 
 Layer Flatten(const std::string& name = "");
 /// Drops `rate` of the inputs during training and scales the rest by 1 / (1 - rate).

@@ -138,6 +138,13 @@ class Backend {
   virtual void copy_block(const Tensor& src, int64_t src_cols, int64_t src_col, Tensor& dst,
                           int64_t dst_cols, int64_t dst_col, int64_t rows, int64_t cols) = 0;
 
+  // --- spatial copies (ZeroPadding2D, Cropping2D, UpSampling2D) ------------------------------
+  /// dst (batch, out_h, out_w, channels) from src (batch, in_h, in_w, channels) as
+  /// SpatialCopy2DParams describes; every element of dst is written.
+  virtual void spatial_copy2d(const SpatialCopy2DParams& p, const Tensor& src, Tensor& dst) = 0;
+  /// Its adjoint: dsrc (src's shape) from ddst (dst's shape); every element of dsrc is written.
+  virtual void spatial_copy2d_backward(const SpatialCopy2DParams& p, const Tensor& ddst, Tensor& dsrc) = 0;
+
   // --- optimizers -----------------------------------------------------------------------------
   virtual void sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) = 0;
   virtual void adam_update(const AdamStep& s, Tensor& param, const Tensor& grad, Tensor& m,

@@ -52,6 +52,10 @@ struct Conv2DParams {
   int64_t kernel_h, kernel_w;          // kernel HWIO (Keras layout)
   int64_t stride_h, stride_w;
   int64_t pad_top, pad_left, pad_bottom, pad_right;
+  /// Keras' dilation_rate: kernel taps `dilation` input pixels apart; 1 is a plain convolution
+  /// (oneDNN counts the pixels skipped, dilation - 1). Last, with a default, so the callers
+  /// that list the fields above need not change.
+  int64_t dilation_h = 1, dilation_w = 1;
 };
 
 enum class PoolKind : uint8_t { max, average };
@@ -78,6 +82,20 @@ struct BatchNormParams {
 struct LayerNormParams {
   int64_t rows, cols;
   float epsilon;
+};
+
+/// A copy between NHWC images in which each output pixel is one input pixel or zero:
+///   dst[n, h, w, c] = src[n, (h - offset_h) / repeat_h, (w - offset_w) / repeat_w, c]
+/// where h - offset_h and w - offset_w are non-negative and the source pixel exists, else 0.
+/// Positive offsets zero-pad (ZeroPadding2D), negative ones crop (Cropping2D), repeats
+/// upsample (UpSampling2D, nearest); the backward pass is the adjoint (each source pixel gets
+/// the sum of the gradients of the output pixels that copied it), so each layer describes its
+/// mapping once and both directions use it.
+struct SpatialCopy2DParams {
+  int64_t batch, in_h, in_w, channels;  // src NHWC
+  int64_t out_h, out_w;                 // dst NHWC (same batch and channels)
+  int64_t offset_h, offset_w;
+  int64_t repeat_h, repeat_w;           // at least 1
 };
 
 enum class LossKind : uint8_t {

@@ -25,6 +25,18 @@ Conv2D::Conv2D(const Config& config, std::string name)
       config.stride_w <= 0) {
     throw ValueError("Conv2D: filters, kernel size and strides must be positive");
   }
+  if (config.dilation_h <= 0 || config.dilation_w <= 0) {
+    throw ValueError("Conv2D layer \"" + this->name() + "\": dilation_rate must be positive, got (" +
+                     std::to_string(config.dilation_h) + ", " + std::to_string(config.dilation_w) + ")");
+  }
+  // Keras refuses the combination (its backends do not all implement it); so does kerosene, so
+  // that every model it writes loads in Keras.
+  if ((config.stride_h > 1 || config.stride_w > 1) && (config.dilation_h > 1 || config.dilation_w > 1)) {
+    throw ValueError("Conv2D layer \"" + this->name() + "\": strides > 1 are not supported together with " +
+                     "dilation_rate > 1 (as in Keras); got strides (" + std::to_string(config.stride_h) + ", " +
+                     std::to_string(config.stride_w) + ") and dilation_rate (" + std::to_string(config.dilation_h) +
+                     ", " + std::to_string(config.dilation_w) + ")");
+  }
   compute_padding(config.padding, 1, 1, 1);  // validates the name early
 }
 
@@ -33,22 +45,25 @@ Shape Conv2D::compute_output_shape(const Shape& input) const {
     throw ValueError("Conv2D layer \"" + name() + "\" expects inputs of shape (height, width, channels) per sample, found " +
                      input.to_string() + "; add a channels dimension, e.g. Input({28, 28, 1})");
   }
-  const auto h = compute_padding(config_.padding, input[0], config_.kernel_h, config_.stride_h);
-  const auto w = compute_padding(config_.padding, input[1], config_.kernel_w, config_.stride_w);
+  const auto h = compute_padding(config_.padding, input[0], span_h(), config_.stride_h);
+  const auto w = compute_padding(config_.padding, input[1], span_w(), config_.stride_w);
   if (h.out <= 0 || w.out <= 0) {
+    const bool dilated = config_.dilation_h > 1 || config_.dilation_w > 1;
     throw ValueError("Conv2D layer \"" + name() + "\": a " + std::to_string(config_.kernel_h) + "x" +
-                     std::to_string(config_.kernel_w) + " kernel does not fit an input of " + input.to_string() +
-                     " with padding \"" + config_.padding + "\"");
+                     std::to_string(config_.kernel_w) + " kernel" +
+                     (dilated ? " dilated to " + std::to_string(span_h()) + "x" + std::to_string(span_w()) : "") +
+                     " does not fit an input of " + input.to_string() + " with padding \"" + config_.padding + "\"");
   }
   return {h.out, w.out, config_.filters};
 }
 
 backends::Conv2DParams Conv2D::params(int64_t batch) const {
   const Shape& in = input_shape();
-  const auto h = compute_padding(config_.padding, in[0], config_.kernel_h, config_.stride_h);
-  const auto w = compute_padding(config_.padding, in[1], config_.kernel_w, config_.stride_w);
+  const auto h = compute_padding(config_.padding, in[0], span_h(), config_.stride_h);
+  const auto w = compute_padding(config_.padding, in[1], span_w(), config_.stride_w);
   return {batch, in[0], in[1], in[2], h.out, w.out, config_.filters, config_.kernel_h, config_.kernel_w,
-          config_.stride_h, config_.stride_w, h.before, w.before, h.after, w.after};
+          config_.stride_h, config_.stride_w, h.before, w.before, h.after, w.after, config_.dilation_h,
+          config_.dilation_w};
 }
 
 void Conv2D::create_variables(const Device& device, std::mt19937_64& rng) {

@@ -21,6 +21,7 @@ class Conv2D final : public Layer {
     backends::ActivationKind activation;
     bool use_bias;
     std::string kernel_initializer, bias_initializer;
+    int dilation_h = 1, dilation_w = 1;  ///< Keras' dilation_rate; not with strides above 1 (as Keras)
   };
   Conv2D(const Config& config, std::string name);
   std::shared_ptr<Layer> clone() const override { return std::make_shared<Conv2D>(config_, name()); }
@@ -36,6 +37,9 @@ class Conv2D final : public Layer {
  private:
   void create_variables(const Device& device, std::mt19937_64& rng) override;
   backends::Conv2DParams params(int64_t batch) const;
+  /// The input rows (columns) one output pixel sees: the kernel with its dilation's gaps.
+  int64_t span_h() const { return (config_.kernel_h - 1) * int64_t{config_.dilation_h} + 1; }
+  int64_t span_w() const { return (config_.kernel_w - 1) * int64_t{config_.dilation_w} + 1; }
 
   Config config_;
   ActivationStage stage_;

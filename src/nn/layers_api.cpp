@@ -7,6 +7,7 @@
 #include "nn/merge_layers.h"
 #include "nn/normalization.h"
 #include "nn/simple_layers.h"
+#include "nn/spatial_layers.h"
 #include "ops/ops.h"
 
 namespace kerosene {
@@ -63,33 +64,74 @@ Layer Dense(int64_t units, const DenseOptions& o) {
   return Layer(std::make_shared<nn::Dense>(c, name_or(o.name, "dense")));
 }
 
-Layer Conv2D(int64_t filters, std::pair<int, int> kernel_size, const std::string& activation) {
+Layer Conv2D(int64_t filters, Size2D kernel_size, const std::string& activation) {
   Conv2DOptions options;
   options.activation = activation;
   return Conv2D(filters, kernel_size, options);
 }
 
-Layer Conv2D(int64_t filters, std::pair<int, int> kernel_size, const Conv2DOptions& o) {
+Layer Conv2D(int64_t filters, Size2D kernel_size, const Conv2DOptions& o) {
   nn::Conv2D::Config c{filters, kernel_size.first, kernel_size.second, o.strides.first, o.strides.second,
                        o.padding, nn::parse_activation(o.activation), o.use_bias, o.kernel_initializer,
-                       o.bias_initializer};
+                       o.bias_initializer, o.dilation_rate.first, o.dilation_rate.second};
   return Layer(std::make_shared<nn::Conv2D>(c, name_or(o.name, "conv2d")));
 }
 
 namespace {
-Layer pooling(backends::PoolKind kind, std::pair<int, int> pool, const Pooling2DOptions& o, const char* base) {
-  auto strides = o.strides.value_or(pool);
+Layer pooling(backends::PoolKind kind, Size2D pool, const Pooling2DOptions& o, const char* base) {
+  const Size2D strides = o.strides.value_or(pool);
   nn::Pooling2D::Config c{kind, pool.first, pool.second, strides.first, strides.second, o.padding};
   return Layer(std::make_shared<nn::Pooling2D>(c, name_or(o.name, base)));
 }
+
+Layer spatial_copy(nn::SpatialCopy2D::Config c, const Margins2D& m, const std::string& name, const char* base) {
+  c.top = m.top;
+  c.bottom = m.bottom;
+  c.left = m.left;
+  c.right = m.right;
+  return Layer(std::make_shared<nn::SpatialCopy2D>(c, name_or(name, base)));
+}
 }  // namespace
 
-Layer MaxPooling2D(std::pair<int, int> pool_size, const Pooling2DOptions& o) {
+Layer MaxPooling2D(Size2D pool_size, const Pooling2DOptions& o) {
   return pooling(backends::PoolKind::max, pool_size, o, "max_pooling2d");
 }
 
-Layer AveragePooling2D(std::pair<int, int> pool_size, const Pooling2DOptions& o) {
+Layer AveragePooling2D(Size2D pool_size, const Pooling2DOptions& o) {
   return pooling(backends::PoolKind::average, pool_size, o, "average_pooling2d");
+}
+
+Layer GlobalAveragePooling2D(const GlobalPooling2DOptions& o) {
+  return Layer(std::make_shared<nn::GlobalPooling2D>(backends::PoolKind::average, o.keepdims,
+                                                     name_or(o.name, "global_average_pooling2d")));
+}
+
+Layer GlobalMaxPooling2D(const GlobalPooling2DOptions& o) {
+  return Layer(std::make_shared<nn::GlobalPooling2D>(backends::PoolKind::max, o.keepdims,
+                                                     name_or(o.name, "global_max_pooling2d")));
+}
+
+Layer ZeroPadding2D(Margins2D padding, const std::string& name) {
+  return spatial_copy({nn::SpatialCopy2D::Kind::zero_padding}, padding, name, "zero_padding2d");
+}
+
+Layer Cropping2D(Margins2D cropping, const std::string& name) {
+  return spatial_copy({nn::SpatialCopy2D::Kind::cropping}, cropping, name, "cropping2d");
+}
+
+Layer UpSampling2D(Size2D size, const std::string& interpolation, const std::string& name) {
+  if (interpolation != "nearest") {
+    throw ValueError("UpSampling2D: interpolation \"" + interpolation +
+                     "\" is not supported; kerosene implements \"nearest\" only");
+  }
+  nn::SpatialCopy2D::Config c{nn::SpatialCopy2D::Kind::up_sampling};
+  c.size_h = size.first;
+  c.size_w = size.second;
+  return Layer(std::make_shared<nn::SpatialCopy2D>(c, name_or(name, "up_sampling2d")));
+}
+
+Layer Rescaling(double scale, double offset, const std::string& name) {
+  return Layer(std::make_shared<nn::Rescaling>(scale, offset, name_or(name, "rescaling")));
 }
 
 Layer Flatten(const std::string& name) {

@@ -116,6 +116,32 @@ const Tensor& Dropout::backward(const Tensor& dy, bool) {
   return dx_;
 }
 
+// --- Rescaling ---------------------------------------------------------------------------------
+
+Rescaling::Rescaling(double scale, double offset, std::string name)
+    : Layer("Rescaling", std::move(name)), scale_(scale), offset_(offset) {}
+
+// Two kernels every backend has: out = offset, then out = scale * x + 1 * out.
+const Tensor& Rescaling::forward(const Tensor& x, bool) {
+  check_input(x);
+  ops::ensure(out_, x.shape(), device_);
+  auto& backend = ops::backend_of("rescaling", x);
+  const auto scale = static_cast<float>(scale_), offset = static_cast<float>(offset_);
+  if (offset == 0.0f) {
+    backend.axpby(scale, x, 0.0f, x, out_);
+  } else {
+    backend.fill(out_, offset);
+    backend.axpby(scale, x, 1.0f, out_, out_);
+  }
+  return out_;
+}
+
+const Tensor& Rescaling::backward(const Tensor& dy, bool) {
+  ops::ensure(dx_, dy.shape(), device_);
+  ops::backend_of("rescaling_backward", dy).axpby(static_cast<float>(scale_), dy, 0.0f, dy, dx_);
+  return dx_;
+}
+
 // --- Activation --------------------------------------------------------------------------------
 
 ActivationLayer::ActivationLayer(const backends::ActivationParams& params, std::string class_name, std::string name)

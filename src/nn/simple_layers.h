@@ -1,4 +1,5 @@
-// Layers without variables: pooling, Flatten, Reshape, Dropout, Activation, and the Input marker.
+// Layers without variables: pooling, Flatten, Reshape, Dropout, Activation, Rescaling, and the
+// Input marker. (Global pooling, padding, cropping and upsampling: spatial_layers.h.)
 #pragma once
 
 #include <optional>
@@ -85,6 +86,23 @@ class Dropout final : public Layer {
   uint64_t offset_ = 0;  // counter of random draws, so each step draws a new mask
   bool dropped_ = false;
   Tensor x_, mask_, out_, dx_;
+};
+
+/// Keras' Rescaling: y = x * scale + offset, element-wise, in float32 as Keras computes it. The
+/// values are kept as given (double), so a config read from Keras is written back unchanged.
+class Rescaling final : public Layer {
+ public:
+  Rescaling(double scale, double offset, std::string name);
+  std::shared_ptr<Layer> clone() const override { return std::make_shared<Rescaling>(scale_, offset_, name()); }
+  double scale() const { return scale_; }
+  double offset() const { return offset_; }
+  Shape compute_output_shape(const Shape& input) const override { return input; }
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+
+ private:
+  double scale_, offset_;
+  Tensor out_, dx_;
 };
 
 /// An activation as a layer: Keras' Activation (by name), ReLU, LeakyReLU and Softmax, which

@@ -11,6 +11,7 @@
 #include "nn/normalization.h"
 #include "nn/simple_layers.h"
 #include "saving/codec_helpers.h"
+#include "nn/spatial_layers.h"
 
 namespace kerosene::saving {
 namespace {
@@ -76,6 +77,28 @@ std::pair<int, int> read_pair(ConfigFields& f, const std::string& key, std::opti
   const auto v = f.integers(key, 2, std::move(fallback));
   if (v[0] <= 0 || v[1] <= 0 || v[0] > 1 << 16 || v[1] > 1 << 16) f.fail(key, "two positive sizes");
   return {static_cast<int>(v[0]), static_cast<int>(v[1])};
+}
+
+// ZeroPadding2D's padding and Cropping2D's cropping in any form Keras accepts: n, [h, w] or
+// [[top, bottom], [left, right]] (what Keras writes).
+void read_margins(ConfigFields& f, const std::string& key, int fallback, nn::SpatialCopy2D::Config& c) {
+  const json& v = f.raw(key);
+  std::vector<int64_t> m(4, fallback);  // top, bottom, left, right
+  auto whole = [](const json& e) { return e.is_number_integer() && e.get<int64_t>() >= 0 && e.get<int64_t>() <= 1 << 16; };
+  auto pair = [&](const json& e) { return e.is_array() && e.size() == 2 && whole(e[0]) && whole(e[1]); };
+  if (whole(v)) {
+    m.assign(4, v.get<int64_t>());
+  } else if (v.is_array() && v.size() == 2 && whole(v[0]) && whole(v[1])) {
+    m = {v[0].get<int64_t>(), v[0].get<int64_t>(), v[1].get<int64_t>(), v[1].get<int64_t>()};
+  } else if (v.is_array() && v.size() == 2 && pair(v[0]) && pair(v[1])) {
+    m = {v[0][0].get<int64_t>(), v[0][1].get<int64_t>(), v[1][0].get<int64_t>(), v[1][1].get<int64_t>()};
+  } else if (!v.is_null()) {
+    f.fail(key, "n, [h, w] or [[top, bottom], [left, right]] of sizes of 0 or more");
+  }
+  c.top = static_cast<int>(m[0]);
+  c.bottom = static_cast<int>(m[1]);
+  c.left = static_cast<int>(m[2]);
+  c.right = static_cast<int>(m[3]);
 }
 
 }  // namespace
@@ -159,7 +182,7 @@ ordered_json conv2d_config(const nn::Conv2D& conv) {
   c["strides"] = {k.stride_h, k.stride_w};
   c["padding"] = k.padding;
   c["data_format"] = "channels_last";
-  c["dilation_rate"] = {1, 1};
+  c["dilation_rate"] = {k.dilation_h, k.dilation_w};
   c["groups"] = 1;
   c["activation"] = nn::activation_name(k.activation);
   c["use_bias"] = k.use_bias;
@@ -180,9 +203,7 @@ std::shared_ptr<nn::Layer> conv2d_from(ConfigFields& f, const std::string& name,
   std::tie(c.stride_h, c.stride_w) = read_pair(f, "strides", std::vector<int64_t>{1, 1});
   c.padding = read_padding(f);
   read_channels_last(f);
-  if (f.integers("dilation_rate", 2, std::vector<int64_t>{1, 1}) != std::vector<int64_t>{1, 1}) {
-    f.fail("dilation_rate", "[1, 1] (kerosene has no dilated convolutions yet)");
-  }
+  std::tie(c.dilation_h, c.dilation_w) = read_pair(f, "dilation_rate", std::vector<int64_t>{1, 1});
   if (f.integer("groups", 1) != 1) f.fail("groups", "1 (kerosene has no grouped convolutions yet)");
   c.activation = read_activation(f, generation);
   c.use_bias = f.boolean("use_bias", true);
@@ -214,6 +235,45 @@ std::shared_ptr<nn::Layer> pooling_from(ConfigFields& f, const std::string& name
   c.padding = read_padding(f);
   read_channels_last(f);
   return std::make_shared<nn::Pooling2D>(c, name);
+}
+
+ordered_json spatial_copy_config(const nn::SpatialCopy2D& layer) {
+  const auto& k = layer.config();
+  ordered_json c = base_config(layer);
+  using Kind = nn::SpatialCopy2D::Kind;
+  if (k.kind == Kind::up_sampling) {
+    c["size"] = {k.size_h, k.size_w};
+    c["data_format"] = "channels_last";
+    c["interpolation"] = "nearest";
+  } else {
+    c[k.kind == Kind::zero_padding ? "padding" : "cropping"] = {{k.top, k.bottom}, {k.left, k.right}};
+    c["data_format"] = "channels_last";
+  }
+  return c;
+}
+
+std::shared_ptr<nn::Layer> spatial_copy_from(ConfigFields& f, const std::string& name, nn::SpatialCopy2D::Kind kind) {
+  using Kind = nn::SpatialCopy2D::Kind;
+  nn::SpatialCopy2D::Config c{kind};
+  if (kind == Kind::up_sampling) {
+    std::tie(c.size_h, c.size_w) = read_pair(f, "size", std::vector<int64_t>{2, 2});
+    f.require_default("interpolation", "nearest");  // kerosene implements no other
+  } else if (kind == Kind::zero_padding) {
+    read_margins(f, "padding", 1, c);
+  } else {
+    read_margins(f, "cropping", 0, c);
+  }
+  read_channels_last(f);
+  return std::make_shared<nn::SpatialCopy2D>(c, name);
+}
+
+std::shared_ptr<nn::Layer> rescaling_from(ConfigFields& f, const std::string& name) {
+  // Keras also takes a list (a scale per channel); kerosene takes one number.
+  if (!f.raw("scale").is_number()) f.fail("scale", "a number (kerosene has no per-channel scale)");
+  if (!f.raw("offset").is_number() && !f.raw("offset").is_null()) {
+    f.fail("offset", "a number (kerosene has no per-channel offset)");
+  }
+  return std::make_shared<nn::Rescaling>(f.number("scale"), f.number("offset", 0.0), name);
 }
 
 std::shared_ptr<nn::Layer> flatten_from(ConfigFields& f, const std::string& name) {
@@ -302,6 +362,16 @@ ordered_json layer_envelope(const nn::Layer& layer) {
     } else {
       config["data_format"] = "channels_last";
     }
+  } else if (const auto* g = dynamic_cast<const nn::GlobalPooling2D*>(&layer)) {
+    config = base_config(layer);
+    config["data_format"] = "channels_last";
+    config["keepdims"] = g->keepdims();
+  } else if (const auto* sc = dynamic_cast<const nn::SpatialCopy2D*>(&layer)) {
+    config = spatial_copy_config(*sc);
+  } else if (const auto* rs = dynamic_cast<const nn::Rescaling*>(&layer)) {
+    config = base_config(layer);
+    config["scale"] = rs->scale();
+    config["offset"] = rs->offset();
   } else if (const auto* drop = dynamic_cast<const nn::Dropout*>(&layer)) {
     config = base_config(layer);
     config["rate"] = static_cast<double>(drop->rate());
@@ -392,6 +462,20 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
     out.layer = pooling_from(f, name, PoolKind::max);
   } else if (class_name == "AveragePooling2D" || class_name == "AvgPool2D") {
     out.layer = pooling_from(f, name, PoolKind::average);
+  } else if (class_name == "GlobalAveragePooling2D" || class_name == "GlobalAvgPool2D" ||
+             class_name == "GlobalMaxPooling2D" || class_name == "GlobalMaxPool2D") {
+    read_channels_last(f);
+    const bool max = class_name.find("Max") != std::string::npos;
+    out.layer = std::make_shared<nn::GlobalPooling2D>(max ? PoolKind::max : PoolKind::average,
+                                                      f.boolean("keepdims", false), name);
+  } else if (class_name == "ZeroPadding2D") {
+    out.layer = spatial_copy_from(f, name, nn::SpatialCopy2D::Kind::zero_padding);
+  } else if (class_name == "Cropping2D") {
+    out.layer = spatial_copy_from(f, name, nn::SpatialCopy2D::Kind::cropping);
+  } else if (class_name == "UpSampling2D") {
+    out.layer = spatial_copy_from(f, name, nn::SpatialCopy2D::Kind::up_sampling);
+  } else if (class_name == "Rescaling") {
+    out.layer = rescaling_from(f, name);
   } else if (class_name == "Flatten") {
     out.layer = flatten_from(f, name);
   } else if (class_name == "Reshape") {
@@ -412,9 +496,10 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
     out.layer = layer_normalization_from(f, name);
   } else {
     throw ValueError(where + ": kerosene has no layer class \"" + class_name +
-                     "\"; it loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Reshape, Dropout, "
-                     "Activation, ReLU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, "
-                     "Concatenate, BatchNormalization, LayerNormalization");
+                     "\"; it loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, "
+                     "GlobalMaxPooling2D, ZeroPadding2D, Cropping2D, UpSampling2D, Rescaling, Flatten, Reshape, "
+                     "Dropout, Activation, ReLU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, "
+                     "Minimum, Concatenate, BatchNormalization, LayerNormalization");
   }
   if (out.layer) out.layer->set_trainable(trainable);  // Keras' layer.trainable = False
   f.finish();

@@ -126,6 +126,21 @@ std::vector<Case> layer_cases() {
                    {Conv2D(3, {2, 2}), BatchNormalization({.momentum = 0.8}), Flatten(), Dense(2)}});
   cases.push_back({"layer_normalization", {6},
                    {Dense(5), LayerNormalization({.epsilon = 1e-4}), Dense(2, "softmax")}});
+  cases.push_back({"conv2d_dilated", {9, 8, 2}, {Conv2D(3, 3, {.dilation_rate = 2, .activation = "relu"})}});
+  cases.push_back({"conv2d_dilated_same", {7, 8, 2}, {Conv2D(3, 2, {.padding = "same", .dilation_rate = {3, 2}})}});
+  cases.push_back({"conv2d_int_sizes", {8, 8, 2}, {Conv2D(3, 3, {.strides = 2}), MaxPooling2D(2), AveragePooling2D(1, {.strides = 1})}});
+  cases.push_back({"global_average_pooling2d", {5, 4, 3}, {GlobalAveragePooling2D(), Dense(2)}});
+  cases.push_back({"global_average_pooling2d_keepdims", {5, 4, 3}, {GlobalAveragePooling2D({.keepdims = true})}});
+  cases.push_back({"global_max_pooling2d", {5, 4, 3}, {GlobalMaxPooling2D(), Dense(2)}});
+  cases.push_back({"global_max_pooling2d_keepdims", {5, 4, 3}, {GlobalMaxPooling2D({.keepdims = true})}});
+  cases.push_back({"zero_padding2d", {4, 5, 2}, {ZeroPadding2D(), Conv2D(2, 3)}});
+  cases.push_back({"zero_padding2d_asymmetric", {4, 5, 2}, {ZeroPadding2D({{1, 2}, {0, 3}})}});
+  cases.push_back({"cropping2d", {6, 7, 2}, {Cropping2D({{1, 0}, {2, 1}})}});
+  cases.push_back({"cropping2d_int", {6, 7, 2}, {Cropping2D(2), Conv2D(2, 2)}});
+  cases.push_back({"up_sampling2d", {3, 4, 2}, {UpSampling2D()}});
+  cases.push_back({"up_sampling2d_2x3", {3, 4, 2}, {UpSampling2D({2, 3}), Conv2D(2, 3)}});
+  cases.push_back({"rescaling", {4, 3}, {Rescaling(1.0 / 255)}});
+  cases.push_back({"rescaling_offset", {6}, {Rescaling(0.5, -1.0), Dense(3)}});
   cases.push_back({"convnet", {8, 8, 1},
                    {Conv2D(4, {3, 3}, "relu"), MaxPooling2D(), Conv2D(4, {2, 2}, conv_options("same", {1, 1}, "relu")),
                     AveragePooling2D(), Flatten(), Dropout(0.25f), Dense(3, "softmax")}});

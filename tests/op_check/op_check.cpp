@@ -70,10 +70,10 @@ std::vector<float> host(const Tensor& t) {
 }
 
 Conv2DParams conv_params(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t kh, int64_t kw,
-                         int64_t stride, const char* padding) {
-  const auto ph = ks::nn::compute_padding(padding, h, kh, stride);
-  const auto pw = ks::nn::compute_padding(padding, w, kw, stride);
-  return {n, h, w, c, ph.out, pw.out, k, kh, kw, stride, stride, ph.before, pw.before, ph.after, pw.after};
+                         int64_t stride, const char* padding, int64_t dh = 1, int64_t dw = 1) {
+  const auto ph = ks::nn::compute_padding(padding, h, (kh - 1) * dh + 1, stride);
+  const auto pw = ks::nn::compute_padding(padding, w, (kw - 1) * dw + 1, stride);
+  return {n, h, w, c, ph.out, pw.out, k, kh, kw, stride, stride, ph.before, pw.before, ph.after, pw.after, dh, dw};
 }
 
 Pool2DParams pool_params(PoolKind kind, int64_t n, int64_t h, int64_t w, int64_t c, int64_t size, int64_t stride,
@@ -89,6 +89,20 @@ const std::vector<Conv2DParams>& conv_cases() {
       conv_params(3, 9, 10, 3, 5, 3, 3, 2, "same"),    // strided, asymmetric padding
       conv_params(2, 8, 8, 4, 6, 5, 5, 1, "same"),
       conv_params(2, 7, 6, 2, 3, 2, 2, 1, "same"),     // even kernel: padding after only
+      conv_params(2, 9, 8, 3, 4, 3, 3, 1, "same", 2, 2),   // dilated, symmetric padding
+      conv_params(2, 10, 7, 2, 3, 2, 3, 1, "same", 3, 1),  // dilated, asymmetric padding (cuDNN: padded copy)
+      conv_params(3, 8, 9, 1, 8, 3, 3, 1, "valid", 2, 2),  // dilated, one channel, no padding
+  };
+  return cases;
+}
+
+// ZeroPadding2D (offsets), Cropping2D (negative offsets), UpSampling2D (repeats).
+const std::vector<SpatialCopy2DParams>& spatial_copy_cases() {
+  static const std::vector<SpatialCopy2DParams> cases = {
+      {3, 5, 6, 4, 8, 7, 1, 0, 1, 1},    // pad ((1, 2), (0, 1))
+      {2, 9, 8, 3, 6, 5, -2, -1, 1, 1},  // crop ((2, 1), (1, 2))
+      {2, 4, 5, 3, 8, 15, 0, 0, 2, 3},   // upsample 2x3
+      {2, 4, 5, 3, 5, 6, 1, -1, 1, 1},   // pad rows, crop columns at once
   };
   return cases;
 }
@@ -285,6 +299,23 @@ std::vector<Case> value_cases() {
                        return Outputs{host(y)};
                      }});
   }
+  for (size_t i = 0; i < spatial_copy_cases().size(); ++i) {
+    cases.push_back({"spatial_copy2d #" + std::to_string(i), [i](const Device& d) {
+                       const auto& p = spatial_copy_cases()[i];
+                       Tensor x = random(d, {p.batch, p.in_h, p.in_w, p.channels}, 60);
+                       Tensor y = random(d, {p.batch, p.out_h, p.out_w, p.channels}, 61);  // every element overwritten
+                       backend(d).spatial_copy2d(p, x, y);
+                       return Outputs{host(y)};
+                     }});
+  }
+  cases.push_back({"axpby (Rescaling: fill then scale * x + out)", [](const Device& d) {
+                     Tensor x = random(d, {1003}, 62), y = random(d, {1003}, 63), out = x.clone();
+                     backend(d).axpby(0.5f, x, -2.0f, y, out);
+                     Tensor r = Tensor::empty({1003}, ks::DType::float32, d);
+                     backend(d).fill(r, 0.25f);
+                     backend(d).axpby(1.0f / 255.0f, x, 1.0f, r, r);
+                     return Outputs{host(out), host(r)};
+                   }});
   for (LossKind k : kLosses) {
     for (int logits = 0; logits < 2; ++logits) {
       if (logits && k == LossKind::mean_squared_error) continue;
@@ -446,6 +477,15 @@ std::vector<Case> gradient_cases() {
                        return Outputs{host(dx), host(dx2), host(dgamma), host(dbeta)};
                      }});
   }
+  for (size_t i = 0; i < spatial_copy_cases().size(); ++i) {
+    cases.push_back({"spatial_copy2d backward #" + std::to_string(i), [i](const Device& d) {
+                       const auto& p = spatial_copy_cases()[i];
+                       Tensor dy = random(d, {p.batch, p.out_h, p.out_w, p.channels}, 64);
+                       Tensor dx = random(d, {p.batch, p.in_h, p.in_w, p.channels}, 65);  // every element overwritten
+                       backend(d).spatial_copy2d_backward(p, dy, dx);
+                       return Outputs{host(dx)};
+                     }});
+  }
   for (LossKind k : kLosses) {
     for (int logits = 0; logits < 2; ++logits) {
       if (logits && k == LossKind::mean_squared_error) continue;
@@ -501,7 +541,7 @@ std::vector<FiniteDifference> finite_difference_cases() {
                      },
                      s, -2.0f, 2.0f});
   }
-  for (size_t i : {size_t{1}, size_t{3}}) {
+  for (size_t i : {size_t{1}, size_t{3}, size_t{4}, size_t{5}, size_t{6}}) {
     const auto p = conv_cases()[i];
     const Shape xs{p.batch, p.in_h, p.in_w, p.in_c}, ws{p.kernel_h, p.kernel_w, p.in_c, p.out_c};
     const Shape ys{p.batch, p.out_h, p.out_w, p.out_c};
@@ -600,6 +640,23 @@ std::vector<FiniteDifference> finite_difference_cases() {
                        return host(dx);
                      },
                      s, -1.0f, 1.0f});
+  }
+  for (size_t i = 0; i < spatial_copy_cases().size(); ++i) {
+    const auto p = spatial_copy_cases()[i];
+    const Shape xs{p.batch, p.in_h, p.in_w, p.channels}, ys{p.batch, p.out_h, p.out_w, p.channels};
+    const auto dy = random_values(ys.numel(), 66);
+    cases.push_back({"spatial_copy2d gradient #" + std::to_string(i),
+                     [=](const Tensor& x) {
+                       Tensor y = Tensor::empty(ys, ks::DType::float32, cpu);
+                       backend(cpu).spatial_copy2d(p, x, y);
+                       return dot(host(y), dy);
+                     },
+                     [=](const Tensor&) {
+                       Tensor dx = Tensor::empty(xs, ks::DType::float32, cpu);
+                       backend(cpu).spatial_copy2d_backward(p, Tensor::from_vector(dy, ys, cpu), dx);
+                       return host(dx);
+                     },
+                     xs, -1.0f, 1.0f});
   }
   for (LossKind k : kLosses) {
     const bool logits = k != LossKind::mean_squared_error;

@@ -10,7 +10,7 @@ namespace {
 
 struct ConvDescs {
   memory::desc src, dst, weights_user, weights_any, bias;
-  memory::dims strides, pad_l, pad_r;
+  memory::dims strides, dilates, pad_l, pad_r;
 };
 
 ConvDescs conv_descs(const Conv2DParams& p) {
@@ -20,6 +20,7 @@ ConvDescs conv_descs(const Conv2DParams& p) {
           memory::desc({p.out_c, p.in_c, p.kernel_h, p.kernel_w}, dt::f32, tag::any),
           memory::desc({p.out_c}, dt::f32, tag::x),
           {p.stride_h, p.stride_w},
+          {p.dilation_h - 1, p.dilation_w - 1},  // oneDNN counts the pixels skipped: 0 is none
           {p.pad_top, p.pad_left},
           {p.pad_bottom, p.pad_right}};
 }
@@ -34,10 +35,10 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool bi
   }
   auto desc = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
                                                      dnnl::algorithm::convolution_direct, d.src,
-                                                     d.weights_any, d.bias, d.dst, d.strides, d.pad_l, d.pad_r)
+                                                     d.weights_any, d.bias, d.dst, d.strides, d.dilates, d.pad_l, d.pad_r)
                    : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
                                                      dnnl::algorithm::convolution_direct, d.src,
-                                                     d.weights_any, d.dst, d.strides, d.pad_l, d.pad_r);
+                                                     d.weights_any, d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
   return {desc, attr, engine};
 }
 
@@ -93,7 +94,7 @@ void OneDnn::conv2d_backward_data_chunk(const Conv2DParams& p, const float* dy, 
     ConvDescs d = conv_descs(p);
     auto hint = forward_pd(d, false, ActivationKind::linear, engine_);
     dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights_any,
-                                               d.dst, d.strides, d.pad_l, d.pad_r);
+                                               d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad_attr(), engine_, hint);
     auto e = std::make_unique<CachedPrimitive>();
     e->primitive = dnnl::convolution_backward_data(pd);
@@ -114,9 +115,9 @@ void OneDnn::conv2d_backward_weights_chunk(const Conv2DParams& p, const float* x
     ConvDescs d = conv_descs(p);
     auto hint = forward_pd(d, db != nullptr, ActivationKind::linear, engine_);
     auto desc = db ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, d.src,
-                                                              d.weights_any, d.bias, d.dst, d.strides, d.pad_l, d.pad_r)
+                                                              d.weights_any, d.bias, d.dst, d.strides, d.dilates, d.pad_l, d.pad_r)
                    : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, d.src,
-                                                              d.weights_any, d.dst, d.strides, d.pad_l, d.pad_r);
+                                                              d.weights_any, d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad_attr(), engine_, hint);
     auto e = std::make_unique<CachedPrimitive>();
     e->primitive = dnnl::convolution_backward_weights(pd);

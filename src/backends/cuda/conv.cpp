@@ -19,12 +19,13 @@ namespace kerosene::backends::cuda_impl {
 namespace {
 
 int validate(const Conv2DParams& p) {
-  const bool positive = p.kernel_h > 0 && p.kernel_w > 0 && p.stride_h > 0 && p.stride_w > 0;
+  const bool positive = p.kernel_h > 0 && p.kernel_w > 0 && p.stride_h > 0 && p.stride_w > 0 && p.dilation_h > 0 &&
+                        p.dilation_w > 0;
   const bool non_negative = p.batch >= 0 && p.in_h >= 0 && p.in_w >= 0 && p.in_c >= 0 && p.out_h >= 0 &&
                             p.out_w >= 0 && p.out_c >= 0 && p.pad_top >= 0 && p.pad_left >= 0 &&
                             p.pad_bottom >= 0 && p.pad_right >= 0;
   if (positive && non_negative) return cuda_abi::kOk;
-  return fail(cuda_abi::kError, "conv2d: kernel sizes and strides must be positive, dimensions and paddings "
+  return fail(cuda_abi::kError, "conv2d: kernel sizes, strides and dilations must be positive, dimensions and paddings "
                                 "non-negative");
 }
 

@@ -1,7 +1,8 @@
 // Direct convolution kernels: the fallback when cuDNN offers no algorithm for a shape (or a
 // dimension exceeds its int). Plain loops in Keras' layouts (NHWC, HWIO) with the padding as
-// given, asymmetric or not; slower than cuDNN, never wrong. Each output element is one sum,
-// computed by one thread (forward, backward data) or one block (backward filter).
+// given, asymmetric or not, and any dilation; slower than cuDNN, never wrong. Each output
+// element is one sum, computed by one thread (forward, backward data) or one block (backward
+// filter).
 #include <cstdint>
 
 #include "backends/cuda/kernels.h"
@@ -20,10 +21,10 @@ __global__ void forward_kernel(Conv2DParams p, const float* x, const float* w, c
     const int64_t n = idx / K / p.out_w / p.out_h;
     float acc = 0.0f;
     for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-      const int64_t ih = oh * p.stride_h - p.pad_top + kh;
+      const int64_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
       if (ih < 0 || ih >= p.in_h) continue;
       for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
-        const int64_t iw = ow * p.stride_w - p.pad_left + kw;
+        const int64_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
         if (iw < 0 || iw >= p.in_w) continue;
         const float* xp = x + ((n * p.in_h + ih) * p.in_w + iw) * C;
         const float* wp = w + (kh * p.kernel_w + kw) * C * K + o;
@@ -36,7 +37,7 @@ __global__ void forward_kernel(Conv2DParams p, const float* x, const float* w, c
 }
 
 // dx[n, h, w, i] = sum of dy[n, oh, ow, o] w[kh, kw, i, o] over the (oh, kh) with
-// oh * stride - pad + kh = h (likewise for columns).
+// oh * stride - pad + kh * dilation = h (likewise for columns).
 __global__ void backward_data_kernel(Conv2DParams p, const float* dy, const float* w, float* dx, int64_t total) {
   const int64_t C = p.in_c, K = p.out_c;
   for (int64_t idx = global_thread(); idx < total; idx += thread_count()) {
@@ -44,11 +45,11 @@ __global__ void backward_data_kernel(Conv2DParams p, const float* dy, const floa
     const int64_t n = idx / C / p.in_w / p.in_h;
     float acc = 0.0f;
     for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-      const int64_t th = ih + p.pad_top - kh;
+      const int64_t th = ih + p.pad_top - kh * p.dilation_h;
       if (th < 0 || th % p.stride_h != 0 || th / p.stride_h >= p.out_h) continue;
       const int64_t oh = th / p.stride_h;
       for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
-        const int64_t tw = iw + p.pad_left - kw;
+        const int64_t tw = iw + p.pad_left - kw * p.dilation_w;
         if (tw < 0 || tw % p.stride_w != 0 || tw / p.stride_w >= p.out_w) continue;
         const int64_t ow = tw / p.stride_w;
         const float* g = dy + ((n * p.out_h + oh) * p.out_w + ow) * K;
@@ -70,7 +71,8 @@ __global__ void backward_filter_kernel(Conv2DParams p, const float* x, const flo
     float acc = 0.0f;
     for (int64_t r = threadIdx.x; r < positions; r += blockDim.x) {
       const int64_t ow = r % p.out_w, oh = (r / p.out_w) % p.out_h, n = r / p.out_w / p.out_h;
-      const int64_t ih = oh * p.stride_h - p.pad_top + kh, iw = ow * p.stride_w - p.pad_left + kw;
+      const int64_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+      const int64_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
       if (ih >= 0 && ih < p.in_h && iw >= 0 && iw < p.in_w) {
         acc += x[((n * p.in_h + ih) * p.in_w + iw) * C + i] * dy[r * K + o];
       }

@@ -21,7 +21,7 @@ struct ConvKey {
            p.out_h == o.p.out_h && p.out_w == o.p.out_w && p.out_c == o.p.out_c && p.kernel_h == o.p.kernel_h &&
            p.kernel_w == o.p.kernel_w && p.stride_h == o.p.stride_h && p.stride_w == o.p.stride_w &&
            p.pad_top == o.p.pad_top && p.pad_left == o.p.pad_left && p.pad_bottom == o.p.pad_bottom &&
-           p.pad_right == o.p.pad_right;
+           p.pad_right == o.p.pad_right && p.dilation_h == o.p.dilation_h && p.dilation_w == o.p.dilation_w;
   }
 };
 
@@ -29,7 +29,8 @@ struct ConvKeyHash {
   size_t operator()(const ConvKey& k) const {
     const int64_t parts[] = {k.p.batch,    k.p.in_h,     k.p.in_w,     k.p.in_c,    k.p.out_h,
                              k.p.out_w,    k.p.out_c,    k.p.kernel_h, k.p.kernel_w, k.p.stride_h,
-                             k.p.stride_w, k.p.pad_top,  k.p.pad_left, k.p.pad_bottom, k.p.pad_right};
+                             k.p.stride_w, k.p.pad_top,  k.p.pad_left, k.p.pad_bottom, k.p.pad_right,
+                             k.p.dilation_h, k.p.dilation_w};
     size_t h = 0;
     for (int64_t part : parts) h = h * 1000003u ^ std::hash<int64_t>{}(part);
     return h;
@@ -58,7 +59,7 @@ int describe(const Conv2DParams& p, bool padded, ConvPlan& plan) {
   const int64_t w = padded ? p.in_w + p.pad_left + p.pad_right : p.in_w;
   // cuDNN's legacy descriptors index with int: element counts must fit as well as dimensions.
   if (!fits_int({p.batch, p.in_c, h, w, p.out_h, p.out_w, p.out_c, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
-                 p.pad_top, p.pad_left}) ||
+                 p.pad_top, p.pad_left, p.dilation_h, p.dilation_w}) ||
       !fits_int({p.batch * h * w * p.in_c})) {
     return fail(kNoAlgorithm, "conv2d: a dimension or an element count does not fit cuDNN's int");
   }
@@ -67,7 +68,8 @@ int describe(const Conv2DParams& p, bool padded, ConvPlan& plan) {
                                                 i(h), i(w)),
                      "cudnnSetTensor4dDescriptor"));
   KEROSENE_TRY(check(cudnnSetConvolution2dDescriptor(plan.conv, padded ? 0 : i(p.pad_top), padded ? 0 : i(p.pad_left),
-                                                     i(p.stride_h), i(p.stride_w), 1, 1, CUDNN_CROSS_CORRELATION,
+                                                     i(p.stride_h), i(p.stride_w), i(p.dilation_h),
+                                                     i(p.dilation_w), CUDNN_CROSS_CORRELATION,
                                                      CUDNN_DATA_FLOAT),
                      "cudnnSetConvolution2dDescriptor"));
   KEROSENE_TRY(check(cudnnSetConvolutionMathType(plan.conv, CUDNN_FMA_MATH), "cudnnSetConvolutionMathType"));
@@ -171,7 +173,11 @@ int conv_plan(DeviceState& state, const Conv2DParams& p, ConvPlan** plan) {
     it->second.label = "conv2d " + std::to_string(p.batch) + "x" + std::to_string(p.in_h) + "x" + std::to_string(p.in_w) +
                        "x" + std::to_string(p.in_c) + " k" + std::to_string(p.kernel_h) + "x" +
                        std::to_string(p.kernel_w) + " s" + std::to_string(p.stride_h) + "x" +
-                       std::to_string(p.stride_w) + " -> " + std::to_string(p.out_c);
+                       std::to_string(p.stride_w) +
+                       (p.dilation_h == 1 && p.dilation_w == 1
+                            ? ""
+                            : " d" + std::to_string(p.dilation_h) + "x" + std::to_string(p.dilation_w)) +
+                       " -> " + std::to_string(p.out_c);
     if (const int status = make_plan(p, it->second); status != cuda_abi::kOk) {
       state.conv_cache->plans.erase(it);  // its descriptors are leaked: rare, and small
       return status;

@@ -27,8 +27,9 @@
 
 namespace kerosene::backends::cuda_abi {
 
-inline constexpr int kAbiVersion = 5;  // 2: InitOptions serves scratch memory; 3: ActivationParams; 4: merge kernels;
-                                       // 5: normalization kernels
+// 2: InitOptions serves scratch memory; 3: ActivationParams; 4: merge kernels; 5: normalization
+// kernels; 6: spatial copies, Conv2DParams' dilation.
+inline constexpr int kAbiVersion = 6;
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -208,6 +209,13 @@ struct Plugin {
   /// pointers to the first column).
   int (*copy_block)(int device, const float* src, int64_t src_cols, float* dst, int64_t dst_cols, int64_t rows,
                     int64_t cols);
+
+  // --- spatial copies (ZeroPadding2D, Cropping2D, UpSampling2D; see SpatialCopy2DParams) ------
+  /// dst (batch, out_h, out_w, channels), every element written, from src (batch, in_h, in_w,
+  /// channels).
+  int (*spatial_copy2d)(int device, const SpatialCopy2DParams* p, const float* src, float* dst);
+  /// The adjoint: dsrc (src's shape), every element written, from ddst (dst's shape).
+  int (*spatial_copy2d_backward)(int device, const SpatialCopy2DParams* p, const float* ddst, float* dsrc);
 
   // --- optimizers (n elements; optional state pointers may be null) ---------------------------
   int (*sgd_update)(int device, const SGDStep* s, float* param, const float* grad,

@@ -90,6 +90,10 @@ int loss(int device, const LossArgs* args, const float* y_pred, const void* y_tr
 int metric(int device, MetricKind kind, const float* y_pred, const void* y_true, int64_t rows, int64_t cols,
            float* correct);
 
+// spatial.cu
+int spatial_copy2d(int device, const SpatialCopy2DParams* p, const float* src, float* dst);
+int spatial_copy2d_backward(int device, const SpatialCopy2DParams* p, const float* ddst, float* dsrc);
+
 // optimizers.cu
 int sgd_update(int device, const SGDStep* s, float* param, const float* grad, float* velocity, int64_t n);
 int adam_update(int device, const AdamStep* s, float* param, const float* grad, float* m, float* v, int64_t n);

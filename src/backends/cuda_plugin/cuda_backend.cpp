@@ -233,6 +233,15 @@ void CudaBackend::copy_block(const Tensor& src, int64_t src_cols, int64_t src_co
         "block copy");
 }
 
+void CudaBackend::spatial_copy2d(const SpatialCopy2DParams& p, const Tensor& src, Tensor& dst) {
+  std::lock_guard lock(mutex_);
+  check(api_.spatial_copy2d(ordinal_, &p, f32(src), f32(dst)), "spatial copy");
+}
+void CudaBackend::spatial_copy2d_backward(const SpatialCopy2DParams& p, const Tensor& ddst, Tensor& dsrc) {
+  std::lock_guard lock(mutex_);
+  check(api_.spatial_copy2d_backward(ordinal_, &p, f32(ddst), f32(dsrc)), "spatial copy gradient");
+}
+
 void CudaBackend::sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) {
   std::lock_guard lock(mutex_);
   check(api_.sgd_update(ordinal_, &s, f32(param), f32(grad), f32(velocity), param.numel()), "SGD update");

@@ -77,6 +77,9 @@ class CudaBackend final : public Backend, public PinnedHost {
   void copy_block(const Tensor& src, int64_t src_cols, int64_t src_col, Tensor& dst, int64_t dst_cols,
                   int64_t dst_col, int64_t rows, int64_t cols) override;
 
+  void spatial_copy2d(const SpatialCopy2DParams& p, const Tensor& src, Tensor& dst) override;
+  void spatial_copy2d_backward(const SpatialCopy2DParams& p, const Tensor& ddst, Tensor& dsrc) override;
+
   void sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) override;
   void adam_update(const AdamStep& s, Tensor& param, const Tensor& grad, Tensor& m, Tensor& v) override;
   void rmsprop_update(const RMSpropStep& s, Tensor& param, const Tensor& grad, Tensor& ms,
