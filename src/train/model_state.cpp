@@ -132,6 +132,10 @@ void ModelState::index_variables() {
     }
   }
   bucket_plan_ = plan_gradient_buckets(node_bytes, kGradientBucketBytes);
+  later_calls_.assign(n, {});
+  for (size_t i = 0; i < n; ++i) {
+    if (nodes[i].first_call >= 0) later_calls_[static_cast<size_t>(nodes[i].first_call)].push_back(static_cast<int>(i));
+  }
   values_.assign(n, nullptr);
   grads_.assign(n, nullptr);
   grad_sums_.resize(n);
@@ -281,15 +285,12 @@ void ModelState::backward(const GradientsReady& ready) {
       }
       // The first call of a shared layer comes last in backward: the later calls' gradients
       // (each in its own copy of the layer) add into its own.
-      if (node.first_call < 0) {
-        for (size_t k = static_cast<size_t>(i) + 1; k < nodes.size(); ++k) {
-          if (nodes[k].first_call != i) continue;
-          auto& mine = node.layer->variables();
-          auto& theirs = nodes[k].layer->variables();
-          for (size_t v = 0; v < mine.size(); ++v) {
-            if (!mine[v].trainable) continue;  // no gradient (moving statistics)
-            ops::backend_of("add gradients", mine[v].grad).axpby(1.0f, mine[v].grad, 1.0f, theirs[v].grad, mine[v].grad);
-          }
+      for (int k : later_calls_[static_cast<size_t>(i)]) {
+        auto& mine = node.layer->variables();
+        auto& theirs = nodes[static_cast<size_t>(k)].layer->variables();
+        for (size_t v = 0; v < mine.size(); ++v) {
+          if (!mine[v].trainable) continue;  // no gradient (moving statistics)
+          ops::backend_of("add gradients", mine[v].grad).axpby(1.0f, mine[v].grad, 1.0f, theirs[v].grad, mine[v].grad);
         }
       }
     }

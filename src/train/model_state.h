@@ -179,6 +179,7 @@ class ModelState {
   std::vector<const Tensor*> grads_;   // per node: the gradient w.r.t. its output
   std::vector<Tensor> grad_sums_;      // per node: where gradients from several consumers add up
   std::vector<bool> needs_grad_;       // per node: whether it or a node before it has variables
+  std::vector<std::vector<int>> later_calls_;  // per node: a shared layer's later calls (first call only)
   std::vector<BucketSend> bucket_plan_;  // plan_gradient_buckets, per node
 };
 
