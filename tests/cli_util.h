@@ -34,6 +34,19 @@ namespace kerosene::test_util {
 
 namespace fs = std::filesystem;
 
+/// Expects `f` to throw E whose message contains every one of `parts`.
+template <typename E, typename F>
+void expect_error(F&& f, std::initializer_list<std::string> parts) {
+  try {
+    f();
+    ADD_FAILURE() << "nothing was thrown";
+  } catch (const E& e) {
+    for (const std::string& part : parts) KEROSENE_EXPECT_CONTAINS(e.what(), part);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "another exception was thrown: " << e.what();
+  }
+}
+
 /// A fresh directory under the system temp directory, removed with its contents at scope exit.
 class ScratchDir {
  public:

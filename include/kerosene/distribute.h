@@ -26,6 +26,10 @@
 
 #include "kerosene/device.h"
 
+namespace kerosene::train {
+class Distribution;  // what models see of a strategy (src/train)
+}
+
 namespace kerosene::distribute {
 
 namespace detail {
@@ -43,7 +47,7 @@ class StrategyScope {
   StrategyScope& operator=(const StrategyScope&) = delete;
 
  private:
-  std::shared_ptr<detail::StrategyState> previous_;
+  std::shared_ptr<train::Distribution> previous_;
 };
 
 class Strategy {

@@ -9,11 +9,14 @@
 // the same graph executor and training loop.
 #pragma once
 
+#include <concepts>
+#include <initializer_list>
 #include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kerosene/callbacks.h"
@@ -36,13 +39,38 @@ struct History {
   std::vector<int64_t> epoch_samples;
 };
 
+/// The data of a model's inputs (x) or targets (y): one tensor for a model with one input (or
+/// output); for several, a list in the order of the model's inputs (outputs), or a map from
+/// names (each Input's name; each output's layer name), as Keras takes lists and dicts:
+///
+///   model.fit({images, metadata}, {labels, scores});
+///   model.fit({{"images", images}, {"metadata", metadata}}, labels);
+class Tensors {
+ public:
+  Tensors() = default;
+  Tensors(const Tensor& t) : list_{t} {}  // NOLINT(google-explicit-constructor): fit(x, y)
+  Tensors(std::initializer_list<Tensor> list) : list_(list) {}
+  Tensors(std::vector<Tensor> list) : list_(std::move(list)) {}  // NOLINT(google-explicit-constructor)
+  Tensors(std::initializer_list<std::pair<const std::string, Tensor>> named) : named_(named) {}
+  Tensors(std::map<std::string, Tensor> named) : named_(std::move(named)) {}  // NOLINT(google-explicit-constructor)
+
+  bool empty() const { return list_.empty() && named_.empty(); }
+  bool by_name() const { return !named_.empty(); }
+  const std::vector<Tensor>& list() const { return list_; }
+  const std::map<std::string, Tensor>& named() const { return named_; }
+
+ private:
+  std::vector<Tensor> list_;
+  std::map<std::string, Tensor> named_;
+};
+
 struct FitOptions {
   int batch_size = 32;
   int epochs = 1;
   int verbose = 1;  ///< 0 silent, 1 progress bar, 2 one line per epoch
   std::vector<CallbackPtr> callbacks{};
   float validation_split = 0.0f;  ///< fraction taken from the end of x, y before shuffling
-  std::optional<std::pair<Tensor, Tensor>> validation_data{};
+  std::optional<std::pair<Tensors, Tensors>> validation_data{};
   bool shuffle = true;
   int initial_epoch = 0;
   std::optional<int> steps_per_epoch{};
@@ -60,11 +88,28 @@ struct PredictOptions {
   std::vector<CallbackPtr> callbacks{};
 };
 
-/// Loss and metric values from evaluate, in Keras' order ("loss" first).
+/// Loss and metric values from evaluate, in Keras' order: "loss", each output's loss (a model
+/// with several outputs), then the metrics. By name (`score["accuracy"]`) or, as Keras' list,
+/// by position (`score[0]` is the loss).
 struct EvaluateResult {
   std::vector<std::pair<std::string, double>> values;
   double operator[](const std::string& name) const;
+  double operator[](size_t position) const;
+  size_t size() const { return values.size(); }
   double loss() const { return (*this)["loss"]; }
+};
+
+/// compile's options for any model, several outputs included (Keras' compile arguments).
+struct CompileOptions {
+  /// One loss for every output, or one per output in the order of the model's outputs; the
+  /// names compile(optimizer, loss, ...) takes.
+  std::vector<std::string> loss;
+  /// One weight per output (empty: 1 each); the model's loss is the weighted sum of the
+  /// outputs' losses, each of which the logs also show ("<output layer>_loss").
+  std::vector<float> loss_weights{};
+  /// One list of metric names per output (a model with one output may give its one list).
+  std::vector<std::vector<std::string>> metrics{};
+  bool from_logits = false;
 };
 
 class Model {
@@ -86,12 +131,23 @@ class Model {
   /// "binary_crossentropy", "mean_squared_error" (aliases "mse"); append ":from_logits"
   /// or use compile_from_logits. `metrics`: "accuracy" (resolved for the loss as Keras does),
   /// "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy".
-  void compile(const Optimizer& optimizer, const std::string& loss,
-               const std::vector<std::string>& metrics = {}, bool from_logits = false);
+  /// (A template only so that `compile(opt, {.loss = ...})` is never taken for a string: a
+  /// braced list deduces no type, so the CompileOptions overload is the one it picks.)
+  template <typename Loss>
+    requires std::convertible_to<const Loss&, std::string>
+  void compile(const Optimizer& optimizer, const Loss& loss, const std::vector<std::string>& metrics = {},
+               bool from_logits = false) {
+    compile_with_loss(optimizer, std::string(loss), metrics, from_logits);
+  }
+  /// For a model with several outputs (per-output losses, loss_weights, metrics), or any other.
+  void compile(const Optimizer& optimizer, const CompileOptions& options);
 
-  History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
-  EvaluateResult evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options = {});
-  Tensor predict(const Tensor& x, const PredictOptions& options = {});
+  History fit(const Tensors& x, const Tensors& y, const FitOptions& options = {});
+  EvaluateResult evaluate(const Tensors& x, const Tensors& y, const EvaluateOptions& options = {});
+  /// The output of a model with one output (ValueError for several: use predict_outputs).
+  Tensor predict(const Tensors& x, const PredictOptions& options = {});
+  /// Every output, in the order of the model's outputs (Keras' predict returns a list).
+  std::vector<Tensor> predict_outputs(const Tensors& x, const PredictOptions& options = {});
 
   /// Keras' summary table; to stdout unless a stream is given.
   void summary(std::ostream* out = nullptr) const;
@@ -136,6 +192,10 @@ class Model {
 
  protected:
   std::unique_ptr<train::ModelState> state_;
+
+ private:
+  void compile_with_loss(const Optimizer& optimizer, const std::string& loss, const std::vector<std::string>& metrics,
+                         bool from_logits);
 };
 
 namespace utils {

@@ -49,7 +49,7 @@ void MirroredModel::prepare() {
     for (auto& m : others_) {
       m->compiled = true;
       m->optimizer = primary_.optimizer->clone();
-      m->loss = primary_.loss;
+      m->losses = primary_.losses;
       m->metrics = primary_.metrics;
     }
     compiled_with_ = primary_.optimizer.get();
@@ -123,7 +123,7 @@ void MirroredModel::run(const std::function<void(int)>& f) {
 
 void MirroredModel::sum_across_workers(std::vector<train::StepTotals>& per_replica, train::StepTotals& totals) {
   train::StepTotals step;
-  step.metric_sums.assign(primary_.metrics.size(), 0.0);
+  step.metric_sums.assign(primary_.running_names().size(), 0.0);
   for (const auto& t : per_replica) {
     step.loss_sum += t.loss_sum;
     step.samples += t.samples;
@@ -143,8 +143,8 @@ void MirroredModel::sum_across_workers(std::vector<train::StepTotals>& per_repli
   for (size_t i = 0; i < step.metric_sums.size(); ++i) totals.metric_sums[i] += step.metric_sums[i];
 }
 
-void MirroredModel::train_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n,
-                               int64_t global_batch, train::StepTotals& totals) {
+void MirroredModel::train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const int64_t* rows,
+                               int64_t n, int64_t global_batch, train::StepTotals& totals) {
   std::vector<train::StepTotals> per_replica(static_cast<size_t>(replicas()));
   // Each replica's gradients are scaled by 1/global_batch, so their sum across every replica
   // of every worker is the gradient of the mean loss over the whole global batch.
@@ -166,8 +166,8 @@ void MirroredModel::train_step(const Tensor& xs, const Tensor& ys, const int64_t
   sum_across_workers(per_replica, totals);
 }
 
-void MirroredModel::test_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n,
-                              train::StepTotals& totals) {
+void MirroredModel::test_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const int64_t* rows,
+                              int64_t n, train::StepTotals& totals) {
   std::vector<train::StepTotals> per_replica(static_cast<size_t>(replicas()));
   run([&](int r) {
     const auto [begin, end] = share(r, n);
@@ -180,16 +180,19 @@ void MirroredModel::test_step(const Tensor& xs, const Tensor& ys, const int64_t*
   sum_across_workers(per_replica, totals);
 }
 
-void MirroredModel::predict(const Tensor& xs, const int64_t* rows, int64_t n, float* out) {
-  const int64_t row_floats = primary_.output_shape().numel();
+void MirroredModel::predict(const std::vector<Tensor>& xs, const int64_t* rows, int64_t n,
+                            const std::vector<float*>& outs) {
   run([&](int r) {
     const auto [begin, end] = share(r, n);
     if (begin == end) return;
     auto& model = replica(r);
     auto& b = buffers_[static_cast<size_t>(r)];
     b.load(model.device, xs, nullptr, rows + begin, end - begin);
-    const Tensor& y = model.forward(b.x, /*training=*/false);
-    y.storage()->context->backend().copy_to_host(out + begin * row_floats, y.raw_data(), y.nbytes());
+    const std::vector<const Tensor*>& ys = model.forward(b.x, /*training=*/false);
+    for (size_t o = 0; o < ys.size(); ++o) {
+      const int64_t row_floats = ys[o]->numel() / ys[o]->dim(0);
+      ys[o]->storage()->context->backend().copy_to_host(outs[o] + begin * row_floats, ys[o]->raw_data(), ys[o]->nbytes());
+    }
   });
 }
 

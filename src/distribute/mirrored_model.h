@@ -8,35 +8,31 @@
 
 #include "distribute/strategy_state.h"
 #include "train/batch_buffers.h"
+#include "train/distribution.h"
 #include "train/model_state.h"
 
 namespace kerosene::distribute {
 
-class MirroredModel {
+class MirroredModel : public train::Replicas {
  public:
   MirroredModel(std::shared_ptr<detail::StrategyState> strategy, train::ModelState& primary);
-  ~MirroredModel();
+  ~MirroredModel() override;
 
   /// Builds the other replicas on first use (the primary must be built and compiled), then
   /// copies replica 0's weights to every replica (and worker 0's to every worker), so all start
   /// equal even after set_weights.
-  void prepare();
-  /// Replica 0's optimizer state to every replica (after a restore put it into replica 0).
-  void copy_optimizer_state();
+  void prepare() override;
+  void copy_optimizer_state() override;
 
-  /// One step on rows[0..n) of xs/ys, this worker's part of a global batch of `global_batch`
-  /// rows (n may be 0): the rows are split across the replicas as evenly as possible; totals
-  /// get every replica's (and every worker's) loss and metric sums.
-  void train_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n, int64_t global_batch,
-                  train::StepTotals& totals);
-  void test_step(const Tensor& xs, const Tensor& ys, const int64_t* rows, int64_t n, train::StepTotals& totals);
-  /// Outputs of rows[0..n) into `out` (host, n rows of the output's size).
-  void predict(const Tensor& xs, const int64_t* rows, int64_t n, float* out);
+  /// rows[0..n) are split across the replicas as evenly as possible (n may be 0).
+  void train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const int64_t* rows, int64_t n,
+                  int64_t global_batch, train::StepTotals& totals) override;
+  void test_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const int64_t* rows, int64_t n,
+                 train::StepTotals& totals) override;
+  void predict(const std::vector<Tensor>& xs, const int64_t* rows, int64_t n, const std::vector<float*>& outs) override;
 
-  int replicas() const { return static_cast<int>(strategy_->devices.size()); }
-  const detail::StrategyState& strategy() const { return *strategy_; }
-  /// Replica r's model (0: the primary), for the state BackupAndRestore saves per replica.
-  train::ModelState& replica_model(int r) { return replica(r); }
+  int replicas() const override { return static_cast<int>(strategy_->devices.size()); }
+  train::ModelState& replica_model(int r) override { return replica(r); }
 
  private:
   train::ModelState& replica(int r) { return r == 0 ? primary_ : *others_[static_cast<size_t>(r) - 1]; }

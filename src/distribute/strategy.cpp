@@ -3,18 +3,13 @@
 #include <set>
 
 #include "distribute/local_collective.h"
+#include "distribute/mirrored_model.h"
 #include "distribute/strategy_state.h"
 #include "kerosene/config.h"
 #include "kerosene/error.h"
 #include "runtime/device_context.h"
 
 namespace kerosene::distribute {
-namespace {
-
-thread_local std::shared_ptr<detail::StrategyState> t_current;
-
-}  // namespace
-
 std::vector<Device> resolve_devices(const std::vector<std::string>& names, bool cpu_default_all) {
   auto& registry = runtime::Registry::instance();
   std::vector<Device> devices;
@@ -64,9 +59,17 @@ MirroredStrategy::MirroredStrategy(const std::vector<std::string>& devices) {
   state_->collective = make_local_collective(state_->devices);
 }
 
-StrategyScope::StrategyScope(const Strategy& strategy) : previous_(t_current) { t_current = strategy.state(); }
-StrategyScope::~StrategyScope() { t_current = previous_; }
+StrategyScope::StrategyScope(const Strategy& strategy) : previous_(train::set_current_distribution(strategy.state())) {}
+StrategyScope::~StrategyScope() { train::set_current_distribution(std::move(previous_)); }
 
-std::shared_ptr<detail::StrategyState> current_strategy() { return t_current; }
+std::shared_ptr<detail::StrategyState> current_strategy() {
+  return std::dynamic_pointer_cast<detail::StrategyState>(train::current_distribution());
+}
+
+namespace detail {
+std::shared_ptr<train::Replicas> StrategyState::mirror(train::ModelState& primary) {
+  return std::make_shared<MirroredModel>(shared_from_this(), primary);
+}
+}  // namespace detail
 
 }  // namespace kerosene::distribute

@@ -8,6 +8,7 @@
 
 #include "kerosene/distribute.h"
 #include "kerosene/tensor.h"
+#include "train/distribution.h"
 
 namespace kerosene::distribute {
 
@@ -35,12 +36,12 @@ class Collective {
 
 namespace detail {
 
-struct StrategyState {
-  std::vector<Device> devices;  // this worker's replicas, replica 0 first
-  int num_workers = 1;
-  int worker_index = 0;
-  bool chief = true;
+/// A strategy's state, shared by the Strategy object and the models created in its scope; as
+/// train::Distribution it is what those models (and the training loop) see of it.
+struct StrategyState : train::Distribution, std::enable_shared_from_this<StrategyState> {
   std::unique_ptr<Collective> collective;
+  std::string reduction() const override { return collective->name(); }
+  std::shared_ptr<train::Replicas> mirror(train::ModelState& primary) override;
 };
 
 }  // namespace detail

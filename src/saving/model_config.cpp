@@ -1,5 +1,7 @@
 #include "saving/model_config.h"
 
+#include <algorithm>
+
 #include "kerosene/error.h"
 #include "nn/optimizer.h"
 #include "saving/functional_config.h"
@@ -180,12 +182,10 @@ std::string decode_loss(const json& v, const std::string& file) {
   throw ValueError(where + ": option \"loss\": kerosene has no loss class \"" + class_name + "\"");
 }
 
-std::vector<std::string> decode_metrics(const json& v, const std::string& file) {
+std::vector<std::string> decode_metric_list(const json& v, const std::string& file) {
   std::vector<std::string> out;
   if (v.is_null()) return out;
   json list = v;
-  // Keras 2 wrote one list per output: [["accuracy"]].
-  if (list.is_array() && list.size() == 1 && list[0].is_array()) list = list[0];
   if (!list.is_array()) list = json::array({list});
   for (const json& m : list) {
     std::string name;
@@ -203,13 +203,64 @@ std::vector<std::string> decode_metrics(const json& v, const std::string& file) 
   return out;
 }
 
+/// A compile option Keras writes as one value for every output, a list (one per output) or a
+/// dict keyed by output name: one value per output, in output order (or one for all).
+std::vector<json> per_output(const json& v, const std::vector<std::string>& outputs, const char* option,
+                             const std::string& file) {
+  if (v.is_object() && !v.contains("class_name")) {
+    std::vector<json> out;
+    for (const auto& [key, value] : v.items()) {
+      if (std::find(outputs.begin(), outputs.end(), key) == outputs.end()) {
+        throw ValueError(file + ": compile config: option \"" + option + "\" names output \"" + key +
+                         "\", which the model does not have");
+      }
+    }
+    for (const auto& name : outputs) out.push_back(v.contains(name) ? v[name] : json());
+    return out;
+  }
+  if (v.is_array()) {
+    if (outputs.size() > 1) return std::vector<json>(v.begin(), v.end());
+    // One output given as a list of one (Keras 2 wrote metrics as [["accuracy"]]); a flat list
+    // of metrics is that output's list.
+    if (v.size() == 1 && (v[0].is_array() || std::string(option) != "metrics")) return {v[0]};
+  }
+  return {v};
+}
+
 ordered_json compile_config_json(const train::ModelState& s) {
   ordered_json cc;
   cc["optimizer"] = optimizer_envelope(*s.optimizer);
-  cc["loss"] = loss_json(s.loss);
-  cc["loss_weights"] = nullptr;
+  // As Keras writes what compile was given: one loss when every output has the same, else a
+  // list; loss_weights only when one is not 1; metrics as a list per output when several.
+  bool same_loss = true, unit_weights = true;
+  for (const auto& l : s.losses) {
+    same_loss = same_loss && loss_json(l) == loss_json(s.losses.front());
+    unit_weights = unit_weights && l.weight == 1.0f;
+  }
+  if (same_loss) {
+    cc["loss"] = loss_json(s.losses.front());
+  } else {
+    cc["loss"] = ordered_json::array();
+    for (const auto& l : s.losses) cc["loss"].push_back(loss_json(l));
+  }
+  if (unit_weights) {
+    cc["loss_weights"] = nullptr;
+  } else {
+    cc["loss_weights"] = ordered_json::array();
+    for (const auto& l : s.losses) cc["loss_weights"].push_back(static_cast<double>(l.weight));
+  }
   ordered_json metrics = ordered_json::array();
-  for (const auto& m : s.metrics) metrics.push_back(m.name);
+  if (s.losses.size() > 1) {
+    for (size_t o = 0; o < s.losses.size(); ++o) {
+      ordered_json mine = ordered_json::array();
+      for (const auto& m : s.metrics) {
+        if (m.output == static_cast<int>(o)) mine.push_back(m.name);
+      }
+      metrics.push_back(mine);
+    }
+  } else {
+    for (const auto& m : s.metrics) metrics.push_back(m.name);
+  }
   cc["metrics"] = s.metrics.empty() ? ordered_json(nullptr) : metrics;
   cc["weighted_metrics"] = nullptr;
   cc["run_eagerly"] = false;
@@ -314,14 +365,27 @@ void compile_from_config(Model& model, const json& cc, const std::string& file, 
   const json& optimizer_json = f.raw(legacy ? "optimizer_config" : "optimizer");
   std::shared_ptr<nn::Optimizer> optimizer =
       optimizer_json.is_null() ? optimizers::get("rmsprop").impl() : decode_optimizer(optimizer_json, file);
-  const std::string loss = decode_loss(f.raw("loss"), file);
-  const std::vector<std::string> metrics = decode_metrics(f.raw("metrics"), file);
-  f.require_default("loss_weights");
+  const std::vector<std::string> outputs = model.state().output_names();
+  CompileOptions options;
+  for (const json& loss : per_output(f.raw("loss"), outputs, "loss", file)) options.loss.push_back(decode_loss(loss, file));
+  const json& weights = f.raw("loss_weights");
+  if (!weights.is_null()) {
+    for (const json& w : per_output(weights, outputs, "loss_weights", file)) {
+      if (!w.is_number()) {
+        throw ValueError(file + ": compile config: option \"loss_weights\": expected numbers, found " + describe(w));
+      }
+      options.loss_weights.push_back(w.get<float>());
+    }
+  }
+  const json& metrics = f.raw("metrics");
+  if (!metrics.is_null()) {
+    for (const json& m : per_output(metrics, outputs, "metrics", file)) options.metrics.push_back(decode_metric_list(m, file));
+  }
   f.require_default("weighted_metrics");
   f.ignore({"run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss", "sample_weight_mode"});
   f.finish();
   try {
-    model.compile(Optimizer(optimizer), loss, metrics);
+    model.compile(Optimizer(optimizer), options);
   } catch (const ValueError& error) {
     throw ValueError(file + ": compile config: " + error.what());
   }

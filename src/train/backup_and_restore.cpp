@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/atomic_file.h"
-#include "distribute/mirrored_model.h"
+#include "train/distribution.h"
 #include "io/hdf5_file.h"
 #include "kerosene/callbacks.h"
 #include "kerosene/error.h"
@@ -89,8 +89,8 @@ train::ResumePoint resume_point_of(const json& state, const std::string& file, c
       point.totals.loss_sum = t.at("loss_sum").get<double>();
       point.totals.metric_sums = t.at("metric_sums").get<std::vector<double>>();
       point.totals.samples = t.at("samples").get<int64_t>();
-      if (point.totals.metric_sums.size() != s.metrics.size()) {
-        corrupt(file, "expected running sums for " + std::to_string(s.metrics.size()) + " metrics, found " +
+      if (point.totals.metric_sums.size() != s.running_names().size()) {
+        corrupt(file, "expected running sums for " + std::to_string(s.running_names().size()) + " metrics, found " +
                           std::to_string(point.totals.metric_sums.size()) + " (was the model compiled differently?)");
       }
     }
@@ -212,7 +212,7 @@ void BackupAndRestore::on_epoch_end(int epoch, const Logs&) {
 
 void BackupAndRestore::backup(int epoch, int64_t step) {
   train::ModelState& s = model()->state();
-  if (s.strategy && !s.strategy->chief) return;  // the workers hold the same state: the chief writes it
+  if (s.distribution && !s.distribution->chief) return;  // the workers hold the same state: the chief writes it
   std::error_code ec;
   std::filesystem::create_directories(backup_dir_, ec);
   if (ec) {
@@ -237,7 +237,7 @@ void BackupAndRestore::on_train_end(const Logs&) {
   train::ModelState& s = model()->state();
   // An interrupted run (Ctrl-C) ends fit without finishing it: the backup is what resumes it.
   if (s.interrupted) return;
-  if (s.strategy && !s.strategy->chief) return;
+  if (s.distribution && !s.distribution->chief) return;
   // Only the files this callback writes, and the directory if that leaves it empty: Keras
   // removes the whole tree, which is unkind to a backup_dir the user shares with other files.
   std::error_code ec;

@@ -36,12 +36,21 @@ void gather(const Tensor& src, const int64_t* rows, int64_t n, Tensor& dst, Tens
 
 }  // namespace
 
-void BatchBuffers::load(const Device& device, const Tensor& xs, const Tensor* ys, const int64_t* rows, int64_t n) {
-  gather(xs, rows, n, ops::ensure(x, xs.shape().drop_batch().with_batch(n), device, DType::float32), x_host, x_pinned);
-  if (ys) {
-    const DType dtype = ys->dtype() == DType::float32 ? DType::float32 : DType::int32;
-    gather(*ys, rows, n, ops::ensure(y, ys->shape().drop_batch().with_batch(n), device, dtype), y_host, y_pinned);
-  }
+void BatchBuffers::load(const Device& device, const std::vector<Tensor>& xs, const std::vector<Tensor>* ys,
+                        const int64_t* rows, int64_t n) {
+  auto load_all = [&](const std::vector<Tensor>& sources, std::vector<Tensor>& dsts,
+                      std::vector<std::unique_ptr<Staging>>& staging, bool labels_as_int) {
+    dsts.resize(sources.size());
+    while (staging.size() < sources.size()) staging.push_back(std::make_unique<Staging>());
+    for (size_t i = 0; i < sources.size(); ++i) {
+      const Tensor& src = sources[i];
+      const DType dtype = !labels_as_int || src.dtype() == DType::float32 ? DType::float32 : DType::int32;
+      Tensor& dst = ops::ensure(dsts[i], src.shape().drop_batch().with_batch(n), device, dtype);
+      gather(src, rows, n, dst, staging[i]->host, staging[i]->pinned);
+    }
+  };
+  load_all(xs, x, x_staging_, false);
+  if (ys) load_all(*ys, y, y_staging_, true);
 }
 
 }  // namespace kerosene::train

@@ -11,9 +11,9 @@
 #include "kerosene/sequential.h"
 #include "ops/ops.h"
 #include "train/model_state.h"
-#include "distribute/mirrored_model.h"
-#include "distribute/sharding.h"
 #include "train/batch_buffers.h"
+#include "train/distribution.h"
+#include "train/sharding.h"
 #include "train/device_verdict.h"
 #include "train/validation.h"
 
@@ -56,9 +56,9 @@ void set_logs(Logs& logs, const train::ModelState& model, const train::StepTotal
   const bool plain = prefix[0] == '\0';
   static const std::string kLoss = "loss";
   logs.set(plain ? kLoss : prefix + kLoss, t.loss_sum / count);
-  for (size_t i = 0; i < model.metrics.size(); ++i) {
-    const std::string& name = model.metrics[i].name;
-    logs.set(plain ? name : prefix + name, t.metric_sums[i] / count);
+  const std::vector<std::string> names = model.running_names();
+  for (size_t i = 0; i < names.size() && i < t.metric_sums.size(); ++i) {
+    logs.set(plain ? names[i] : prefix + names[i], t.metric_sums[i] / count);
   }
 }
 
@@ -70,22 +70,22 @@ void require_compiled(const train::ModelState& s, const char* what) {
 
 /// The replicas of a model created in a strategy's scope (null otherwise), ready to run: built
 /// on first use, with replica 0's weights copied to every replica.
-distribute::MirroredModel* mirrored_of(train::ModelState& s) {
-  if (!s.strategy) return nullptr;
-  if (!s.mirrored) s.mirrored = std::make_shared<distribute::MirroredModel>(s.strategy, s);
+train::Replicas* mirrored_of(train::ModelState& s) {
+  if (!s.distribution) return nullptr;
+  if (!s.mirrored) s.mirrored = s.distribution->mirror(s);
   s.mirrored->prepare();
   return s.mirrored.get();
 }
 
 /// How the rows are shared by this job's workers (one worker without a strategy).
-distribute::Sharding sharding_of(int64_t rows, const distribute::MirroredModel* mirrored) {
-  return mirrored ? distribute::Sharding(rows, mirrored->strategy().num_workers, mirrored->strategy().worker_index)
-                  : distribute::Sharding(rows, 1, 0);
+train::Sharding sharding_of(int64_t rows, const train::ModelState& s) {
+  return s.distribution ? train::Sharding(rows, s.distribution->num_workers, s.distribution->worker_index)
+                        : train::Sharding(rows, 1, 0);
 }
 
 /// This worker's part of a global batch (TensorFlow's semantics: batch_size is global).
-int worker_batch(int global_batch, const distribute::MirroredModel* mirrored) {
-  const int workers = mirrored ? mirrored->strategy().num_workers : 1;
+int worker_batch(int global_batch, const train::ModelState& s) {
+  const int workers = s.distribution ? s.distribution->num_workers : 1;
   if (global_batch % workers != 0) {
     throw ValueError("batch_size " + std::to_string(global_batch) + " is the global batch and must be a multiple of "
                      "the " + std::to_string(workers) + " workers");
@@ -93,22 +93,34 @@ int worker_batch(int global_batch, const distribute::MirroredModel* mirrored) {
   return global_batch / workers;
 }
 
-int worker_verbose(int verbose, const distribute::MirroredModel* mirrored) {
-  return mirrored && !mirrored->strategy().chief ? 0 : verbose;
+int worker_verbose(int verbose, const train::ModelState& s) {
+  return s.distribution && !s.distribution->chief ? 0 : verbose;
+}
+
+std::vector<Tensor> slice_all(const std::vector<Tensor>& ts, int64_t begin, int64_t end) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : ts) out.push_back(t.slice(begin, end));
+  return out;
+}
+
+std::vector<Tensor> mine(const train::Sharding& sharding, const std::vector<Tensor>& ts) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : ts) out.push_back(sharding.mine(t));
+  return out;
 }
 
 // Runs the test loop over (x, y) and returns the totals.
 /// `steps`: as many as the largest shard needs (every worker runs the same steps).
-train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& y, int batch_size, int64_t steps,
-                           CallbackList* callbacks, distribute::MirroredModel* mirrored) {
-  BatchPlan plan{std::vector<int64_t>(x.dim(0)), batch_size};
+train::StepTotals run_test(train::ModelState& s, const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                           int batch_size, int64_t steps, CallbackList* callbacks, train::Replicas* mirrored) {
+  BatchPlan plan{std::vector<int64_t>(x[0].dim(0)), batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
   train::BatchBuffers buffers;
   train::StepTotals totals;
   Logs logs;
   for (int64_t step = 0; step < steps; ++step) {
     if (callbacks) callbacks->each([&](Callback& c) { c.on_test_batch_begin(static_cast<int>(step), logs); });
-    const auto [begin, count] = distribute::step_rows(plan.rows(), step, batch_size, false);
+    const auto [begin, count] = train::step_rows(plan.rows(), step, batch_size, false);
     const int64_t end = begin + count;
     if (mirrored) {
       mirrored->test_step(x, y, plan.order.data() + begin, end - begin, totals);
@@ -124,7 +136,8 @@ train::StepTotals run_test(train::ModelState& s, const Tensor& x, const Tensor& 
 
 }  // namespace
 
-History Model::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions& o) {
+
+History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o) {
   auto& s = *state_;
   require_compiled(s, "fit");
   check_batch_size(o.batch_size);
@@ -132,25 +145,22 @@ History Model::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions& o) 
   if (!(o.validation_split >= 0.0f && o.validation_split < 1.0f)) {
     throw ValueError("validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
   }
-  Tensor x = train::conform_input(s, x_in, "x");
-  Tensor y = train::conform_targets(s, x, y_in, "y");
-  train::check_finite(x, "x");
-  distribute::MirroredModel* mirrored = mirrored_of(s);
-  const int batch_size = worker_batch(o.batch_size, mirrored);
-  const int verbose = worker_verbose(o.verbose, mirrored);
+  std::vector<Tensor> x = train::conform_inputs(s, x_in, "x");
+  std::vector<Tensor> y = train::conform_targets(s, x[0].dim(0), y_in, "y");
+  train::Replicas* mirrored = mirrored_of(s);
+  const int batch_size = worker_batch(o.batch_size, s);
+  const int verbose = worker_verbose(o.verbose, s);
   if (verbose > 0 && mirrored) {
-    train::announce_replicas(mirrored->strategy().devices, mirrored->strategy().num_workers,
-                             mirrored->strategy().collective->name());
+    train::announce_replicas(s.distribution->devices, s.distribution->num_workers, s.distribution->reduction());
   } else if (verbose > 0) {
     train::announce_device(s.device);
   }
 
   // Keras takes the validation split from the end of the data, before any shuffling.
-  Tensor x_val, y_val;
+  std::vector<Tensor> x_val, y_val;
   if (o.validation_data) {
-    x_val = train::conform_input(s, o.validation_data->first, "validation_data.x");
-    y_val = train::conform_targets(s, x_val, o.validation_data->second, "validation_data.y");
-    train::check_finite(x_val, "validation_data.x");
+    x_val = train::conform_inputs(s, o.validation_data->first, "validation_data.x");
+    y_val = train::conform_targets(s, x_val[0].dim(0), o.validation_data->second, "validation_data.y");
   } else if (o.validation_split > 0.0f) {
     // The float as the user wrote it (0.2f -> 0.2, not 0.2000000030): Keras' split of 100 samples
     // at 0.2 is 80/20, which 1.0 - 0.2000000030 would make 79/21.
@@ -158,24 +168,26 @@ History Model::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions& o) 
     char digits[32];
     const auto written = std::to_chars(digits, digits + sizeof digits, o.validation_split);
     std::from_chars(digits, written.ptr, split);
-    const int64_t split_at = static_cast<int64_t>(std::floor(x.dim(0) * (1.0 - split)));
-    if (split_at == 0 || split_at == x.dim(0)) {
-      throw ValueError("validation_split=" + std::to_string(o.validation_split) + " of " + std::to_string(x.dim(0)) +
+    const int64_t rows = x[0].dim(0);
+    const int64_t split_at = static_cast<int64_t>(std::floor(rows * (1.0 - split)));
+    if (split_at == 0 || split_at == rows) {
+      throw ValueError("validation_split=" + std::to_string(o.validation_split) + " of " + std::to_string(rows) +
                        " samples leaves no training or no validation data");
     }
-    x_val = x.slice(split_at, x.dim(0));
-    y_val = y.slice(split_at, y.dim(0));
-    x = x.slice(0, split_at);
-    y = y.slice(0, split_at);
+    x_val = slice_all(x, split_at, rows);
+    y_val = slice_all(y, split_at, rows);
+    x = slice_all(x, 0, split_at);
+    y = slice_all(y, 0, split_at);
   }
 
-  const auto sharding = sharding_of(x.dim(0), mirrored), val_sharding = sharding_of(x_val.defined() ? x_val.dim(0) : 0, mirrored);
-  x = sharding.mine(x);
-  y = sharding.mine(y);
-  x_val = val_sharding.mine(x_val);
-  y_val = val_sharding.mine(y_val);
+  const auto sharding = sharding_of(x[0].dim(0), s);
+  const auto val_sharding = sharding_of(x_val.empty() ? 0 : x_val[0].dim(0), s);
+  x = mine(sharding, x);
+  y = mine(sharding, y);
+  x_val = mine(val_sharding, x_val);
+  y_val = mine(val_sharding, y_val);
   const int64_t val_steps = (val_sharding.largest() + batch_size - 1) / batch_size;
-  BatchPlan plan{std::vector<int64_t>(x.dim(0)), batch_size};
+  BatchPlan plan{std::vector<int64_t>(x[0].dim(0)), batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
   const bool wrap = o.steps_per_epoch.has_value();
   const int64_t steps = o.steps_per_epoch ? *o.steps_per_epoch : (sharding.largest() + batch_size - 1) / batch_size;
@@ -233,8 +245,8 @@ History Model::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions& o) 
       callbacks.each([&](Callback& c) { c.on_train_batch_begin(static_cast<int>(step), logs); });
       const double loss_before = totals.loss_sum;
       if (mirrored) {
-        const auto [begin, count] = distribute::step_rows(plan.rows(), step, batch_size, wrap);
-        mirrored->train_step(x, y, plan.order.data() + begin, count, distribute::global_rows(sharding, step, batch_size, wrap),
+        const auto [begin, count] = train::step_rows(plan.rows(), step, batch_size, wrap);
+        mirrored->train_step(x, y, plan.order.data() + begin, count, train::global_rows(sharding, step, batch_size, wrap),
                              totals);
       } else {
         if (!prefetched) load_batch(step);
@@ -255,7 +267,7 @@ History Model::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions& o) 
                            "callbacks::TerminateOnNaN to stop training without an error");
       }
     }
-    if (x_val.defined()) {
+    if (!x_val.empty()) {
       train::StepTotals val = run_test(s, x_val, y_val, batch_size, val_steps, nullptr, mirrored);
       set_logs(logs, s, val, "val_");
     }
@@ -270,19 +282,18 @@ History Model::fit(const Tensor& x_in, const Tensor& y_in, const FitOptions& o) 
   return history;
 }
 
-EvaluateResult Model::evaluate(const Tensor& x_in, const Tensor& y_in, const EvaluateOptions& o) {
+EvaluateResult Model::evaluate(const Tensors& x_in, const Tensors& y_in, const EvaluateOptions& o) {
   auto& s = *state_;
   require_compiled(s, "evaluate");
   check_batch_size(o.batch_size);
-  Tensor x = train::conform_input(s, x_in, "x");
-  Tensor y = train::conform_targets(s, x, y_in, "y");
-  train::check_finite(x, "x");
-  distribute::MirroredModel* mirrored = mirrored_of(s);
-  const int batch_size = worker_batch(o.batch_size, mirrored);
-  const int verbose = worker_verbose(o.verbose, mirrored);
-  const auto sharding = sharding_of(x.dim(0), mirrored);  // the totals are summed across workers
-  x = sharding.mine(x);
-  y = sharding.mine(y);
+  std::vector<Tensor> x = train::conform_inputs(s, x_in, "x");
+  std::vector<Tensor> y = train::conform_targets(s, x[0].dim(0), y_in, "y");
+  train::Replicas* mirrored = mirrored_of(s);
+  const int batch_size = worker_batch(o.batch_size, s);
+  const int verbose = worker_verbose(o.verbose, s);
+  const auto sharding = sharding_of(x[0].dim(0), s);  // the totals are summed across workers
+  x = mine(sharding, x);
+  y = mine(sharding, y);
   const int steps = static_cast<int>((sharding.largest() + batch_size - 1) / batch_size);
   CallbackList callbacks(this, o.callbacks, verbose, {1, steps, verbose});
   Logs logs;
@@ -295,36 +306,52 @@ EvaluateResult Model::evaluate(const Tensor& x_in, const Tensor& y_in, const Eva
   return result;
 }
 
-Tensor Model::predict(const Tensor& x_in, const PredictOptions& o) {
+std::vector<Tensor> Model::predict_outputs(const Tensors& x_in, const PredictOptions& o) {
   auto& s = *state_;
   check_batch_size(o.batch_size);
-  Tensor x = train::conform_input(s, x_in, "x");
+  const std::vector<Tensor> x = train::conform_inputs(s, x_in, "x", /*require_finite=*/false);
   // Every worker predicts every row: predictions are not sharded.
-  distribute::MirroredModel* mirrored = mirrored_of(s);
-  const int verbose = worker_verbose(o.verbose, mirrored);
-  BatchPlan plan{std::vector<int64_t>(x.dim(0)), o.batch_size};
+  train::Replicas* mirrored = mirrored_of(s);
+  const int verbose = worker_verbose(o.verbose, s);
+  BatchPlan plan{std::vector<int64_t>(x[0].dim(0)), o.batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
   CallbackList callbacks(this, o.callbacks, verbose, {1, static_cast<int>(plan.steps()), verbose});
-  Tensor result = Tensor::empty(s.output_shape().with_batch(x.dim(0)), DType::float32, Device());
-  const int64_t row_bytes = s.output_shape().numel() * static_cast<int64_t>(sizeof(float));
+  std::vector<Tensor> results;
+  std::vector<int64_t> row_floats;
+  for (const Shape& shape : s.output_shapes()) {
+    results.push_back(Tensor::empty(shape.with_batch(plan.rows()), DType::float32, Device()));
+    row_floats.push_back(shape.numel());
+  }
   train::BatchBuffers buffers;
   Logs logs;
+  std::vector<float*> rows_out(results.size());
   callbacks.each([&](Callback& c) { c.on_predict_begin(logs); });
   for (int64_t step = 0; step < plan.steps(); ++step) {
     callbacks.each([&](Callback& c) { c.on_predict_batch_begin(static_cast<int>(step), logs); });
     const int64_t begin = step * o.batch_size, end = std::min(begin + o.batch_size, plan.rows());
-    char* rows_out = static_cast<char*>(result.raw_data()) + begin * row_bytes;
+    for (size_t k = 0; k < results.size(); ++k) rows_out[k] = results[k].data<float>() + begin * row_floats[k];
     if (mirrored) {
-      mirrored->predict(x, plan.order.data() + begin, end - begin, reinterpret_cast<float*>(rows_out));
+      mirrored->predict(x, plan.order.data() + begin, end - begin, rows_out);
     } else {
       buffers.load(s.device, x, nullptr, plan.order.data() + begin, end - begin);
-      const Tensor& out = s.forward(buffers.x, /*training=*/false);
-      ops::backend_of("copy_to_host", out).copy_to_host(rows_out, out.raw_data(), static_cast<size_t>((end - begin) * row_bytes));
+      const std::vector<const Tensor*>& outs = s.forward(buffers.x, /*training=*/false);
+      for (size_t k = 0; k < outs.size(); ++k) {
+        ops::backend_of("copy_to_host", *outs[k]).copy_to_host(rows_out[k], outs[k]->raw_data(), outs[k]->nbytes());
+      }
     }
     callbacks.each([&](Callback& c) { c.on_predict_batch_end(static_cast<int>(step), logs); });
   }
   callbacks.each([&](Callback& c) { c.on_predict_end(logs); });
-  return result;
+  return results;
+}
+
+Tensor Model::predict(const Tensors& x, const PredictOptions& o) {
+  const auto& s = *state_;
+  if (s.built() && s.output_nodes.size() > 1) {
+    throw ValueError("model \"" + s.name + "\" has " + std::to_string(s.output_nodes.size()) +
+                     " outputs; predict_outputs returns them all");
+  }
+  return predict_outputs(x, o).front();
 }
 
 }  // namespace kerosene

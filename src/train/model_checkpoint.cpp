@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "distribute/strategy_state.h"
+#include "train/distribution.h"
 #include "kerosene/callbacks.h"
 #include "kerosene/error.h"
 #include "kerosene/sequential.h"
@@ -116,8 +116,8 @@ void ModelCheckpoint::save(int epoch, const Logs& logs, std::optional<int> batch
   Model* m = model();
   if (!m) throw RuntimeError("ModelCheckpoint: no model to save (the callback is used outside fit)");
   // Under a multi-worker strategy the workers hold the same weights: only the chief writes.
-  const auto& strategy = m->state().strategy;
-  if (strategy && !strategy->chief) return;
+  const auto& distribution = m->state().distribution;
+  if (distribution && !distribution->chief) return;
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
     std::error_code ec;

@@ -1,5 +1,6 @@
 #include "train/model_state.h"
 
+#include <algorithm>
 #include <map>
 
 #include "kerosene/error.h"
@@ -147,13 +148,50 @@ Shape ModelState::input_shape() const {
   throw ValueError("model \"" + name + "\" has no input shape yet: start it with layers::Input or call fit/build");
 }
 
-Shape ModelState::output_shape() const {
-  if (!built() || output_nodes.empty()) throw ValueError("model \"" + name + "\" is not built yet");
-  return nodes[static_cast<size_t>(output_nodes[0])].shape;
+Shape ModelState::output_shape() const { return output_shapes().front(); }
+
+std::vector<Shape> ModelState::input_shapes() const {
+  if (input_nodes.empty()) return {input_shape()};
+  std::vector<Shape> out;
+  for (int t : input_nodes) out.push_back(nodes.at(static_cast<size_t>(t)).shape);
+  return out;
 }
 
-nn::Layer& ModelState::output_layer() const {
-  if (!output_nodes.empty()) return *nodes[static_cast<size_t>(output_nodes[0])].layer;
+std::vector<Shape> ModelState::output_shapes() const {
+  if (!built() || output_nodes.empty()) throw ValueError("model \"" + name + "\" is not built yet");
+  std::vector<Shape> out;
+  for (int t : output_nodes) out.push_back(nodes[static_cast<size_t>(t)].shape);
+  return out;
+}
+
+std::vector<std::string> ModelState::input_names() const {
+  std::vector<std::string> out;
+  for (int t : input_nodes) out.push_back(nodes.at(static_cast<size_t>(t)).input_name);
+  return out;
+}
+
+std::vector<std::string> ModelState::output_names() const {
+  std::vector<std::string> out;
+  if (output_nodes.empty()) {  // a Sequential not built yet: its last layer
+    if (!layers.empty()) out.push_back(layers.back()->name());
+    return out;
+  }
+  for (int t : output_nodes) out.push_back(nodes[static_cast<size_t>(t)].layer->name());
+  return out;
+}
+
+std::vector<std::string> ModelState::running_names() const {
+  std::vector<std::string> out;
+  if (losses.size() > 1) {
+    const std::vector<std::string> outputs = output_names();
+    for (size_t o = 0; o < losses.size(); ++o) out.push_back(outputs[o] + "_loss");
+  }
+  for (const auto& m : metrics) out.push_back(m.log_name);
+  return out;
+}
+
+nn::Layer& ModelState::output_layer(size_t o) const {
+  if (!output_nodes.empty()) return *nodes[static_cast<size_t>(output_nodes.at(o))].layer;
   if (layers.empty()) throw ValueError("model \"" + name + "\" has no layers");
   return *layers.back();
 }
@@ -168,21 +206,29 @@ std::vector<nn::Variable*> ModelState::weights() {
   return out;
 }
 
-bool ModelState::fuse_activation_into_loss() const {
-  if (loss.from_logits || layers.empty()) return false;
-  const auto act = output_layer().activation();
-  const bool categorical = loss.kind == backends::LossKind::sparse_categorical_crossentropy ||
-                           loss.kind == backends::LossKind::categorical_crossentropy;
+bool ModelState::fuse_activation_into_loss(size_t o) const {
+  if (o >= losses.size() || losses[o].from_logits || layers.empty() || output_nodes.size() <= o) return false;
+  // The fused backward replaces the layer's gradient: only when the loss is the output's only
+  // consumer (not when it also feeds another layer, or is listed as an output twice).
+  const int node = output_nodes[o];
+  if (std::count(output_nodes.begin(), output_nodes.end(), node) > 1) return false;
+  for (const Node& n : nodes) {
+    if (std::find(n.inputs.begin(), n.inputs.end(), node) != n.inputs.end()) return false;
+  }
+  const auto act = output_layer(o).activation();
+  const backends::LossKind kind = losses[o].kind;
+  const bool categorical = kind == backends::LossKind::sparse_categorical_crossentropy ||
+                           kind == backends::LossKind::categorical_crossentropy;
   return (categorical && act == backends::ActivationKind::softmax) ||
-         (loss.kind == backends::LossKind::binary_crossentropy && act == backends::ActivationKind::sigmoid);
+         (kind == backends::LossKind::binary_crossentropy && act == backends::ActivationKind::sigmoid);
 }
 
-const Tensor& ModelState::forward(const Tensor& x, bool training) {
-  if (input_nodes.size() != 1 || output_nodes.size() != 1) {
-    throw ValueError("model \"" + name + "\" has " + std::to_string(input_nodes.size()) + " inputs and " +
-                     std::to_string(output_nodes.size()) + " outputs; this call takes one of each");
+const std::vector<const Tensor*>& ModelState::forward(const std::vector<Tensor>& xs, bool training) {
+  if (xs.size() != input_nodes.size()) {
+    throw ValueError("model \"" + name + "\" has " + std::to_string(input_nodes.size()) + " inputs; " +
+                     std::to_string(xs.size()) + " tensors were given");
   }
-  values_[static_cast<size_t>(input_nodes[0])] = &x;
+  for (size_t k = 0; k < xs.size(); ++k) values_[static_cast<size_t>(input_nodes[k])] = &xs[k];
   std::vector<const Tensor*> inputs;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
@@ -191,26 +237,38 @@ const Tensor& ModelState::forward(const Tensor& x, bool training) {
     for (int t : node.inputs) inputs.push_back(values_[static_cast<size_t>(t)]);
     values_[i] = &node.layer->forward(inputs, training);
   }
-  return *values_[static_cast<size_t>(output_nodes[0])];
+  outputs_.clear();
+  for (int t : output_nodes) outputs_.push_back(values_[static_cast<size_t>(t)]);
+  return outputs_;
 }
 
-void ModelState::compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, int64_t scale_batch) {
-  const int64_t batch = output.dim(0);
-  const bool fused = fuse_activation_into_loss();
-  const Tensor& prediction = fused ? output_layer().logits() : output;
+void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient, int64_t scale_batch) {
+  const size_t n_out = outputs_.size();
+  if (ys.size() != n_out || losses.size() != n_out) {
+    throw ValueError("model \"" + name + "\" has " + std::to_string(n_out) + " outputs and " +
+                     std::to_string(losses.size()) + " losses; " + std::to_string(ys.size()) + " targets were given");
+  }
+  const int64_t batch = outputs_[0]->dim(0);
   ops::ensure(sample_loss_, {batch}, device);
-  ops::ensure(stats_, {1 + static_cast<int64_t>(metrics.size())}, device);
-  if (with_gradient) ops::ensure(grad_, prediction.shape(), device);
-  auto& backend = ops::backend_of("loss", output);
-  backends::LossArgs args{loss.kind, fused || loss.from_logits,
-                          1.0f / static_cast<float>(scale_batch > 0 ? scale_batch : batch)};
-  backend.loss(args, prediction.reshape({batch, -1}), y, sample_loss_, with_gradient ? &grad_ : nullptr);
-  Tensor slot = stats_.slice(0, 1);
-  backend.sum(sample_loss_, slot);
+  ops::ensure(stats_, {static_cast<int64_t>(n_out + metrics.size())}, device);
+  output_grads_.resize(n_out);
+  auto& backend = ops::backend_of("loss", *outputs_[0]);
+  const float per_sample = 1.0f / static_cast<float>(scale_batch > 0 ? scale_batch : batch);
+  for (size_t o = 0; o < n_out; ++o) {
+    const bool fused = fuse_activation_into_loss(o);
+    const Tensor& prediction = fused ? output_layer(o).logits() : *outputs_[o];
+    if (with_gradient) ops::ensure(output_grads_[o], prediction.shape(), device);
+    backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * per_sample};
+    backend.loss(args, prediction.reshape({batch, -1}), ys[o], sample_loss_, with_gradient ? &output_grads_[o] : nullptr);
+    Tensor slot = stats_.slice(static_cast<int64_t>(o), static_cast<int64_t>(o) + 1);
+    backend.sum(sample_loss_, slot);
+  }
   for (size_t i = 0; i < metrics.size(); ++i) {
+    const size_t o = static_cast<size_t>(metrics[i].output);
     ops::ensure(correct_, {batch}, device);
-    backend.metric(metrics[i].kind, output.reshape({batch, -1}), y, correct_);
-    slot = stats_.slice(static_cast<int64_t>(i) + 1, static_cast<int64_t>(i) + 2);
+    backend.metric(metrics[i].kind, outputs_[o]->reshape({batch, -1}), ys[o], correct_);
+    const int64_t at = static_cast<int64_t>(n_out + i);
+    Tensor slot = stats_.slice(at, at + 1);
     backend.sum(correct_, slot);
   }
   pending_batch_ = batch;
@@ -222,15 +280,22 @@ void ModelState::collect_step(StepTotals& totals) {
   std::vector<float> many;
   float* host = stats_.numel() <= 16 ? values : (many.resize(static_cast<size_t>(stats_.numel())), many.data());
   ops::backend_of("copy_to_host", stats_).copy_to_host(host, stats_.raw_data(), stats_.nbytes());
-  totals.loss_sum += host[0];
+  const size_t n_out = losses.size();
+  // The running values: each output's own (unweighted) loss when there are several, then the
+  // metrics; the model's loss is their weighted sum, as in Keras.
+  totals.metric_sums.resize((n_out > 1 ? n_out : 0) + metrics.size());
+  size_t k = 0;
+  for (size_t o = 0; o < n_out; ++o) {
+    totals.loss_sum += static_cast<double>(losses[o].weight) * host[o];
+    if (n_out > 1) totals.metric_sums[k++] += host[o];
+  }
+  for (size_t i = 0; i < metrics.size(); ++i) totals.metric_sums[k++] += host[n_out + i];
   totals.samples += pending_batch_;
-  totals.metric_sums.resize(metrics.size());
-  for (size_t i = 0; i < metrics.size(); ++i) totals.metric_sums[i] += host[i + 1];
   pending_batch_ = 0;
 }
 
-void ModelState::train_step(const Tensor& x, const Tensor& y, StepTotals& totals) {
-  queue_train_step(x, y);
+void ModelState::train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, StepTotals& totals) {
+  queue_train_step(xs, ys);
   collect_step(totals);
 }
 
@@ -263,7 +328,16 @@ void ModelState::add_gradient(int t, const Tensor* g) {
 
 void ModelState::backward(const GradientsReady& ready) {
   std::fill(grads_.begin(), grads_.end(), nullptr);
-  const int out = output_nodes[0];
+  // Where the losses' gradients enter: a fused output's layer takes its gradient w.r.t. the
+  // logits itself; every other output's adds to what its node receives.
+  std::vector<int> fused_at(nodes.size(), -1);
+  for (size_t o = 0; o < output_nodes.size(); ++o) {
+    if (fuse_activation_into_loss(o)) {
+      fused_at[static_cast<size_t>(output_nodes[o])] = static_cast<int>(o);
+    } else {
+      add_gradient(output_nodes[o], &output_grads_[o]);
+    }
+  }
   std::vector<Tensor*> bucket;
   std::vector<bool> need_dx;
   std::vector<const Tensor*> dxs;
@@ -272,12 +346,15 @@ void ModelState::backward(const GradientsReady& ready) {
     if (!node.is_input() && needs_grad_[static_cast<size_t>(i)]) {
       need_dx.clear();
       for (int t : node.inputs) need_dx.push_back(needs_grad_[static_cast<size_t>(t)]);
-      if (i == out && fuse_activation_into_loss()) {
-        const Tensor& dx = node.layer->backward_from_logits(grad_, need_dx[0]);
+      if (const int o = fused_at[static_cast<size_t>(i)]; o >= 0) {
+        const Tensor& dx = node.layer->backward_from_logits(output_grads_[static_cast<size_t>(o)], need_dx[0]);
         dxs.assign(1, need_dx[0] ? &dx : nullptr);
       } else {
-        const Tensor* dy = i == out ? &grad_ : grads_[static_cast<size_t>(i)];
-        if (dy == nullptr) throw RuntimeError("model \"" + name + "\": node " + std::to_string(i) + " got no gradient");
+        const Tensor* dy = grads_[static_cast<size_t>(i)];
+        if (dy == nullptr) {
+          throw RuntimeError("model \"" + name + "\": layer \"" + node.layer->name() +
+                             "\" leads to no output, so it gets no gradient");
+        }
         node.layer->backward(*dy, need_dx, dxs);
       }
       for (size_t j = 0; j < node.inputs.size(); ++j) {
@@ -298,9 +375,10 @@ void ModelState::backward(const GradientsReady& ready) {
   }
 }
 
-void ModelState::queue_train_step(const Tensor& x, const Tensor& y, int64_t global_batch, const GradientsReady& ready) {
-  const Tensor& output = forward(x, /*training=*/true);
-  compute_loss(output, y, /*with_gradient=*/true, global_batch);
+void ModelState::queue_train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, int64_t global_batch,
+                                  const GradientsReady& ready) {
+  forward(xs, /*training=*/true);
+  compute_loss(ys, /*with_gradient=*/true, global_batch);
   backward(ready);
   optimizer->apply(variables_);
 }
@@ -316,8 +394,9 @@ void ModelState::queue_empty_step(const GradientsReady& ready) {
   optimizer->apply(variables_);
 }
 
-void ModelState::test_step(const Tensor& x, const Tensor& y, StepTotals& totals) {
-  compute_loss(forward(x, /*training=*/false), y, /*with_gradient=*/false);
+void ModelState::test_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, StepTotals& totals) {
+  forward(xs, /*training=*/false);
+  compute_loss(ys, /*with_gradient=*/false);
   collect_step(totals);
 }
 

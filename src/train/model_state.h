@@ -12,24 +12,31 @@
 #include "backends/backend.h"
 #include "nn/layer.h"
 #include "nn/optimizer.h"
+#include "train/distribution.h"
 #include "train/gradient_buckets.h"
 
 namespace kerosene::train {
 
+/// The loss of one model output.
 struct LossConfig {
   backends::LossKind kind = backends::LossKind::mean_squared_error;
   bool from_logits = false;
   std::string name;
+  float weight = 1.0f;  // Keras' loss_weights: the model's loss is the weighted sum
 };
 
 struct MetricConfig {
   backends::MetricKind kind;
   std::string name;  // as the user wrote it: logs say "accuracy" when asked for "accuracy"
+  int output = 0;    // the model output it reads
+  /// Its key in the logs: the name, or "<output layer>_<name>" for a model with several outputs.
+  std::string log_name;
 };
 
-/// Loss and metric sums over the samples of one step.
+/// Loss and metric sums over the samples of one step. metric_sums follow
+/// ModelState::running_names(): each output's own loss (several outputs only), then the metrics.
 struct StepTotals {
-  double loss_sum = 0;
+  double loss_sum = 0;  // of the model's loss (weighted over the outputs)
   std::vector<double> metric_sums;
   int64_t samples = 0;
 };
@@ -63,13 +70,6 @@ struct Node {
 
 }  // namespace kerosene::train
 
-namespace kerosene::distribute {
-class MirroredModel;
-namespace detail {
-struct StrategyState;
-}
-}  // namespace kerosene::distribute
-
 namespace kerosene::train {
 
 class ModelState {
@@ -88,13 +88,14 @@ class ModelState {
   Device device;
   bool compiled = false;
   std::shared_ptr<nn::Optimizer> optimizer;
-  LossConfig loss;
+  std::vector<LossConfig> losses;  // one per output
   std::vector<MetricConfig> metrics;
   std::mt19937_64 rng;
   uint64_t seed = 0;
-  /// Set when the model was created in a strategy's scope: its replicas, built on first use.
-  std::shared_ptr<distribute::detail::StrategyState> strategy;
-  std::shared_ptr<distribute::MirroredModel> mirrored;
+  /// Set when the model was created in a strategy's scope: the strategy, and the replicas it
+  /// makes of this model (on first use).
+  std::shared_ptr<Distribution> distribution;
+  std::shared_ptr<Replicas> mirrored;
   /// Set when fit was stopped from outside (the CLI's Ctrl-C), not by a callback's own decision:
   /// BackupAndRestore then keeps its backup for the next run. fit clears it when it starts.
   bool interrupted = false;
@@ -116,21 +117,30 @@ class ModelState {
   /// A new model seed (a restored run's): the generator and the dropout layers' default seeds
   /// follow it as if the model had been created with it. Weights are left alone.
   void reseed(uint64_t new_seed);
+  /// The first input's and the first output's shape (one sample).
   Shape input_shape() const;
   Shape output_shape() const;
+  std::vector<Shape> input_shapes() const;
+  std::vector<Shape> output_shapes() const;
+  /// Keras' names: each Input's name, and each output's layer name (the logs' prefixes).
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> output_names() const;
+  /// The running values after "loss" in the logs, in Keras' order: each output's loss (for a
+  /// model with several outputs), then the metrics.
+  std::vector<std::string> running_names() const;
   /// The trainable variables, in layer order: what the optimizer updates.
   std::vector<nn::Variable*> variables();
   /// Every variable, non-trainable ones (moving statistics) included: Keras' model.weights.
   std::vector<nn::Variable*> weights();
 
-  /// Runs the layers; returns the model's output for the batch.
-  const Tensor& forward(const Tensor& x, bool training);
-  /// The layer computing the model's output (the last one of a Sequential).
-  nn::Layer& output_layer() const;
-  /// One optimizer step on a batch.
-  void train_step(const Tensor& x, const Tensor& y, StepTotals& totals);
+  /// Runs the layers on a batch (one tensor per input); returns the model's outputs.
+  const std::vector<const Tensor*>& forward(const std::vector<Tensor>& xs, bool training);
+  /// The layer computing output `o` (the last layer of a Sequential).
+  nn::Layer& output_layer(size_t o = 0) const;
+  /// One optimizer step on a batch (ys: one target tensor per output).
+  void train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, StepTotals& totals);
   /// Loss and metrics on a batch, without updating anything.
-  void test_step(const Tensor& x, const Tensor& y, StepTotals& totals);
+  void test_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, StepTotals& totals);
   /// Called during backward with a bucket of variables whose gradients are complete (the last
   /// layers' first), so a replica can all-reduce them while earlier layers still run backward.
   /// `last`: the step's last bucket (the optimizer step follows).
@@ -140,19 +150,20 @@ class ModelState {
   /// on, e.g. to assemble the next batch), then wait for its loss and metric sums (one copy).
   /// A replica passes the global batch (gradients are scaled by 1/global_batch, so summing
   /// them across replicas gives the whole batch's) and a hook that all-reduces each bucket.
-  void queue_train_step(const Tensor& x, const Tensor& y, int64_t global_batch = 0,
+  void queue_train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, int64_t global_batch = 0,
                         const GradientsReady& ready = {});
   /// A replica with no rows in this step: zero gradients, the same buckets, the same update.
   void queue_empty_step(const GradientsReady& ready);
   void collect_step(StepTotals& totals);
 
-  /// Whether the last layer's softmax/sigmoid is folded into the loss (as TensorFlow does).
-  bool fuse_activation_into_loss() const;
+  /// Whether output o's softmax/sigmoid is folded into its loss (as TensorFlow does): when the
+  /// loss takes probabilities and the output feeds no other layer.
+  bool fuse_activation_into_loss(size_t o = 0) const;
 
  private:
-  /// Queues the loss (and its gradient, scaled by 1/scale_batch) and the metrics; their sums
-  /// land in stats_.
-  void compute_loss(const Tensor& output, const Tensor& y, bool with_gradient, int64_t scale_batch = 0);
+  /// Queues each output's loss (and its gradient, scaled by weight/scale_batch) and the
+  /// metrics; their sums land in stats_.
+  void compute_loss(const std::vector<Tensor>& ys, bool with_gradient, int64_t scale_batch = 0);
   /// Adds `layer`'s gradients to `bucket` and sends it when bucket_plan_ says so (the same
   /// buckets on every replica; the final one says `last`).
   void bucket_after_node(int node, std::vector<Tensor*>& bucket, const GradientsReady& ready);
@@ -171,8 +182,10 @@ class ModelState {
   /// Runs backward from the gradient of the loss (w.r.t. the output, or the logits when fused).
   void backward(const GradientsReady& ready);
 
-  Tensor sample_loss_, grad_, correct_;
-  Tensor stats_;              // on the device: [loss sum, metric sums...] of the queued step
+  Tensor sample_loss_, correct_;
+  std::vector<Tensor> output_grads_;  // per output: the loss's gradient (w.r.t. the logits when fused)
+  std::vector<const Tensor*> outputs_;  // per output: its value in the current step
+  Tensor stats_;  // on the device: [each output's loss sum, metric sums...] of the queued step
   int64_t pending_batch_ = 0;  // samples of the queued step; 0 when none
   std::vector<nn::Variable*> variables_;
   std::vector<const Tensor*> values_;  // per node: its output in the current step

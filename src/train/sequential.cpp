@@ -3,12 +3,13 @@
 #include "kerosene/sequential.h"
 
 #include <atomic>
+#include <cmath>
 #include <iostream>
 #include <mutex>
 #include <random>
 #include <sstream>
 
-#include "distribute/strategy_state.h"
+#include "train/distribution.h"
 #include "kerosene/device_scope.h"
 #include "runtime/device_context.h"
 #include "kerosene/error.h"
@@ -49,9 +50,9 @@ std::unique_ptr<ModelState> new_model_state(const std::string& name) {
   state_->device = DeviceScope::active() ? DeviceScope::current()
                                          : runtime::Registry::instance().default_compute_device("a model was created");
   // In a strategy's scope the model is mirrored: this is replica 0, on the strategy's first device.
-  if (auto strategy = distribute::current_strategy()) {
-    state_->strategy = strategy;
-    state_->device = strategy->devices.front();
+  if (auto distribution = current_distribution()) {
+    state_->distribution = distribution;
+    state_->device = distribution->devices.front();
   }
   // Each model draws its own seed: from the global seed when set (so runs repeat), else at random.
   uint64_t n;
@@ -117,57 +118,114 @@ void Model::build(const Shape& input_shape) {
 
 bool Model::built() const { return state_->built(); }
 
-void Model::compile(const Optimizer& optimizer, const std::string& loss_name,
-                         const std::vector<std::string>& metrics, bool from_logits) {
-  auto& s = *state_;
-  std::string name = loss_name;
-  bool logits = from_logits;
+namespace {
+
+train::LossConfig parse_loss(const std::string& written, bool from_logits) {
+  using backends::LossKind;
+  train::LossConfig loss;
+  std::string name = written;
+  loss.from_logits = from_logits;
   if (const auto colon = name.find(":from_logits"); colon != std::string::npos) {
-    logits = true;
+    loss.from_logits = true;
     name = name.substr(0, colon);
   }
-  using backends::LossKind;
-  using backends::MetricKind;
   if (name == "sparse_categorical_crossentropy") {
-    s.loss.kind = LossKind::sparse_categorical_crossentropy;
+    loss.kind = LossKind::sparse_categorical_crossentropy;
   } else if (name == "categorical_crossentropy") {
-    s.loss.kind = LossKind::categorical_crossentropy;
+    loss.kind = LossKind::categorical_crossentropy;
   } else if (name == "binary_crossentropy") {
-    s.loss.kind = LossKind::binary_crossentropy;
+    loss.kind = LossKind::binary_crossentropy;
   } else if (name == "mean_squared_error" || name == "mse") {
-    s.loss.kind = LossKind::mean_squared_error;
-    logits = false;
+    loss.kind = LossKind::mean_squared_error;
+    loss.from_logits = false;
   } else {
-    throw ValueError("unknown loss \"" + loss_name +
+    throw ValueError("unknown loss \"" + written +
                      "\"; expected sparse_categorical_crossentropy, categorical_crossentropy, "
                      "binary_crossentropy or mean_squared_error");
   }
-  s.loss.from_logits = logits;
-  s.loss.name = name;
-  s.metrics.clear();
-  for (const std::string& m : metrics) {
-    MetricKind kind;
-    if (m == "accuracy" || m == "acc") {
-      // Keras resolves "accuracy" from the loss.
-      switch (s.loss.kind) {
-        case LossKind::sparse_categorical_crossentropy: kind = MetricKind::sparse_categorical_accuracy; break;
-        case LossKind::categorical_crossentropy: kind = MetricKind::categorical_accuracy; break;
-        case LossKind::binary_crossentropy: kind = MetricKind::binary_accuracy; break;
-        default:
-          kind = s.built() && s.output_shape()[-1] > 1 ? MetricKind::categorical_accuracy : MetricKind::binary_accuracy;
-      }
-    } else if (m == "sparse_categorical_accuracy") {
-      kind = MetricKind::sparse_categorical_accuracy;
-    } else if (m == "categorical_accuracy") {
-      kind = MetricKind::categorical_accuracy;
-    } else if (m == "binary_accuracy") {
-      kind = MetricKind::binary_accuracy;
-    } else {
-      throw ValueError("unknown metric \"" + m +
-                       "\"; expected accuracy, sparse_categorical_accuracy, categorical_accuracy or binary_accuracy");
+  loss.name = name;
+  return loss;
+}
+
+backends::MetricKind parse_metric(const std::string& m, const train::LossConfig& loss, int64_t output_units) {
+  using backends::LossKind;
+  using backends::MetricKind;
+  if (m == "accuracy" || m == "acc") {
+    // Keras resolves "accuracy" from the loss.
+    switch (loss.kind) {
+      case LossKind::sparse_categorical_crossentropy: return MetricKind::sparse_categorical_accuracy;
+      case LossKind::categorical_crossentropy: return MetricKind::categorical_accuracy;
+      case LossKind::binary_crossentropy: return MetricKind::binary_accuracy;
+      default: return output_units > 1 ? MetricKind::categorical_accuracy : MetricKind::binary_accuracy;
     }
-    s.metrics.push_back({kind, m});
   }
+  if (m == "sparse_categorical_accuracy") return MetricKind::sparse_categorical_accuracy;
+  if (m == "categorical_accuracy") return MetricKind::categorical_accuracy;
+  if (m == "binary_accuracy") return MetricKind::binary_accuracy;
+  throw ValueError("unknown metric \"" + m +
+                   "\"; expected accuracy, sparse_categorical_accuracy, categorical_accuracy or binary_accuracy");
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+void Model::compile_with_loss(const Optimizer& optimizer, const std::string& loss,
+                              const std::vector<std::string>& metrics, bool from_logits) {
+  const size_t outputs = state_->functional ? state_->output_nodes.size() : 1;
+  if (outputs > 1 && !metrics.empty()) {
+    throw ValueError("model \"" + name() + "\" has " + std::to_string(outputs) + " outputs (" +
+                     join(state_->output_names()) +
+                     "): give its metrics per output, in CompileOptions::metrics (one list per output)");
+  }
+  CompileOptions options{{loss}, {}, {}, from_logits};
+  if (!metrics.empty()) options.metrics = {metrics};
+  compile(optimizer, options);
+}
+
+void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
+  auto& s = *state_;
+  const size_t outputs = s.functional ? s.output_nodes.size() : 1;
+  const std::vector<std::string> output_names = s.output_names();
+  auto per_output = [&](size_t given, const char* what) {
+    if (given != outputs) {
+      throw ValueError("model \"" + s.name + "\" has " + std::to_string(outputs) + " output" +
+                       (outputs == 1 ? "" : "s") + " (" + join(output_names) + "), but " + std::to_string(given) +
+                       " " + what + " were given; give one per output" +
+                       (std::string(what) == "losses" ? " or one for all" : ""));
+    }
+  };
+  if (options.loss.empty()) throw ValueError("compile needs a loss for model \"" + s.name + "\"");
+  if (options.loss.size() != 1) per_output(options.loss.size(), "losses");
+  if (!options.loss_weights.empty()) per_output(options.loss_weights.size(), "loss_weights");
+  if (!options.metrics.empty()) per_output(options.metrics.size(), "metric lists");
+  std::vector<train::LossConfig> losses;
+  for (size_t o = 0; o < outputs; ++o) {
+    losses.push_back(parse_loss(options.loss[options.loss.size() == 1 ? 0 : o], options.from_logits));
+    if (!options.loss_weights.empty()) {
+      const float w = options.loss_weights[o];
+      if (!(w >= 0.0f) || !std::isfinite(w)) {
+        throw ValueError("loss_weights[" + std::to_string(o) + "] = " + std::to_string(w) +
+                         " must be a finite number >= 0");
+      }
+      losses.back().weight = w;
+    }
+  }
+  std::vector<train::MetricConfig> metrics;
+  for (size_t o = 0; o < options.metrics.size(); ++o) {
+    const int64_t units = s.built() ? s.output_shapes()[o][-1] : 1;
+    for (const std::string& m : options.metrics[o]) {
+      // Keras names a metric of a model with several outputs after the output's layer.
+      const std::string log_name = outputs > 1 ? output_names[o] + "_" + m : m;
+      metrics.push_back({parse_metric(m, losses[o], units), m, static_cast<int>(o), log_name});
+    }
+  }
+  s.losses = std::move(losses);
+  s.metrics = std::move(metrics);
   s.optimizer = optimizer.impl();
   s.compiled = true;
   if (s.built() && !s.nodes.empty()) s.index_variables();  // layer.trainable may have changed
@@ -219,6 +277,14 @@ double EvaluateResult::operator[](const std::string& name) const {
   std::string known;
   for (const auto& [n, v] : values) known += (known.empty() ? "" : ", ") + n;
   throw ValueError("evaluate returned no value \"" + name + "\"; it has: " + known);
+}
+
+double EvaluateResult::operator[](size_t position) const {
+  if (position >= values.size()) {
+    throw ValueError("evaluate returned " + std::to_string(values.size()) + " values; position " +
+                     std::to_string(position) + " is out of range");
+  }
+  return values[position].second;
 }
 
 }  // namespace kerosene

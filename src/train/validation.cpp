@@ -1,5 +1,6 @@
 #include "train/validation.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kerosene/error.h"
@@ -14,42 +15,67 @@ namespace {
 Tensor on_host(const Tensor& t) {
   return t.storage()->context->backend().host_accessible() ? t : t.to(Device());
 }
-}  // namespace
 
-Tensor conform_input(ModelState& model, const Tensor& x_in, const char* argument) {
-  if (!x_in.defined()) throw ValueError(std::string(argument) + " is an undefined tensor");
-  const Tensor x = on_host(x_in);
-  if (x.shape().rank() < 1 || x.dim(0) == 0) {
-    throw ValueError(std::string(argument) + " holds no samples (shape " + x.shape().to_string() + ")");
+/// The tensors of `data` in the order of `names` (the model's inputs or outputs), each with
+/// the name its errors give.
+std::vector<std::pair<Tensor, std::string>> in_order(const Tensors& data, const std::vector<std::string>& names,
+                                                     const std::string& argument, const std::string& model,
+                                                     const char* what) {
+  std::vector<std::pair<Tensor, std::string>> out;
+  const size_t n = names.size();
+  std::string listed;
+  for (const auto& name : names) listed += (listed.empty() ? "" : ", ") + name;
+  if (data.by_name()) {
+    for (const auto& [key, t] : data.named()) {
+      if (std::find(names.begin(), names.end(), key) == names.end()) {
+        throw ValueError(argument + "[\"" + key + "\"]: model \"" + model + "\" has no " + what + " of that name; its " +
+                         what + "s are " + listed);
+      }
+    }
+    for (const auto& name : names) {
+      const auto it = data.named().find(name);
+      if (it == data.named().end()) {
+        throw ValueError(argument + " has no tensor for " + what + " \"" + name + "\" of model \"" + model +
+                         "\" (its " + what + "s are " + listed + ")");
+      }
+      out.emplace_back(it->second, argument + "[\"" + name + "\"]");
+    }
+    return out;
   }
-  if (!model.built() && !model.declared_input) model.build(x.shape().drop_batch());
-  if (!model.built()) model.build(*model.declared_input);
-  const Shape expected = model.input_shape();
-  Shape sample = x.shape().drop_batch();
+  if (data.list().size() != n) {
+    throw ValueError(argument + " holds " + std::to_string(data.list().size()) + " tensor" +
+                     (data.list().size() == 1 ? "" : "s") + ", but model \"" + model + "\" has " + std::to_string(n) +
+                     " " + what + (n == 1 ? "" : "s") + " (" + listed + ")");
+  }
+  for (size_t i = 0; i < n; ++i) out.emplace_back(data.list()[i], n == 1 ? argument : argument + "[" + std::to_string(i) + "]");
+  return out;
+}
+
+Tensor conform_input(const Shape& expected, const std::string& model, const Tensor& x, const std::string& argument) {
+  const Shape sample = x.shape().drop_batch();
   if (sample == expected) return x;
   if (sample.rank() + 1 == expected.rank() && expected[-1] == 1) {
     Shape with_channel = sample;
     with_channel.push_back(1);
     if (with_channel == expected) return x.reshape(expected.with_batch(x.dim(0)));
   }
-  throw ValueError(std::string(argument) + " has shape " + x.shape().to_string() + ", but model \"" + model.name +
+  throw ValueError(argument + " has shape " + x.shape().to_string() + ", but model \"" + model +
                    "\" expects input of shape " + expected.with_batch(0).to_string(true));
 }
 
-Tensor conform_targets(ModelState& model, const Tensor& x, const Tensor& y_in, const char* argument) {
-  if (!y_in.defined()) throw ValueError(std::string(argument) + " is an undefined tensor");
+Tensor conform_target(const Shape& out, const LossConfig& loss, const Tensor& y_in, int64_t rows,
+                      const std::string& argument) {
+  if (!y_in.defined()) throw ValueError(argument + " is an undefined tensor");
   const Tensor y = on_host(y_in);
-  if (y.shape().rank() < 1 || y.dim(0) != x.dim(0)) {
-    throw ValueError("x and " + std::string(argument) + " hold different numbers of samples: x has " +
-                     std::to_string(x.dim(0)) + " (shape " + x.shape().to_string() + "), " + argument + " has " +
-                     (y.shape().rank() ? std::to_string(y.dim(0)) : std::string("none")) + " (shape " +
-                     y.shape().to_string() + ")");
+  if (y.shape().rank() < 1 || y.dim(0) != rows) {
+    throw ValueError("x and " + argument + " hold different numbers of samples: x has " + std::to_string(rows) + ", " +
+                     argument + " has " + (y.shape().rank() ? std::to_string(y.dim(0)) : std::string("none")) +
+                     " (shape " + y.shape().to_string() + ")");
   }
-  const Shape out = model.output_shape();
-  if (model.loss.kind == backends::LossKind::sparse_categorical_crossentropy) {
+  if (loss.kind == backends::LossKind::sparse_categorical_crossentropy) {
     const int64_t classes = out[-1];
     if (y.numel() != y.dim(0)) {
-      throw ValueError(std::string(argument) + " for sparse_categorical_crossentropy must hold one integer label per sample, "
+      throw ValueError(argument + " for sparse_categorical_crossentropy must hold one integer label per sample, "
                        "found shape " + y.shape().to_string() + "; use categorical_crossentropy for one-hot targets");
     }
     Tensor labels = y.to(Device());
@@ -57,7 +83,7 @@ Tensor conform_targets(ModelState& model, const Tensor& x, const Tensor& y_in, c
       const float* p = labels.data<float>();
       for (int64_t i = 0; i < labels.numel(); ++i) {
         if (p[i] != std::floor(p[i])) {
-          throw ValueError(std::string(argument) + "[" + std::to_string(i) + "] = " + std::to_string(p[i]) +
+          throw ValueError(argument + "[" + std::to_string(i) + "] = " + std::to_string(p[i]) +
                            " is not an integer class label");
         }
       }
@@ -66,21 +92,62 @@ Tensor conform_targets(ModelState& model, const Tensor& x, const Tensor& y_in, c
     const int64_t* p = labels.data<int64_t>();
     for (int64_t i = 0; i < labels.numel(); ++i) {
       if (p[i] < 0 || p[i] >= classes) {
-        throw ValueError("label out of range in " + std::string(argument) + ": " + argument + "[" + std::to_string(i) +
-                         "] = " + std::to_string(p[i]) + ", expected 0 <= label < " + std::to_string(classes) +
+        throw ValueError("label out of range in " + argument + ": " + argument + "[" + std::to_string(i) + "] = " +
+                         std::to_string(p[i]) + ", expected 0 <= label < " + std::to_string(classes) +
                          " (the model's output has " + std::to_string(classes) + " classes)");
       }
     }
-    return y.reshape({y.dim(0)});
+    // The loss reads int32 labels (float labels, e.g. from a .npy of floats, are converted once).
+    return (y.dtype() == DType::float32 ? y.astype(DType::int32) : y).reshape({y.dim(0)});
   }
   if (y.shape().drop_batch().numel() != out.numel()) {
-    throw ValueError(std::string(argument) + " has shape " + y.shape().to_string() + ", but the model's output is " +
-                     out.with_batch(0).to_string(true) + "; " + model.loss.name + " needs targets of the output's shape" +
+    throw ValueError(argument + " has shape " + y.shape().to_string() + ", but the model's output is " +
+                     out.with_batch(0).to_string(true) + "; " + loss.name + " needs targets of the output's shape" +
                      (out[-1] > 1 && y.numel() == y.dim(0) ? " (use sparse_categorical_crossentropy for integer labels)" : ""));
   }
   Tensor targets = y.dtype() == DType::float32 ? y : y.to_float();
-  check_finite(targets, argument);
+  check_finite(targets, argument.c_str());
   return targets;
+}
+
+}  // namespace
+
+std::vector<Tensor> conform_inputs(ModelState& model, const Tensors& x, const std::string& argument, bool require_finite) {
+  // A Sequential without an input shape is built from the first tensor given.
+  if (!model.built() && !x.by_name() && x.list().size() == 1 && x.list()[0].defined() && x.list()[0].shape().rank() >= 1) {
+    if (!model.declared_input) model.build(x.list()[0].shape().drop_batch());
+  }
+  if (!model.built() && model.declared_input) model.build(*model.declared_input);
+  const std::vector<Shape> shapes = model.input_shapes();
+  std::vector<std::string> names = model.input_names();
+  if (names.empty()) names.assign(shapes.size(), "input");
+  std::vector<Tensor> out;
+  int64_t rows = -1;
+  for (auto& [t, argument_name] : in_order(x, names, argument, model.name, "input")) {
+    if (!t.defined()) throw ValueError(argument_name + " is an undefined tensor");
+    const Tensor host = on_host(t);
+    if (host.shape().rank() < 1 || host.dim(0) == 0) {
+      throw ValueError(argument_name + " holds no samples (shape " + host.shape().to_string() + ")");
+    }
+    if (rows >= 0 && host.dim(0) != rows) {
+      throw ValueError(argument_name + " holds " + std::to_string(host.dim(0)) + " samples, the inputs before it " +
+                       std::to_string(rows));
+    }
+    rows = host.dim(0);
+    out.push_back(conform_input(shapes[out.size()], model.name, host, argument_name));
+    if (require_finite) check_finite(out.back(), argument_name.c_str());
+  }
+  return out;
+}
+
+std::vector<Tensor> conform_targets(ModelState& model, int64_t rows, const Tensors& y, const std::string& argument) {
+  const std::vector<Shape> shapes = model.output_shapes();
+  std::vector<Tensor> out;
+  for (auto& [t, argument_name] : in_order(y, model.output_names(), argument, model.name, "output")) {
+    const size_t o = out.size();
+    out.push_back(conform_target(shapes[o], model.losses.at(o), t, rows, argument_name));
+  }
+  return out;
 }
 
 void check_finite(const Tensor& t, const char* argument) {

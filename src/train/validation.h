@@ -3,19 +3,26 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "kerosene/model.h"
 #include "train/model_state.h"
 
 namespace kerosene::train {
 
-/// Returns x as the model sees it: a trailing dimension of 1 may be added (as Keras does for
-/// (N, 28, 28) images into Input((28, 28, 1))). Throws ValueError if x does not fit.
-Tensor conform_input(ModelState& model, const Tensor& x, const char* argument);
+/// Returns x as a list in the order of the model's inputs, each as the model sees it (on the
+/// host; a trailing dimension of 1 may be added, as Keras does for (N, 28, 28) images into
+/// Input((28, 28, 1))), every one with the same number of samples.
+/// Builds a Sequential without an input shape from x. Throws ValueError naming the tensor
+/// (`argument`, `argument[1]`, `argument["name"]`) if one does not fit; NumericError for a NaN
+/// or infinity when `require_finite` (training and evaluation data; not predict's).
+std::vector<Tensor> conform_inputs(ModelState& model, const Tensors& x, const std::string& argument,
+                                   bool require_finite = true);
 
-/// Checks y against the model's output and loss: count equals x's, sparse labels are integers
-/// in [0, classes), dense targets have the output's shape. Returns y as the loss wants it
-/// (int32 for sparse labels, float32 otherwise).
-Tensor conform_targets(ModelState& model, const Tensor& x, const Tensor& y, const char* argument);
+/// Checks y against the model's outputs and losses: one tensor per output, counts equal to
+/// `rows`, sparse labels integers in [0, classes), dense targets of the output's shape. Returns
+/// each as its loss wants it (int32 for sparse labels, float32 otherwise), in output order.
+std::vector<Tensor> conform_targets(ModelState& model, int64_t rows, const Tensors& y, const std::string& argument);
 
 /// Throws NumericError naming the first NaN or infinite value (sample and position) in a float tensor.
 void check_finite(const Tensor& t, const char* argument);

@@ -34,18 +34,7 @@ EvaluateOptions quiet_evaluate(int batch_size = 32) {
   return o;
 }
 
-// Expects `f` to throw E whose message contains every one of `parts`.
-template <typename E, typename F>
-void expect_error(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "nothing was thrown";
-  } catch (const E& e) {
-    for (const std::string& part : parts) KEROSENE_EXPECT_CONTAINS(e.what(), part);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "another exception was thrown: " << e.what();
-  }
-}
+using test_util::expect_error;
 
 // The real training images (scaled to [0, 1]) and labels, loaded once: MNIST, or Fashion-MNIST
 // where MNIST is not on the machine.

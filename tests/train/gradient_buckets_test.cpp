@@ -24,7 +24,7 @@ std::vector<Send> sends_of_one_step(Sequential& model, const Shape& x_shape) {
   Tensor x = Tensor::zeros(x_shape);
   Tensor y = Tensor::zeros(Shape({x_shape[0]}), DType::int32);
   std::vector<Send> sends;
-  model.state().queue_train_step(x, y, x_shape[0], [&](const std::vector<Tensor*>& bucket, bool last) {
+  model.state().queue_train_step({x}, {y}, x_shape[0], [&](const std::vector<Tensor*>& bucket, bool last) {
     sends.push_back({bucket.size(), last});
   });
   StepTotals totals;

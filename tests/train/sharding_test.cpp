@@ -2,9 +2,9 @@
 // global batch counts the rows every worker really has.
 #include <gtest/gtest.h>
 
-#include "distribute/sharding.h"
+#include "train/sharding.h"
 
-namespace kerosene::distribute {
+namespace kerosene::train {
 namespace {
 
 TEST(ShardingTest, ShardsCoverEveryRowAndDifferByAtMostOne) {
@@ -32,4 +32,4 @@ TEST(ShardingTest, TheGlobalBatchCountsEveryWorkersRows) {
 }
 
 }  // namespace
-}  // namespace kerosene::distribute
+}  // namespace kerosene::train

@@ -1,4 +1,5 @@
-// Sharding a dataset among the workers of a multi-worker job, and the rows of each step.
+// Sharding a dataset among the workers of a multi-worker job, and the rows of each step: the
+// training loop's business (it knows how many workers there are, not how they talk).
 #pragma once
 
 #include <algorithm>
@@ -8,7 +9,7 @@
 
 #include "kerosene/tensor.h"
 
-namespace kerosene::distribute {
+namespace kerosene::train {
 
 /// How the rows of a dataset are shared by the workers of a multi-worker strategy: worker w
 /// takes the contiguous rows [n*w/W, n*(w+1)/W), so shards differ by at most one row and no row
@@ -46,4 +47,4 @@ inline int64_t global_rows(const Sharding& sharding, int64_t step, int64_t batch
   return n;
 }
 
-}  // namespace kerosene::distribute
+}  // namespace kerosene::train
