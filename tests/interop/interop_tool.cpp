@@ -317,6 +317,46 @@ bool save_case(Model& model, const fs::path& dir, const std::string& name, const
   }
 }
 
+// Two inputs ("a", "b") and two outputs ("cls", "reg"), compiled with a loss per output,
+// loss_weights and per-output metrics, and trained: <case>.x0.npy, .x1.npy, .y0.npy, .y1.npy.
+bool write_two_by_two(const fs::path& dir, uint32_t& seed) {
+  const std::string name = "functional_two_by_two";
+  try {
+    auto a = kerosene::Input({6}, "a"), b = kerosene::Input({3}, "b");
+    auto h = layers::Concatenate()({layers::Dense(5, "relu")(a), b});
+    auto cls = layers::Dense(3, layers::DenseOptions{.activation = "softmax", .name = "cls"})(h);
+    auto reg = layers::Dense(1, layers::DenseOptions{.name = "reg"})(h);
+    Model model({a, b}, {cls, reg}, name);
+    model.compile(optimizers::Adam(), {.loss = {"sparse_categorical_crossentropy", "mean_squared_error"},
+                                       .loss_weights = {1.0f, 0.5f},
+                                       .metrics = {{"accuracy"}, {}}});
+    const Tensor xa = random_tensor({8, 6}, seed++), xb = random_tensor({8, 3}, seed++);
+    FitOptions options;
+    options.batch_size = 4;
+    options.verbose = 0;
+    options.shuffle = false;
+    model.fit({xa, xb}, {targets("sparse_categorical_crossentropy", seed++), random_tensor({8, 1}, seed++)}, options);
+    const json expected = {{"compiled", true},
+                           {"optimizer", {{"class_name", "Adam"}, {"learning_rate", 0.001}}},
+                           {"loss", {"sparse_categorical_crossentropy", "mean_squared_error"}},
+                           {"loss_weights", {1.0, 0.5}},
+                           {"metrics", json::array({json::array({"accuracy"}), json::array()})},
+                           {"from_logits", false},
+                           {"iterations", 2}};
+    write_text(path_in(dir, name, ".json"), expected.dump(2));
+    io::save_npy(path_in(dir, name, ".x0.npy"), xa);
+    io::save_npy(path_in(dir, name, ".x1.npy"), xb);
+    const std::vector<Tensor> ys = model.predict_outputs({xa, xb});
+    io::save_npy(path_in(dir, name, ".y0.npy"), ys[0]);
+    io::save_npy(path_in(dir, name, ".y1.npy"), ys[1]);
+    model.save(path_in(dir, name, ".keras"));
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "interop_tool: " << name << ": " << e.what() << "\n";
+    return false;
+  }
+}
+
 int write_mode(const fs::path& dir) {
   fs::create_directories(dir);
   utils::set_random_seed(1234);
@@ -359,12 +399,33 @@ int write_mode(const fs::path& dir) {
     }
     failures += !save_case(c.model, dir, c.name, x, expected);
   }
+  failures += !write_two_by_two(dir, seed);
   return failures == 0 ? 0 : 1;
+}
+
+// "a.npy,b.npy": one file per model input (or output), in the model's order.
+std::vector<std::string> comma_list(const std::string& paths) {
+  std::vector<std::string> out;
+  std::stringstream in(paths);
+  for (std::string p; std::getline(in, p, ',');) out.push_back(p);
+  return out;
+}
+
+void predict_into(Model& model, const std::string& x_paths, const std::string& out_paths) {
+  std::vector<Tensor> xs;
+  for (const std::string& p : comma_list(x_paths)) xs.push_back(io::load_npy(p));
+  const std::vector<Tensor> ys = model.predict_outputs(xs);
+  const std::vector<std::string> outs = comma_list(out_paths);
+  if (outs.size() != ys.size()) {
+    throw ValueError("the model has " + std::to_string(ys.size()) + " outputs, " + std::to_string(outs.size()) +
+                     " files were named");
+  }
+  for (size_t i = 0; i < ys.size(); ++i) io::save_npy(outs[i], ys[i]);
 }
 
 int predict_mode(const std::string& model_path, const std::string& x_path, const std::string& out_path) {
   Model model = models::load_model(model_path);
-  io::save_npy(out_path, model.predict(io::load_npy(x_path)));
+  predict_into(model, x_path, out_path);
   return 0;
 }
 
@@ -372,7 +433,7 @@ int predict_weights_mode(const std::string& json_path, const std::string& weight
                          const std::string& out_path) {
   Model model = models::model_from_json(read_text(json_path));
   model.load_weights(weights_path);
-  io::save_npy(out_path, model.predict(io::load_npy(x_path)));
+  predict_into(model, x_path, out_path);
   return 0;
 }
 
@@ -405,7 +466,7 @@ int tensorboard_mode(const fs::path& dir) {
 }
 
 int usage() {
-  std::cerr << "usage: interop_tool write DIR | predict MODEL X.npy OUT.npy |"
+  std::cerr << "usage: interop_tool write DIR | predict MODEL X.npy[,X2.npy...] OUT.npy[,OUT2.npy...] |"
                " predict-weights JSON WEIGHTS X.npy OUT.npy | tensorboard DIR\n";
   return 2;
 }

@@ -73,6 +73,8 @@ def check_compile(model, expected, problems):
             problems.append(f"loss {loss!r}, want {expected['loss']} with from_logits=True")
     elif loss != expected["loss"]:
         problems.append(f"loss {loss!r}, want {expected['loss']!r}")
+    if compile_config.get("loss_weights") != expected.get("loss_weights"):
+        problems.append(f"loss_weights {compile_config.get('loss_weights')!r}, want {expected.get('loss_weights')!r}")
     metrics = compile_config.get("metrics") or []
     if list(metrics) != expected["metrics"]:
         problems.append(f"metrics {metrics!r}, want {expected['metrics']!r}")
@@ -87,7 +89,11 @@ def check_case(directory, case):
         return ["kerosene wrote no .keras file (interop_tool's error is above)"]
     with open(base + ".json") as f:
         expected = json.load(f)
-    x, want = np.load(base + ".x.npy"), np.load(base + ".y.npy")
+    if os.path.exists(base + ".x0.npy"):  # several inputs and outputs: one file each
+        x = [np.load(p) for p in sorted(glob.glob(base + ".x[0-9].npy"))]
+        want = [np.load(p) for p in sorted(glob.glob(base + ".y[0-9].npy"))]
+    else:
+        x, want = np.load(base + ".x.npy"), np.load(base + ".y.npy")
     problems = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -97,13 +103,19 @@ def check_case(directory, case):
         # Keras warns, and skips the optimizer state, when its variables do not match.
         if "optimizer" in text.lower() or "skipping" in text.lower():
             problems.append(f"warning on load: {text.strip()[:300]}")
-    diff = close(model.predict(x, verbose=0), want)
-    if diff:
-        problems.append(f"predictions: {diff}")
+    got = model.predict(x, verbose=0)
+    for k, (g, w) in enumerate(zip(got, want) if isinstance(want, list) else [(got, want)]):
+        diff = close(g, w)
+        if diff:
+            problems.append(f"predictions of output {k}: {diff}")
     check_compile(model, expected, problems)
     if expected["compiled"] and not problems:
         # The loaded compile config must be one Keras trains with.
-        model.fit(x, targets_for(expected["loss"], len(x), model.output_shape[-1]), epochs=1, verbose=0)
+        if isinstance(want, list):
+            y = [targets_for(loss, len(x[0]), w.shape[-1]) for loss, w in zip(expected["loss"], want)]
+            model.fit(x, y, epochs=1, verbose=0)
+        else:
+            model.fit(x, targets_for(expected["loss"], len(x), model.output_shape[-1]), epochs=1, verbose=0)
     return problems
 
 

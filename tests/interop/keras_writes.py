@@ -244,6 +244,15 @@ def main():
             model.fit(x, y, batch_size=3, epochs=1, verbose=0)
         models.append((name, model, x))
     models += trained_cases()
+    # Two inputs and two outputs, a loss per output, loss_weights, per-output metrics, trained.
+    a, b = keras.Input((6,), name="a"), keras.Input((3,), name="b")
+    h = layers.Concatenate()([layers.Dense(5, activation="relu")(a), b])
+    two = keras.Model([a, b], [layers.Dense(3, activation="softmax", name="cls")(h), layers.Dense(1, name="reg")(h)])
+    two.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5],
+                metrics=[["accuracy"], []])
+    xs = [rng.uniform(-1, 1, size=(6, 6)).astype("float32"), rng.uniform(-1, 1, size=(6, 3)).astype("float32")]
+    two.fit(xs, [rng.integers(0, 3, size=(6,)), rng.uniform(-1, 1, size=(6, 1))], batch_size=3, epochs=1, verbose=0)
+    models.append(("functional_two_by_two", two, xs))
     for name, model, shape in functional_cases():
         x = rng.uniform(-1, 1, size=(6,) + shape).astype("float32")
         if name == "functional_residual":  # compiled and trained too, with an optimizer state
@@ -254,19 +263,29 @@ def main():
               "batch_normalization"}
     for name, model, x in models:
         base = os.path.join(out, name)
-        np.save(base + ".x.npy", x)
-        np.save(base + ".y.npy", np.asarray(model.predict(x, verbose=0), dtype="float32"))
+        if isinstance(x, list):  # several inputs and outputs: one file each, listed in order
+            xs, ys = [], []
+            for k, xk in enumerate(x):
+                np.save(f"{base}.x{k}.npy", xk)
+                xs.append(f"{name}.x{k}.npy")
+            for k, yk in enumerate(model.predict(x, verbose=0)):
+                np.save(f"{base}.y{k}.npy", np.asarray(yk, dtype="float32"))
+                ys.append(f"{name}.y{k}.npy")
+        else:
+            np.save(base + ".x.npy", x)
+            np.save(base + ".y.npy", np.asarray(model.predict(x, verbose=0), dtype="float32"))
+            xs, ys = name + ".x.npy", name + ".y.npy"
         model.save(base + ".keras")
-        manifest.append({"case": name, "model": name + ".keras", "x": name + ".x.npy", "y": name + ".y.npy"})
+        manifest.append({"case": name, "model": name + ".keras", "x": xs, "y": ys})
         with open(base + ".model.json", "w") as f:
             f.write(model.to_json())
         model.save_weights(base + ".weights.h5")
         manifest.append({"case": name + " (to_json + .weights.h5)", "json": name + ".model.json",
-                         "weights": name + ".weights.h5", "x": name + ".x.npy", "y": name + ".y.npy"})
+                         "weights": name + ".weights.h5", "x": xs, "y": ys})
         if name in legacy:
             model.save(base + ".keras3.h5")
             manifest.append({"case": name + " (Keras 3 legacy .h5)", "model": name + ".keras3.h5",
-                             "x": name + ".x.npy", "y": name + ".y.npy"})
+                             "x": xs, "y": ys})
     # tf.keras 2.15's layout, with the weights of a Keras 3 model of the same architecture.
     model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(4, (3, 3), activation="relu"),
                               layers.MaxPooling2D(), layers.Conv2D(3, (2, 2), activation="relu"),
