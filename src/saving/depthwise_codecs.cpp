@@ -41,6 +41,11 @@ void read_no_regularizers(ConfigFields& f, std::initializer_list<const char*> ke
   for (const char* k : keys) f.require_default(k);
 }
 
+// An absent initializer takes Keras' default, as Keras' from_config gives it.
+std::string read_initializer_or(ConfigFields& f, const std::string& key, const std::string& keras_default) {
+  return f.has(key) ? read_initializer(f, key) : keras_default;
+}
+
 ordered_json depthwise_config(const nn::DepthwiseConv2D& layer) {
   const auto& k = layer.config();
   ordered_json c = base_config(layer);
@@ -84,8 +89,8 @@ std::shared_ptr<nn::Layer> depthwise_family_from(ConfigFields& f, const std::str
     c.window = read_window(f);
     c.activation = read_activation(f, generation);
     c.use_bias = f.boolean("use_bias", true);
-    c.depthwise_initializer = read_initializer(f, "depthwise_initializer");
-    c.bias_initializer = read_initializer(f, "bias_initializer");
+    c.depthwise_initializer = read_initializer_or(f, "depthwise_initializer", "glorot_uniform");
+    c.bias_initializer = read_initializer_or(f, "bias_initializer", "zeros");
     read_no_regularizers(f, {"depthwise_regularizer", "bias_regularizer", "depthwise_constraint", "bias_constraint"});
     return std::make_shared<nn::DepthwiseConv2D>(c, name);
   }
@@ -96,9 +101,9 @@ std::shared_ptr<nn::Layer> depthwise_family_from(ConfigFields& f, const std::str
     c.window = read_window(f);
     c.activation = read_activation(f, generation);
     c.use_bias = f.boolean("use_bias", true);
-    c.depthwise_initializer = read_initializer(f, "depthwise_initializer");
-    c.pointwise_initializer = read_initializer(f, "pointwise_initializer");
-    c.bias_initializer = read_initializer(f, "bias_initializer");
+    c.depthwise_initializer = read_initializer_or(f, "depthwise_initializer", "glorot_uniform");
+    c.pointwise_initializer = read_initializer_or(f, "pointwise_initializer", "glorot_uniform");
+    c.bias_initializer = read_initializer_or(f, "bias_initializer", "zeros");
     read_no_regularizers(f, {"depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
                              "depthwise_constraint", "pointwise_constraint", "bias_constraint"});
     return std::make_shared<nn::SeparableConv2D>(c, name);

@@ -1,9 +1,9 @@
 // Direct convolution kernels: the fallback when cuDNN offers no algorithm for a shape (or a
 // dimension exceeds its int). Plain loops in Keras' layouts (NHWC, HWIO) with the padding as
-// given, asymmetric or not, any dilation and any groups (the kernel (kh, kw, in_c / groups,
-// out_c); output channel o reads the input channels of its group o / (out_c / groups)); slower than cuDNN, never wrong. Each output
-// element is one sum, computed by one thread (forward, backward data) or one block (backward
-// filter).
+// given, asymmetric or not, any dilation and any groups (kernel (kh, kw, in_c / groups, out_c);
+// output channel o reads the input channels of its group, o / (out_c / groups)); slower than
+// cuDNN, never wrong. Each output element is one sum, computed by one thread (forward, backward
+// data) or one block (backward filter).
 #include <cstdint>
 
 #include "backends/cuda/kernels.h"
@@ -64,9 +64,9 @@ __global__ void backward_data_kernel(Conv2DParams p, const float* dy, const floa
   }
 }
 
-// dw[kh, kw, i, o] = sum over (n, oh, ow) of x[n, ih, iw, c] dy[n, oh, ow, o], c the i-th input
-// channel of o's group: a block per element,
-// its threads splitting the positions, added in a fixed order.
+// dw[kh, kw, j, o] = sum over (n, oh, ow) of x[n, ih, iw, i] dy[n, oh, ow, o], where i is the
+// j-th input channel of o's group: a block per element, its threads splitting the positions,
+// added in a fixed order.
 __global__ void backward_filter_kernel(Conv2DParams p, const float* x, const float* dy, float* dw, int64_t total) {
   __shared__ float warp_totals[kWarpsPerBlock];
   const int64_t C = p.in_c, K = p.out_c, Cg = C / p.groups, Kg = K / p.groups;
