@@ -505,8 +505,9 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
     out.layer = layer_normalization_from(f, name);
   } else {
     throw ValueError(where + ": kerosene has no layer class \"" + class_name +
-                     "\"; it loads Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, "
-                     "GlobalMaxPooling2D, ZeroPadding2D, Cropping2D, UpSampling2D, Rescaling, Flatten, Reshape, "
+                     "\"; it loads Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, MaxPooling2D, AveragePooling2D, "
+                     "GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, Cropping2D, UpSampling2D, Rescaling, "
+                     "Flatten, Reshape, "
                      "Dropout, Activation, ReLU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, "
                      "Minimum, Concatenate, BatchNormalization, LayerNormalization");
   }
