@@ -120,6 +120,43 @@ struct Conv2DOptions {
 Layer Conv2D(int64_t filters, Size2D kernel_size, const std::string& activation = "linear");
 Layer Conv2D(int64_t filters, Size2D kernel_size, const Conv2DOptions& options);
 
+struct DepthwiseConv2DOptions {
+  Size2D strides = 1;
+  std::string padding = "valid";  ///< "valid" or "same"
+  /// Kernels per input channel: the layer outputs channels * depth_multiplier channels, channel
+  /// c * depth_multiplier + m from input channel c (Keras' order).
+  int depth_multiplier = 1;
+  Size2D dilation_rate = 1;  ///< above 1 only with strides 1, as Conv2D
+  std::string activation = "linear";
+  bool use_bias = true;
+  std::string depthwise_initializer = "glorot_uniform";
+  std::string bias_initializer = "zeros";
+  std::string name = {};
+};
+/// Convolves each input channel with depth_multiplier kernels of its own (no mixing of
+/// channels): kernel (kh, kw, channels, depth_multiplier), bias (channels * depth_multiplier).
+/// kernel_size is an int or {kh, kw}. Throws ValueError for a size, stride, dilation or
+/// depth_multiplier below 1, an unknown padding, or strides and dilation both above 1.
+Layer DepthwiseConv2D(Size2D kernel_size, const DepthwiseConv2DOptions& options = {});
+
+struct SeparableConv2DOptions {
+  Size2D strides = 1;
+  std::string padding = "valid";  ///< "valid" or "same"
+  int depth_multiplier = 1;       ///< as DepthwiseConv2D's
+  Size2D dilation_rate = 1;       ///< above 1 only with strides 1
+  std::string activation = "linear";
+  bool use_bias = true;
+  std::string depthwise_initializer = "glorot_uniform";
+  std::string pointwise_initializer = "glorot_uniform";
+  std::string bias_initializer = "zeros";
+  std::string name = {};
+};
+/// A DepthwiseConv2D (strides, padding, dilation apply to it) followed by a 1x1 convolution to
+/// `filters` channels, then bias and activation. Weights in Keras' order: depthwise_kernel
+/// (kh, kw, channels, depth_multiplier), pointwise_kernel (1, 1, channels * depth_multiplier,
+/// filters), bias (filters). Throws ValueError as DepthwiseConv2D, or for filters below 1.
+Layer SeparableConv2D(int64_t filters, Size2D kernel_size, const SeparableConv2DOptions& options = {});
+
 struct Pooling2DOptions {
   std::optional<Size2D> strides;  ///< default: the pool size
   std::string padding = "valid";

@@ -56,6 +56,11 @@ struct Conv2DParams {
   /// (oneDNN counts the pixels skipped, dilation - 1). Last, with a default, so the callers
   /// that list the fields above need not change.
   int64_t dilation_h = 1, dilation_w = 1;
+  /// Grouped convolution: input and output channels split into `groups` equal parts, part g of
+  /// the output computed from part g of the input alone. The kernel keeps Keras' layout
+  /// (kh, kw, in_c / groups, out_c); groups = in_c is a depthwise convolution, whose Keras kernel
+  /// (kh, kw, in_c, depth_multiplier) is the same memory (output channel c * multiplier + m).
+  int64_t groups = 1;
 };
 
 enum class PoolKind : uint8_t { max, average };

@@ -4,6 +4,7 @@
 #include "kerosene/error.h"
 #include "nn/conv2d.h"
 #include "nn/dense.h"
+#include "nn/depthwise_conv2d.h"
 #include "nn/merge_layers.h"
 #include "nn/normalization.h"
 #include "nn/simple_layers.h"
@@ -75,6 +76,34 @@ Layer Conv2D(int64_t filters, Size2D kernel_size, const Conv2DOptions& o) {
                        o.padding, nn::parse_activation(o.activation), o.use_bias, o.kernel_initializer,
                        o.bias_initializer, o.dilation_rate.first, o.dilation_rate.second};
   return Layer(std::make_shared<nn::Conv2D>(c, name_or(o.name, "conv2d")));
+}
+
+namespace {
+
+nn::DepthwiseWindow depthwise_window(Size2D kernel_size, Size2D strides, const std::string& padding,
+                                     int depth_multiplier, Size2D dilation_rate) {
+  return {kernel_size.first, kernel_size.second, strides.first, strides.second, padding, depth_multiplier,
+          dilation_rate.first, dilation_rate.second};
+}
+
+}  // namespace
+
+Layer DepthwiseConv2D(Size2D kernel_size, const DepthwiseConv2DOptions& o) {
+  nn::DepthwiseConv2D::Config c{depthwise_window(kernel_size, o.strides, o.padding, o.depth_multiplier, o.dilation_rate),
+                                nn::parse_activation(o.activation), o.use_bias, o.depthwise_initializer,
+                                o.bias_initializer};
+  return Layer(std::make_shared<nn::DepthwiseConv2D>(c, name_or(o.name, "depthwise_conv2d")));
+}
+
+Layer SeparableConv2D(int64_t filters, Size2D kernel_size, const SeparableConv2DOptions& o) {
+  nn::SeparableConv2D::Config c{filters,
+                                depthwise_window(kernel_size, o.strides, o.padding, o.depth_multiplier, o.dilation_rate),
+                                nn::parse_activation(o.activation),
+                                o.use_bias,
+                                o.depthwise_initializer,
+                                o.pointwise_initializer,
+                                o.bias_initializer};
+  return Layer(std::make_shared<nn::SeparableConv2D>(c, name_or(o.name, "separable_conv2d")));
 }
 
 namespace {

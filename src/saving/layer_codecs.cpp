@@ -62,6 +62,9 @@ std::optional<Shape> read_base(ConfigFields& f, bool& trainable) {
   return Shape(dims);
 }
 
+}  // namespace
+
+// Shared with the codecs in files of their own (codec_helpers.h).
 std::string read_padding(ConfigFields& f) {
   std::string padding = f.string("padding", "valid");
   if (padding != "valid" && padding != "same") f.fail("padding", "\"valid\" or \"same\"");
@@ -73,11 +76,13 @@ void read_channels_last(ConfigFields& f) {
   if (!v.is_null() && v != "channels_last") f.fail("data_format", "\"channels_last\" (kerosene's layout)");
 }
 
-std::pair<int, int> read_pair(ConfigFields& f, const std::string& key, std::optional<std::vector<int64_t>> fallback = std::nullopt) {
+std::pair<int, int> read_pair(ConfigFields& f, const std::string& key, std::optional<std::vector<int64_t>> fallback) {
   const auto v = f.integers(key, 2, std::move(fallback));
   if (v[0] <= 0 || v[1] <= 0 || v[0] > 1 << 16 || v[1] > 1 << 16) f.fail(key, "two positive sizes");
   return {static_cast<int>(v[0]), static_cast<int>(v[1])};
 }
+
+namespace {
 
 // ZeroPadding2D's padding and Cropping2D's cropping in any form Keras accepts: n, [h, w] or
 // [[top, bottom], [left, right]] (what Keras writes).
@@ -353,6 +358,8 @@ ordered_json layer_envelope(const nn::Layer& layer) {
     config = dense_config(*d);
   } else if (const auto* c = dynamic_cast<const nn::Conv2D*>(&layer)) {
     config = conv2d_config(*c);
+  } else if (auto depthwise = depthwise_family_config(layer)) {
+    config = std::move(*depthwise);
   } else if (const auto* p = dynamic_cast<const nn::Pooling2D*>(&layer)) {
     config = pooling_config(*p);
   } else if (const auto* r = dynamic_cast<const nn::ReshapeLayer*>(&layer)) {
@@ -458,6 +465,8 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
     out.layer = dense_from(f, name, generation);
   } else if (class_name == "Conv2D" || class_name == "Convolution2D") {
     out.layer = conv2d_from(f, name, generation);
+  } else if (auto depthwise = depthwise_family_from(f, class_name, name, generation)) {
+    out.layer = std::move(depthwise);
   } else if (class_name == "MaxPooling2D" || class_name == "MaxPool2D") {
     out.layer = pooling_from(f, name, PoolKind::max);
   } else if (class_name == "AveragePooling2D" || class_name == "AvgPool2D") {
@@ -496,8 +505,9 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
     out.layer = layer_normalization_from(f, name);
   } else {
     throw ValueError(where + ": kerosene has no layer class \"" + class_name +
-                     "\"; it loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, "
-                     "GlobalMaxPooling2D, ZeroPadding2D, Cropping2D, UpSampling2D, Rescaling, Flatten, Reshape, "
+                     "\"; it loads Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, MaxPooling2D, AveragePooling2D, "
+                     "GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, Cropping2D, UpSampling2D, Rescaling, "
+                     "Flatten, Reshape, "
                      "Dropout, Activation, ReLU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, "
                      "Minimum, Concatenate, BatchNormalization, LayerNormalization");
   }

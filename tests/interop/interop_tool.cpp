@@ -141,6 +141,17 @@ std::vector<Case> layer_cases() {
   cases.push_back({"up_sampling2d_2x3", {3, 4, 2}, {UpSampling2D({2, 3}), Conv2D(2, 3)}});
   cases.push_back({"rescaling", {4, 3}, {Rescaling(1.0 / 255)}});
   cases.push_back({"rescaling_offset", {6}, {Rescaling(0.5, -1.0), Dense(3)}});
+  cases.push_back({"depthwise_conv2d", {7, 6, 3}, {DepthwiseConv2D(3, {.activation = "relu"})}});
+  cases.push_back({"depthwise_conv2d_dm2_same_strides", {7, 6, 3},
+                   {DepthwiseConv2D(3, {.strides = 2, .padding = "same", .depth_multiplier = 2}), Dense(2)}});
+  cases.push_back({"depthwise_conv2d_dilated_no_bias", {8, 7, 2},
+                   {DepthwiseConv2D({2, 3}, {.depth_multiplier = 3, .dilation_rate = 2, .use_bias = false})}});
+  cases.push_back({"separable_conv2d", {6, 7, 3}, {SeparableConv2D(4, 3, {.activation = "relu"})}});
+  cases.push_back({"separable_conv2d_dm2_same_strides", {7, 6, 2},
+                   {SeparableConv2D(3, 3, {.strides = {2, 1}, .padding = "same", .depth_multiplier = 2}),
+                    GlobalAveragePooling2D(), Dense(2)}});
+  cases.push_back({"separable_conv2d_dilated_no_bias", {8, 8, 2},
+                   {SeparableConv2D(4, 2, {.dilation_rate = {2, 3}, .activation = "tanh", .use_bias = false})}});
   cases.push_back({"convnet", {8, 8, 1},
                    {Conv2D(4, {3, 3}, "relu"), MaxPooling2D(), Conv2D(4, {2, 2}, conv_options("same", {1, 1}, "relu")),
                     AveragePooling2D(), Flatten(), Dropout(0.25f), Dense(3, "softmax")}});

@@ -76,6 +76,15 @@ Conv2DParams conv_params(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, 
   return {n, h, w, c, ph.out, pw.out, k, kh, kw, stride, stride, ph.before, pw.before, ph.after, pw.after, dh, dw};
 }
 
+// A grouped convolution (groups = in_c: DepthwiseConv2D, SeparableConv2D's depthwise part).
+Conv2DParams grouped(Conv2DParams p, int64_t groups) {
+  p.groups = groups;
+  return p;
+}
+
+// The kernel in Keras' layout: (kh, kw, in_c / groups, out_c).
+Shape kernel_shape(const Conv2DParams& p) { return {p.kernel_h, p.kernel_w, p.in_c / p.groups, p.out_c}; }
+
 Pool2DParams pool_params(PoolKind kind, int64_t n, int64_t h, int64_t w, int64_t c, int64_t size, int64_t stride,
                          const char* padding) {
   const auto ph = ks::nn::compute_padding(padding, h, size, stride);
@@ -92,6 +101,12 @@ const std::vector<Conv2DParams>& conv_cases() {
       conv_params(2, 9, 8, 3, 4, 3, 3, 1, "same", 2, 2),   // dilated, symmetric padding
       conv_params(2, 10, 7, 2, 3, 2, 3, 1, "same", 3, 1),  // dilated, asymmetric padding (cuDNN: padded copy)
       conv_params(3, 8, 9, 1, 8, 3, 3, 1, "valid", 2, 2),  // dilated, one channel, no padding
+      // #7-#10: grouped. Depthwise with depth_multiplier 2, strided, asymmetric padding;
+      grouped(conv_params(3, 9, 10, 3, 6, 3, 3, 2, "same"), 3),
+      // depthwise, dilated, asymmetric padding; two groups of two channels; a MobileNet block.
+      grouped(conv_params(2, 10, 7, 4, 4, 3, 2, 1, "same", 2, 1), 4),
+      grouped(conv_params(2, 8, 8, 4, 6, 3, 3, 1, "valid"), 2),
+      grouped(conv_params(2, 14, 14, 32, 32, 3, 3, 1, "same"), 32),
   };
   return cases;
 }
@@ -262,7 +277,7 @@ std::vector<Case> value_cases() {
     cases.push_back({"conv2d forward #" + std::to_string(i) + " (+bias relu)", [i](const Device& d) {
                        const auto& p = conv_cases()[i];
                        Tensor x = random(d, {p.batch, p.in_h, p.in_w, p.in_c}, 10);
-                       Tensor w = random(d, {p.kernel_h, p.kernel_w, p.in_c, p.out_c}, 11, -0.5f, 0.5f);
+                       Tensor w = random(d, kernel_shape(p), 11, -0.5f, 0.5f);
                        Tensor b = random(d, {p.out_c}, 12);
                        Tensor y = Tensor::empty({p.batch, p.out_h, p.out_w, p.out_c}, ks::DType::float32, d);
                        Tensor y2 = y.clone();
@@ -423,7 +438,7 @@ std::vector<Case> gradient_cases() {
     cases.push_back({"conv2d backward data+weights+bias #" + std::to_string(i), [i](const Device& d) {
                        const auto& p = conv_cases()[i];
                        Tensor x = random(d, {p.batch, p.in_h, p.in_w, p.in_c}, 33);
-                       Tensor w = random(d, {p.kernel_h, p.kernel_w, p.in_c, p.out_c}, 34, -0.5f, 0.5f);
+                       Tensor w = random(d, kernel_shape(p), 34, -0.5f, 0.5f);
                        Tensor dy = random(d, {p.batch, p.out_h, p.out_w, p.out_c}, 35);
                        Tensor dx = x.clone(), dw = w.clone(), db = Tensor::empty({p.out_c}, ks::DType::float32, d);
                        backend(d).conv2d_backward_data(p, dy, w, dx);
@@ -541,9 +556,9 @@ std::vector<FiniteDifference> finite_difference_cases() {
                      },
                      s, -2.0f, 2.0f});
   }
-  for (size_t i : {size_t{1}, size_t{3}, size_t{4}, size_t{5}, size_t{6}}) {
+  for (size_t i : {size_t{1}, size_t{3}, size_t{4}, size_t{5}, size_t{6}, size_t{7}, size_t{8}, size_t{9}}) {
     const auto p = conv_cases()[i];
-    const Shape xs{p.batch, p.in_h, p.in_w, p.in_c}, ws{p.kernel_h, p.kernel_w, p.in_c, p.out_c};
+    const Shape xs{p.batch, p.in_h, p.in_w, p.in_c}, ws = kernel_shape(p);
     const Shape ys{p.batch, p.out_h, p.out_w, p.out_c};
     const auto dy = random_values(ys.numel(), 41);
     const auto wv = random_values(ws.numel(), 42);

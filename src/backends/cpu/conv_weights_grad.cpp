@@ -48,7 +48,7 @@ bool conv_weights_grad_direct_fits(const Conv2DParams& p) {
   const bool no_padding = p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
   const bool kernel = (p.kernel_h == 3 && p.kernel_w == 3) || (p.kernel_h == 5 && p.kernel_w == 5);
   const bool dense = p.dilation_h == 1 && p.dilation_w == 1;  // its taps are adjacent pixels
-  return p.in_c == 1 && p.out_c % 8 == 0 && no_padding && kernel && dense;
+  return p.in_c == 1 && p.groups == 1 && p.out_c % 8 == 0 && no_padding && kernel && dense;
 }
 
 void conv_weights_grad_direct(const Conv2DParams& p, const float* x, const float* dy, float* dw, float* db) {

@@ -1,9 +1,11 @@
-// Conv2D on oneDNN: NHWC activations and HWIO (Keras) weights as the user sees them; weights
-// are reordered to whatever layout the chosen implementation wants (cheap: weights are small).
+// Conv2D (and grouped, depthwise convolutions) on oneDNN: NHWC activations and HWIO (Keras)
+// weights as the user sees them; weights are reordered to whatever layout the chosen
+// implementation wants (cheap: weights are small).
 #include "backends/cpu/conv_weights_grad.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/onednn_util.h"
 #include "backends/cpu/parallel.h"
+#include "kerosene/error.h"
 
 namespace kerosene::backends::cpu {
 namespace {
@@ -13,11 +15,26 @@ struct ConvDescs {
   memory::dims strides, dilates, pad_l, pad_r;
 };
 
+// The weights' dims as oneDNN counts them: (out, in, kh, kw), or (groups, out/groups, in/groups,
+// kh, kw) for a grouped convolution, whose Keras layout (kh, kw, in/groups, out) oneDNN calls
+// hwigo (out = g * out/groups + o is the fastest-varying index).
+memory::desc weights_desc(const Conv2DParams& p, bool user_layout) {
+  if (p.groups == 1) {
+    return {{p.out_c, p.in_c, p.kernel_h, p.kernel_w}, dt::f32, user_layout ? tag::hwio : tag::any};
+  }
+  return {{p.groups, p.out_c / p.groups, p.in_c / p.groups, p.kernel_h, p.kernel_w}, dt::f32,
+          user_layout ? tag::hwigo : tag::any};
+}
+
 ConvDescs conv_descs(const Conv2DParams& p) {
+  if (p.groups < 1 || p.in_c % p.groups != 0 || p.out_c % p.groups != 0) {
+    throw ValueError("conv2d: " + std::to_string(p.groups) + " groups do not divide " + std::to_string(p.in_c) +
+                     " input and " + std::to_string(p.out_c) + " output channels");
+  }
   return {nhwc(p.batch, p.in_h, p.in_w, p.in_c),
           nhwc(p.batch, p.out_h, p.out_w, p.out_c),
-          memory::desc({p.out_c, p.in_c, p.kernel_h, p.kernel_w}, dt::f32, tag::hwio),
-          memory::desc({p.out_c, p.in_c, p.kernel_h, p.kernel_w}, dt::f32, tag::any),
+          weights_desc(p, true),
+          weights_desc(p, false),
           memory::desc({p.out_c}, dt::f32, tag::x),
           {p.stride_h, p.stride_w},
           {p.dilation_h - 1, p.dilation_w - 1},  // oneDNN counts the pixels skipped: 0 is none
@@ -149,7 +166,7 @@ void OneDnn::conv2d_backward_weights_chunk(const Conv2DParams& p, const float* x
 namespace {
 
 double conv_flops(const Conv2DParams& p) {
-  return 2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w * p.in_c;
+  return 2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w * p.in_c / p.groups;
 }
 
 // Calls f(chunk params, first sample) for each chunk of the batch.

@@ -45,7 +45,7 @@ inline memory::desc nhwc(int64_t n, int64_t h, int64_t w, int64_t c) { return {{
 inline Key conv_key(int64_t kind, const Conv2DParams& p, int64_t extra) {
   return {kind, p.batch, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.kernel_h, p.kernel_w,
           p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.dilation_h, p.dilation_w,
-          extra};
+          p.groups, extra};
 }
 
 // A reorder between the user's layout and the layout a primitive chose.

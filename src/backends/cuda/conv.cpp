@@ -1,4 +1,4 @@
-// Conv2D on cuDNN with Keras' layouts: NHWC activations, HWIO weights. cuDNN's NHWC filter
+// Conv2D (grouped and depthwise too) on cuDNN with Keras' layouts: NHWC activations, HWIO weights. cuDNN's NHWC filter
 // format is KRSC (out_c, kh, kw, in_c), so weights are transposed into a scratch buffer before
 // the forward and backward-data passes and the weight gradient is transposed back after the
 // backward-filter pass. Bias and relu follow the forward pass in one small kernel; the bias
@@ -24,12 +24,21 @@ int validate(const Conv2DParams& p) {
   const bool non_negative = p.batch >= 0 && p.in_h >= 0 && p.in_w >= 0 && p.in_c >= 0 && p.out_h >= 0 &&
                             p.out_w >= 0 && p.out_c >= 0 && p.pad_top >= 0 && p.pad_left >= 0 &&
                             p.pad_bottom >= 0 && p.pad_right >= 0;
-  if (positive && non_negative) return cuda_abi::kOk;
-  return fail(cuda_abi::kError, "conv2d: kernel sizes, strides and dilations must be positive, dimensions and paddings "
-                                "non-negative");
+  if (!positive || !non_negative) {
+    return fail(cuda_abi::kError, "conv2d: kernel sizes, strides and dilations must be positive, dimensions and "
+                                  "paddings non-negative");
+  }
+  if (p.groups < 1 || p.in_c % p.groups != 0 || p.out_c % p.groups != 0) {
+    return fail(cuda_abi::kError, "conv2d: " + std::to_string(p.groups) + " groups do not divide " +
+                                      std::to_string(p.in_c) + " input and " + std::to_string(p.out_c) +
+                                      " output channels");
+  }
+  return cuda_abi::kOk;
 }
 
-int64_t kernel_rows(const Conv2DParams& p) { return p.kernel_h * p.kernel_w * p.in_c; }  // HWIO rows of out_c
+// HWIO rows of out_c: (kh, kw, in_c / groups) in Keras' grouped layout, whose transpose is
+// cuDNN's grouped KRSC filter.
+int64_t kernel_rows(const Conv2DParams& p) { return p.kernel_h * p.kernel_w * (p.in_c / p.groups); }
 
 // Caller holds s.mutex: the cuDNN handle (made on first use) and the plan for this shape.
 int prepare(DeviceState& s, const Conv2DParams& p, ConvPlan** plan) {

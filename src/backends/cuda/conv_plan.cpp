@@ -21,7 +21,8 @@ struct ConvKey {
            p.out_h == o.p.out_h && p.out_w == o.p.out_w && p.out_c == o.p.out_c && p.kernel_h == o.p.kernel_h &&
            p.kernel_w == o.p.kernel_w && p.stride_h == o.p.stride_h && p.stride_w == o.p.stride_w &&
            p.pad_top == o.p.pad_top && p.pad_left == o.p.pad_left && p.pad_bottom == o.p.pad_bottom &&
-           p.pad_right == o.p.pad_right && p.dilation_h == o.p.dilation_h && p.dilation_w == o.p.dilation_w;
+           p.pad_right == o.p.pad_right && p.dilation_h == o.p.dilation_h && p.dilation_w == o.p.dilation_w &&
+           p.groups == o.p.groups;
   }
 };
 
@@ -30,7 +31,7 @@ struct ConvKeyHash {
     const int64_t parts[] = {k.p.batch,    k.p.in_h,     k.p.in_w,     k.p.in_c,    k.p.out_h,
                              k.p.out_w,    k.p.out_c,    k.p.kernel_h, k.p.kernel_w, k.p.stride_h,
                              k.p.stride_w, k.p.pad_top,  k.p.pad_left, k.p.pad_bottom, k.p.pad_right,
-                             k.p.dilation_h, k.p.dilation_w};
+                             k.p.dilation_h, k.p.dilation_w, k.p.groups};
     size_t h = 0;
     for (int64_t part : parts) h = h * 1000003u ^ std::hash<int64_t>{}(part);
     return h;
@@ -73,6 +74,8 @@ int describe(const Conv2DParams& p, bool padded, ConvPlan& plan) {
                                                      CUDNN_DATA_FLOAT),
                      "cudnnSetConvolution2dDescriptor"));
   KEROSENE_TRY(check(cudnnSetConvolutionMathType(plan.conv, CUDNN_FMA_MATH), "cudnnSetConvolutionMathType"));
+  // A grouped (depthwise) convolution: the filter descriptor holds in_c / groups input channels.
+  KEROSENE_TRY(check(cudnnSetConvolutionGroupCount(plan.conv, i(p.groups)), "cudnnSetConvolutionGroupCount"));
   int n = 0, c = 0, oh = 0, ow = 0;
   KEROSENE_TRY(check(cudnnGetConvolution2dForwardOutputDim(plan.conv, plan.x, plan.w, &n, &c, &oh, &ow),
                      "cudnnGetConvolution2dForwardOutputDim"));
@@ -87,8 +90,9 @@ int make_plan(const Conv2DParams& p, ConvPlan& plan) {
   KEROSENE_TRY(check(cudnnCreateTensorDescriptor(&plan.y), "cudnnCreateTensorDescriptor"));
   KEROSENE_TRY(check(cudnnCreateFilterDescriptor(&plan.w), "cudnnCreateFilterDescriptor"));
   KEROSENE_TRY(check(cudnnCreateConvolutionDescriptor(&plan.conv), "cudnnCreateConvolutionDescriptor"));
-  if (!fits_int({p.batch, p.out_c, p.out_h, p.out_w, p.in_c, p.kernel_h, p.kernel_w}) ||
-      !fits_int({p.batch * p.out_h * p.out_w * p.out_c, p.out_c * p.kernel_h * p.kernel_w * p.in_c})) {
+  const int64_t group_in_c = p.in_c / p.groups;  // the filter's input channels (conv.cpp checked p.groups)
+  if (!fits_int({p.batch, p.out_c, p.out_h, p.out_w, p.in_c, p.kernel_h, p.kernel_w, p.groups}) ||
+      !fits_int({p.batch * p.out_h * p.out_w * p.out_c, p.out_c * p.kernel_h * p.kernel_w * group_in_c})) {
     plan.direct = true;
     return cuda_abi::kOk;
   }
@@ -96,7 +100,7 @@ int make_plan(const Conv2DParams& p, ConvPlan& plan) {
   KEROSENE_TRY(check(cudnnSetTensor4dDescriptor(plan.y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, i(p.batch), i(p.out_c),
                                                 i(p.out_h), i(p.out_w)),
                      "cudnnSetTensor4dDescriptor"));
-  KEROSENE_TRY(check(cudnnSetFilter4dDescriptor(plan.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, i(p.out_c), i(p.in_c),
+  KEROSENE_TRY(check(cudnnSetFilter4dDescriptor(plan.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, i(p.out_c), i(group_in_c),
                                                 i(p.kernel_h), i(p.kernel_w)),
                      "cudnnSetFilter4dDescriptor"));
   const bool symmetric = p.pad_top == p.pad_bottom && p.pad_left == p.pad_right;
@@ -177,7 +181,7 @@ int conv_plan(DeviceState& state, const Conv2DParams& p, ConvPlan** plan) {
                        (p.dilation_h == 1 && p.dilation_w == 1
                             ? ""
                             : " d" + std::to_string(p.dilation_h) + "x" + std::to_string(p.dilation_w)) +
-                       " -> " + std::to_string(p.out_c);
+                       (p.groups == 1 ? "" : " g" + std::to_string(p.groups)) + " -> " + std::to_string(p.out_c);
     if (const int status = make_plan(p, it->second); status != cuda_abi::kOk) {
       state.conv_cache->plans.erase(it);  // its descriptors are leaked: rare, and small
       return status;

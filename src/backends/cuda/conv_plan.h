@@ -27,7 +27,7 @@ struct ConvPlan {
   bool padded = false;  ///< cuDNN sees the explicitly padded input `pad` describes
   PadShape pad{};
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;  ///< NHWC; x is the padded input when padded
-  cudnnFilterDescriptor_t w = nullptr;               ///< KRSC (out_c, kh, kw, in_c)
+  cudnnFilterDescriptor_t w = nullptr;               ///< KRSC (out_c, kh, kw, in_c / groups)
   cudnnConvolutionDescriptor_t conv = nullptr;       ///< cross-correlation, fp32, FMA math (no TF32)
   AlgorithmChoice forward, backward_data, backward_filter;
   std::string label;  ///< the shape, for the log: "conv2d 32x28x28x1 k3x3 s1x1 -> 32"
