@@ -1,6 +1,7 @@
 // Keras layers, with Keras' names, arguments and defaults.
 #pragma once
 
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,8 +101,15 @@ struct DenseOptions {
   std::string bias_initializer = "zeros";
   std::string name = {};
 };
-Layer Dense(int64_t units, const std::string& activation = "linear");
-Layer Dense(int64_t units, const DenseOptions& options);
+/// Dense(10, "relu"), or with options written inline: Dense(10, {.activation = "softmax",
+/// .use_bias = false}). (The activation overload is a template, which a braced list cannot
+/// match, so such a list always means the options.)
+Layer Dense(int64_t units, const DenseOptions& options = {});
+template <typename Activation>
+  requires std::convertible_to<const Activation&, std::string>
+Layer Dense(int64_t units, const Activation& activation) {
+  return Dense(units, DenseOptions{.activation = std::string(activation)});
+}
 
 struct Conv2DOptions {
   Size2D strides = 1;
@@ -116,9 +124,14 @@ struct Conv2DOptions {
   std::string name = {};
 };
 /// Channels-last (NHWC) like Keras' default; the kernel is (kh, kw, in, out). kernel_size is
-/// an int or {kh, kw}: Conv2D(32, 3, "relu") is Conv2D(32, {3, 3}, "relu").
-Layer Conv2D(int64_t filters, Size2D kernel_size, const std::string& activation = "linear");
-Layer Conv2D(int64_t filters, Size2D kernel_size, const Conv2DOptions& options);
+/// an int or {kh, kw}: Conv2D(32, 3, "relu") is Conv2D(32, {3, 3}, "relu"); options inline as
+/// Conv2D(32, 3, {.padding = "same", .activation = "relu"}).
+Layer Conv2D(int64_t filters, Size2D kernel_size, const Conv2DOptions& options = {});
+template <typename Activation>
+  requires std::convertible_to<const Activation&, std::string>
+Layer Conv2D(int64_t filters, Size2D kernel_size, const Activation& activation) {
+  return Conv2D(filters, kernel_size, Conv2DOptions{.activation = std::string(activation)});
+}
 
 struct DepthwiseConv2DOptions {
   Size2D strides = 1;

@@ -54,21 +54,9 @@ Layer Input(const Shape& shape, const std::string& name) {
   return Layer(std::make_shared<nn::InputLayer>(shape, name_or(name, "input")));
 }
 
-Layer Dense(int64_t units, const std::string& activation) {
-  DenseOptions options;
-  options.activation = activation;
-  return Dense(units, options);
-}
-
 Layer Dense(int64_t units, const DenseOptions& o) {
   nn::Dense::Config c{units, nn::parse_activation(o.activation), o.use_bias, o.kernel_initializer, o.bias_initializer};
   return Layer(std::make_shared<nn::Dense>(c, name_or(o.name, "dense")));
-}
-
-Layer Conv2D(int64_t filters, Size2D kernel_size, const std::string& activation) {
-  Conv2DOptions options;
-  options.activation = activation;
-  return Conv2D(filters, kernel_size, options);
 }
 
 Layer Conv2D(int64_t filters, Size2D kernel_size, const Conv2DOptions& o) {
