@@ -114,13 +114,16 @@ class Backend {
   // Synchronized BatchNormalization: the statistics of a batch split across replicas come from
   // per-channel sums that the layer all-reduces between these calls. C = p.channels; p.rows is
   // this replica's rows, which may be 0 (a replica with no rows still takes part).
-  /// sums (2C + 1) = [sum of x per channel, sum of x^2 per channel, p.rows].
-  virtual void batch_norm_sums(const BatchNormParams& p, const Tensor& x, Tensor& sums) = 0;
+  /// sums (2C + 1) = [sum of d, sum of d^2, p.rows] per channel, d = x - shift: a shift near the
+  /// mean keeps the variance from cancelling when |mean| >> std. Every replica passes the same
+  /// shift (C values: the moving mean, which every replica keeps identical).
+  virtual void batch_norm_sums(const BatchNormParams& p, const Tensor& x, const Tensor& shift, Tensor& sums) = 0;
   /// Training forward with the statistics of `sums` (batch_norm_sums added over every replica):
-  /// count = sums[2C], mean = sum x / count, biased variance = sum x^2 / count - mean^2. Updates
-  /// the moving statistics as batch_norm_forward does; writes mean, inv_std and, when x is not
-  /// null, y.
-  virtual void batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor* x,
+  /// count = sums[2C], mean = shift + sum d / count, biased variance = sum d^2 / count -
+  /// (sum d / count)^2. Updates the moving statistics as batch_norm_forward does (shift may be
+  /// moving_mean itself: it is read first); writes mean, inv_std and, when x is not null, y.
+  virtual void batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor& shift,
+                                            const Tensor* x,
                                             const Tensor* gamma, const Tensor* beta, Tensor& moving_mean,
                                             Tensor& moving_variance, Tensor& mean, Tensor& inv_std, Tensor* y) = 0;
   /// dx of that forward: gamma * inv_std * (dy - sum dy / count - x_hat * sum(dy * x_hat) / count),

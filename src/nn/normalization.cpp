@@ -76,7 +76,8 @@ const Tensor& BatchNormalization::forward(const Tensor& x, bool training) {
   const backends::BatchNormParams p = params(x.numel() / c, training);
   auto& backend = ops::backend_of("batch_norm_forward", x);
   if (synced_) {
-    backend.batch_norm_sums(p, x, ops::ensure(batch_sums_, {2 * c + 1}, device_));
+    // Shifted by the moving mean, identical on every replica and near the batch's mean.
+    backend.batch_norm_sums(p, x, variables_[moving].value, ops::ensure(batch_sums_, {2 * c + 1}, device_));
     cross_replica_->sum(batch_sums_);
     forward_from_global_sums(&x, p.rows);
     return out_;
@@ -90,7 +91,8 @@ void BatchNormalization::forward_from_global_sums(const Tensor* x, int64_t rows)
   const int gamma = config_.scale ? 0 : -1, beta = config_.center ? gamma + 1 : -1;
   const size_t moving = variables_.size() - 2;
   ops::backend_of("batch_norm_forward", batch_sums_)
-      .batch_norm_forward_from_sums(params(rows, true), batch_sums_, x, value_or_null(variables_, gamma),
+      .batch_norm_forward_from_sums(params(rows, true), batch_sums_, variables_[moving].value, x,
+                                    value_or_null(variables_, gamma),
                                     value_or_null(variables_, beta), variables_[moving].value,
                                     variables_[moving + 1].value, mean_, inv_std_, x ? &out_ : nullptr);
 }

@@ -477,14 +477,15 @@ std::vector<Case> gradient_cases() {
                        Tensor y = x.clone(), dy = random(d, n.shape, 85), dx = x.clone();
                        Tensor grad_sums = Tensor::empty({2 * c}, ks::DType::float32, d);
                        Tensor dbeta = grad_sums.slice(0, c), dgamma = grad_sums.slice(c, 2 * c);
-                       backend(d).batch_norm_sums(p, x, sums);
-                       backend(d).batch_norm_forward_from_sums(p, sums, &x, &gamma, &beta, mm, mv, mean, inv_std, &y);
+                       Tensor shift = mm.clone();
+                       backend(d).batch_norm_sums(p, x, shift, sums);
+                       backend(d).batch_norm_forward_from_sums(p, sums, shift, &x, &gamma, &beta, mm, mv, mean, inv_std, &y);
                        backend(d).batch_norm_backward(p, x, dy, &gamma, mean, inv_std, nullptr, dgamma, dbeta);
                        backend(d).batch_norm_backward_from_sums(p, x, dy, &gamma, mean, inv_std, sums, grad_sums, dx);
                        // A replica with no rows: the statistics and moving statistics only.
                        BatchNormParams none = p;
                        none.rows = 0;
-                       backend(d).batch_norm_forward_from_sums(none, sums, nullptr, &gamma, &beta, mm, mv, mean,
+                       backend(d).batch_norm_forward_from_sums(none, sums, mm, nullptr, &gamma, &beta, mm, mv, mean,
                                                                inv_std, nullptr);
                        return Outputs{host(sums), host(y), host(dx), host(grad_sums), host(mean), host(inv_std),
                                       host(mm), host(mv)};

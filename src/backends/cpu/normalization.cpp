@@ -175,16 +175,17 @@ void CpuBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x, 
 
 // --- synchronized BatchNormalization (statistics from sums added across replicas) -------------
 
-void CpuBackend::batch_norm_sums(const BatchNormParams& p, const Tensor& x, Tensor& sums) {
+void CpuBackend::batch_norm_sums(const BatchNormParams& p, const Tensor& x, const Tensor& shift, Tensor& sums) {
   const int64_t rows = p.rows, C = p.channels;
-  const float* in = f32(x);
+  const float *in = f32(x), *k = f32(shift);
   double* totals = scratch<double>(1, 2 * C);
-  // Plain sums, not shifted by a row of this replica: the shift would differ across replicas.
+  // Shifted by a value every replica shares (not by a row of its own, as batch_norm_forward).
   column_sums(rows, C, totals, [&](int64_t r, double* a, double* b) {
     const float* xr = in + r * C;
     for (int64_t c = 0; c < C; ++c) {
-      a[c] += xr[c];
-      b[c] += static_cast<double>(xr[c]) * xr[c];
+      const double d = static_cast<double>(xr[c]) - k[c];
+      a[c] += d;
+      b[c] += d * d;
     }
   });
   float* out = f32(sums);
@@ -192,17 +193,17 @@ void CpuBackend::batch_norm_sums(const BatchNormParams& p, const Tensor& x, Tens
   out[2 * C] = static_cast<float>(rows);
 }
 
-void CpuBackend::batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor* x,
-                                              const Tensor* gamma, const Tensor* beta, Tensor& moving_mean,
+void CpuBackend::batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor& shift,
+                                              const Tensor* x, const Tensor* gamma, const Tensor* beta, Tensor& moving_mean,
                                               Tensor& moving_variance, Tensor& mean, Tensor& inv_std, Tensor* y) {
   const int64_t C = p.channels;
-  const float* total = f32(sums);
+  const float *total = f32(sums), *k = f32(shift);
   float *m = f32(mean), *s = f32(inv_std), *mm = f32(moving_mean), *mv = f32(moving_variance);
   const double count = std::max(1.0, static_cast<double>(total[2 * C]));  // 0 only if no replica had rows
   for (int64_t c = 0; c < C; ++c) {
     const double mean_d = total[c] / count;
     const float variance = static_cast<float>(std::max(0.0, total[C + c] / count - mean_d * mean_d));
-    m[c] = static_cast<float>(mean_d);
+    m[c] = static_cast<float>(k[c] + mean_d);  // before mm[c] changes: k may be mm
     s[c] = 1.0f / std::sqrt(variance + p.epsilon);
     mm[c] = mm[c] * p.momentum + m[c] * (1.0f - p.momentum);
     mv[c] = mv[c] * p.momentum + variance * (1.0f - p.momentum);

@@ -167,14 +167,15 @@ __global__ void batch_norm_dx_kernel(BatchNormParams p, const float* x, const fl
 
 // --- synchronized BatchNormalization: statistics from sums added across replicas -------------
 
-// x and its square, unshifted: a shift by this replica's first row would differ across replicas.
-struct Moments {
-  const float* x;
+// x - shift[c] and its square: a shift every replica shares (not a row of its own, as
+// ShiftedMoments takes).
+struct CommonShiftMoments {
+  const float *x, *shift;
   int64_t cols;
   __device__ void operator()(int64_t r, int64_t c, double& a, double& b) const {
-    const double v = x[r * cols + c];
-    a += v;
-    b += v * v;
+    const double d = static_cast<double>(x[r * cols + c]) - shift[c];
+    a += d;
+    b += d * d;
   }
 };
 
@@ -189,7 +190,7 @@ __global__ void batch_sums_kernel(const double* partial, int64_t chunks, int64_t
   }
 }
 
-__global__ void stats_from_sums_kernel(BatchNormParams p, const float* sums, float* moving_mean,
+__global__ void stats_from_sums_kernel(BatchNormParams p, const float* sums, const float* shift, float* moving_mean,
                                        float* moving_variance, float* mean, float* inv_std) {
   const int64_t C = p.channels;
   const double count = sums[2 * C] > 1.0f ? sums[2 * C] : 1.0;  // 0 only if no replica had rows
@@ -197,7 +198,7 @@ __global__ void stats_from_sums_kernel(BatchNormParams p, const float* sums, flo
     const double mean_d = sums[c] / count;
     const double v = sums[C + c] / count - mean_d * mean_d;
     const float variance = static_cast<float>(v > 0.0 ? v : 0.0);
-    mean[c] = static_cast<float>(mean_d);
+    mean[c] = static_cast<float>(shift[c] + mean_d);  // before moving_mean[c] changes: shift may be it
     inv_std[c] = 1.0f / sqrtf(variance + p.epsilon);
     moving_mean[c] = moving_mean[c] * p.momentum + mean[c] * (1.0f - p.momentum);
     moving_variance[c] = moving_variance[c] * p.momentum + variance * (1.0f - p.momentum);
@@ -325,26 +326,27 @@ int batch_norm_backward(int device, const BatchNormParams* p, const float* x, co
   return check_launch("batch_norm_dx");
 }
 
-int batch_norm_sums(int device, const BatchNormParams* p, const float* x, float* sums) {
+int batch_norm_sums(int device, const BatchNormParams* p, const float* x, const float* shift, float* sums) {
   if (p->channels <= 0) return cuda_abi::kOk;
   DeviceState* s = nullptr;
   KEROSENE_TRY(acquire(device, &s));
   std::lock_guard lock(s->mutex);
   double* partial = nullptr;
   int64_t chunks = 0;
-  KEROSENE_TRY(column_partials(*s, Moments{x, p->channels}, p->rows, p->channels, &partial, &chunks));
+  KEROSENE_TRY(column_partials(*s, CommonShiftMoments{x, shift, p->channels}, p->rows, p->channels, &partial, &chunks));
   batch_sums_kernel<<<blocks_for(p->channels), kBlock, 0, s->stream>>>(partial, chunks, p->channels, p->rows, sums);
   return check_launch("batch_sums");
 }
 
-int batch_norm_forward_from_sums(int device, const BatchNormParams* p, const float* sums, const float* x,
+int batch_norm_forward_from_sums(int device, const BatchNormParams* p, const float* sums, const float* shift,
+                                 const float* x,
                                  const float* gamma, const float* beta, float* moving_mean, float* moving_variance,
                                  float* mean, float* inv_std, float* y) {
   if (p->channels <= 0) return cuda_abi::kOk;
   DeviceState* s = nullptr;
   KEROSENE_TRY(acquire(device, &s));
-  stats_from_sums_kernel<<<blocks_for(p->channels), kBlock, 0, s->stream>>>(*p, sums, moving_mean, moving_variance,
-                                                                             mean, inv_std);
+  stats_from_sums_kernel<<<blocks_for(p->channels), kBlock, 0, s->stream>>>(*p, sums, shift, moving_mean,
+                                                                             moving_variance, mean, inv_std);
   KEROSENE_TRY(check_launch("stats_from_sums"));
   if (!x || !y || p->rows <= 0) return cuda_abi::kOk;
   const int64_t n = p->rows * p->channels;

@@ -177,11 +177,14 @@ struct Plugin {
                              const float* gamma, const float* mean, const float* inv_std, float* dx,
                              float* dgamma, float* dbeta);
   /// Synchronized batch normalization (Backend::batch_norm_sums and the two that follow):
-  /// sums (2C + 1 values, C = p->channels) = [sum x, sum x^2 per channel, p->rows]; p->rows may be 0.
-  int (*batch_norm_sums)(int device, const BatchNormParams* p, const float* x, float* sums);
-  /// Training forward with the statistics of sums added over every replica (count = sums[2C]);
-  /// updates the moving statistics; writes mean, inv_std, and y when x and y are not null.
-  int (*batch_norm_forward_from_sums)(int device, const BatchNormParams* p, const float* sums, const float* x,
+  /// sums (2C + 1 values, C = p->channels) = [sum d, sum d^2 per channel, p->rows], d = x - shift
+  /// (C values); p->rows may be 0.
+  int (*batch_norm_sums)(int device, const BatchNormParams* p, const float* x, const float* shift, float* sums);
+  /// Training forward with the statistics of sums added over every replica (count = sums[2C],
+  /// mean = shift + sum d / count); updates the moving statistics (shift may be moving_mean);
+  /// writes mean, inv_std, and y when x and y are not null.
+  int (*batch_norm_forward_from_sums)(int device, const BatchNormParams* p, const float* sums, const float* shift,
+                                      const float* x,
                                       const float* gamma, const float* beta, float* moving_mean,
                                       float* moving_variance, float* mean, float* inv_std, float* y);
   /// dx of that forward; grad_sums (2C) = [sum dy, sum dy * x_hat] over every replica, count =

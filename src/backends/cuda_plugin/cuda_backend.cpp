@@ -177,15 +177,15 @@ void CudaBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x,
                                  f32(dgamma), f32(dbeta)),
         "batch normalization gradient");
 }
-void CudaBackend::batch_norm_sums(const BatchNormParams& p, const Tensor& x, Tensor& sums) {
+void CudaBackend::batch_norm_sums(const BatchNormParams& p, const Tensor& x, const Tensor& shift, Tensor& sums) {
   std::lock_guard lock(mutex_);
-  check(api_.batch_norm_sums(ordinal_, &p, f32(x), f32(sums)), "batch normalization sums");
+  check(api_.batch_norm_sums(ordinal_, &p, f32(x), f32(shift), f32(sums)), "batch normalization sums");
 }
-void CudaBackend::batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor* x,
-                                               const Tensor* gamma, const Tensor* beta, Tensor& moving_mean,
+void CudaBackend::batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor& shift,
+                                               const Tensor* x, const Tensor* gamma, const Tensor* beta, Tensor& moving_mean,
                                                Tensor& moving_variance, Tensor& mean, Tensor& inv_std, Tensor* y) {
   std::lock_guard lock(mutex_);
-  check(api_.batch_norm_forward_from_sums(ordinal_, &p, f32(sums), f32(x), f32(gamma), f32(beta), f32(moving_mean),
+  check(api_.batch_norm_forward_from_sums(ordinal_, &p, f32(sums), f32(shift), f32(x), f32(gamma), f32(beta), f32(moving_mean),
                                           f32(moving_variance), f32(mean), f32(inv_std), f32(y)),
         "synchronized batch normalization");
 }
