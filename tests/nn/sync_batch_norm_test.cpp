@@ -228,5 +228,26 @@ TEST(SyncBatchNormTest, AReplicaWithNoRowsTakesPartAndKeepsTheSameMovingStatisti
   }
 }
 
+// Sums of x and x^2 in float would lose the variance of values near 1000 (x^2 ~ 1e6, variance
+// ~1): they are taken around the moving mean, which every replica shares.
+TEST(SyncBatchNormTest, AMeanFarFromZeroDoesNotCancelAroundTheMovingMean) {
+  auto shifted = [](const Tensor& t) {
+    std::vector<float> v = values_of(t);
+    for (float& e : v) e += 1000.0f;
+    return make_tensor(v, t.shape());
+  };
+  const Tensor xa = shifted(half_a()), xb = shifted(half_b()), whole_x = shifted(whole_batch());
+  Replicas r(/*synchronized=*/true);
+  LayerPtr whole = batch_norm(false);
+  for (LayerPtr layer : {r.layer[0], r.layer[1], whole}) {
+    float* moving_mean = layer->variables()[2].value.data<float>();
+    std::fill(moving_mean, moving_mean + kChannels, 1001.0f);
+  }
+  const Tensor* x[2] = {&xa, &xb};
+  std::vector<float> y[2];
+  on_two_threads([&](int i) { y[i] = values_of(r.layer[i]->forward(*x[i], true)); });
+  expect_close(concat(y[0], y[1]), values_of(whole->forward(whole_x, true)), 1e-4, 1e-4, "outputs");
+}
+
 }  // namespace
 }  // namespace kerosene::test
