@@ -93,7 +93,7 @@ case "$job" in
     build_sanitized build-tsan thread --target kerosene_tests
     reports="$(report_dir build-tsan)"
     export TSAN_OPTIONS="suppressions=$supp/tsan.supp:second_deadlock_stack=1:log_path=$reports/tsan"
-    threaded='^(MirroredStrategyTest|WorkerThreadTest|CachingAllocator|DeviceScopeTest|FitTest)\.|^ConfigTest\.ThreadingKnobs$'
+    threaded='^(MirroredStrategyTest|SyncBatchNormTest|WorkerThreadTest|CachingAllocator|DeviceScopeTest|FitTest)\.|^ConfigTest\.ThreadingKnobs$'
     rc=0
     ctest --test-dir build-tsan --output-on-failure --timeout 900 -R "$threaded" || rc=$?
     check_reports "$reports" "$rc"

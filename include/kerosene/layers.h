@@ -248,6 +248,11 @@ struct BatchNormalizationOptions {
   std::string gamma_initializer = "ones";
   std::string moving_mean_initializer = "zeros";
   std::string moving_variance_initializer = "ones";
+  /// Under MirroredStrategy / MultiWorkerMirroredStrategy: train with the mean and variance of
+  /// the global batch (every replica's and worker's rows) instead of each replica's own share.
+  /// Without a strategy it changes nothing. Saved as Keras' "synchronized" (which Keras 3
+  /// accepts only with its TensorFlow backend).
+  bool synchronized = false;
   std::string name = {};
 };
 /// Normalizes each channel with the batch's statistics in training (fit), updating the moving

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "backends/device_collectives.h"
 #include "backends/kernel_params.h"
 #include "backends/pinned_host.h"
 #include "kerosene/error.h"
@@ -49,6 +50,14 @@ class Backend {
   /// Pinned host memory to gather batches into, for a device the host cannot address; null
   /// when the backend has none (the CPU).
   virtual PinnedHost* pinned_host() { return nullptr; }
+
+  // --- collectives between devices of this backend ---------------------------------------------
+  /// The backend's collective library (NCCL for CUDA), or null when it has none (the CPU: the
+  /// distribute layer sums CPU replicas in-process or over MPI). Lives as long as the process.
+  virtual DeviceCollectives* collectives() { return nullptr; }
+  /// This device's number in collectives()' calls (the CUDA ordinal, which logical devices of
+  /// one GPU share); -1 when there are no collectives.
+  virtual int collective_device() const { return -1; }
 
   // --- element-wise ---------------------------------------------------------------------------
   virtual void fill(Tensor& out, float value) = 0;
@@ -102,6 +111,27 @@ class Backend {
   virtual void batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy,
                                    const Tensor* gamma, const Tensor& mean, const Tensor& inv_std,
                                    Tensor* dx, Tensor& dgamma, Tensor& dbeta) = 0;
+  // Synchronized BatchNormalization: the statistics of a batch split across replicas come from
+  // per-channel sums that the layer all-reduces between these calls. C = p.channels; p.rows is
+  // this replica's rows, which may be 0 (a replica with no rows still takes part).
+  /// sums (2C + 1) = [sum of d, sum of d^2, p.rows] per channel, d = x - shift: a shift near the
+  /// mean keeps the variance from cancelling when |mean| >> std. Every replica passes the same
+  /// shift (C values: the moving mean, which every replica keeps identical).
+  virtual void batch_norm_sums(const BatchNormParams& p, const Tensor& x, const Tensor& shift, Tensor& sums) = 0;
+  /// Training forward with the statistics of `sums` (batch_norm_sums added over every replica):
+  /// count = sums[2C], mean = shift + sum d / count, biased variance = sum d^2 / count -
+  /// (sum d / count)^2. Updates the moving statistics as batch_norm_forward does (shift may be
+  /// moving_mean itself: it is read first); writes mean, inv_std and, when x is not null, y.
+  virtual void batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor& shift,
+                                            const Tensor* x,
+                                            const Tensor* gamma, const Tensor* beta, Tensor& moving_mean,
+                                            Tensor& moving_variance, Tensor& mean, Tensor& inv_std, Tensor* y) = 0;
+  /// dx of that forward: gamma * inv_std * (dy - sum dy / count - x_hat * sum(dy * x_hat) / count),
+  /// where grad_sums (2C) = [sum dy, sum dy * x_hat] over every replica (batch_norm_backward's
+  /// dbeta and dgamma, added) and count = batch_sums[2C].
+  virtual void batch_norm_backward_from_sums(const BatchNormParams& p, const Tensor& x, const Tensor& dy,
+                                             const Tensor* gamma, const Tensor& mean, const Tensor& inv_std,
+                                             const Tensor& batch_sums, const Tensor& grad_sums, Tensor& dx) = 0;
   /// y = (x - mean) * inv_std * gamma + beta per row; writes mean and inv_std (rows).
   virtual void layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma,
                                   const Tensor* beta, Tensor& mean, Tensor& inv_std, Tensor& y) = 0;

@@ -75,8 +75,8 @@ namespace kerosene::distribute {
 std::unique_ptr<Collective> make_local_collective(const std::vector<Device>& devices) {
   if (devices.size() > 1 && devices.front().is_gpu()) {
     std::string why_not;
-    const std::vector<int> ordinals = nccl_ordinals(devices, why_not);
-    if (!ordinals.empty()) return std::make_unique<NcclCollective>(devices, ordinals, nullptr);
+    NcclDevices nccl = nccl_devices(devices, why_not);
+    if (nccl.calls) return std::make_unique<NcclCollective>(devices, nccl.ordinals, nullptr, nccl.calls);
     runtime::warn("NCCL cannot sum the replicas' gradients (" + why_not + "); copying them through the host instead");
   }
   return std::make_unique<LocalCollective>(devices);

@@ -4,6 +4,7 @@
 #include <future>
 
 #include "distribute/replica_barrier.h"
+#include "distribute/replica_sums.h"
 #include "kerosene/error.h"
 #include "ops/ops.h"
 #include "runtime/device_context.h"
@@ -42,6 +43,7 @@ void MirroredModel::prepare() {
       }
       others_.push_back(std::move(m));
     }
+    connect_cross_replica_sums();
   }
   // compile() may have run (again) since: every replica gets the loss, the metrics and its own
   // copy of the optimizer.
@@ -65,6 +67,15 @@ void MirroredModel::prepare() {
       from_host(source[i]->value, values);
     }
     for (auto& other : others_) from_host(other->weights()[i]->value, values);
+  }
+}
+
+void MirroredModel::connect_cross_replica_sums() {
+  for (int r = 0; r < replicas(); ++r) {
+    auto sums = make_replica_sums(*strategy_->collective, r, in_train_step_);
+    for (auto& node : replica(r).nodes) {
+      if (!node.is_input()) node.layer->set_cross_replica_sum(sums);
+    }
   }
 }
 
@@ -146,6 +157,12 @@ void MirroredModel::sum_across_workers(std::vector<train::StepTotals>& per_repli
 void MirroredModel::train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const int64_t* rows,
                                int64_t n, int64_t global_batch, train::StepTotals& totals) {
   std::vector<train::StepTotals> per_replica(static_cast<size_t>(replicas()));
+  // Layers sum across replicas only while every replica runs this step (see replica_sums.h).
+  struct InStep {
+    std::atomic<bool>& flag;
+    explicit InStep(std::atomic<bool>& f) : flag(f) { flag.store(true, std::memory_order_release); }
+    ~InStep() { flag.store(false, std::memory_order_release); }
+  } in_step(in_train_step_);
   // Each replica's gradients are scaled by 1/global_batch, so their sum across every replica
   // of every worker is the gradient of the mean loss over the whole global batch.
   run([&](int r) {

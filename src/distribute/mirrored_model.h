@@ -3,6 +3,7 @@
 // device's worker thread); gradients summed across replicas by the strategy's collective.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -42,12 +43,16 @@ class MirroredModel : public train::Replicas {
   /// Replica r's rows of a batch of n: [begin, end).
   std::pair<int64_t, int64_t> share(int r, int64_t n) const;
   void sum_across_workers(std::vector<train::StepTotals>& per_replica, train::StepTotals& totals);
+  /// Gives every replica's layers (each node's, shared layers' later calls too) their way to sum
+  /// across replicas (synchronized BatchNormalization), active during train_step only.
+  void connect_cross_replica_sums();
 
   std::shared_ptr<detail::StrategyState> strategy_;
   train::ModelState& primary_;
   std::vector<std::unique_ptr<train::ModelState>> others_;
   std::vector<train::BatchBuffers> buffers_;
   const void* compiled_with_ = nullptr;  // the primary's optimizer the replicas copied
+  std::atomic<bool> in_train_step_{false};
 };
 
 }  // namespace kerosene::distribute

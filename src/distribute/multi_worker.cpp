@@ -95,10 +95,9 @@ MultiWorkerMirroredStrategy::MultiWorkerMirroredStrategy(const MultiWorkerOption
   state_->worker_index = world.rank();
   state_->chief = world.rank() == 0 || options.all_workers_print;
   std::string why_not = "the replicas are CPUs";
-  const std::vector<int> ordinals =
-      state_->devices.front().is_gpu() ? nccl_ordinals(state_->devices, why_not) : std::vector<int>{};
-  if (!ordinals.empty()) {
-    state_->collective = std::make_unique<NcclCollective>(state_->devices, ordinals, &world);
+  const NcclDevices nccl = state_->devices.front().is_gpu() ? nccl_devices(state_->devices, why_not) : NcclDevices{};
+  if (nccl.calls) {
+    state_->collective = std::make_unique<NcclCollective>(state_->devices, nccl.ordinals, &world, nccl.calls);
   } else {
     if (state_->devices.front().is_gpu()) {
       runtime::warn("NCCL cannot sum the GPUs' gradients (" + why_not + "); MPI sums them through host memory");

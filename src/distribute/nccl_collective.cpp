@@ -2,41 +2,43 @@
 
 #include <set>
 
-#include "backends/cuda_plugin/cuda_backend.h"
-#include "backends/cuda_plugin/plugin_loader.h"
+#include "backends/backend.h"
 #include "distribute/mpi_world.h"
 #include "kerosene/error.h"
 #include "runtime/device_context.h"
 
 namespace kerosene::distribute {
-namespace {
 
-const backends::cuda_abi::Plugin& api() { return *backends::cuda_plugin::plugin().api; }
-
-}  // namespace
-
-std::vector<int> nccl_ordinals(const std::vector<Device>& devices, std::string& why_not) {
-  std::vector<int> ordinals;
+NcclDevices nccl_devices(const std::vector<Device>& devices, std::string& why_not) {
+  NcclDevices found;
   std::set<int> distinct;
+  backends::DeviceCollectives* collectives = nullptr;
   for (const Device& d : devices) {
-    auto* cuda = dynamic_cast<backends::cuda_plugin::CudaBackend*>(&runtime::Registry::instance().context(d).backend());
-    if (!cuda) {
-      why_not = d.to_string() + " is not a GPU";
+    backends::Backend& backend = runtime::Registry::instance().context(d).backend();
+    if (!backend.collectives()) {
+      why_not = d.to_string() + " is not a GPU (its " + backend.name() + " backend has no device collectives)";
       return {};
     }
-    ordinals.push_back(cuda->ordinal());
-    distinct.insert(cuda->ordinal());
+    if (collectives && collectives != backend.collectives()) {
+      why_not = "the devices belong to different backends, which no one communicator joins";
+      return {};
+    }
+    collectives = backend.collectives();
+    found.ordinals.push_back(backend.collective_device());
+    distinct.insert(backend.collective_device());
   }
-  if (distinct.size() != ordinals.size()) {
+  if (distinct.size() != found.ordinals.size()) {
     why_not = "several replicas are logical devices of one GPU, which NCCL cannot join in one communicator";
     return {};
   }
   int version = 0;
-  if (api().nccl_version(&version) != backends::cuda_abi::kOk) {
-    why_not = api().last_error();
+  if (collectives->version(&version) != 0) {
+    why_not = collectives->last_error();
     return {};
   }
-  return ordinals;
+  // The backend's collectives live as long as the process: shared, not owned.
+  found.calls = std::shared_ptr<NcclCalls>(collectives, [](NcclCalls*) {});
+  return found;
 }
 
 NcclCollective::NcclCollective(const std::vector<Device>& devices, const std::vector<int>& ordinals, MpiWorld* world,

@@ -1,4 +1,5 @@
-// All-reduce of GPU replicas through NCCL, with the CUDA plugin's NCCL entry points.
+// All-reduce of GPU replicas through NCCL, with the collectives of the devices' backend
+// (backends/device_collectives.h: the CUDA backend's are NCCL's entry points in its plugin).
 //
 // One process: one communicator per local GPU (ncclCommInitAll). Several workers: one
 // communicator per GPU across every worker (ncclCommInitRank), its unique id sent by worker 0
@@ -18,15 +19,20 @@ namespace kerosene::distribute {
 
 class MpiWorld;
 
-/// The CUDA device numbers of `devices` when they are GPUs that NCCL can serve (distinct
-/// physical GPUs, NCCL loadable); empty otherwise, with the reason in `why_not`.
-std::vector<int> nccl_ordinals(const std::vector<Device>& devices, std::string& why_not);
+/// The collectives of `devices`' backend and each device's number in them.
+struct NcclDevices {
+  std::shared_ptr<NcclCalls> calls;  // null: NCCL cannot serve these devices
+  std::vector<int> ordinals;
+};
+/// The devices' collectives when they are devices whose backend has them (GPUs), distinct
+/// physical devices, and the library loads; else no calls, with the reason in `why_not`.
+NcclDevices nccl_devices(const std::vector<Device>& devices, std::string& why_not);
 
 class NcclCollective final : public Collective {
  public:
-  /// world == nullptr: this process only. `calls`: the plugin's NCCL unless a test gives a fake.
+  /// world == nullptr: this process only. `calls` and `ordinals`: nccl_devices' (or a test's fake).
   NcclCollective(const std::vector<Device>& devices, const std::vector<int>& ordinals, MpiWorld* world,
-                 std::shared_ptr<NcclCalls> calls = plugin_nccl_calls());
+                 std::shared_ptr<NcclCalls> calls);
   ~NcclCollective() override;
   void all_reduce(int replica, const std::vector<Tensor*>& bucket, bool last) override;
   void all_reduce_host(std::vector<double>& values) override;

@@ -14,6 +14,8 @@
 
 namespace kerosene::nn {
 
+class CrossReplicaSum;
+
 /// A layer's tensor and, when trainable, its gradient (same shape, same device). A
 /// non-trainable variable (BatchNormalization's moving statistics) is updated by its layer's
 /// forward pass, never by the optimizer, and has no gradient (grad stays undefined).
@@ -69,6 +71,15 @@ class Layer {
   /// A second call of a shared layer runs on its own copy of the layer (its own buffers and
   /// gradients) whose variable values are the owner's: this makes this built copy use them.
   void share_variables_with(const Layer& owner);
+
+  /// Under a distribution strategy: how this replica's layer sums across replicas. Only layers
+  /// that compute over the global batch keep it (BatchNormalization(synchronized=true)).
+  virtual void set_cross_replica_sum(std::shared_ptr<CrossReplicaSum> sum) { (void)sum; }
+  /// A replica whose share of a training step's batch is empty runs no forward or backward, but
+  /// must still take part in what the others sum across replicas: these are called instead, in
+  /// the order forward and backward would be (backward only where backward would run).
+  virtual void forward_without_rows() {}
+  virtual void backward_without_rows() {}
 
   /// Whether the optimizer updates this layer's variables (Keras' layer.trainable).
   bool trainable() const { return trainable_; }

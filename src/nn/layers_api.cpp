@@ -214,7 +214,8 @@ Layer Concatenate(int axis, const std::string& name) {
 
 Layer BatchNormalization(const BatchNormalizationOptions& o) {
   nn::BatchNormalization::Config c{o.axis, o.momentum, o.epsilon, o.center, o.scale, o.beta_initializer,
-                                   o.gamma_initializer, o.moving_mean_initializer, o.moving_variance_initializer};
+                                   o.gamma_initializer, o.moving_mean_initializer, o.moving_variance_initializer,
+                                   o.synchronized};
   return Layer(std::make_shared<nn::BatchNormalization>(c, name_or(o.name, "batch_normalization")));
 }
 

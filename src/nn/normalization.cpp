@@ -54,22 +54,74 @@ void BatchNormalization::create_variables(const Device& device, std::mt19937_64&
   add("moving_variance", config_.moving_variance_initializer, false);
 }
 
+backends::BatchNormParams BatchNormalization::params(int64_t rows, bool training) const {
+  return {rows, input_shape()[-1], static_cast<float>(config_.epsilon), static_cast<float>(config_.momentum), training};
+}
+
+void BatchNormalization::set_cross_replica_sum(std::shared_ptr<CrossReplicaSum> sum) {
+  if (config_.synchronized) cross_replica_ = std::move(sum);
+}
+
 const Tensor& BatchNormalization::forward(const Tensor& x, bool training) {
   check_input(x);
   const int64_t c = input_shape()[-1];
   x_ = x;
   training_ = training;
+  synced_ = training && cross_replica_ && cross_replica_->active();
   ops::ensure(out_, x.shape(), device_);
   ops::ensure(mean_, {c}, device_);
   ops::ensure(inv_std_, {c}, device_);
   const int gamma = config_.scale ? 0 : -1, beta = config_.center ? gamma + 1 : -1;
   const size_t moving = variables_.size() - 2;
-  const backends::BatchNormParams p{x.numel() / c, c, static_cast<float>(config_.epsilon),
-                                    static_cast<float>(config_.momentum), training};
-  ops::backend_of("batch_norm_forward", x)
-      .batch_norm_forward(p, x, value_or_null(variables_, gamma), value_or_null(variables_, beta),
-                          variables_[moving].value, variables_[moving + 1].value, mean_, inv_std_, out_);
+  const backends::BatchNormParams p = params(x.numel() / c, training);
+  auto& backend = ops::backend_of("batch_norm_forward", x);
+  if (synced_) {
+    // Shifted by the moving mean, identical on every replica and near the batch's mean.
+    backend.batch_norm_sums(p, x, variables_[moving].value, ops::ensure(batch_sums_, {2 * c + 1}, device_));
+    cross_replica_->sum(batch_sums_);
+    forward_from_global_sums(&x, p.rows);
+    return out_;
+  }
+  backend.batch_norm_forward(p, x, value_or_null(variables_, gamma), value_or_null(variables_, beta),
+                             variables_[moving].value, variables_[moving + 1].value, mean_, inv_std_, out_);
   return out_;
+}
+
+void BatchNormalization::forward_from_global_sums(const Tensor* x, int64_t rows) {
+  const int gamma = config_.scale ? 0 : -1, beta = config_.center ? gamma + 1 : -1;
+  const size_t moving = variables_.size() - 2;
+  ops::backend_of("batch_norm_forward", batch_sums_)
+      .batch_norm_forward_from_sums(params(rows, true), batch_sums_, variables_[moving].value, x,
+                                    value_or_null(variables_, gamma),
+                                    value_or_null(variables_, beta), variables_[moving].value,
+                                    variables_[moving + 1].value, mean_, inv_std_, x ? &out_ : nullptr);
+}
+
+void BatchNormalization::forward_without_rows() {
+  training_ = true;
+  synced_ = cross_replica_ && cross_replica_->active();
+  if (!synced_) return;
+  const int64_t c = input_shape()[-1];
+  ops::ensure(mean_, {c}, device_);
+  ops::ensure(inv_std_, {c}, device_);
+  ops::ensure(batch_sums_, {2 * c + 1}, device_);
+  ops::backend_of("fill", batch_sums_).fill(batch_sums_, 0.0f);  // no rows: nothing to add, count 0
+  cross_replica_->sum(batch_sums_);
+  forward_from_global_sums(nullptr, 0);
+}
+
+void BatchNormalization::sum_gradients_across_replicas(const Tensor& dbeta, const Tensor& dgamma) {
+  const int64_t c = input_shape()[-1];
+  ops::ensure(grad_sums_, {2 * c}, device_);
+  auto& backend = ops::backend_of("batch_norm_backward", grad_sums_);
+  Tensor sum_dy = grad_sums_.slice(0, c), sum_dy_xhat = grad_sums_.slice(c, 2 * c);
+  if (dbeta.defined()) {
+    backend.copy_on_device(sum_dy.raw_data(), dbeta.raw_data(), dbeta.nbytes());
+    backend.copy_on_device(sum_dy_xhat.raw_data(), dgamma.raw_data(), dgamma.nbytes());
+  } else {
+    backend.fill(grad_sums_, 0.0f);
+  }
+  cross_replica_->sum(grad_sums_);
 }
 
 const Tensor& BatchNormalization::backward(const Tensor& dy, bool need_dx) {
@@ -82,12 +134,27 @@ const Tensor& BatchNormalization::backward(const Tensor& dy, bool need_dx) {
   } else {
     dx_ = Tensor();
   }
-  const backends::BatchNormParams p{x_.numel() / c, c, static_cast<float>(config_.epsilon),
-                                    static_cast<float>(config_.momentum), training_};
-  ops::backend_of("batch_norm_backward", dy)
-      .batch_norm_backward(p, x_, dy, value_or_null(variables_, gamma), mean_, inv_std_, need_dx ? &dx_ : nullptr,
-                           dgamma, dbeta);
+  const backends::BatchNormParams p = params(x_.numel() / c, training_);
+  auto& backend = ops::backend_of("batch_norm_backward", dy);
+  if (synced_) {
+    // dgamma and dbeta keep this replica's sums: the gradient all-reduce adds the replicas'. The
+    // input gradient needs them over the global batch now. Summed even when no dx is needed,
+    // so that every replica makes the same calls (a replica with no rows cannot know need_dx).
+    backend.batch_norm_backward(p, x_, dy, value_or_null(variables_, gamma), mean_, inv_std_, nullptr, dgamma, dbeta);
+    sum_gradients_across_replicas(dbeta, dgamma);
+    if (need_dx) {
+      backend.batch_norm_backward_from_sums(p, x_, dy, value_or_null(variables_, gamma), mean_, inv_std_, batch_sums_,
+                                            grad_sums_, dx_);
+    }
+    return dx_;
+  }
+  backend.batch_norm_backward(p, x_, dy, value_or_null(variables_, gamma), mean_, inv_std_, need_dx ? &dx_ : nullptr,
+                              dgamma, dbeta);
   return dx_;
+}
+
+void BatchNormalization::backward_without_rows() {
+  if (synced_) sum_gradients_across_replicas(Tensor(), Tensor());
 }
 
 // --- LayerNormalization ----------------------------------------------------------------------

@@ -49,7 +49,7 @@ ordered_json batch_normalization_config(const nn::BatchNormalization& layer) {
   c["moving_mean_initializer"] = initializer_envelope(k.moving_mean_initializer);
   c["moving_variance_initializer"] = initializer_envelope(k.moving_variance_initializer);
   write_no_regularizers(c);
-  c["synchronized"] = false;
+  c["synchronized"] = k.synchronized;
   return c;
 }
 
@@ -66,7 +66,7 @@ std::shared_ptr<nn::Layer> batch_normalization_from(ConfigFields& f, const std::
   c.moving_variance_initializer =
       f.has("moving_variance_initializer") ? read_initializer(f, "moving_variance_initializer") : "ones";
   read_no_regularizers(f);
-  f.require_default("synchronized", false);
+  c.synchronized = f.boolean("synchronized", false);
   f.require_default("renorm", false);
   f.require_default("renorm_clipping");
   f.require_default("virtual_batch_size");  // tf.keras 2

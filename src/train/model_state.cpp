@@ -390,7 +390,16 @@ void ModelState::queue_empty_step(const GradientsReady& ready) {
       if (v.trainable) ops::backend_of("fill", v.grad).fill(v.grad, 0.0f);
     }
   }
-  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) bucket_after_node(i, bucket, ready);
+  // Layers that sum across replicas (synchronized BatchNormalization) take part with nothing, in
+  // the order the other replicas' forward and backward reach them.
+  for (const Node& node : nodes) {
+    if (!node.is_input()) node.layer->forward_without_rows();
+  }
+  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
+    const Node& node = nodes[static_cast<size_t>(i)];
+    if (!node.is_input() && needs_grad_[static_cast<size_t>(i)]) node.layer->backward_without_rows();
+    bucket_after_node(i, bucket, ready);
+  }
   optimizer->apply(variables_);
 }
 

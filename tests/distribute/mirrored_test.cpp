@@ -147,6 +147,61 @@ TEST(MirroredStrategyTest, BatchNormalizationTrainsWithPerReplicaStatistics) {
   });
 }
 
+// No bias before the normalization (as Keras models have it): its true gradient is 0, and Adam
+// would turn the rounding noise in it into full steps that differ between runs.
+Sequential cnn_with_synchronized_batch_norm() {
+  return Sequential({layers::Input({8, 8, 1}), layers::Conv2D(4, {3, 3}, layers::Conv2DOptions{.use_bias = false}),
+                     layers::BatchNormalization({.momentum = 0.5, .synchronized = true}), layers::Flatten(),
+                     layers::Dense(10, "softmax")});
+}
+
+// synchronized=true: the statistics of the global batch, the exact gradient of that
+// normalization, the same moving statistics on every replica: training equals one device with
+// the whole batch (losses, weights with the moving statistics, evaluate, predict).
+TEST(MirroredStrategyTest, SynchronizedBatchNormalizationTrainsAsOneDevice) {
+  run_in_fresh_process([] {
+    split_cpu(2);
+    expect_same_training(128, 32, {"/CPU:0", "/CPU:1"}, "adam", cnn_with_synchronized_batch_norm);
+  });
+}
+
+TEST(MirroredStrategyTest, SynchronizedBatchNormalizationWithReplicasThatHaveNoRows) {
+  run_in_fresh_process([] {
+    split_cpu(3);
+    // Batches of 2 and 1 over 3 replicas: the empty ones still take part in every sum.
+    expect_same_training(5, 2, {"/CPU:0", "/CPU:1", "/CPU:2"}, "sgd", cnn_with_synchronized_batch_norm);
+  });
+}
+
+// The same model unsynchronized (Keras' default): each replica normalizes its own share, which
+// differs from the whole batch; this is what the test above would catch if sync did nothing.
+TEST(MirroredStrategyTest, UnsynchronizedBatchNormalizationDiffersFromOneDevice) {
+  run_in_fresh_process([] {
+    split_cpu(2);
+    auto make = [] {
+      return Sequential({layers::Input({8, 8, 1}), layers::Conv2D(4, {3, 3}, layers::Conv2DOptions{.use_bias = false}),
+                         layers::BatchNormalization({.momentum = 0.5}), layers::Flatten(),
+                         layers::Dense(10, "softmax")});
+    };
+    auto [x, y] = small_images(64, 7);
+    utils::set_random_seed(3);
+    Sequential single = make();
+    distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
+    std::optional<Sequential> mirrored;
+    {
+      auto scope = strategy.scope();
+      mirrored.emplace(make());
+    }
+    mirrored->set_weights(single.get_weights());
+    for (Sequential* m : {&single, &*mirrored}) m->compile(optimizers::SGD(), "sparse_categorical_crossentropy");
+    const FitOptions fit{.batch_size = 32, .epochs = 1, .verbose = 0, .shuffle = false};
+    single.fit(x, y, fit);
+    mirrored->fit(x, y, fit);
+    const double weights = max_difference(single.get_weights(), mirrored->get_weights());
+    FRESH_CHECK_MSG(weights > 1e-4, "weights differ by only " + std::to_string(weights));
+  });
+}
+
 TEST(MirroredStrategyTest, DefaultsToEveryLogicalCpuWithoutGpus) {
   run_in_fresh_process([] {
     split_cpu(2);

@@ -52,6 +52,20 @@ TEST(MultiWorkerTest, UnevenShardsLeaveNoRowOut) {
   KEROSENE_EXPECT_CONTAINS(r.out, "worker 1 of 2: ok");
 }
 
+// BatchNormalization(synchronized=true): statistics summed across the workers (MPI), so the
+// losses, weights and moving statistics are one device's on the global batch. 65 rows: shards
+// of 32 and 33, so worker 0 has no rows in the second step of each epoch and takes part empty.
+TEST(MultiWorkerTest, SynchronizedBatchNormalizationUsesTheGlobalBatch) {
+  KEROSENE_SKIP_WITHOUT_MPI();
+  for (const char* samples : {"512", "65"}) {
+    SCOPED_TRACE(samples);
+    const CommandResult r = mpirun(2, std::string("--batch-norm 1 --samples ") + samples);
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    KEROSENE_EXPECT_CONTAINS(r.out, "worker 0 of 2: ok");
+    KEROSENE_EXPECT_CONTAINS(r.out, "worker 1 of 2: ok");
+  }
+}
+
 TEST(MultiWorkerTest, AKilledWorkerEndsTheJob) {
   KEROSENE_SKIP_WITHOUT_MPI();
   const CommandResult r = mpirun(2, "--die-at-step 3");

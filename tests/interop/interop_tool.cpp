@@ -379,6 +379,16 @@ int write_mode(const fs::path& dir) {
     for (int i = 0; i < c.input.rank(); ++i) batch.push_back(c.input[i]);
     failures += !save_case(model, dir, c.name, random_tensor(batch, seed++), json{{"compiled", false}});
   }
+  {
+    // Keras 3 reads "synchronized" but refuses true outside its TensorFlow backend: its own
+    // error, naming the option, is what keras_reads_kerosene.py expects there.
+    using namespace layers;
+    Sequential model = with_input({"batch_normalization_synchronized", {4, 4, 3},
+                                   {Conv2D(3, {2, 2}), BatchNormalization({.momentum = 0.8, .synchronized = true}),
+                                    Flatten(), Dense(2)}});
+    failures += !save_case(model, dir, "batch_normalization_synchronized", random_tensor({5, 4, 4, 3}, seed++),
+                           json{{"compiled", false}, {"keras_refuses_outside_tensorflow", "synchronized=True"}});
+  }
   for (const TrainedCase& c : trained_cases()) {
     Sequential model({layers::Input({6}), layers::Dense(8, "relu"), layers::Dense(3, output_activation(c))});
     model.compile(c.optimizer, c.loss, c.metrics, c.from_logits);

@@ -83,12 +83,28 @@ def check_compile(model, expected, problems):
         problems.append(f"optimizer iterations {iterations}, want {expected['iterations']} (state not loaded?)")
 
 
+def check_refusal(path, option):
+    """Keras refuses `option` outside its TensorFlow backend: loading must fail with its own words
+    about that option (so the key is the one Keras reads), not with any other error."""
+    try:
+        keras.saving.load_model(path)
+    except Exception as e:
+        text = str(e)
+        if option in text and "TensorFlow backend" in text:
+            return []
+        return [f"Keras refused the file, but not for {option}: {type(e).__name__}: {text.strip()[:400]}"]
+    return [f"Keras ({keras.backend.backend()}) loaded a file with {option}, which it refuses outside TensorFlow"]
+
+
 def check_case(directory, case):
     base = os.path.join(directory, case)
     if not os.path.exists(base + ".keras"):
         return ["kerosene wrote no .keras file (interop_tool's error is above)"]
     with open(base + ".json") as f:
         expected = json.load(f)
+    refused = expected.get("keras_refuses_outside_tensorflow")
+    if refused and keras.backend.backend() != "tensorflow":
+        return check_refusal(base + ".keras", refused)
     if os.path.exists(base + ".x0.npy"):  # several inputs and outputs: one file each
         x = [np.load(p) for p in sorted(glob.glob(base + ".x[0-9].npy"))]
         want = [np.load(p) for p in sorted(glob.glob(base + ".y[0-9].npy"))]

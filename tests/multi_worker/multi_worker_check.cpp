@@ -7,6 +7,8 @@
 //   ... --die-at-step K    worker 1 kills itself (SIGKILL) at step K: the job must end, not hang
 //   ... --hang-at-step K   worker 1 stops itself (SIGSTOP) at step K: the others must name it
 //                          as lost within KEROSENE_COLLECTIVE_TIMEOUT seconds
+//   ... --batch-norm 1     the CNN has a BatchNormalization(synchronized=true): the global
+//                          batch's statistics across workers, as the one device has them
 #include <signal.h>
 
 #include <cmath>
@@ -24,7 +26,17 @@ namespace ks = kerosene;
 
 namespace {
 
+bool g_batch_norm = false;
+
 ks::Sequential small_cnn() {
+  if (g_batch_norm) {
+    // No bias before the normalization: its gradient is 0 up to rounding, which Adam would
+    // turn into full steps that differ between the two runs.
+    return ks::Sequential({ks::layers::Input({8, 8, 1}),
+                           ks::layers::Conv2D(4, {3, 3}, ks::layers::Conv2DOptions{.use_bias = false}),
+                           ks::layers::BatchNormalization({.momentum = 0.5, .synchronized = true}),
+                           ks::layers::MaxPooling2D({2, 2}), ks::layers::Flatten(), ks::layers::Dense(10, "softmax")});
+  }
   return ks::Sequential({ks::layers::Input({8, 8, 1}), ks::layers::Conv2D(4, {3, 3}, "relu"),
                          ks::layers::MaxPooling2D({2, 2}), ks::layers::Flatten(), ks::layers::Dense(10, "softmax")});
 }
@@ -39,6 +51,7 @@ int main(int argc, char** argv) {
     if (arg == "--die-at-step") die_at = std::atoi(argv[i + 1]);
     if (arg == "--hang-at-step") hang_at = std::atoi(argv[i + 1]);
     if (arg == "--samples") n = std::atoll(argv[i + 1]);
+    if (arg == "--batch-norm") g_batch_norm = std::atoi(argv[i + 1]) != 0;
   }
   try {
     ks::distribute::MultiWorkerMirroredStrategy strategy;

@@ -243,7 +243,7 @@ TEST(NormalizationModel, UnsupportedOptionsAndAxesNameLayerAndOption) {
   };
   const std::vector<Bad> bad = {{2, "renorm", true, "renorm"},
                                 {2, "gamma_regularizer", {{"class_name", "L2"}}, "gamma_regularizer"},
-                                {2, "synchronized", true, "synchronized"},
+                                {2, "synchronized", "yes", "synchronized"},
                                 {2, "axis", 1, "axis=1"},  // a channel-first BatchNormalization
                                 {6, "rms_scaling", true, "rms_scaling"},
                                 {6, "axis", json::array({1, 2, 3}), "axis"}};
@@ -265,6 +265,22 @@ TEST(NormalizationModel, UnsupportedOptionsAndAxesNameLayerAndOption) {
   EXPECT_CONTAINS(m, "axis=1");
   Sequential last({layers::Input({4, 4, 3}), layers::BatchNormalization({.axis = 3})});  // the last axis, counted
   EXPECT_EQ(last.count_params(), 12);
+}
+
+// Keras 3 writes "synchronized" in every BatchNormalization config (true only from its
+// TensorFlow backend); kerosene keeps the option through a save and a load.
+TEST(NormalizationModel, SynchronizedIsSavedAndReadBack) {
+  TempDir dir;
+  Sequential model({layers::Input({5}), layers::BatchNormalization({.synchronized = true}),
+                    layers::BatchNormalization()});
+  model.save(dir / "m.keras");
+  const json layers_config = config_of(dir / "m.keras")["config"]["layers"];
+  EXPECT_EQ(layers_config[1]["config"]["synchronized"], true);
+  EXPECT_EQ(layers_config[2]["config"]["synchronized"], false);
+  Model loaded = models::load_model(dir / "m.keras");
+  EXPECT_EQ(json::parse(loaded.to_json()), json::parse(model.to_json()));
+  loaded.save(dir / "again.keras");
+  EXPECT_EQ(config_of(dir / "again.keras")["config"]["layers"][1]["config"]["synchronized"], true);
 }
 
 TEST(NormalizationModel, KerasFilesWithTrainedMovingStatisticsPredictAsInKeras) {

@@ -478,6 +478,34 @@ std::vector<Case> gradient_cases() {
                        }});
     }
   }
+  // Synchronized batch norm on one replica: the sums are then the whole batch's.
+  for (size_t i = 0; i < batch_norm_cases().size(); ++i) {
+    cases.push_back({"batch_norm from sums #" + std::to_string(i), [=](const Device& d) {
+                       const NormShape& n = batch_norm_cases()[i];
+                       const int64_t c = n.shape[-1];
+                       const auto p = bn_params(n.shape, true);
+                       Tensor x = random(d, n.shape, 80, n.offset - 1.0f, n.offset + 1.0f);
+                       Tensor gamma = random(d, {c}, 81, 0.5f, 1.5f), beta = random(d, {c}, 82);
+                       Tensor mm = random(d, {c}, 83), mv = random(d, {c}, 84, 0.5f, 2.0f);
+                       Tensor mean = Tensor::empty({c}, ks::DType::float32, d), inv_std = mean.clone();
+                       Tensor sums = Tensor::empty({2 * c + 1}, ks::DType::float32, d);
+                       Tensor y = x.clone(), dy = random(d, n.shape, 85), dx = x.clone();
+                       Tensor grad_sums = Tensor::empty({2 * c}, ks::DType::float32, d);
+                       Tensor dbeta = grad_sums.slice(0, c), dgamma = grad_sums.slice(c, 2 * c);
+                       Tensor shift = mm.clone();
+                       backend(d).batch_norm_sums(p, x, shift, sums);
+                       backend(d).batch_norm_forward_from_sums(p, sums, shift, &x, &gamma, &beta, mm, mv, mean, inv_std, &y);
+                       backend(d).batch_norm_backward(p, x, dy, &gamma, mean, inv_std, nullptr, dgamma, dbeta);
+                       backend(d).batch_norm_backward_from_sums(p, x, dy, &gamma, mean, inv_std, sums, grad_sums, dx);
+                       // A replica with no rows: the statistics and moving statistics only.
+                       BatchNormParams none = p;
+                       none.rows = 0;
+                       backend(d).batch_norm_forward_from_sums(none, sums, mm, nullptr, &gamma, &beta, mm, mv, mean,
+                                                               inv_std, nullptr);
+                       return Outputs{host(sums), host(y), host(dx), host(grad_sums), host(mean), host(inv_std),
+                                      host(mm), host(mv)};
+                     }});
+  }
   for (size_t i = 0; i < layer_norm_cases().size(); ++i) {
     cases.push_back({"layer_norm backward #" + std::to_string(i), [i](const Device& d) {
                        const Shape& s = layer_norm_cases()[i];

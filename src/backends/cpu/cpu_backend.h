@@ -50,6 +50,14 @@ class CpuBackend final : public Backend {
   void batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
                            const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor& dgamma,
                            Tensor& dbeta) override;
+  void batch_norm_sums(const BatchNormParams& p, const Tensor& x, const Tensor& shift, Tensor& sums) override;
+  void batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor& shift, const Tensor* x,
+                                    const Tensor* gamma,
+                                    const Tensor* beta, Tensor& moving_mean, Tensor& moving_variance, Tensor& mean,
+                                    Tensor& inv_std, Tensor* y) override;
+  void batch_norm_backward_from_sums(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
+                                     const Tensor& mean, const Tensor& inv_std, const Tensor& batch_sums,
+                                     const Tensor& grad_sums, Tensor& dx) override;
   void layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
                           Tensor& mean, Tensor& inv_std, Tensor& y) override;
   void layer_norm_backward(const LayerNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,

@@ -71,6 +71,36 @@ void scale_and_shift(const float* x, int64_t rows, int64_t C, const float* scale
   });
 }
 
+/// y = (x - mean) * inv_std * gamma + beta per channel, as scale_and_shift.
+void normalize(const float* x, int64_t rows, int64_t C, const float* m, const float* s, const float* g,
+               const float* b, float* y) {
+  float* scale = scratch<float>(2, 2 * C);
+  float* shift = scale + C;
+  for (int64_t c = 0; c < C; ++c) {
+    scale[c] = g ? s[c] * g[c] : s[c];
+    shift[c] = (b ? b[c] : 0.0f) - m[c] * scale[c];
+  }
+  scale_and_shift(x, rows, C, scale, shift, y);
+}
+
+/// dx = k * (dy - mean_dy - x_hat * mean_dy_xhat) per channel, x_hat = (x - mean) * inv_std;
+/// k, mean_dy and mean_dy_xhat are the three C-value rows of `k`.
+void batch_norm_dx(const float* in, const float* g, const float* m, const float* s, const float* k, int64_t rows,
+                   int64_t C, float* out) {
+  const float* mean_dy = k + C;
+  const float* mean_dy_xhat = k + 2 * C;
+  for_row_chunks(rows, C, [&](int, int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *xr = in + r * C, *gr = g + r * C;
+      float* dr = out + r * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const float x_hat = (xr[c] - m[c]) * s[c];
+        dr[c] = k[c] * (gr[c] - mean_dy[c] - x_hat * mean_dy_xhat[c]);
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void CpuBackend::batch_norm_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
@@ -107,15 +137,7 @@ void CpuBackend::batch_norm_forward(const BatchNormParams& p, const Tensor& x, c
       s[c] = 1.0f / std::sqrt(mv[c] + p.epsilon);
     }
   }
-  float* scale = scratch<float>(2, 2 * C);
-  float* shift = scale + C;
-  const float* g = f32(gamma);
-  const float* b = f32(beta);
-  for (int64_t c = 0; c < C; ++c) {
-    scale[c] = g ? s[c] * g[c] : s[c];
-    shift[c] = (b ? b[c] : 0.0f) - m[c] * scale[c];
-  }
-  scale_and_shift(in, rows, C, scale, shift, f32(y));
+  normalize(in, rows, C, m, s, f32(gamma), f32(beta), f32(y));
 }
 
 void CpuBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
@@ -148,17 +170,60 @@ void CpuBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x, 
     mean_dy[c] = p.training ? db[c] / static_cast<float>(rows) : 0.0f;
     mean_dy_xhat[c] = p.training ? dg[c] / static_cast<float>(rows) : 0.0f;
   }
-  float* out = f32(dx);
-  for_row_chunks(rows, C, [&](int, int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float *xr = in + r * C, *gr = g + r * C;
-      float* dr = out + r * C;
-      for (int64_t c = 0; c < C; ++c) {
-        const float x_hat = (xr[c] - m[c]) * s[c];
-        dr[c] = k[c] * (gr[c] - mean_dy[c] - x_hat * mean_dy_xhat[c]);
-      }
+  batch_norm_dx(in, g, m, s, k, rows, C, f32(*dx));
+}
+
+// --- synchronized BatchNormalization (statistics from sums added across replicas) -------------
+
+void CpuBackend::batch_norm_sums(const BatchNormParams& p, const Tensor& x, const Tensor& shift, Tensor& sums) {
+  const int64_t rows = p.rows, C = p.channels;
+  const float *in = f32(x), *k = f32(shift);
+  double* totals = scratch<double>(1, 2 * C);
+  // Shifted by a value every replica shares (not by a row of its own, as batch_norm_forward).
+  column_sums(rows, C, totals, [&](int64_t r, double* a, double* b) {
+    const float* xr = in + r * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const double d = static_cast<double>(xr[c]) - k[c];
+      a[c] += d;
+      b[c] += d * d;
     }
   });
+  float* out = f32(sums);
+  for (int64_t j = 0; j < 2 * C; ++j) out[j] = static_cast<float>(totals[j]);
+  out[2 * C] = static_cast<float>(rows);
+}
+
+void CpuBackend::batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor& shift,
+                                              const Tensor* x, const Tensor* gamma, const Tensor* beta, Tensor& moving_mean,
+                                              Tensor& moving_variance, Tensor& mean, Tensor& inv_std, Tensor* y) {
+  const int64_t C = p.channels;
+  const float *total = f32(sums), *k = f32(shift);
+  float *m = f32(mean), *s = f32(inv_std), *mm = f32(moving_mean), *mv = f32(moving_variance);
+  const double count = std::max(1.0, static_cast<double>(total[2 * C]));  // 0 only if no replica had rows
+  for (int64_t c = 0; c < C; ++c) {
+    const double mean_d = total[c] / count;
+    const float variance = static_cast<float>(std::max(0.0, total[C + c] / count - mean_d * mean_d));
+    m[c] = static_cast<float>(k[c] + mean_d);  // before mm[c] changes: k may be mm
+    s[c] = 1.0f / std::sqrt(variance + p.epsilon);
+    mm[c] = mm[c] * p.momentum + m[c] * (1.0f - p.momentum);
+    mv[c] = mv[c] * p.momentum + variance * (1.0f - p.momentum);
+  }
+  if (x && y && p.rows > 0) normalize(f32(*x), p.rows, C, m, s, f32(gamma), f32(beta), f32(*y));
+}
+
+void CpuBackend::batch_norm_backward_from_sums(const BatchNormParams& p, const Tensor& x, const Tensor& dy,
+                                               const Tensor* gamma, const Tensor& mean, const Tensor& inv_std,
+                                               const Tensor& batch_sums, const Tensor& grad_sums, Tensor& dx) {
+  const int64_t C = p.channels;
+  const float *s = f32(inv_std), *gam = f32(gamma), *total = f32(grad_sums);
+  const float count = std::max(1.0f, f32(batch_sums)[2 * C]);
+  float* k = scratch<float>(2, 3 * C);
+  for (int64_t c = 0; c < C; ++c) {
+    k[c] = gam ? gam[c] * s[c] : s[c];
+    k[C + c] = total[c] / count;
+    k[2 * C + c] = total[C + c] / count;
+  }
+  batch_norm_dx(f32(x), f32(dy), f32(mean), s, k, p.rows, C, f32(dx));
 }
 
 void CpuBackend::layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,

@@ -165,6 +165,59 @@ __global__ void batch_norm_dx_kernel(BatchNormParams p, const float* x, const fl
   }
 }
 
+// --- synchronized BatchNormalization: statistics from sums added across replicas -------------
+
+// x - shift[c] and its square: a shift every replica shares (not a row of its own, as
+// ShiftedMoments takes).
+struct CommonShiftMoments {
+  const float *x, *shift;
+  int64_t cols;
+  __device__ void operator()(int64_t r, int64_t c, double& a, double& b) const {
+    const double d = static_cast<double>(x[r * cols + c]) - shift[c];
+    a += d;
+    b += d * d;
+  }
+};
+
+__global__ void batch_sums_kernel(const double* partial, int64_t chunks, int64_t channels, int64_t rows,
+                                  float* sums) {
+  for (int64_t c = global_thread(); c < channels; c += thread_count()) {
+    double a, b;
+    chunk_totals(partial, chunks, channels, c, a, b);
+    sums[c] = static_cast<float>(a);
+    sums[channels + c] = static_cast<float>(b);
+    if (c == 0) sums[2 * channels] = static_cast<float>(rows);
+  }
+}
+
+__global__ void stats_from_sums_kernel(BatchNormParams p, const float* sums, const float* shift, float* moving_mean,
+                                       float* moving_variance, float* mean, float* inv_std) {
+  const int64_t C = p.channels;
+  const double count = sums[2 * C] > 1.0f ? sums[2 * C] : 1.0;  // 0 only if no replica had rows
+  for (int64_t c = global_thread(); c < C; c += thread_count()) {
+    const double mean_d = sums[c] / count;
+    const double v = sums[C + c] / count - mean_d * mean_d;
+    const float variance = static_cast<float>(v > 0.0 ? v : 0.0);
+    mean[c] = static_cast<float>(shift[c] + mean_d);  // before moving_mean[c] changes: shift may be it
+    inv_std[c] = 1.0f / sqrtf(variance + p.epsilon);
+    moving_mean[c] = moving_mean[c] * p.momentum + mean[c] * (1.0f - p.momentum);
+    moving_variance[c] = moving_variance[c] * p.momentum + variance * (1.0f - p.momentum);
+  }
+}
+
+__global__ void batch_norm_dx_from_sums_kernel(BatchNormParams p, const float* x, const float* dy,
+                                               const float* gamma, const float* mean, const float* inv_std,
+                                               const float* batch_sums, const float* grad_sums, float* dx) {
+  const int64_t n = p.rows * p.channels, C = p.channels;
+  const float count = batch_sums[2 * C] > 1.0f ? batch_sums[2 * C] : 1.0f;
+  for (int64_t i = global_thread(); i < n; i += thread_count()) {
+    const int64_t c = i % C;
+    const float k = gamma ? gamma[c] * inv_std[c] : inv_std[c];
+    const float x_hat = (x[i] - mean[c]) * inv_std[c];
+    dx[i] = k * (dy[i] - grad_sums[c] / count - x_hat * (grad_sums[C + c] / count));
+  }
+}
+
 // --- LayerNormalization: one warp per row ------------------------------------------------------
 
 __device__ __forceinline__ double warp_sum_double(double v) {
@@ -271,6 +324,45 @@ int batch_norm_backward(int device, const BatchNormParams* p, const float* x, co
   batch_norm_dx_kernel<<<blocks_for(p->rows * p->channels), kBlock, 0, s->stream>>>(*p, x, dy, gamma, mean, inv_std,
                                                                                      dgamma, dbeta, dx);
   return check_launch("batch_norm_dx");
+}
+
+int batch_norm_sums(int device, const BatchNormParams* p, const float* x, const float* shift, float* sums) {
+  if (p->channels <= 0) return cuda_abi::kOk;
+  DeviceState* s = nullptr;
+  KEROSENE_TRY(acquire(device, &s));
+  std::lock_guard lock(s->mutex);
+  double* partial = nullptr;
+  int64_t chunks = 0;
+  KEROSENE_TRY(column_partials(*s, CommonShiftMoments{x, shift, p->channels}, p->rows, p->channels, &partial, &chunks));
+  batch_sums_kernel<<<blocks_for(p->channels), kBlock, 0, s->stream>>>(partial, chunks, p->channels, p->rows, sums);
+  return check_launch("batch_sums");
+}
+
+int batch_norm_forward_from_sums(int device, const BatchNormParams* p, const float* sums, const float* shift,
+                                 const float* x,
+                                 const float* gamma, const float* beta, float* moving_mean, float* moving_variance,
+                                 float* mean, float* inv_std, float* y) {
+  if (p->channels <= 0) return cuda_abi::kOk;
+  DeviceState* s = nullptr;
+  KEROSENE_TRY(acquire(device, &s));
+  stats_from_sums_kernel<<<blocks_for(p->channels), kBlock, 0, s->stream>>>(*p, sums, shift, moving_mean,
+                                                                             moving_variance, mean, inv_std);
+  KEROSENE_TRY(check_launch("stats_from_sums"));
+  if (!x || !y || p->rows <= 0) return cuda_abi::kOk;
+  const int64_t n = p->rows * p->channels;
+  batch_norm_apply_kernel<<<blocks_for(n), kBlock, 0, s->stream>>>(x, gamma, beta, mean, inv_std, y, n, p->channels);
+  return check_launch("batch_norm_apply");
+}
+
+int batch_norm_backward_from_sums(int device, const BatchNormParams* p, const float* x, const float* dy,
+                                  const float* gamma, const float* mean, const float* inv_std,
+                                  const float* batch_sums, const float* grad_sums, float* dx) {
+  if (p->channels <= 0 || p->rows <= 0) return cuda_abi::kOk;
+  DeviceState* s = nullptr;
+  KEROSENE_TRY(acquire(device, &s));
+  batch_norm_dx_from_sums_kernel<<<blocks_for(p->rows * p->channels), kBlock, 0, s->stream>>>(
+      *p, x, dy, gamma, mean, inv_std, batch_sums, grad_sums, dx);
+  return check_launch("batch_norm_dx_from_sums");
 }
 
 int layer_norm_forward(int device, const LayerNormParams* p, const float* x, const float* gamma, const float* beta,

@@ -28,8 +28,9 @@
 namespace kerosene::backends::cuda_abi {
 
 // 2: InitOptions serves scratch memory; 3: ActivationParams; 4: merge kernels; 5: normalization
-// kernels; 6: spatial copies, Conv2DParams' dilation; 7: Conv2DParams' groups (depthwise).
-inline constexpr int kAbiVersion = 7;
+// kernels; 6: spatial copies, Conv2DParams' dilation; 7: Conv2DParams' groups (depthwise);
+// 8: synchronized batch normalization.
+inline constexpr int kAbiVersion = 8;
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -176,6 +177,22 @@ struct Plugin {
   int (*batch_norm_backward)(int device, const BatchNormParams* p, const float* x, const float* dy,
                              const float* gamma, const float* mean, const float* inv_std, float* dx,
                              float* dgamma, float* dbeta);
+  /// Synchronized batch normalization (Backend::batch_norm_sums and the two that follow):
+  /// sums (2C + 1 values, C = p->channels) = [sum d, sum d^2 per channel, p->rows], d = x - shift
+  /// (C values); p->rows may be 0.
+  int (*batch_norm_sums)(int device, const BatchNormParams* p, const float* x, const float* shift, float* sums);
+  /// Training forward with the statistics of sums added over every replica (count = sums[2C],
+  /// mean = shift + sum d / count); updates the moving statistics (shift may be moving_mean);
+  /// writes mean, inv_std, and y when x and y are not null.
+  int (*batch_norm_forward_from_sums)(int device, const BatchNormParams* p, const float* sums, const float* shift,
+                                      const float* x,
+                                      const float* gamma, const float* beta, float* moving_mean,
+                                      float* moving_variance, float* mean, float* inv_std, float* y);
+  /// dx of that forward; grad_sums (2C) = [sum dy, sum dy * x_hat] over every replica, count =
+  /// batch_sums[2C].
+  int (*batch_norm_backward_from_sums)(int device, const BatchNormParams* p, const float* x, const float* dy,
+                                       const float* gamma, const float* mean, const float* inv_std,
+                                       const float* batch_sums, const float* grad_sums, float* dx);
   /// x and y are p->rows x p->cols; mean and inv_std have p->rows values, gamma/beta p->cols.
   int (*layer_norm_forward)(int device, const LayerNormParams* p, const float* x, const float* gamma,
                             const float* beta, float* mean, float* inv_std, float* y);

@@ -79,6 +79,14 @@ int batch_norm_forward(int device, const BatchNormParams* p, const float* x, con
                        float* moving_mean, float* moving_variance, float* mean, float* inv_std, float* y);
 int batch_norm_backward(int device, const BatchNormParams* p, const float* x, const float* dy, const float* gamma,
                         const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta);
+int batch_norm_sums(int device, const BatchNormParams* p, const float* x, const float* shift, float* sums);
+int batch_norm_forward_from_sums(int device, const BatchNormParams* p, const float* sums, const float* shift,
+                                 const float* x,
+                                 const float* gamma, const float* beta, float* moving_mean, float* moving_variance,
+                                 float* mean, float* inv_std, float* y);
+int batch_norm_backward_from_sums(int device, const BatchNormParams* p, const float* x, const float* dy,
+                                  const float* gamma, const float* mean, const float* inv_std,
+                                  const float* batch_sums, const float* grad_sums, float* dx);
 int layer_norm_forward(int device, const LayerNormParams* p, const float* x, const float* gamma, const float* beta,
                        float* mean, float* inv_std, float* y);
 int layer_norm_backward(int device, const LayerNormParams* p, const float* x, const float* dy, const float* gamma,

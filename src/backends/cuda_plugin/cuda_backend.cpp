@@ -1,5 +1,6 @@
 #include "backends/cuda_plugin/cuda_backend.h"
 
+#include "backends/cuda_plugin/cuda_collectives.h"
 #include "kerosene/error.h"
 
 namespace kerosene::backends::cuda_plugin {
@@ -27,6 +28,8 @@ AxisSplit activation_split(const ActivationParams& a, const Tensor& t) {
 
 CudaBackend::CudaBackend(const cuda_abi::Plugin& api, int ordinal, std::string device_name)
     : api_(api), ordinal_(ordinal), device_name_(std::move(device_name)) {}
+
+DeviceCollectives* CudaBackend::collectives() { return &cuda_collectives(api_); }
 
 void CudaBackend::check(int status, const char* what) const {
   if (status == cuda_abi::kOk) return;
@@ -173,6 +176,26 @@ void CudaBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x,
   check(api_.batch_norm_backward(ordinal_, &p, f32(x), f32(dy), f32(gamma), f32(mean), f32(inv_std), f32(dx),
                                  f32(dgamma), f32(dbeta)),
         "batch normalization gradient");
+}
+void CudaBackend::batch_norm_sums(const BatchNormParams& p, const Tensor& x, const Tensor& shift, Tensor& sums) {
+  std::lock_guard lock(mutex_);
+  check(api_.batch_norm_sums(ordinal_, &p, f32(x), f32(shift), f32(sums)), "batch normalization sums");
+}
+void CudaBackend::batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor& shift,
+                                               const Tensor* x, const Tensor* gamma, const Tensor* beta, Tensor& moving_mean,
+                                               Tensor& moving_variance, Tensor& mean, Tensor& inv_std, Tensor* y) {
+  std::lock_guard lock(mutex_);
+  check(api_.batch_norm_forward_from_sums(ordinal_, &p, f32(sums), f32(shift), f32(x), f32(gamma), f32(beta), f32(moving_mean),
+                                          f32(moving_variance), f32(mean), f32(inv_std), f32(y)),
+        "synchronized batch normalization");
+}
+void CudaBackend::batch_norm_backward_from_sums(const BatchNormParams& p, const Tensor& x, const Tensor& dy,
+                                                const Tensor* gamma, const Tensor& mean, const Tensor& inv_std,
+                                                const Tensor& batch_sums, const Tensor& grad_sums, Tensor& dx) {
+  std::lock_guard lock(mutex_);
+  check(api_.batch_norm_backward_from_sums(ordinal_, &p, f32(x), f32(dy), f32(gamma), f32(mean), f32(inv_std),
+                                           f32(batch_sums), f32(grad_sums), f32(dx)),
+        "synchronized batch normalization gradient");
 }
 void CudaBackend::layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma,
                                      const Tensor* beta, Tensor& mean, Tensor& inv_std, Tensor& y) {

@@ -15,8 +15,10 @@ class CudaBackend final : public Backend, public PinnedHost {
   /// `ordinal`: the CUDA device number; `device_name` ("/GPU:0") is named in errors.
   CudaBackend(const cuda_abi::Plugin& api, int ordinal, std::string device_name);
   std::string name() const override { return "cuda"; }
-  /// The CUDA device number (for NCCL communicators).
+  /// The CUDA device number.
   int ordinal() const { return ordinal_; }
+  DeviceCollectives* collectives() override;
+  int collective_device() const override { return ordinal_; }
 
   runtime::NativeAllocator native_allocator(int device_index) override;
   bool host_accessible() const override { return false; }
@@ -59,6 +61,14 @@ class CudaBackend final : public Backend, public PinnedHost {
   void batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
                            const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor& dgamma,
                            Tensor& dbeta) override;
+  void batch_norm_sums(const BatchNormParams& p, const Tensor& x, const Tensor& shift, Tensor& sums) override;
+  void batch_norm_forward_from_sums(const BatchNormParams& p, const Tensor& sums, const Tensor& shift, const Tensor* x,
+                                    const Tensor* gamma,
+                                    const Tensor* beta, Tensor& moving_mean, Tensor& moving_variance, Tensor& mean,
+                                    Tensor& inv_std, Tensor* y) override;
+  void batch_norm_backward_from_sums(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
+                                     const Tensor& mean, const Tensor& inv_std, const Tensor& batch_sums,
+                                     const Tensor& grad_sums, Tensor& dx) override;
   void layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
                           Tensor& mean, Tensor& inv_std, Tensor& y) override;
   void layer_norm_backward(const LayerNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
