@@ -88,6 +88,10 @@ class Model {
   /// "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy".
   void compile(const Optimizer& optimizer, const std::string& loss,
                const std::vector<std::string>& metrics = {}, bool from_logits = false);
+  /// Keras' model.optimizer: a handle sharing the compiled optimizer's state, so a callback can
+  /// read and set its learning rate (under MirroredStrategy every replica follows it). Throws
+  /// RuntimeError before compile.
+  Optimizer optimizer() const;
 
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
   EvaluateResult evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options = {});
