@@ -193,16 +193,17 @@ void read_weights(Model& model, const io::H5Group& root) {
               << optimizer.name() << " has " << expected << " variables, the file's optimizer has " << stored << "\n";
     return;
   }
-  auto read_scalar = [&](int k, DType dtype) {
+  // A scalar of any numeric dtype (Keras' iteration is int64 with TensorFlow, int32 with JAX).
+  auto read_scalar = [&](int k) {
     data::Array a = vars.read_dataset(std::to_string(k));
     if (!a.shape.empty()) {
       throw IOError(origin + ": " + vars.path() + ": expected optimizer variable " + std::to_string(k) +
                     " to be a scalar, found shape " + shape_text(a.shape));
     }
-    return data::to_tensor(std::move(a)).astype(dtype);
+    return data::to_tensor(std::move(a));
   };
-  const int64_t iteration_value = read_scalar(0, DType::int64).to_vector<int64_t>()[0];
-  const float lr_value = first_slot == 2 ? read_scalar(1, DType::float32).to_vector<float>()[0] : 0.0f;
+  const int64_t iteration_value = read_scalar(0).to_vector<int64_t>()[0];
+  const float lr_value = first_slot == 2 ? read_scalar(1).to_vector<float>()[0] : 0.0f;
   std::vector<data::Array> slot_values;
   std::vector<Tensor*> slots = keras_slot_order(optimizer, variables);
   for (size_t k = 0; k < slots.size(); ++k) {
@@ -216,7 +217,7 @@ void read_weights(Model& model, const io::H5Group& root) {
   std::vector<float> scalar_values;
   const std::vector<float*> scalars = optimizer.scalar_state();
   for (size_t k = 0; k < scalars.size(); ++k) {
-    scalar_values.push_back(read_scalar(static_cast<int>(first_slot + slots.size() + k), DType::float32).to_vector<float>()[0]);
+    scalar_values.push_back(read_scalar(static_cast<int>(first_slot + slots.size() + k)).to_vector<float>()[0]);
   }
   for (size_t k = 0; k < slots.size(); ++k) copy_into(*slots[k], std::move(slot_values[k]), "optimizer", origin);
   for (size_t k = 0; k < scalars.size(); ++k) *scalars[k] = scalar_values[k];

@@ -27,14 +27,14 @@ Optimizer make_optimizer(const std::string& kind, const json& cfg) {
   }
   if (kind == "sgd") {
     optimizers::SGDOptions o;
-    o.learning_rate = number(cfg, "learning_rate", o.learning_rate);
+    o.learning_rate = number(cfg, "learning_rate", o.learning_rate.initial_value());
     o.momentum = number(cfg, "momentum", o.momentum);
     o.nesterov = cfg.value("nesterov", false);
     return optimizers::SGD(o);
   }
   if (kind == "adam") {
     optimizers::AdamOptions o;
-    o.learning_rate = number(cfg, "learning_rate", o.learning_rate);
+    o.learning_rate = number(cfg, "learning_rate", o.learning_rate.initial_value());
     o.beta_1 = number(cfg, "beta_1", o.beta_1);
     o.beta_2 = number(cfg, "beta_2", o.beta_2);
     o.epsilon = number(cfg, "epsilon", o.epsilon);
@@ -42,7 +42,7 @@ Optimizer make_optimizer(const std::string& kind, const json& cfg) {
   }
   if (kind == "adamw") {
     optimizers::AdamWOptions o;
-    o.learning_rate = number(cfg, "learning_rate", o.learning_rate);
+    o.learning_rate = number(cfg, "learning_rate", o.learning_rate.initial_value());
     o.weight_decay = number(cfg, "weight_decay", o.weight_decay);
     o.beta_1 = number(cfg, "beta_1", o.beta_1);
     o.beta_2 = number(cfg, "beta_2", o.beta_2);
@@ -51,7 +51,7 @@ Optimizer make_optimizer(const std::string& kind, const json& cfg) {
   }
   if (kind == "rmsprop") {
     optimizers::RMSpropOptions o;
-    o.learning_rate = number(cfg, "learning_rate", o.learning_rate);
+    o.learning_rate = number(cfg, "learning_rate", o.learning_rate.initial_value());
     o.rho = number(cfg, "rho", o.rho);
     o.momentum = number(cfg, "momentum", o.momentum);
     o.epsilon = number(cfg, "epsilon", o.epsilon);
