@@ -3,7 +3,7 @@
 #include "nn/optimizer.h"
 
 #include <cmath>
-#include <sstream>
+#include <charconv>
 
 #include "kerosene/error.h"
 #include "ops/ops.h"
@@ -14,9 +14,10 @@ namespace {
 // Python's repr of an option, for Keras' messages: None or the number.
 std::string python_repr(const std::optional<float>& value) {
   if (!value) return "None";
-  std::ostringstream out;
-  out << *value;
-  return out.str();
+  char text[32];
+  std::string s(text, std::to_chars(text, text + sizeof text, *value).ptr);
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";  // 1 -> 1.0, as Python prints a float
+  return s;
 }
 
 // The sum of the squares of g's elements, computed on g's device.

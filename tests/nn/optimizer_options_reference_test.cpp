@@ -126,7 +126,7 @@ TEST(OptimizerOptionsTest, ClippingOptionsAreMutuallyExclusiveWithKerasMessage) 
     FAIL() << "expected ValueError";
   } catch (const ValueError& e) {
     EXPECT_NE(std::string(e.what()).find("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
-                                         "Received: clipnorm=1, clipvalue=0.5, global_clipnorm=None"),
+                                         "Received: clipnorm=1.0, clipvalue=0.5, global_clipnorm=None"),
               std::string::npos)
         << e.what();
   }
