@@ -190,8 +190,8 @@ class LambdaCallback : public Callback {
  public:
   /// Keras' keyword arguments; on_batch_* are on_train_batch_*.
   struct Functions {
-    std::function<void(int, const Logs&)> on_epoch_begin, on_epoch_end, on_batch_begin, on_batch_end;
-    std::function<void(const Logs&)> on_train_begin, on_train_end;
+    std::function<void(int, const Logs&)> on_epoch_begin{}, on_epoch_end{}, on_batch_begin{}, on_batch_end{};
+    std::function<void(const Logs&)> on_train_begin{}, on_train_end{};
   };
   LambdaCallback() = default;
   explicit LambdaCallback(Functions f)

@@ -49,7 +49,7 @@ struct SGDOptions {
   LearningRate learning_rate = 0.01f;
   float momentum = 0.0f;
   bool nesterov = false;
-  std::optional<float> weight_decay, clipnorm, clipvalue, global_clipnorm;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer SGD(const SGDOptions& options = {});
 
@@ -60,7 +60,7 @@ struct AdamOptions {
   float epsilon = 1e-7f;
   /// AMSGrad: divides by the running maximum of the second moment (one more slot).
   bool amsgrad = false;
-  std::optional<float> weight_decay, clipnorm, clipvalue, global_clipnorm;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer Adam(const AdamOptions& options = {});
 
@@ -71,7 +71,7 @@ struct AdamWOptions {
   float beta_2 = 0.999f;
   float epsilon = 1e-7f;
   bool amsgrad = false;
-  std::optional<float> clipnorm, clipvalue, global_clipnorm;
+  std::optional<float> clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer AdamW(const AdamWOptions& options = {});
 
@@ -81,7 +81,7 @@ struct RMSpropOptions {
   float momentum = 0.0f;
   float epsilon = 1e-7f;
   bool centered = false;
-  std::optional<float> weight_decay, clipnorm, clipvalue, global_clipnorm;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer RMSprop(const RMSpropOptions& options = {});
 
@@ -91,7 +91,7 @@ struct NadamOptions {
   float beta_1 = 0.9f;
   float beta_2 = 0.999f;
   float epsilon = 1e-7f;
-  std::optional<float> weight_decay, clipnorm, clipvalue, global_clipnorm;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer Nadam(const NadamOptions& options = {});
 
@@ -101,7 +101,7 @@ struct AdamaxOptions {
   float beta_1 = 0.9f;
   float beta_2 = 0.999f;
   float epsilon = 1e-7f;
-  std::optional<float> weight_decay, clipnorm, clipvalue, global_clipnorm;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer Adamax(const AdamaxOptions& options = {});
 
@@ -111,7 +111,7 @@ struct AdagradOptions {
   LearningRate learning_rate = 0.001f;
   float initial_accumulator_value = 0.1f;
   float epsilon = 1e-7f;
-  std::optional<float> weight_decay, clipnorm, clipvalue, global_clipnorm;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer Adagrad(const AdagradOptions& options = {});
 
@@ -120,7 +120,7 @@ struct LionOptions {
   LearningRate learning_rate = 0.001f;
   float beta_1 = 0.9f;
   float beta_2 = 0.99f;
-  std::optional<float> weight_decay, clipnorm, clipvalue, global_clipnorm;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer Lion(const LionOptions& options = {});
 

@@ -15,6 +15,17 @@ namespace {
 // beta^t in float32, as Keras' ops.power(beta, local_step) on float32 tensors.
 float power(float beta, int64_t t) { return static_cast<float>(std::pow(static_cast<double>(beta), static_cast<double>(t))); }
 
+// An OptimizerStep of `rule` at `lr`; the caller sets the fields its rule reads (the rest stay 0).
+backends::OptimizerStep rule_step(backends::OptimizerRule rule, float lr, const Optimizer::Config& c) {
+  backends::OptimizerStep step{};
+  step.rule = rule;
+  step.learning_rate = lr;
+  step.beta_1 = c.beta_1;
+  step.beta_2 = c.beta_2;
+  step.epsilon = c.epsilon;
+  return step;
+}
+
 class SGD final : public Optimizer {
  public:
   using Optimizer::Optimizer;
@@ -43,9 +54,8 @@ class Adam final : public Optimizer {
       ops::backend_of("adam_update", v.value).adam_update(step, v.value, v.grad, slots[0], slots[1]);
       return;
     }
-    backends::OptimizerStep step{.rule = backends::OptimizerRule::adam_amsgrad, .learning_rate = lr,
-                                 .beta_1 = config_.beta_1, .beta_2 = config_.beta_2, .epsilon = config_.epsilon,
-                                 .c0 = lr * std::sqrt(1.0f - b2p) / (1.0f - b1p)};
+    backends::OptimizerStep step = rule_step(backends::OptimizerRule::adam_amsgrad, lr, config_);
+    step.c0 = lr * std::sqrt(1.0f - b2p) / (1.0f - b1p);
     ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
   }
 };
@@ -84,10 +94,12 @@ class Nadam final : public Optimizer {
     const int64_t t = iterations_ + 1;
     const float u_t = u(t), u_next = u(t + 1);
     const float product_next = u_product_ * u_next;
-    backends::OptimizerStep step{.rule = backends::OptimizerRule::nadam, .learning_rate = lr, .beta_1 = config_.beta_1,
-                                 .beta_2 = config_.beta_2, .epsilon = config_.epsilon, .c0 = u_next,
-                                 .c1 = 1.0f - product_next, .c2 = 1.0f - u_t, .c3 = 1.0f - u_product_,
-                                 .c4 = 1.0f - power(config_.beta_2, t)};
+    backends::OptimizerStep step = rule_step(backends::OptimizerRule::nadam, lr, config_);
+    step.c0 = u_next;
+    step.c1 = 1.0f - product_next;
+    step.c2 = 1.0f - u_t;
+    step.c3 = 1.0f - u_product_;
+    step.c4 = 1.0f - power(config_.beta_2, t);
     ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
   }
 
@@ -100,9 +112,8 @@ class Adamax final : public Optimizer {
   using Optimizer::Optimizer;
   int slots_per_variable() const override { return 2; }
   void update(Variable& v, Tensor* slots, float lr) override {
-    backends::OptimizerStep step{.rule = backends::OptimizerRule::adamax, .learning_rate = lr, .beta_1 = config_.beta_1,
-                                 .beta_2 = config_.beta_2, .epsilon = config_.epsilon,
-                                 .c0 = 1.0f - power(config_.beta_1, iterations_ + 1)};
+    backends::OptimizerStep step = rule_step(backends::OptimizerRule::adamax, lr, config_);
+    step.c0 = 1.0f - power(config_.beta_1, iterations_ + 1);
     ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
   }
 };
@@ -115,8 +126,7 @@ class Adagrad final : public Optimizer {
  protected:
   float slot_initial_value() const override { return config_.initial_accumulator_value; }
   void update(Variable& v, Tensor* slots, float lr) override {
-    backends::OptimizerStep step{.rule = backends::OptimizerRule::adagrad, .learning_rate = lr,
-                                 .epsilon = config_.epsilon};
+    const backends::OptimizerStep step = rule_step(backends::OptimizerRule::adagrad, lr, config_);
     ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
   }
 };
@@ -126,8 +136,7 @@ class Lion final : public Optimizer {
   using Optimizer::Optimizer;
   int slots_per_variable() const override { return 1; }
   void update(Variable& v, Tensor* slots, float lr) override {
-    backends::OptimizerStep step{.rule = backends::OptimizerRule::lion, .learning_rate = lr, .beta_1 = config_.beta_1,
-                                 .beta_2 = config_.beta_2};
+    const backends::OptimizerStep step = rule_step(backends::OptimizerRule::lion, lr, config_);
     ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
   }
 };

@@ -9,6 +9,7 @@
 #include "kerosene/callbacks.h"
 #include "kerosene/layers.h"
 #include "kerosene/sequential.h"
+#include "nn/optimizer.h"
 #include "saving/optimizer_config.h"
 #include "test_util.h"
 
