@@ -183,9 +183,22 @@ class TerminateOnNaN : public Callback {
   bool terminated_ = false;
 };
 
-/// Calls the given functions (Keras' LambdaCallback), for callbacks written inline.
+/// Calls the given functions (Keras' LambdaCallback), for callbacks written inline:
+///   callbacks::LambdaCallback({.on_epoch_end = [](int epoch, const Logs& logs) { ... }})
+/// or by setting the *_fn members.
 class LambdaCallback : public Callback {
  public:
+  /// Keras' keyword arguments; on_batch_* are on_train_batch_*.
+  struct Functions {
+    std::function<void(int, const Logs&)> on_epoch_begin{}, on_epoch_end{}, on_batch_begin{}, on_batch_end{};
+    std::function<void(const Logs&)> on_train_begin{}, on_train_end{};
+  };
+  LambdaCallback() = default;
+  explicit LambdaCallback(Functions f)
+      : on_epoch_begin_fn(std::move(f.on_epoch_begin)), on_epoch_end_fn(std::move(f.on_epoch_end)),
+        on_batch_begin_fn(std::move(f.on_batch_begin)), on_batch_end_fn(std::move(f.on_batch_end)),
+        on_train_begin_fn(std::move(f.on_train_begin)), on_train_end_fn(std::move(f.on_train_end)) {}
+
   std::function<void(int, const Logs&)> on_epoch_begin_fn, on_epoch_end_fn;
   std::function<void(int, const Logs&)> on_batch_begin_fn, on_batch_end_fn;
   std::function<void(const Logs&)> on_train_begin_fn, on_train_end_fn;
@@ -196,6 +209,62 @@ class LambdaCallback : public Callback {
   void on_train_batch_end(int batch, const Logs& logs) override { if (on_batch_end_fn) on_batch_end_fn(batch, logs); }
   void on_train_begin(const Logs& logs) override { if (on_train_begin_fn) on_train_begin_fn(logs); }
   void on_train_end(const Logs& logs) override { if (on_train_end_fn) on_train_end_fn(logs); }
+};
+
+/// Sets the optimizer's learning rate at the start of every epoch to schedule(epoch, lr), lr the
+/// current one (Keras' LearningRateScheduler). verbose > 0 prints Keras' line
+/// "Epoch 3: LearningRateScheduler setting learning rate to 0.01.". The model's optimizer must
+/// have been created with a number, not a schedule (RuntimeError otherwise, as Keras' TypeError).
+class LearningRateScheduler : public Callback {
+ public:
+  using Schedule = std::function<double(int epoch, double learning_rate)>;
+  /// `out`: where verbose lines go; nullptr means std::cout.
+  explicit LearningRateScheduler(Schedule schedule, int verbose = 0, std::ostream* out = nullptr);
+  void on_epoch_begin(int epoch, const Logs& logs) override;
+
+ private:
+  Schedule schedule_;
+  int verbose_;
+  std::ostream* out_;
+};
+
+/// Multiplies the learning rate by `factor` when `monitor` has not improved (by more than
+/// min_delta) for `patience` epochs, then waits `cooldown` epochs before counting again, never
+/// going below min_lr (Keras' ReduceLROnPlateau). mode "auto" maximizes names with "acc"/"auc".
+class ReduceLROnPlateau : public Callback {
+ public:
+  struct Options {
+    std::string monitor = "val_loss";
+    double factor = 0.1;
+    int patience = 10;
+    int verbose = 0;
+    std::string mode = "auto";  ///< "min", "max" or "auto"
+    double min_delta = 1e-4;
+    int cooldown = 0;
+    double min_lr = 0.0;
+    std::ostream* out = nullptr;  ///< verbose lines and warnings; nullptr means std::cerr
+  };
+  ReduceLROnPlateau() : ReduceLROnPlateau(Options{}) {}
+  /// Throws ValueError (Keras' message) if factor >= 1, or if mode is not "auto", "min" or "max".
+  explicit ReduceLROnPlateau(Options options);
+
+  void on_train_begin(const Logs& logs) override;
+  void on_epoch_end(int epoch, const Logs& logs) override;
+  /// Epochs without improvement counted so far; epochs of cooldown left; the best value seen.
+  int wait() const { return wait_; }
+  int cooldown_counter() const { return cooldown_counter_; }
+  std::optional<double> best() const { return best_; }
+
+ private:
+  bool improved(double current) const;
+  std::ostream& out() const;
+
+  Options options_;
+  bool maximize_ = false;
+  int wait_ = 0;
+  int cooldown_counter_ = 0;
+  std::optional<double> best_;
+  bool warned_missing_ = false;
 };
 
 

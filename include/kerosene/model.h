@@ -141,6 +141,10 @@ class Model {
   }
   /// For a model with several outputs (per-output losses, loss_weights, metrics), or any other.
   void compile(const Optimizer& optimizer, const CompileOptions& options);
+  /// Keras' model.optimizer: a handle sharing the compiled optimizer's state, so a callback can
+  /// read and set its learning rate (under MirroredStrategy every replica follows it). Throws
+  /// RuntimeError before compile.
+  Optimizer optimizer() const;
 
   History fit(const Tensors& x, const Tensors& y, const FitOptions& options = {});
   EvaluateResult evaluate(const Tensors& x, const Tensors& y, const EvaluateOptions& options = {});

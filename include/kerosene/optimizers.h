@@ -1,9 +1,16 @@
 // Optimizers with Keras' names, defaults and update rules.
+//
+// Every optimizer also takes Keras 3's base options: weight_decay (decoupled: before the update,
+// variable -= variable * weight_decay * learning_rate), and one of clipnorm (each gradient's
+// norm), clipvalue (each element) or global_clipnorm (the norm of all gradients together).
+// learning_rate is a number or a schedule (kerosene/learning_rate_schedules.h).
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "kerosene/learning_rate_schedules.h"
 
 namespace kerosene {
 
@@ -15,12 +22,18 @@ class Optimizer;
 class Optimizer {
  public:
   explicit Optimizer(std::shared_ptr<nn::Optimizer> impl) : impl_(std::move(impl)) {}
-  /// By name with default settings: "sgd", "adam", "adamw", "rmsprop".
+  /// By name with default settings: "sgd", "adam", "adamw", "rmsprop", "nadam", "adamax",
+  /// "adagrad", "lion".
   Optimizer(const char* name);
   Optimizer(const std::string& name);
   std::string name() const;
+  /// Keras' optimizer.learning_rate: the number, or the schedule's value at iterations().
   float learning_rate() const;
+  /// Keras' `optimizer.learning_rate = value`. Throws ValueError for a value that is not
+  /// positive, and RuntimeError (Keras' TypeError message) when the optimizer was created with a schedule.
   void set_learning_rate(float learning_rate);
+  /// Updates applied so far (Keras' optimizer.iterations).
+  int64_t iterations() const;
   const std::shared_ptr<nn::Optimizer>& impl() const { return impl_; }
 
  private:
@@ -29,41 +42,90 @@ class Optimizer {
 
 namespace optimizers {
 
+// The options every Keras 3 optimizer takes (None = std::nullopt). At most one of clipnorm,
+// clipvalue and global_clipnorm may be set; the factories throw ValueError otherwise.
+
 struct SGDOptions {
-  float learning_rate = 0.01f;
+  LearningRate learning_rate = 0.01f;
   float momentum = 0.0f;
   bool nesterov = false;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer SGD(const SGDOptions& options = {});
 
 struct AdamOptions {
-  float learning_rate = 0.001f;
+  LearningRate learning_rate = 0.001f;
   float beta_1 = 0.9f;
   float beta_2 = 0.999f;
   float epsilon = 1e-7f;
+  /// AMSGrad: divides by the running maximum of the second moment (one more slot).
+  bool amsgrad = false;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer Adam(const AdamOptions& options = {});
 
 struct AdamWOptions {
-  float learning_rate = 0.001f;
+  LearningRate learning_rate = 0.001f;
   float weight_decay = 0.004f;
   float beta_1 = 0.9f;
   float beta_2 = 0.999f;
   float epsilon = 1e-7f;
+  bool amsgrad = false;
+  std::optional<float> clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer AdamW(const AdamWOptions& options = {});
 
 struct RMSpropOptions {
-  float learning_rate = 0.001f;
+  LearningRate learning_rate = 0.001f;
   float rho = 0.9f;
   float momentum = 0.0f;
   float epsilon = 1e-7f;
   bool centered = false;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
 };
 Optimizer RMSprop(const RMSpropOptions& options = {});
 
-/// By name ("sgd", "adam", "adamw", "rmsprop"), optionally with a learning rate.
-/// Throws ValueError listing the known names.
+/// Adam with Nesterov momentum (Keras' Nadam, with its 0.96 momentum schedule).
+struct NadamOptions {
+  LearningRate learning_rate = 0.001f;
+  float beta_1 = 0.9f;
+  float beta_2 = 0.999f;
+  float epsilon = 1e-7f;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+};
+Optimizer Nadam(const NadamOptions& options = {});
+
+/// Adam with the infinity norm in place of the second moment.
+struct AdamaxOptions {
+  LearningRate learning_rate = 0.001f;
+  float beta_1 = 0.9f;
+  float beta_2 = 0.999f;
+  float epsilon = 1e-7f;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+};
+Optimizer Adamax(const AdamaxOptions& options = {});
+
+/// Per-element learning rates from the sum of squared gradients, which starts at
+/// initial_accumulator_value.
+struct AdagradOptions {
+  LearningRate learning_rate = 0.001f;
+  float initial_accumulator_value = 0.1f;
+  float epsilon = 1e-7f;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+};
+Optimizer Adagrad(const AdagradOptions& options = {});
+
+/// Sign of an interpolated momentum. Throws ValueError unless 0 < beta_1 <= 1.
+struct LionOptions {
+  LearningRate learning_rate = 0.001f;
+  float beta_1 = 0.9f;
+  float beta_2 = 0.99f;
+  std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+};
+Optimizer Lion(const LionOptions& options = {});
+
+/// By name ("sgd", "adam", "adamw", "rmsprop", "nadam", "adamax", "adagrad", "lion"), optionally
+/// with a learning rate. Throws ValueError listing the known names.
 Optimizer get(const std::string& name, std::optional<float> learning_rate = std::nullopt);
 
 }  // namespace optimizers

@@ -181,6 +181,9 @@ class Backend {
                            Tensor& v) = 0;
   virtual void rmsprop_update(const RMSpropStep& s, Tensor& param, const Tensor& grad,
                               Tensor& ms, Tensor* mom, Tensor* mg) = 0;
+  /// The rules of OptimizerRule (Adam with amsgrad, Nadam, Adamax, Adagrad, Lion); `slots` points
+  /// at optimizer_rule_slots(s.rule) tensors shaped like `param`.
+  virtual void optimizer_update(const OptimizerStep& s, Tensor& param, const Tensor& grad, Tensor* slots) = 0;
 };
 
 /// The backend of a device type; throws DeviceError when that backend is not available.

@@ -135,4 +135,27 @@ struct RMSpropStep {
   bool centered;
 };
 
+/// The update rules of optimizer_update, one kernel entry for all (math/optimizers.h has each).
+enum class OptimizerRule : uint8_t { adam_amsgrad, nadam, adamax, adagrad, lion };
+
+/// One step of an OptimizerRule. c0..c4 are per-step constants computed on the host, so every
+/// device uses the same float bits: adam_amsgrad: c0 = alpha (Adam's bias-corrected rate);
+/// nadam: c0 = u_{t+1}, c1 = 1 - u_product_{t+1}, c2 = 1 - u_t, c3 = 1 - u_product_t,
+/// c4 = 1 - beta_2^t; adamax: c0 = 1 - beta_1^t. Unused fields are 0.
+struct OptimizerStep {
+  OptimizerRule rule;
+  float learning_rate, beta_1, beta_2, epsilon;
+  float c0, c1, c2, c3, c4;
+};
+
+/// Slots each OptimizerRule updates (the slot pointers after them may be null).
+inline constexpr int optimizer_rule_slots(OptimizerRule rule) {
+  switch (rule) {
+    case OptimizerRule::adam_amsgrad: return 3;
+    case OptimizerRule::nadam:
+    case OptimizerRule::adamax: return 2;
+    default: return 1;
+  }
+}
+
 }  // namespace kerosene::backends

@@ -175,7 +175,7 @@ CLI::App* add_train_command(CLI::App& app, TrainArgs& args) {
   train->add_option("--batch-size", args.batch_size)->check(positive());
   train->add_option("--steps-per-epoch", args.steps_per_epoch, "batches per epoch (default: all)")
       ->check(non_negative_integer());
-  train->add_option("--optimizer", args.optimizer, "sgd, adam, adamw or rmsprop (default: adam, or the model file's)");
+  train->add_option("--optimizer", args.optimizer, "sgd, adam, adamw, rmsprop, nadam, adamax, adagrad or lion (default: adam, or the model file's)");
   train->add_option("--learning-rate", args.learning_rate, "default: the optimizer's")->check(positive());
   train->add_option("--validation-split", args.validation_split)->check(number_between(0, 0.99));
   train->add_option("--seed", args.seed, "makes runs repeatable")->check(non_negative_integer());

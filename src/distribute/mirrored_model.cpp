@@ -51,6 +51,7 @@ void MirroredModel::prepare() {
     for (auto& m : others_) {
       m->compiled = true;
       m->optimizer = primary_.optimizer->clone();
+      m->optimizer->follow_learning_rate_of(primary_.optimizer);  // a callback's change reaches every replica
       m->losses = primary_.losses;
       m->metrics = primary_.metrics;
     }

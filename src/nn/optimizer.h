@@ -1,60 +1,96 @@
 // nn::Optimizer: the implementation behind kerosene::Optimizer. Slots (momenta) are created on
-// the first step, next to each variable, on its device.
+// the first step, next to each variable, on its device. The base class does what Keras 3's base
+// optimizer does around every update rule: the learning rate (number or schedule), gradient
+// clipping and decoupled weight decay.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "kerosene/learning_rate_schedules.h"
 #include "nn/layer.h"
 
 namespace kerosene::nn {
 
 class Optimizer {
  public:
-  /// Every hyperparameter of the optimizers kerosene has (Keras' names); `kind` says which
-  /// apply: "SGD" (momentum, nesterov), "Adam"/"AdamW" (beta_1, beta_2, epsilon, weight_decay),
-  /// "RMSprop" (rho, momentum, epsilon, centered).
+  /// Every hyperparameter of the optimizers kerosene has (Keras' names); `kind` (Keras' class
+  /// name) says which apply: "SGD" (momentum, nesterov), "Adam"/"AdamW" (beta_1, beta_2, epsilon,
+  /// amsgrad), "RMSprop" (rho, momentum, epsilon, centered), "Nadam"/"Adamax" (beta_1, beta_2,
+  /// epsilon), "Adagrad" (initial_accumulator_value, epsilon), "Lion" (beta_1, beta_2).
+  /// weight_decay 0 is Keras' None.
   struct Config {
     std::string kind;
     float learning_rate = 0.001f;
+    std::shared_ptr<const LearningRateSchedule> schedule;  ///< when set, replaces learning_rate
     float momentum = 0.0f;
     bool nesterov = false;
     float beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f, weight_decay = 0.0f;
     float rho = 0.9f;
     bool centered = false;
+    bool amsgrad = false;
+    float initial_accumulator_value = 0.1f;
+    std::optional<float> clipnorm, clipvalue, global_clipnorm;
   };
+  /// Throws ValueError, with Keras' message, when more than one clipping option is set.
+  explicit Optimizer(const Config& config);
   virtual ~Optimizer() = default;
-  virtual Config config() const = 0;
-  virtual std::string name() const = 0;
+  /// The configuration, with the learning rate as it is now.
+  Config config() const;
+  std::string name() const { return config_.kind; }
   /// The same configuration with fresh state (no slots, no iterations): a replica's optimizer.
-  virtual std::shared_ptr<Optimizer> clone() const = 0;
-  /// One update of every variable from its gradient.
+  std::shared_ptr<Optimizer> clone() const;
+  /// One update of every variable from its gradient: clipping, weight decay, the update rule,
+  /// then iterations + 1. The gradients are clipped in place.
   void apply(const std::vector<Variable*>& variables);
   int64_t iterations() const { return iterations_; }
+  /// The learning rate this step uses: the schedule at iterations(), else `learning_rate`
+  /// (the followed optimizer's, see follow_learning_rate_of).
+  float current_learning_rate() const;
+  /// Reads the learning rate from `primary` at every step: a mirrored replica's optimizer
+  /// follows replica 0's, so a callback's change reaches every replica.
+  void follow_learning_rate_of(std::shared_ptr<const Optimizer> primary) { leader_ = std::move(primary); }
   /// Makes this optimizer's state (iterations, learning rate, slots) a copy of `other`'s, the
   /// slots placed on the devices of `variables` (this one's): a mirrored replica's optimizer
   /// made equal to replica 0's after BackupAndRestore restored it. `other` must be of the same kind.
   void copy_state_from(const Optimizer& other, const std::vector<Variable*>& variables);
+  /// The number Keras keeps in its learning_rate variable (unused while `schedule` is set).
   float learning_rate = 0.001f;
+  std::shared_ptr<const LearningRateSchedule> schedule;
 
-  /// Number of slot tensors per variable (SGD: momentum; Adam: m, v; RMSprop: velocity,
-  /// momentum, average gradient).
+  /// Number of slot tensors per variable (SGD: momentum; Adam: m, v[, v_hat]; RMSprop: velocity,
+  /// momentum, average gradient; ...).
   virtual int slots_per_variable() const = 0;
+  /// Slot k of every variable, grouped as Keras lists its optimizer variables: each group's slots
+  /// interleaved per variable (Adam: {{m, v}, {v_hat}}), groups one after another. Slots not in
+  /// any group are unused (RMSprop without momentum) and not saved.
+  virtual std::vector<std::vector<int>> keras_slot_groups() const;
+  /// Scalar state Keras keeps as optimizer variables after the slots (Nadam's u_product).
+  virtual std::vector<float*> scalar_state() { return {}; }
   /// Whether a step has run (slots exist): what a saved file's optimizer state holds.
   bool has_state() const { return built_for_ != 0; }
-  /// The slots, per variable in order ([v0's slots..., v1's slots...]), created as zeros for
-  /// `variables` when they do not exist yet: where a saved state is read into.
+  /// The slots, per variable in order ([v0's slots..., v1's slots...]), created for `variables`
+  /// (as zeros, or Adagrad's initial accumulator value) when they do not exist yet: where a saved
+  /// state is read into.
   std::vector<Tensor>& slots(const std::vector<Variable*>& variables);
   void set_iterations(int64_t iterations) { iterations_ = iterations; }
 
  protected:
-  virtual void update(Variable& v, Tensor* slots) = 0;
+  virtual float slot_initial_value() const { return 0.0f; }
+  /// Runs once per step before the per-variable updates (Nadam's momentum-schedule product).
+  virtual void begin_step() {}
+  /// The update rule for one variable at `lr`; iterations() is still the count before this step.
+  virtual void update(Variable& v, Tensor* slots, float lr) = 0;
+  Config config_;
   int64_t iterations_ = 0;
 
  private:
+  void clip_gradients(const std::vector<Variable*>& variables) const;
   std::vector<Tensor> slots_;
   size_t built_for_ = 0;
+  std::shared_ptr<const Optimizer> leader_;
 };
 
 /// An optimizer from its config. Throws ValueError for an unknown kind or a bad value.

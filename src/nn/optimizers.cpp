@@ -1,4 +1,5 @@
-// SGD, Adam, AdamW and RMSprop with Keras' update rules (math/optimizers.h).
+// The update rules (SGD, Adam/AdamW, RMSprop, Nadam, Adamax, Adagrad, Lion) with Keras' formulas
+// (math/optimizers.h), and the public factories with Keras' defaults and checks.
 #include "kerosene/optimizers.h"
 
 #include <cmath>
@@ -9,126 +10,135 @@
 
 namespace kerosene {
 namespace nn {
-
-std::vector<Tensor>& Optimizer::slots(const std::vector<Variable*>& variables) {
-  if (built_for_ != variables.size()) {
-    slots_.clear();
-    for (Variable* v : variables) {
-      for (int s = 0; s < slots_per_variable(); ++s) {
-        slots_.push_back(Tensor::zeros(v->value.shape(), DType::float32, v->value.device()));
-      }
-    }
-    built_for_ = variables.size();
-  }
-  return slots_;
-}
-
-void Optimizer::apply(const std::vector<Variable*>& variables) {
-  const int per = slots_per_variable();
-  slots(variables);
-  ++iterations_;
-  for (size_t i = 0; i < variables.size(); ++i) update(*variables[i], per ? &slots_[i * per] : nullptr);
-}
-
-void Optimizer::copy_state_from(const Optimizer& other, const std::vector<Variable*>& variables) {
-  if (other.name() != name()) {
-    throw ValueError("copy_state_from: expected an optimizer of kind " + name() + ", found " + other.name());
-  }
-  iterations_ = other.iterations_;
-  learning_rate = other.learning_rate;
-  slots_.clear();
-  built_for_ = 0;  // no slots yet: the next apply creates them (zeros), as on `other`
-  if (other.built_for_ == 0) return;
-  if (other.built_for_ != variables.size()) {
-    throw ValueError("copy_state_from: expected slots for " + std::to_string(variables.size()) + " variables, found " +
-                     std::to_string(other.built_for_));
-  }
-  const size_t per = other.slots_.size() / other.built_for_;
-  for (size_t k = 0; k < other.slots_.size(); ++k) {
-    // A copy of its own (Tensor::to shares the storage when the device is the same).
-    const std::vector<float> values = other.slots_[k].to_vector<float>();
-    slots_.push_back(Tensor::from_vector(values, other.slots_[k].shape()).to(variables[k / per]->value.device()));
-  }
-  built_for_ = other.built_for_;
-}
-
 namespace {
+
+// beta^t in float32, as Keras' ops.power(beta, local_step) on float32 tensors.
+float power(float beta, int64_t t) { return static_cast<float>(std::pow(static_cast<double>(beta), static_cast<double>(t))); }
+
+// An OptimizerStep of `rule` at `lr`; the caller sets the fields its rule reads (the rest stay 0).
+backends::OptimizerStep rule_step(backends::OptimizerRule rule, float lr, const Optimizer::Config& c) {
+  backends::OptimizerStep step{};
+  step.rule = rule;
+  step.learning_rate = lr;
+  step.beta_1 = c.beta_1;
+  step.beta_2 = c.beta_2;
+  step.epsilon = c.epsilon;
+  return step;
+}
 
 class SGD final : public Optimizer {
  public:
-  explicit SGD(const optimizers::SGDOptions& o) : o_(o) { learning_rate = o.learning_rate; }
-  std::string name() const override { return "SGD"; }
-  Config config() const override {
-    return {.kind = "SGD", .learning_rate = learning_rate, .momentum = o_.momentum, .nesterov = o_.nesterov};
-  }
-  std::shared_ptr<Optimizer> clone() const override {
-    auto copy = std::make_shared<SGD>(o_);
-    copy->learning_rate = learning_rate;
-    return copy;
-  }
-  int slots_per_variable() const override { return o_.momentum != 0.0f ? 1 : 0; }
-  void update(Variable& v, Tensor* slots) override {
-    backends::SGDStep step{learning_rate, o_.momentum, o_.nesterov};
+  using Optimizer::Optimizer;
+  int slots_per_variable() const override { return config_.momentum != 0.0f ? 1 : 0; }
+  void update(Variable& v, Tensor* slots, float lr) override {
+    backends::SGDStep step{lr, config_.momentum, config_.nesterov};
     ops::backend_of("sgd_update", v.value).sgd_update(step, v.value, v.grad, slots);
   }
-
- private:
-  optimizers::SGDOptions o_;
 };
 
+// Adam and AdamW (AdamW is Adam with a weight decay by default; the base applies it).
 class Adam final : public Optimizer {
  public:
-  Adam(const optimizers::AdamOptions& o, float weight_decay, std::string name)
-      : o_(o), weight_decay_(weight_decay), name_(std::move(name)) {
-    learning_rate = o.learning_rate;
+  using Optimizer::Optimizer;
+  int slots_per_variable() const override { return config_.amsgrad ? 3 : 2; }
+  // Keras interleaves momentum and velocity per variable, then lists every velocity_hat.
+  std::vector<std::vector<int>> keras_slot_groups() const override {
+    if (config_.amsgrad) return {{0, 1}, {2}};
+    return {{0, 1}};
   }
-  std::string name() const override { return name_; }
-  Config config() const override {
-    return {.kind = name_, .learning_rate = learning_rate, .beta_1 = o_.beta_1, .beta_2 = o_.beta_2,
-            .epsilon = o_.epsilon, .weight_decay = weight_decay_};
+  void update(Variable& v, Tensor* slots, float lr) override {
+    const int64_t t = iterations_ + 1;
+    const float b1p = power(config_.beta_1, t), b2p = power(config_.beta_2, t);
+    if (!config_.amsgrad) {
+      backends::AdamStep step{lr, config_.beta_1, config_.beta_2, config_.epsilon, 0.0f, b1p, b2p};
+      ops::backend_of("adam_update", v.value).adam_update(step, v.value, v.grad, slots[0], slots[1]);
+      return;
+    }
+    backends::OptimizerStep step = rule_step(backends::OptimizerRule::adam_amsgrad, lr, config_);
+    step.c0 = lr * std::sqrt(1.0f - b2p) / (1.0f - b1p);
+    ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
   }
-  std::shared_ptr<Optimizer> clone() const override {
-    auto copy = std::make_shared<Adam>(o_, weight_decay_, name_);
-    copy->learning_rate = learning_rate;
-    return copy;
-  }
-  int slots_per_variable() const override { return 2; }
-  void update(Variable& v, Tensor* slots) override {
-    const double t = static_cast<double>(iterations_);
-    backends::AdamStep step{learning_rate, o_.beta_1, o_.beta_2, o_.epsilon, weight_decay_,
-                            static_cast<float>(std::pow(static_cast<double>(o_.beta_1), t)),
-                            static_cast<float>(std::pow(static_cast<double>(o_.beta_2), t))};
-    ops::backend_of("adam_update", v.value).adam_update(step, v.value, v.grad, slots[0], slots[1]);
-  }
-
- private:
-  optimizers::AdamOptions o_;
-  float weight_decay_;
-  std::string name_;
 };
 
 class RMSprop final : public Optimizer {
  public:
-  explicit RMSprop(const optimizers::RMSpropOptions& o) : o_(o) { learning_rate = o.learning_rate; }
-  std::string name() const override { return "RMSprop"; }
-  Config config() const override {
-    return {.kind = "RMSprop", .learning_rate = learning_rate, .momentum = o_.momentum, .epsilon = o_.epsilon,
-            .rho = o_.rho, .centered = o_.centered};
-  }
-  std::shared_ptr<Optimizer> clone() const override {
-    auto copy = std::make_shared<RMSprop>(o_);
-    copy->learning_rate = learning_rate;
-    return copy;
-  }
+  using Optimizer::Optimizer;
   int slots_per_variable() const override { return 3; }
-  void update(Variable& v, Tensor* slots) override {
-    backends::RMSpropStep step{learning_rate, o_.rho, o_.momentum, o_.epsilon, o_.centered};
-    ops::backend_of("rmsprop_update", v.value).rmsprop_update(step, v.value, v.grad, slots[0], o_.momentum != 0.0f ? &slots[1] : nullptr,
-                                            o_.centered ? &slots[2] : nullptr);
+  // Keras stores every velocity, then every momentum (if momentum > 0), then every average
+  // gradient (if centered).
+  std::vector<std::vector<int>> keras_slot_groups() const override {
+    std::vector<std::vector<int>> groups{{0}};
+    if (config_.momentum != 0.0f) groups.push_back({1});
+    if (config_.centered) groups.push_back({2});
+    return groups;
+  }
+  void update(Variable& v, Tensor* slots, float lr) override {
+    backends::RMSpropStep step{lr, config_.rho, config_.momentum, config_.epsilon, config_.centered};
+    ops::backend_of("rmsprop_update", v.value)
+        .rmsprop_update(step, v.value, v.grad, slots[0], config_.momentum != 0.0f ? &slots[1] : nullptr,
+                        config_.centered ? &slots[2] : nullptr);
+  }
+};
+
+class Nadam final : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  int slots_per_variable() const override { return 2; }
+  std::vector<float*> scalar_state() override { return {&u_product_}; }
+
+ protected:
+  // Keras' momentum schedule: u_t = beta_1 (1 - 0.5 * 0.96^t), u_product the product of u_1..u_t.
+  float u(int64_t t) const { return config_.beta_1 * (1.0f - 0.5f * power(0.96f, t)); }
+  void begin_step() override { u_product_ = u_product_ * config_.beta_1 * (1.0f - 0.5f * power(0.96f, iterations_ + 1)); }
+  void update(Variable& v, Tensor* slots, float lr) override {
+    const int64_t t = iterations_ + 1;
+    const float u_t = u(t), u_next = u(t + 1);
+    const float product_next = u_product_ * u_next;
+    backends::OptimizerStep step = rule_step(backends::OptimizerRule::nadam, lr, config_);
+    step.c0 = u_next;
+    step.c1 = 1.0f - product_next;
+    step.c2 = 1.0f - u_t;
+    step.c3 = 1.0f - u_product_;
+    step.c4 = 1.0f - power(config_.beta_2, t);
+    ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
   }
 
  private:
-  optimizers::RMSpropOptions o_;
+  float u_product_ = 1.0f;  // Keras' _u_product variable, saved after the slots
+};
+
+class Adamax final : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  int slots_per_variable() const override { return 2; }
+  void update(Variable& v, Tensor* slots, float lr) override {
+    backends::OptimizerStep step = rule_step(backends::OptimizerRule::adamax, lr, config_);
+    step.c0 = 1.0f - power(config_.beta_1, iterations_ + 1);
+    ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
+  }
+};
+
+class Adagrad final : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  int slots_per_variable() const override { return 1; }
+
+ protected:
+  float slot_initial_value() const override { return config_.initial_accumulator_value; }
+  void update(Variable& v, Tensor* slots, float lr) override {
+    const backends::OptimizerStep step = rule_step(backends::OptimizerRule::adagrad, lr, config_);
+    ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
+  }
+};
+
+class Lion final : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  int slots_per_variable() const override { return 1; }
+  void update(Variable& v, Tensor* slots, float lr) override {
+    const backends::OptimizerStep step = rule_step(backends::OptimizerRule::lion, lr, config_);
+    ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
+  }
 };
 
 void check_learning_rate(float lr) {
@@ -137,14 +147,62 @@ void check_learning_rate(float lr) {
   }
 }
 
+// The options every optimizer shares, into a Config of `kind`.
+Optimizer::Config base_config(const char* kind, const LearningRate& lr, std::optional<float> weight_decay,
+                              std::optional<float> clipnorm, std::optional<float> clipvalue,
+                              std::optional<float> global_clipnorm) {
+  Optimizer::Config c;
+  c.kind = kind;
+  c.schedule = lr.schedule();
+  c.learning_rate = lr.initial_value();
+  c.weight_decay = weight_decay.value_or(0.0f);
+  c.clipnorm = clipnorm;
+  c.clipvalue = clipvalue;
+  c.global_clipnorm = global_clipnorm;
+  return c;
+}
+
 }  // namespace
+
+std::shared_ptr<Optimizer> make_optimizer(const Optimizer::Config& c) {
+  if (!c.schedule) check_learning_rate(c.learning_rate);
+  if (c.kind == "SGD") {
+    if (c.momentum < 0.0f || c.momentum > 1.0f) {
+      throw ValueError("SGD: momentum must be in [0, 1], got " + std::to_string(c.momentum));
+    }
+    return std::make_shared<SGD>(c);
+  }
+  if (c.kind == "Adam" || c.kind == "AdamW") return std::make_shared<Adam>(c);
+  if (c.kind == "RMSprop") return std::make_shared<RMSprop>(c);
+  if (c.kind == "Nadam") return std::make_shared<Nadam>(c);
+  if (c.kind == "Adamax") return std::make_shared<Adamax>(c);
+  if (c.kind == "Adagrad") return std::make_shared<Adagrad>(c);
+  if (c.kind == "Lion") {
+    if (c.beta_1 <= 0.0f || c.beta_1 > 1.0f) {
+      throw ValueError("Lion: Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer degenerates to "
+                       "SignSGD. Received: beta_1=" + std::to_string(c.beta_1) + ".");
+    }
+    return std::make_shared<Lion>(c);
+  }
+  throw ValueError("unknown optimizer \"" + c.kind +
+                   "\"; expected SGD, Adam, AdamW, RMSprop, Nadam, Adamax, Adagrad or Lion");
+}
+
 }  // namespace nn
 
 Optimizer::Optimizer(const char* name) : Optimizer(optimizers::get(name)) {}
 Optimizer::Optimizer(const std::string& name) : Optimizer(optimizers::get(name)) {}
 std::string Optimizer::name() const { return impl_->name(); }
-float Optimizer::learning_rate() const { return impl_->learning_rate; }
+float Optimizer::learning_rate() const { return impl_->current_learning_rate(); }
+int64_t Optimizer::iterations() const { return impl_->iterations(); }
 void Optimizer::set_learning_rate(float lr) {
+  if (impl_->schedule) {
+    // Keras raises TypeError here.
+    throw RuntimeError(
+        "This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` constructor argument, "
+        "hence its learning rate is not settable. If you need the learning rate to be settable, you should "
+        "instantiate the optimizer with a float `learning_rate` argument.");
+  }
   nn::check_learning_rate(lr);
   impl_->learning_rate = lr;
 }
@@ -152,25 +210,67 @@ void Optimizer::set_learning_rate(float lr) {
 namespace optimizers {
 
 Optimizer SGD(const SGDOptions& o) {
-  nn::check_learning_rate(o.learning_rate);
-  if (o.momentum < 0.0f || o.momentum > 1.0f) throw ValueError("SGD: momentum must be in [0, 1], got " + std::to_string(o.momentum));
-  return Optimizer(std::make_shared<nn::SGD>(o));
+  auto c = nn::base_config("SGD", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  c.momentum = o.momentum;
+  c.nesterov = o.nesterov;
+  return Optimizer(nn::make_optimizer(c));
 }
 
 Optimizer Adam(const AdamOptions& o) {
-  nn::check_learning_rate(o.learning_rate);
-  return Optimizer(std::make_shared<nn::Adam>(o, 0.0f, "Adam"));
+  auto c = nn::base_config("Adam", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  c.beta_1 = o.beta_1;
+  c.beta_2 = o.beta_2;
+  c.epsilon = o.epsilon;
+  c.amsgrad = o.amsgrad;
+  return Optimizer(nn::make_optimizer(c));
 }
 
 Optimizer AdamW(const AdamWOptions& o) {
-  nn::check_learning_rate(o.learning_rate);
-  AdamOptions a{o.learning_rate, o.beta_1, o.beta_2, o.epsilon};
-  return Optimizer(std::make_shared<nn::Adam>(a, o.weight_decay, "AdamW"));
+  auto c = nn::base_config("AdamW", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  c.beta_1 = o.beta_1;
+  c.beta_2 = o.beta_2;
+  c.epsilon = o.epsilon;
+  c.amsgrad = o.amsgrad;
+  return Optimizer(nn::make_optimizer(c));
 }
 
 Optimizer RMSprop(const RMSpropOptions& o) {
-  nn::check_learning_rate(o.learning_rate);
-  return Optimizer(std::make_shared<nn::RMSprop>(o));
+  auto c = nn::base_config("RMSprop", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  c.rho = o.rho;
+  c.momentum = o.momentum;
+  c.epsilon = o.epsilon;
+  c.centered = o.centered;
+  return Optimizer(nn::make_optimizer(c));
+}
+
+Optimizer Nadam(const NadamOptions& o) {
+  auto c = nn::base_config("Nadam", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  c.beta_1 = o.beta_1;
+  c.beta_2 = o.beta_2;
+  c.epsilon = o.epsilon;
+  return Optimizer(nn::make_optimizer(c));
+}
+
+Optimizer Adamax(const AdamaxOptions& o) {
+  auto c = nn::base_config("Adamax", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  c.beta_1 = o.beta_1;
+  c.beta_2 = o.beta_2;
+  c.epsilon = o.epsilon;
+  return Optimizer(nn::make_optimizer(c));
+}
+
+Optimizer Adagrad(const AdagradOptions& o) {
+  auto c = nn::base_config("Adagrad", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  c.initial_accumulator_value = o.initial_accumulator_value;
+  c.epsilon = o.epsilon;
+  return Optimizer(nn::make_optimizer(c));
+}
+
+Optimizer Lion(const LionOptions& o) {
+  auto c = nn::base_config("Lion", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  c.beta_1 = o.beta_1;
+  c.beta_2 = o.beta_2;
+  return Optimizer(nn::make_optimizer(c));
 }
 
 Optimizer get(const std::string& name, std::optional<float> lr) {
@@ -180,35 +280,13 @@ Optimizer get(const std::string& name, std::optional<float> lr) {
   if (n == "adam") return Adam({.learning_rate = lr.value_or(0.001f)});
   if (n == "adamw") return AdamW({.learning_rate = lr.value_or(0.001f)});
   if (n == "rmsprop") return RMSprop({.learning_rate = lr.value_or(0.001f)});
-  throw ValueError("unknown optimizer \"" + name + "\"; expected sgd, adam, adamw or rmsprop");
+  if (n == "nadam") return Nadam({.learning_rate = lr.value_or(0.001f)});
+  if (n == "adamax") return Adamax({.learning_rate = lr.value_or(0.001f)});
+  if (n == "adagrad") return Adagrad({.learning_rate = lr.value_or(0.001f)});
+  if (n == "lion") return Lion({.learning_rate = lr.value_or(0.001f)});
+  throw ValueError("unknown optimizer \"" + name +
+                   "\"; expected sgd, adam, adamw, rmsprop, nadam, adamax, adagrad or lion");
 }
 
 }  // namespace optimizers
-namespace nn {
-
-std::shared_ptr<Optimizer> make_optimizer(const Optimizer::Config& c) {
-  if (c.kind == "SGD") {
-    return optimizers::SGD({.learning_rate = c.learning_rate, .momentum = c.momentum, .nesterov = c.nesterov}).impl();
-  }
-  if (c.kind == "Adam") {
-    // Keras' Adam takes weight_decay too, applied as AdamW does.
-    auto adam = optimizers::Adam({.learning_rate = c.learning_rate, .beta_1 = c.beta_1, .beta_2 = c.beta_2, .epsilon = c.epsilon});
-    if (c.weight_decay == 0.0f) return adam.impl();
-    optimizers::AdamOptions o{c.learning_rate, c.beta_1, c.beta_2, c.epsilon};
-    return std::make_shared<Adam>(o, c.weight_decay, "Adam");
-  }
-  if (c.kind == "AdamW") {
-    return optimizers::AdamW({.learning_rate = c.learning_rate, .weight_decay = c.weight_decay, .beta_1 = c.beta_1,
-                              .beta_2 = c.beta_2, .epsilon = c.epsilon})
-        .impl();
-  }
-  if (c.kind == "RMSprop") {
-    return optimizers::RMSprop(
-               {.learning_rate = c.learning_rate, .rho = c.rho, .momentum = c.momentum, .epsilon = c.epsilon, .centered = c.centered})
-        .impl();
-  }
-  throw ValueError("unknown optimizer \"" + c.kind + "\"; expected SGD, Adam, AdamW or RMSprop");
-}
-
-}  // namespace nn
 }  // namespace kerosene

@@ -6,112 +6,11 @@
 #include "nn/optimizer.h"
 #include "saving/functional_config.h"
 #include "saving/layer_codecs.h"
+#include "saving/optimizer_config.h"
 #include "train/model_state.h"
 
 namespace kerosene::saving {
 namespace {
-
-// --- Optimizers ---------------------------------------------------------------------------------
-
-const char* keras_optimizer_name(const std::string& kind) {
-  if (kind == "SGD") return "SGD";
-  if (kind == "Adam") return "adam";
-  if (kind == "AdamW") return "adamw";
-  return "rmsprop";
-}
-
-ordered_json optimizer_envelope(const nn::Optimizer& optimizer) {
-  const nn::Optimizer::Config k = optimizer.config();
-  ordered_json c;
-  c["name"] = keras_optimizer_name(k.kind);
-  // A float32 written as the double it is, as Keras writes it (0.001f -> 0.0010000000474974513).
-  c["learning_rate"] = static_cast<double>(k.learning_rate);
-  c["weight_decay"] = k.weight_decay != 0.0f ? ordered_json(static_cast<double>(k.weight_decay)) : ordered_json(nullptr);
-  for (const char* key : {"clipnorm", "global_clipnorm", "clipvalue"}) c[key] = nullptr;
-  c["use_ema"] = false;
-  c["ema_momentum"] = 0.99;
-  c["ema_overwrite_frequency"] = nullptr;
-  if (k.kind == "SGD") {
-    c["momentum"] = static_cast<double>(k.momentum);
-    c["nesterov"] = k.nesterov;
-  } else if (k.kind == "Adam" || k.kind == "AdamW") {
-    c["beta_1"] = static_cast<double>(k.beta_1);
-    c["beta_2"] = static_cast<double>(k.beta_2);
-    c["epsilon"] = static_cast<double>(k.epsilon);
-    c["amsgrad"] = false;
-  } else {
-    c["rho"] = static_cast<double>(k.rho);
-    c["momentum"] = static_cast<double>(k.momentum);
-    c["epsilon"] = static_cast<double>(k.epsilon);
-    c["centered"] = k.centered;
-  }
-  return keras_envelope("keras.optimizers", k.kind, std::move(c));
-}
-
-std::shared_ptr<nn::Optimizer> decode_optimizer(const json& e, const std::string& file) {
-  std::string where = file;
-  where += ": optimizer";
-  if (e.is_string()) {  // compile(optimizer="adam") in a hand-written config
-    return optimizers::get(e.get<std::string>()).impl();
-  }
-  if (!e.is_object() || !e.contains("class_name") || !e["class_name"].is_string()) {
-    throw ValueError(where + ": expected {\"class_name\": ..., \"config\": {...}}, found " + describe(e));
-  }
-  std::string kind = e["class_name"].get<std::string>();
-  where += " (" + kind + ")";
-  // tf.keras 2.11+ files may name the legacy optimizers "Custom>Adam" or "keras.optimizers.legacy.Adam".
-  if (const auto gt = kind.rfind('>'); gt != std::string::npos) kind = kind.substr(gt + 1);
-  if (const auto dot = kind.rfind('.'); dot != std::string::npos) kind = kind.substr(dot + 1);
-  if (kind != "SGD" && kind != "Adam" && kind != "AdamW" && kind != "RMSprop") {
-    throw ValueError(where + ": kerosene has SGD, Adam, AdamW and RMSprop");
-  }
-  static const json empty = json::object();
-  ConfigFields f(e.contains("config") ? e["config"] : empty, where);
-  nn::Optimizer::Config c;
-  c.kind = kind;
-  const json& lr = f.raw("learning_rate");
-  if (lr.is_object()) {
-    throw ValueError(where + ": option \"learning_rate\" is a schedule (" + describe(lr.value("class_name", json("?"))) +
-                     "); kerosene has no learning-rate schedules yet");
-  }
-  if (f.has("learning_rate")) {
-    c.learning_rate = static_cast<float>(f.number("learning_rate"));
-  } else if (f.has("lr")) {
-    c.learning_rate = static_cast<float>(f.number("lr"));  // Keras 2's old name
-  } else {
-    c.learning_rate = kind == "SGD" ? 0.01f : 0.001f;
-  }
-  c.weight_decay = static_cast<float>(f.number("weight_decay", kind == "AdamW" ? 0.004 : 0.0));
-  if (c.weight_decay != 0.0f && kind != "Adam" && kind != "AdamW") {
-    f.fail("weight_decay", "null (kerosene applies weight decay only with Adam and AdamW)");
-  }
-  for (const char* k : {"clipnorm", "global_clipnorm", "clipvalue", "loss_scale_factor", "gradient_accumulation_steps"}) {
-    f.require_default(k);
-  }
-  f.require_default("use_ema", false);
-  f.require_default("amsgrad", false);
-  f.require_default("decay", 0.0);
-  f.ignore({"name", "ema_momentum", "ema_overwrite_frequency", "is_legacy_optimizer", "jit_compile"});
-  if (kind == "SGD") {
-    c.momentum = static_cast<float>(f.number("momentum", 0.0));
-    c.nesterov = f.boolean("nesterov", false);
-  } else if (kind == "RMSprop") {
-    c.rho = static_cast<float>(f.number("rho", 0.9));
-    c.momentum = static_cast<float>(f.number("momentum", 0.0));
-    c.epsilon = static_cast<float>(f.number("epsilon", 1e-7));
-    c.centered = f.boolean("centered", false);
-  } else {
-    c.beta_1 = static_cast<float>(f.number("beta_1", 0.9));
-    c.beta_2 = static_cast<float>(f.number("beta_2", 0.999));
-    c.epsilon = static_cast<float>(f.number("epsilon", 1e-7));
-  }
-  f.finish();
-  try {
-    return nn::make_optimizer(c);
-  } catch (const ValueError& error) {
-    throw ValueError(where + ": " + error.what());
-  }
-}
 
 // --- Losses and metrics -------------------------------------------------------------------------
 

@@ -60,24 +60,23 @@ std::vector<std::string> layer_keys(const train::ModelState& s) {
   return keys;
 }
 
-/// The optimizer's slots in the order Keras stores them. SGD (momentum) and Adam keep one
-/// variable's slots together, as kerosene does; RMSprop stores every velocity, then every
-/// momentum (if momentum > 0), then every average gradient (if centered).
+/// The optimizer's slots in the order Keras stores them: group by group (keras_slot_groups),
+/// each group's slots interleaved per variable (Adam: m0 v0 m1 v1 ..., then v_hat0 v_hat1 ...).
 std::vector<Tensor*> keras_slot_order(nn::Optimizer& optimizer, const std::vector<nn::Variable*>& variables) {
   std::vector<Tensor>& slots = optimizer.slots(variables);
   const int per = optimizer.slots_per_variable();
   std::vector<Tensor*> out;
-  const nn::Optimizer::Config c = optimizer.config();
-  if (c.kind == "RMSprop") {
-    for (int k = 0; k < per; ++k) {
-      if ((k == 1 && c.momentum == 0.0f) || (k == 2 && !c.centered)) continue;
-      for (size_t i = 0; i < variables.size(); ++i) out.push_back(&slots[i * per + k]);
+  for (const std::vector<int>& group : optimizer.keras_slot_groups()) {
+    for (size_t i = 0; i < variables.size(); ++i) {
+      for (int k : group) out.push_back(&slots[i * per + k]);
     }
-  } else {
-    for (Tensor& t : slots) out.push_back(&t);
   }
   return out;
 }
+
+/// Keras keeps a learning_rate variable (after the iteration) only when it is a number, not a
+/// schedule.
+bool saves_learning_rate(const nn::Optimizer& optimizer) { return optimizer.schedule == nullptr; }
 
 void copy_into(Tensor& target, data::Array&& array, const std::string& what, const std::string& origin) {
   const std::vector<int64_t> want = target.shape().to_vector();
@@ -119,9 +118,10 @@ void write_weights(const Model& model, io::H5Group root, bool include_optimizer)
   io::H5Group vars = root.create_group("optimizer").create_group("vars");
   vars.set_string_attribute("name", optimizer.name());
   vars.write_dataset("0", scalar<int64_t>(DType::int64, optimizer.iterations()));
-  vars.write_dataset("1", scalar<float>(DType::float32, optimizer.learning_rate));
-  int index = 2;
+  int index = 1;
+  if (saves_learning_rate(optimizer)) vars.write_dataset(std::to_string(index++), scalar<float>(DType::float32, optimizer.learning_rate));
   for (Tensor* slot : keras_slot_order(optimizer, s.variables())) vars.write_dataset(std::to_string(index++), to_array(*slot));
+  for (float* value : optimizer.scalar_state()) vars.write_dataset(std::to_string(index++), scalar<float>(DType::float32, *value));
 }
 
 void read_weights(Model& model, const io::H5Group& root) {
@@ -182,12 +182,10 @@ void read_weights(Model& model, const io::H5Group& root) {
   nn::Optimizer& optimizer = *s.optimizer;
   const std::vector<nn::Variable*> variables = s.variables();
   // Count what the state would be without creating it: slots exist only after a step.
-  int expected = 2;
-  {
-    const nn::Optimizer::Config c = optimizer.config();
-    int per = optimizer.slots_per_variable();
-    if (c.kind == "RMSprop") per = 1 + (c.momentum != 0.0f) + c.centered;
-    expected += per * static_cast<int>(variables.size());
+  const int first_slot = saves_learning_rate(optimizer) ? 2 : 1;
+  int expected = first_slot + static_cast<int>(optimizer.scalar_state().size());
+  for (const std::vector<int>& group : optimizer.keras_slot_groups()) {
+    expected += static_cast<int>(group.size() * variables.size());
   }
   const int stored = count_numbered(vars);
   if (stored != expected) {
@@ -195,26 +193,34 @@ void read_weights(Model& model, const io::H5Group& root) {
               << optimizer.name() << " has " << expected << " variables, the file's optimizer has " << stored << "\n";
     return;
   }
-  data::Array iterations = vars.read_dataset("0");
-  data::Array learning_rate = vars.read_dataset("1");
-  if (!iterations.shape.empty() || !learning_rate.shape.empty()) {
-    throw IOError(origin + ": " + vars.path() + ": expected scalar iteration and learning rate datasets");
-  }
-  int64_t iteration_value = 0;
-  float lr_value = 0;
-  std::memcpy(&iteration_value, iterations.bytes.data(), sizeof iteration_value);
-  std::memcpy(&lr_value, learning_rate.bytes.data(), sizeof lr_value);
+  // A scalar of any numeric dtype (Keras' iteration is int64 with TensorFlow, int32 with JAX).
+  auto read_scalar = [&](int k) {
+    data::Array a = vars.read_dataset(std::to_string(k));
+    if (!a.shape.empty()) {
+      throw IOError(origin + ": " + vars.path() + ": expected optimizer variable " + std::to_string(k) +
+                    " to be a scalar, found shape " + shape_text(a.shape));
+    }
+    return data::to_tensor(std::move(a));
+  };
+  const int64_t iteration_value = read_scalar(0).to_vector<int64_t>()[0];
+  const float lr_value = first_slot == 2 ? read_scalar(1).to_vector<float>()[0] : 0.0f;
   std::vector<data::Array> slot_values;
   std::vector<Tensor*> slots = keras_slot_order(optimizer, variables);
   for (size_t k = 0; k < slots.size(); ++k) {
-    data::Array a = vars.read_dataset(std::to_string(k + 2));
+    data::Array a = vars.read_dataset(std::to_string(k + first_slot));
     if (a.shape != slots[k]->shape().to_vector()) {
-      throw ValueError(origin + ": optimizer variable " + std::to_string(k + 2) + " has shape " + shape_text(a.shape) +
-                       ", the model's " + shape_text(slots[k]->shape().to_vector()));
+      throw ValueError(origin + ": optimizer variable " + std::to_string(k + first_slot) + " has shape " +
+                       shape_text(a.shape) + ", the model's " + shape_text(slots[k]->shape().to_vector()));
     }
     slot_values.push_back(std::move(a));
   }
+  std::vector<float> scalar_values;
+  const std::vector<float*> scalars = optimizer.scalar_state();
+  for (size_t k = 0; k < scalars.size(); ++k) {
+    scalar_values.push_back(read_scalar(static_cast<int>(first_slot + slots.size() + k)).to_vector<float>()[0]);
+  }
   for (size_t k = 0; k < slots.size(); ++k) copy_into(*slots[k], std::move(slot_values[k]), "optimizer", origin);
+  for (size_t k = 0; k < scalars.size(); ++k) *scalars[k] = scalar_values[k];
   optimizer.set_iterations(iteration_value);
   if (std::isfinite(lr_value) && lr_value > 0) optimizer.learning_rate = lr_value;
 }

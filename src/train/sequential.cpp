@@ -231,6 +231,13 @@ void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
   if (s.built() && !s.nodes.empty()) s.index_variables();  // layer.trainable may have changed
 }
 
+Optimizer Model::optimizer() const {
+  if (!state_->compiled || !state_->optimizer) {
+    throw RuntimeError("model \"" + state_->name + "\" has no optimizer: call compile(optimizer, loss) first");
+  }
+  return Optimizer(state_->optimizer);
+}
+
 const std::string& Model::name() const { return state_->name; }
 
 std::vector<Layer> Model::layers() const {

@@ -129,7 +129,7 @@ void TensorBoard::on_epoch_end(int epoch, const Logs& logs) {
   }
   // Keras adds the learning rate after the train logs (_collect_learning_rate).
   if (const nn::Optimizer* optimizer = optimizer_of(model())) {
-    train_writer().add_scalar("epoch_learning_rate", optimizer->learning_rate, epoch);
+    train_writer().add_scalar("epoch_learning_rate", optimizer->current_learning_rate(), epoch);
     any_train = true;
   }
   if (any_train) train_->flush();

@@ -60,7 +60,7 @@ def check_compile(model, expected, problems):
         if key == "class_name":
             continue
         got = config.get(key)
-        same = got == value if isinstance(value, bool) else (
+        same = got == value if isinstance(value, (bool, dict)) else (
             isinstance(got, (int, float)) and abs(got - value) <= 1e-6 * abs(value))
         if not same:
             problems.append(f"optimizer {key} = {got!r}, want {value!r}")

@@ -95,6 +95,18 @@ OPTIMIZERS = {
     "adamw": lambda: keras.optimizers.AdamW(learning_rate=0.003, weight_decay=0.01),
     "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate=0.002, rho=0.8, momentum=0.5, centered=True),
 }
+# Optimizers and base-optimizer options added later: with the mse loss only.
+MORE_OPTIMIZERS = {
+    "nadam": lambda: keras.optimizers.Nadam(learning_rate=0.003, beta_1=0.8, clipvalue=0.5),
+    "adamax": lambda: keras.optimizers.Adamax(learning_rate=0.004, beta_2=0.99, weight_decay=0.02),
+    "adagrad": lambda: keras.optimizers.Adagrad(learning_rate=0.05, initial_accumulator_value=0.2, global_clipnorm=1.5),
+    "lion": lambda: keras.optimizers.Lion(learning_rate=0.0005, beta_1=0.85, beta_2=0.98),
+    "adam_amsgrad": lambda: keras.optimizers.Adam(learning_rate=0.002, amsgrad=True, clipnorm=0.7),
+    "sgd_schedule": lambda: keras.optimizers.SGD(
+        learning_rate=keras.optimizers.schedules.PiecewiseConstantDecay([1, 5], [0.1, 0.05, 0.01]), momentum=0.5),
+    "adamw_schedule": lambda: keras.optimizers.AdamW(
+        learning_rate=keras.optimizers.schedules.PolynomialDecay(0.01, 20, power=2.0, cycle=True), amsgrad=True),
+}
 LOSSES = {
     "scce": ("sparse_categorical_crossentropy", ["accuracy"], "softmax"),
     "cce": ("categorical_crossentropy", ["categorical_accuracy"], "softmax"),
@@ -118,12 +130,13 @@ def trained_cases():
     rng = np.random.default_rng(SEED)
     out = []
     specs = [(f"{o}_{t}", o, t, False) for o in OPTIMIZERS for t in LOSSES] + [("sgd_scce_logits", "sgd", "scce", True)]
+    specs += [(f"{o}_mse", o, "mse", False) for o in MORE_OPTIMIZERS]
     for name, opt, tag, logits in specs:
         loss, metrics, activation = LOSSES[tag]
         model = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"),
                                   layers.Dense(3, activation="linear" if logits else activation)])
         loss_obj = keras.losses.SparseCategoricalCrossentropy(from_logits=True) if logits else loss
-        model.compile(optimizer=OPTIMIZERS[opt](), loss=loss_obj, metrics=metrics)
+        model.compile(optimizer={**OPTIMIZERS, **MORE_OPTIMIZERS}[opt](), loss=loss_obj, metrics=metrics)
         x = rng.uniform(-1, 1, size=(8, 6)).astype("float32")
         model.fit(x, targets(loss, rng), batch_size=4, epochs=1, shuffle=False, verbose=0)
         out.append((name, model, x))

@@ -413,6 +413,28 @@ std::vector<Case> value_cases() {
                      out.push_back(host(r));
                      return out;
                    }});
+  cases.push_back({"optimizer_update (Adam amsgrad, Nadam, Adamax, Adagrad, Lion)", [](const Device& d) {
+                     const int64_t n = 1000;
+                     Outputs out;
+                     Tensor g = random(d, {n}, 30);
+                     // Constants as nn::Optimizer computes them at step 3 with Keras' defaults.
+                     const std::vector<OptimizerStep> steps{
+                         {OptimizerRule::adam_amsgrad, 0.001f, 0.9f, 0.999f, 1e-7f, 0.0011f, 0, 0, 0, 0},
+                         {OptimizerRule::nadam, 0.001f, 0.9f, 0.999f, 1e-7f, 0.4662f, 0.8756f, 0.5576f, 0.7681f, 0.003f},
+                         {OptimizerRule::adamax, 0.001f, 0.9f, 0.999f, 1e-7f, 0.271f, 0, 0, 0, 0},
+                         {OptimizerRule::adagrad, 0.001f, 0, 0, 1e-7f, 0, 0, 0, 0, 0},
+                         {OptimizerRule::lion, 0.001f, 0.9f, 0.99f, 0, 0, 0, 0, 0, 0}};
+                     uint64_t seed = 31;
+                     for (const OptimizerStep& step : steps) {
+                       Tensor p = random(d, {n}, seed++);
+                       Tensor slots[3] = {random(d, {n}, seed++, -0.1f, 0.1f), random(d, {n}, seed++, 0.0f, 0.1f),
+                                          random(d, {n}, seed++, 0.0f, 0.1f)};
+                       backend(d).optimizer_update(step, p, g, slots);
+                       out.push_back(host(p));
+                       for (int k = 0; k < optimizer_rule_slots(step.rule); ++k) out.push_back(host(slots[k]));
+                     }
+                     return out;
+                   }});
   return cases;
 }
 

@@ -34,14 +34,20 @@ std::map<std::string, std::string> options_structs(const std::string& header) {
   std::map<std::string, std::string> out;
   const std::string text = read("include/kerosene/" + header);
   const std::regex block(R"(\nstruct (\w+Options) \{([\s\S]*?)\n\};)");
-  const std::regex field(R"(^\s*[\w:<>, ]+?\s+(\w+)\s*(=.*|\{.*\})?;\s*$)");
+  // A declaration: its type, then one or more declarators ("a = 1", "b{}", "c = {2, 2}").
+  const std::regex declaration(R"(^\s*([\w:]+(<[^;]*>)?)\s+([^;()]*);\s*$)");
+  const std::regex declarator(R"((^|,)\s*(\w+)\s*(=\s*(\{[^}]*\}|[^,{]+)|\{[^}]*\})?)");
   for (std::sregex_iterator it(text.begin(), text.end(), block), end; it != end; ++it) {
     std::vector<std::string> fields;
     std::stringstream body((*it)[2].str());
     for (std::string line; std::getline(body, line);) {
       line = line.substr(0, line.find("//"));
       std::smatch m;
-      if (std::regex_match(line, m, field)) fields.push_back(m[1]);
+      if (!std::regex_match(line, m, declaration)) continue;
+      const std::string names = m[3];
+      for (std::sregex_iterator d(names.begin(), names.end(), declarator), none; d != none; ++d) {
+        fields.push_back((*d)[2]);
+      }
     }
     out[(*it)[1]] = join(fields);
   }
@@ -57,8 +63,8 @@ TEST(ReadmeOptionsTable, ListsEveryOptionsStructWithItsFieldsInOrder) {
   for (const char* header : {"layers.h", "model.h", "optimizers.h"}) {
     for (const auto& [name, fields] : options_structs(header)) {
       ++structs;
-      ASSERT_TRUE(table.count(name)) << name << " (" << header << ") is missing from README.md's options table";
-      EXPECT_EQ(table[name], fields) << "README.md's row for " << name << " differs from " << header;
+      ASSERT_TRUE(table.count(name)) << name << " (" << header << ") is missing from README.md's options table (python3 scripts/options_table.py rewrites it)";
+      EXPECT_EQ(table[name], fields) << "README.md's row for " << name << " differs from " << header << " (python3 scripts/options_table.py rewrites it)";
     }
   }
   EXPECT_EQ(table.size(), structs) << "README.md's options table lists a struct the headers do not have";

@@ -82,6 +82,7 @@ class CpuBackend final : public Backend {
 
   void sgd_update(const SGDStep& s, Tensor& param, const Tensor& grad, Tensor* velocity) override;
   void adam_update(const AdamStep& s, Tensor& param, const Tensor& grad, Tensor& m, Tensor& v) override;
+  void optimizer_update(const OptimizerStep& s, Tensor& param, const Tensor& grad, Tensor* slots) override;
   void rmsprop_update(const RMSpropStep& s, Tensor& param, const Tensor& grad, Tensor& ms,
                       Tensor* mom, Tensor* mg) override;
 

@@ -69,4 +69,19 @@ void CpuBackend::rmsprop_update(const RMSpropStep& s, Tensor& param, const Tenso
   });
 }
 
+void CpuBackend::optimizer_update(const OptimizerStep& s, Tensor& param, const Tensor& grad, Tensor* slots) {
+  float* p = f32(param);
+  const float* g = f32(grad);
+  const int used = optimizer_rule_slots(s.rule);
+  float* s0 = f32(slots[0]);
+  float* s1 = used > 1 ? f32(slots[1]) : nullptr;
+  float* s2 = used > 2 ? f32(slots[2]) : nullptr;
+  const int64_t n = param.numel();
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      math::optimizer_rule(s, p[i], g[i], s0 + i, s1 ? s1 + i : nullptr, s2 ? s2 + i : nullptr);
+    }
+  });
+}
+
 }  // namespace kerosene::backends::cpu

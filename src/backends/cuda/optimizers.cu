@@ -36,6 +36,14 @@ __global__ void rmsprop_kernel(float* p, const float* g, float* ms, float* mom, 
   }
 }
 
+// The rules of OptimizerRule; s is passed by value (kernel parameter memory).
+__global__ void optimizer_rule_kernel(OptimizerStep s, float* p, const float* g, float* s0, float* s1, float* s2,
+                                      int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += thread_count()) {
+    math::optimizer_rule(s, p[i], g[i], s0 + i, s1 ? s1 + i : nullptr, s2 ? s2 + i : nullptr);
+  }
+}
+
 }  // namespace
 
 int sgd_update(int device, const SGDStep* s, float* param, const float* grad, float* velocity, int64_t n) {
@@ -70,6 +78,15 @@ int rmsprop_update(int device, const RMSpropStep* s, float* param, const float* 
   rmsprop_kernel<<<blocks_for(n), kBlock, 0, state->stream>>>(param, grad, ms, mom, mg, n, s->learning_rate, s->rho,
                                                                s->momentum, s->epsilon);
   return check_launch("rmsprop_update");
+}
+
+int optimizer_update(int device, const OptimizerStep* s, float* param, const float* grad, float* slot0, float* slot1,
+                     float* slot2, int64_t n) {
+  if (n <= 0) return cuda_abi::kOk;
+  DeviceState* state = nullptr;
+  KEROSENE_TRY(acquire(device, &state));
+  optimizer_rule_kernel<<<blocks_for(n), kBlock, 0, state->stream>>>(*s, param, grad, slot0, slot1, slot2, n);
+  return check_launch("optimizer_update");
 }
 
 }  // namespace kerosene::backends::cuda_impl

@@ -29,8 +29,8 @@ namespace kerosene::backends::cuda_abi {
 
 // 2: InitOptions serves scratch memory; 3: ActivationParams; 4: merge kernels; 5: normalization
 // kernels; 6: spatial copies, Conv2DParams' dilation; 7: Conv2DParams' groups (depthwise);
-// 8: synchronized batch normalization.
-inline constexpr int kAbiVersion = 8;
+// 8: synchronized batch normalization; 9: optimizer_update (OptimizerStep).
+inline constexpr int kAbiVersion = 9;
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -241,6 +241,10 @@ struct Plugin {
                      float* v, int64_t n);
   int (*rmsprop_update)(int device, const RMSpropStep* s, float* param, const float* grad,
                         float* ms, float* mom, float* mg, int64_t n);
+  /// Adam with amsgrad, Nadam, Adamax, Adagrad, Lion (s->rule); slots past
+  /// optimizer_rule_slots(s->rule) are null.
+  int (*optimizer_update)(int device, const OptimizerStep* s, float* param, const float* grad, float* slot0,
+                          float* slot1, float* slot2, int64_t n);
 
   // --- NCCL (libnccl.so.2 is dlopen()ed by the plugin on first use, so the plugin loads and
   //     runs single-GPU work without it; every function below returns kError, with the loader's

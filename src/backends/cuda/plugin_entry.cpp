@@ -134,6 +134,7 @@ const cuda_abi::Plugin kPlugin = {
     .sgd_update = sgd_update,
     .adam_update = adam_update,
     .rmsprop_update = rmsprop_update,
+    .optimizer_update = optimizer_update,
     .nccl_version = nccl_version,
     .nccl_unique_id = nccl_unique_id,
     .nccl_comm_init_all = nccl_comm_init_all,

@@ -107,6 +107,8 @@ int sgd_update(int device, const SGDStep* s, float* param, const float* grad, fl
 int adam_update(int device, const AdamStep* s, float* param, const float* grad, float* m, float* v, int64_t n);
 int rmsprop_update(int device, const RMSpropStep* s, float* param, const float* grad, float* ms, float* mom,
                    float* mg, int64_t n);
+int optimizer_update(int device, const OptimizerStep* s, float* param, const float* grad, float* slot0, float* slot1,
+                     float* slot2, int64_t n);
 
 // nccl.cpp
 int nccl_version(int* version);

@@ -279,5 +279,12 @@ void CudaBackend::rmsprop_update(const RMSpropStep& s, Tensor& param, const Tens
   check(api_.rmsprop_update(ordinal_, &s, f32(param), f32(grad), f32(ms), f32(mom), f32(mg), param.numel()),
         "RMSprop update");
 }
+void CudaBackend::optimizer_update(const OptimizerStep& s, Tensor& param, const Tensor& grad, Tensor* slots) {
+  const int used = optimizer_rule_slots(s.rule);
+  std::lock_guard lock(mutex_);
+  check(api_.optimizer_update(ordinal_, &s, f32(param), f32(grad), f32(&slots[0]), used > 1 ? f32(&slots[1]) : nullptr,
+                              used > 2 ? f32(&slots[2]) : nullptr, param.numel()),
+        "optimizer update");
+}
 
 }  // namespace kerosene::backends::cuda_plugin

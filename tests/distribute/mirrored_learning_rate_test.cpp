@@ -1,0 +1,93 @@
+// A learning rate set by a callback during a mirrored fit reaches every replica: with
+// LearningRateScheduler or ReduceLROnPlateau, two replicas on logical CPUs train as one device.
+// (Each replica has its own optimizer; before the replicas followed replica 0's learning rate,
+// the others kept the one compile gave them and the replicas drifted apart.)
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli_util.h"
+#include "kerosene/kerosene.h"
+
+namespace kerosene {
+namespace {
+
+using test_util::run_in_fresh_process;
+
+std::pair<Tensor, Tensor> regression_data(int64_t n) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n * 6)), y(static_cast<size_t>(n * 2));
+  for (float& v : x) v = u(rng);
+  for (float& v : y) v = u(rng);
+  return {Tensor::from_vector(x, {n, 6}), Tensor::from_vector(y, {n, 2})};
+}
+
+Sequential small_mlp() { return Sequential({layers::Input({6}), layers::Dense(8, "tanh"), layers::Dense(2)}); }
+
+double max_difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto va = a[i].to_vector<float>(), vb = b[i].to_vector<float>();
+    for (size_t j = 0; j < va.size(); ++j) worst = std::max(worst, static_cast<double>(std::fabs(va[j] - vb[j])));
+  }
+  return worst;
+}
+
+void expect_mirrored_follows(const std::function<CallbackPtr()>& make_callback, const char* what) {
+  config::set_logical_device_configuration(config::list_physical_devices("CPU").at(0),
+                                           std::vector<config::LogicalDeviceConfiguration>(2));
+  auto [x, y] = regression_data(64);
+  utils::set_random_seed(5);
+  Sequential single = small_mlp();
+  const auto initial = single.get_weights();
+  distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
+  std::optional<Sequential> mirrored;
+  {
+    auto scope = strategy.scope();
+    mirrored.emplace(small_mlp());
+  }
+  mirrored->set_weights(initial);
+  single.compile(optimizers::SGD({.learning_rate = 0.2f, .momentum = 0.5f}), "mse");
+  mirrored->compile(optimizers::SGD({.learning_rate = 0.2f, .momentum = 0.5f}), "mse");
+  FitOptions fit;
+  fit.batch_size = 16;
+  fit.epochs = 4;
+  fit.verbose = 0;
+  fit.shuffle = false;
+  fit.callbacks = {make_callback()};
+  single.fit(x, y, fit);
+  fit.callbacks = {make_callback()};
+  mirrored->fit(x, y, fit);
+  FRESH_CHECK_MSG(std::fabs(single.optimizer().learning_rate() - 0.2f) > 1e-3, std::string(what) + " changed nothing");
+  FRESH_CHECK(single.optimizer().learning_rate() == mirrored->optimizer().learning_rate());
+  const double weights = max_difference(single.get_weights(), mirrored->get_weights());
+  FRESH_CHECK_MSG(weights < 2e-5, std::string(what) + ": weights differ by " + std::to_string(weights));
+}
+
+TEST(MirroredLearningRateTest, LearningRateSchedulerReachesEveryReplica) {
+  run_in_fresh_process([] {
+    expect_mirrored_follows(
+        [] { return std::make_shared<callbacks::LearningRateScheduler>([](int epoch, double lr) { return epoch == 0 ? lr : lr * 0.3; }); },
+        "LearningRateScheduler");
+  });
+}
+
+TEST(MirroredLearningRateTest, ReduceLROnPlateauReachesEveryReplica) {
+  run_in_fresh_process([] {
+    // min_delta 10: no epoch counts as an improvement after the first, so it reduces every epoch.
+    expect_mirrored_follows(
+        [] {
+          return std::make_shared<callbacks::ReduceLROnPlateau>(
+              callbacks::ReduceLROnPlateau::Options{.monitor = "loss", .factor = 0.5, .patience = 1, .min_delta = 10});
+        },
+        "ReduceLROnPlateau");
+  });
+}
+
+}  // namespace
+}  // namespace kerosene
