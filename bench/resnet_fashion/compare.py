@@ -82,6 +82,57 @@ def parse_json(text: str):
     return None
 
 
+def report(frameworks, runs, steps, epochs, eval_each_epoch) -> None:
+    """Prints the Markdown table and the per-round ratios of a session's runs."""
+    ok = {fw: [r for r in runs if r["framework"] == fw and not r.get("failed")] for fw in frameworks}
+    versions = {fw: (ok[fw][0].get("version", "") if ok[fw] else "") for fw in frameworks}
+    med = {fw: statistics.median([r["epoch_equiv"] for r in ok[fw]]) for fw in frameworks if ok[fw]}
+
+    def spread(xs):
+        return f"{min(xs):.2f}-{max(xs):.2f}" if xs else ""
+
+    print("| framework | runs | epoch-equivalent s, median (min-max) | median / kerosene's median | "
+          + ("first epoch s, median | " if not steps else "") + "test accuracy, mean ± sd (min-max) |")
+    print("|---|---:|---:|---:|" + ("---:|" if not steps else "") + "---|")
+    for fw in frameworks:
+        rs = ok[fw]
+        if not rs:
+            print(f"| {fw} | 0 | n/a | | |")
+            continue
+        eq = [r["epoch_equiv"] for r in rs]
+        ratio = med[fw] / med["kerosene"] if "kerosene" in med else float("nan")
+        accs = []
+        if eval_each_epoch:
+            for e in range(epochs):
+                a = [r["test_accuracy_per_epoch"][e] for r in rs if len(r.get("test_accuracy_per_epoch", [])) > e]
+                if a:
+                    sd = statistics.stdev(a) if len(a) > 1 else 0.0
+                    accs.append(f"ep{e + 1}: {statistics.mean(a):.4f} ± {sd:.4f} ({min(a):.4f}-{max(a):.4f})")
+        else:
+            a = [r["test_accuracy"] for r in rs]
+            sd = statistics.stdev(a) if len(a) > 1 else 0.0
+            accs.append(f"{statistics.mean(a):.4f} ± {sd:.4f} ({min(a):.4f}-{max(a):.4f})")
+        first = ""
+        if not steps:
+            first = f"{statistics.median([r['epoch_seconds'][0] for r in rs]):.2f} | "
+        name = f"{fw} ({versions[fw]})" if versions[fw] else fw
+        print(f"| {name} | {len(rs)} | {med[fw]:.2f} ({spread(eq)}) | {ratio:.2f}x | {first}{'; '.join(accs)} |")
+    # Ratios within each round (the runs of one round saw about the same load), then their median.
+    if "kerosene" in med:
+        by_round = {}
+        for r in runs:
+            if not r.get("failed"):
+                by_round.setdefault(r["round"], {})[r["framework"]] = r["epoch_equiv"]
+        print()
+        for fw in frameworks:
+            if fw == "kerosene":
+                continue
+            q = [v[fw] / v["kerosene"] for v in by_round.values() if fw in v and "kerosene" in v]
+            if q:
+                print(f"{fw} / kerosene, per round: median {statistics.median(q):.2f} "
+                      f"(min {min(q):.2f}, max {max(q):.2f}; {', '.join(f'{x:.2f}' for x in q)})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
@@ -102,7 +153,18 @@ def main() -> int:
     ap.add_argument("--allow-missing", action="store_true")
     ap.add_argument("--timeout", type=int, default=3600)
     ap.add_argument("--json-out", default="")
+    ap.add_argument("--report-from", default="", help="print the report of a saved --json-out file; run nothing")
     args = ap.parse_args()
+    if args.report_from:
+        with open(args.report_from) as fh:
+            saved = json.load(fh)
+        a, m = saved["args"], saved["machine"]
+        fws = [f for f in a["frameworks"].split(",") if any(r["framework"] == f for r in saved["runs"])]
+        print(f"# session of {saved['started']}: {m['model_name']}, {m['cpus']} CPUs, avx512f={m['avx512f']} "
+              f"avx512_bf16={m['avx512_bf16']}\nuptime before: {saved['uptime_before']}\n"
+              f"uptime after: {saved['uptime_after']}\n")
+        report(fws, saved["runs"], a["steps"], a["epochs"], a["eval_each_epoch"])
+        return 0
 
     frameworks = [f for f in args.frameworks.split(",") if f]
     data_dir = os.path.abspath(args.data_dir)
@@ -191,39 +253,7 @@ def main() -> int:
 
     up_after = sh("uptime")
     print(f"uptime after: {up_after}\n")
-    ok = {fw: [r for r in runs if r["framework"] == fw and not r.get("failed")] for fw in frameworks}
-    versions = {fw: (ok[fw][0].get("version", "") if ok[fw] else "") for fw in frameworks}
-    med = {fw: statistics.median([r["epoch_equiv"] for r in ok[fw]]) for fw in frameworks if ok[fw]}
-
-    def spread(xs):
-        return f"{min(xs):.2f}-{max(xs):.2f}" if xs else ""
-
-    print("| framework | runs | epoch-equivalent s, median (min-max) | kerosene speed-up | "
-          + ("first epoch s, median | " if not args.steps else "") + "test accuracy, mean ± sd (min-max) |")
-    print("|---|---:|---:|---:|" + ("---:|" if not args.steps else "") + "---|")
-    for fw in frameworks:
-        rs = ok[fw]
-        if not rs:
-            print(f"| {fw} | 0 | n/a | | |")
-            continue
-        eq = [r["epoch_equiv"] for r in rs]
-        ratio = med[fw] / med["kerosene"] if "kerosene" in med else float("nan")
-        accs = []
-        if args.eval_each_epoch:
-            for e in range(args.epochs):
-                a = [r["test_accuracy_per_epoch"][e] for r in rs if len(r.get("test_accuracy_per_epoch", [])) > e]
-                if a:
-                    sd = statistics.stdev(a) if len(a) > 1 else 0.0
-                    accs.append(f"ep{e + 1}: {statistics.mean(a):.4f} ± {sd:.4f} ({min(a):.4f}-{max(a):.4f})")
-        else:
-            a = [r["test_accuracy"] for r in rs]
-            sd = statistics.stdev(a) if len(a) > 1 else 0.0
-            accs.append(f"{statistics.mean(a):.4f} ± {sd:.4f} ({min(a):.4f}-{max(a):.4f})")
-        first = ""
-        if not args.steps:
-            first = f"{statistics.median([r['epoch_seconds'][0] for r in rs]):.2f} | "
-        name = f"{fw} ({versions[fw]})" if versions[fw] else fw
-        print(f"| {name} | {len(rs)} | {med[fw]:.2f} ({spread(eq)}) | {ratio:.2f}x | {first}{'; '.join(accs)} |")
+    report(frameworks, runs, args.steps, args.epochs, args.eval_each_epoch)
     if args.json_out:
         os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
         with open(args.json_out, "w") as fh:

@@ -15,6 +15,7 @@
 // epoch_seconds: wall time of each epoch measured by a callback (data in memory, no evaluation);
 // warm_seconds: the same after the epoch's first --warmup-steps W (default 10) batches.
 // --eval-each-epoch 1: test accuracy after every epoch too (fit's validation_data; not timed).
+// --eval 0: no evaluation at the end (for profiling the training steps alone).
 #include <kerosene/kerosene.h>
 
 #include <chrono>
@@ -70,12 +71,12 @@ class EpochTimer : public ks::Callback {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int epochs = 1, threads = 0, steps = 0, batch = 128, warmup = 10, eval_each = 0;
+  int epochs = 1, threads = 0, steps = 0, batch = 128, warmup = 10, eval_each = 0, eval_end = 1;
   uint64_t seed = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) {
-      std::fprintf(stderr, "usage: %s [--epochs E] [--seed S] [--threads N] [--steps N] [--batch-size B] [--warmup-steps W] [--eval-each-epoch 0|1]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--epochs E] [--seed S] [--threads N] [--steps N] [--batch-size B] [--warmup-steps W] [--eval-each-epoch 0|1] [--eval 0|1]\n", argv[0]);
       return 2;
     }
     const char* v = argv[++i];
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
     else if (a == "--batch-size") batch = std::atoi(v);
     else if (a == "--warmup-steps") warmup = std::atoi(v);
     else if (a == "--eval-each-epoch") eval_each = std::atoi(v);
+    else if (a == "--eval") eval_end = std::atoi(v);
     else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
   }
   try {
@@ -116,7 +118,8 @@ int main(int argc, char** argv) {
     if (steps > 0) fit.steps_per_epoch = steps;
     if (eval_each) fit.validation_data = std::make_pair(x_test, test.y);
     model.fit(x_train, train.y, fit);
-    const ks::EvaluateResult result = model.evaluate(x_test, test.y, {.batch_size = 1000, .verbose = 0});
+    ks::EvaluateResult result{{{"loss", -1.0}, {"accuracy", -1.0}}};  // --eval 0 (profiling): -1
+    if (eval_end) result = model.evaluate(x_test, test.y, {.batch_size = 1000, .verbose = 0});
 
     std::string secs;
     std::string warm, accs;
