@@ -153,6 +153,21 @@ class Model {
   /// Every output, in the order of the model's outputs (Keras' predict returns a list).
   std::vector<Tensor> predict_outputs(const Tensors& x, const PredictOptions& options = {});
 
+  // --- One batch, as Keras' *_on_batch: every row of x is one batch; no callbacks, no
+  // progress bar. The values are this batch's alone (Keras resets the metrics first), in
+  // evaluate's order. ---
+
+  /// One optimizer step on the batch; its loss and metrics (before the step's update).
+  EvaluateResult train_on_batch(const Tensors& x, const Tensors& y);
+  /// The batch's loss and metrics, nothing updated.
+  EvaluateResult test_on_batch(const Tensors& x, const Tensors& y);
+  /// The model's output for the batch, in inference mode (one output; call for several).
+  Tensor predict_on_batch(const Tensors& x);
+  /// Keras' model(x, training=...): every output for x as one batch, in training mode
+  /// (Dropout drops, BatchNormalization uses and updates the batch's statistics) or not.
+  std::vector<Tensor> call(const Tensors& x, bool training = false);
+  std::vector<Tensor> operator()(const Tensors& x, bool training = false) { return call(x, training); }
+
   /// Keras' summary table; to stdout unless a stream is given.
   void summary(std::ostream* out = nullptr) const;
   std::string summary_string() const;
