@@ -149,9 +149,13 @@ class Model {
   /// Every output, in the order of the model's outputs (Keras' predict returns a list).
   std::vector<Tensor> predict_outputs(const Tensors& x, const PredictOptions& options = {});
 
-  /// Keras' summary table; to stdout unless a stream is given.
-  void summary(std::ostream* out = nullptr) const;
-  std::string summary_string() const;
+  /// Keras 3's summary: a box-drawn table, then the parameter counts with their sizes
+  /// ("Total params: 54,410 (212.54 KB)"; "Optimizer params" once the optimizer has state). To
+  /// stdout unless a stream is given. `line_length` 0: Keras' default, min(88, or 108 for a
+  /// Functional model with branches, terminal width - 4); the terminal width is $COLUMNS, else
+  /// stdout's terminal, else 80.
+  void summary(std::ostream* out = nullptr, int line_length = 0) const;
+  std::string summary_string(int line_length = 0) const;
 
   const std::string& name() const;
   std::vector<Layer> layers() const;
