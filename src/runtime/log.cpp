@@ -19,9 +19,7 @@ bool enabled(Level level) { return static_cast<int>(level) >= min_level(); }
 
 void write(Level level, const std::string& message) {
   if (!enabled(level)) return;
-  const char* prefix = level == Level::warning ? "kerosene: warning: " : level == Level::error ? "kerosene: error: "
-                                                                                                : "kerosene: ";
-  const std::string line = prefix + message + "\n";
+  const std::string line = "kerosene: " + message + "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

@@ -14,8 +14,8 @@ enum class Level { info = 0, warning = 1, error = 2 };
 int min_level();
 /// Whether a line of this level is printed.
 bool enabled(Level level);
-/// Writes "kerosene: <message>" (warnings: "kerosene: warning: <message>") and a newline to
-/// stderr in one write, when the level is enabled.
+/// Writes "kerosene: <message>" and a newline to stderr in one write, when the level is
+/// enabled. The level filters; the wording ("warning: ...") is the message's own.
 void write(Level level, const std::string& message);
 
 }  // namespace kerosene::log
