@@ -4,6 +4,7 @@
 // times differ from run to run: they are masked, and the formats of times are tested apart.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>

@@ -2,6 +2,7 @@
 // Keras' own output); these tests pin the rules one by one, with regexes only for timings.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <sstream>
