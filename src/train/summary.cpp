@@ -14,8 +14,10 @@ namespace {
 
 constexpr int64_t kFloatBytes = 4;  // every variable is float32
 
-// Keras' optimizer.variables: `iterations` (int64) and `learning_rate` (float32), then its
-// slots, which Keras creates only for the options in use (RMSprop's momentum and centered).
+// Keras' optimizer.variables: `iterations` and `learning_rate`, then its slots, which Keras
+// creates only for the options in use (RMSprop's momentum and centered). The sizes are the JAX
+// backend's, where the samples come from: iterations is an int32 there (no 64-bit integers by
+// default), so both scalars take 4 bytes (TensorFlow's int64 would make it 12).
 struct OptimizerSize {
   int64_t count = 0;
   int64_t bytes = 0;
@@ -25,7 +27,7 @@ OptimizerSize optimizer_size(const train::ModelState& s, int64_t trainable) {
   const auto config = s.optimizer->config();
   int64_t slots = s.optimizer->slots_per_variable();
   if (config.kind == "RMSprop") slots = 1 + (config.momentum != 0.0f ? 1 : 0) + (config.centered ? 1 : 0);
-  return {2 + slots * trainable, 8 + 4 + slots * trainable * kFloatBytes};
+  return {2 + slots * trainable, 4 + 4 + slots * trainable * kFloatBytes};
 }
 
 // Keras' format_layer_shape: "(None, 10)".
