@@ -77,21 +77,26 @@ using CallbackPtr = std::shared_ptr<Callback>;
 
 namespace callbacks {
 
-/// Keras' progress bar. verbose 1: a bar redrawn in place on a terminal (one line per update
-/// when the stream is not a terminal); verbose 2: one line per epoch. Writes to stderr by default.
-///   1875/1875 [==============================] - 3s 1ms/step - loss: 0.2962 - accuracy: 0.9138
-/// Logs are shown as given (fit passes running averages). The verbosity is the constructor's;
-/// params().epochs and params().steps give the `Epoch i/N` header (printed, as in Keras 2.x,
-/// only when epochs > 1) and the bar's target (steps 0: unknown, shown as `n/Unknown`).
-/// Between on_train_begin and on_train_end the on_test_* hooks print nothing, so validation
-/// inside fit stays silent, as in Keras.
+/// Keras 3's progress bar, on stdout as in Keras. verbose 1: a bar redrawn in place (backspaces
+/// and '\r', as Keras writes it on Linux whatever the stream); verbose 2: one line per epoch.
+///   1875/1875 ━━━━━━━━━━━━━━━━━━━━ 3s 1ms/step - accuracy: 0.9138 - loss: 0.2962
+///   1875/1875 - 3s - 1ms/step - accuracy: 0.9138 - loss: 0.2962          (verbose 2)
+/// Logs are shown as given (fit passes running averages), in Keras' order: names sorted, the
+/// val_* ones after the others. The `Epoch i/N` header is printed only when epochs > 1.
+/// params().steps is the bar's target (0: unknown, shown as `n/Unknown`). Between
+/// on_train_begin and on_train_end the on_test_* hooks print nothing, so validation inside fit
+/// stays silent, as in Keras. Passed to fit/evaluate/predict, it replaces the default bar.
+/// Bold and colour (ANSI codes) only when the stream is a terminal.
 class ProgbarLogger : public Callback {
  public:
-  /// `out`: the stream written to; nullptr means std::cerr. Not owned.
-  explicit ProgbarLogger(int verbose = 1, std::ostream* out = nullptr);
-  /// Whether to redraw in place with '\r'; default: whether the stream is a terminal
-  /// (std::cerr or std::cout attached to a tty; never for other streams).
+  /// `verbose`: 1 bar, 2 a line per epoch, 0 silent; -1 (the default) takes fit's `verbose`,
+  /// as Keras' ProgbarLogger does. `out`: the stream written to; nullptr means std::cout. Not owned.
+  explicit ProgbarLogger(int verbose = -1, std::ostream* out = nullptr);
+  /// Whether to redraw in place ("\b...\r"; the default, as Keras on POSIX) or to start each
+  /// update on a new line.
   void set_dynamic_display(bool dynamic) { dynamic_ = dynamic; }
+  /// Whether to write Keras' ANSI bold and colour codes; default: whether `out` is a terminal.
+  void set_colors(bool colors) { colors_ = colors; }
 
   void on_train_begin(const Logs& logs) override;
   void on_train_end(const Logs& logs) override;
@@ -106,21 +111,24 @@ class ProgbarLogger : public Callback {
   void on_predict_end(const Logs& logs) override;
 
  private:
+  int verbosity() const;
   void start(int target);
+  void finish(const Logs& logs);
+  double step_seconds(int current, double now);
   void update(int current, const Logs& logs, bool finalize);
-  void draw_bar(int current, const Logs& logs, bool finalize, double now);
-  void draw_summary(int current, const Logs& logs, double now);
+  void draw_bar(int current, const std::vector<std::pair<std::string, double>>& entries, bool finalize, double now,
+                double per_step);
 
   int verbose_;
   std::ostream* out_;
-  bool dynamic_;
+  bool dynamic_ = true;
+  bool colors_;
   bool in_fit_ = false;
   int target_ = 0;  // <= 0: unknown
   int seen_ = 0;
   double start_time_ = 0;
   double first_step_time_ = -1;  // when step 1 ended; < 0 until then
-  double last_draw_time_ = 0;
-  bool drawn_ = false;  // the first update of a bar is never throttled
+  double last_draw_time_ = 0;    // 0: never drawn, so the first update always is
   size_t last_line_width_ = 0;
   Logs no_logs_;
 };

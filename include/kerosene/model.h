@@ -168,9 +168,13 @@ class Model {
   std::vector<Tensor> call(const Tensors& x, bool training = false);
   std::vector<Tensor> operator()(const Tensors& x, bool training = false) { return call(x, training); }
 
-  /// Keras' summary table; to stdout unless a stream is given.
-  void summary(std::ostream* out = nullptr) const;
-  std::string summary_string() const;
+  /// Keras 3's summary: a box-drawn table, then the parameter counts with their sizes
+  /// ("Total params: 54,410 (212.54 KB)"; "Optimizer params" once the optimizer has state). To
+  /// stdout unless a stream is given. `line_length` 0: Keras' default, min(88, or 108 for a
+  /// Functional model with branches, terminal width - 4); the terminal width is $COLUMNS, else
+  /// stdout's terminal, else 80.
+  void summary(std::ostream* out = nullptr, int line_length = 0) const;
+  std::string summary_string(int line_length = 0) const;
 
   const std::string& name() const;
   std::vector<Layer> layers() const;

@@ -32,7 +32,11 @@ int run_evaluate(const EvaluateArgs& a) {
   auto [train, test] = datasets::load(a.dataset);
   check_split(test, "test", classes_of(model));
   const Tensor x = fit_to_input(model, test.x.to_float() / 255.0f, a.model, "the test split of " + a.dataset);
-  const EvaluateResult result = model.evaluate(x, test.y, {.batch_size = a.batch_size, .verbose = a.verbose});
+  // With --json the bar goes to stderr, so that stdout holds the JSON alone.
+  std::vector<CallbackPtr> progress;
+  if (a.json) progress.push_back(std::make_shared<callbacks::ProgbarLogger>(-1, &std::cerr));
+  const EvaluateResult result =
+      model.evaluate(x, test.y, {.batch_size = a.batch_size, .verbose = a.verbose, .callbacks = progress});
   if (!a.json) {
     for (const auto& [name, value] : result.values) std::cout << "Test " << name << ": " << value << "\n";
     std::cout.flush();

@@ -257,6 +257,11 @@ int run_train(const TrainArgs& a) {
   fit.validation_split = a.validation_split;
   if (a.steps_per_epoch > 0) fit.steps_per_epoch = a.steps_per_epoch;
   const TrainFiles files = add_file_callbacks(a, chief, fit);
+  // Progress goes to stdout, as Keras writes it, except with --json: stdout then holds the JSON
+  // alone, and the bar (which replaces fit's own) goes to stderr.
+  std::vector<CallbackPtr> progress;
+  if (a.json) progress.push_back(std::make_shared<callbacks::ProgbarLogger>(-1, &std::cerr));
+  fit.callbacks.insert(fit.callbacks.end(), progress.begin(), progress.end());
   // Workers must stop at the same step; under mpirun, SIGINT ends the job as MPI's launcher says.
   std::shared_ptr<StopOnInterrupt> interrupt;
   if (!g_multi_worker) {
@@ -276,7 +281,8 @@ int run_train(const TrainArgs& a) {
   }
   interrupt.reset();
   save_trained(a, model, chief);  // before evaluate: an error there must not cost the training
-  auto result = model.evaluate(x_test, test.y, {.batch_size = a.batch_size, .verbose = a.verbose > 0 ? 1 : 0});
+  auto result = model.evaluate(x_test, test.y,
+                               {.batch_size = a.batch_size, .verbose = a.verbose > 0 ? 1 : 0, .callbacks = progress});
   if (chief) print_result(a, model, strategy.get(), history, result, files);  // only worker 0 prints results
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "kerosene/config.h"
 #include "kerosene/doctor.h"
 #include "runtime/device_context.h"
+#include "runtime/log.h"
 
 namespace kerosene::train {
 
@@ -23,12 +24,35 @@ std::string device_verdict(const Device& model_device) {
   return doctor::diagnose().verdict;
 }
 
-void announce_device(const Device& model_device) {
+std::string short_verdict(const std::string& verdict) {
+  const size_t fix = verdict.find("; fix: ");
+  return fix == std::string::npos ? verdict : verdict.substr(0, fix) + " (the fix was logged at the first fit)";
+}
+
+namespace {
+
+// Training off the GPUs is what a user most needs to hear about: a WARNING, which
+// KEROSENE_MIN_LOG_LEVEL=1 keeps; on a GPU, or where the user put it, an INFO line.
+log::Level level_of(const std::string& verdict) {
+  return verdict.find(" because ") != std::string::npos ? log::Level::warning : log::Level::info;
+}
+
+// The verdict in full the first time this process logs it, shortened afterwards.
+void log_verdict(const std::string& verdict) {
   static std::mutex mutex;
-  static std::set<std::string> announced;
-  std::lock_guard lock(mutex);
-  if (!announced.insert(model_device.to_string()).second) return;
-  std::fprintf(stderr, "kerosene: %s\n", device_verdict(model_device).c_str());
+  static std::set<std::string> logged;
+  bool first = false;
+  {
+    std::lock_guard lock(mutex);
+    first = logged.insert(verdict).second;
+  }
+  log::write(level_of(verdict), first ? verdict : short_verdict(verdict));
+}
+
+}  // namespace
+
+void announce_device(const Device& model_device) {
+  if (log::enabled(log::Level::warning)) log_verdict(device_verdict(model_device));
 }
 
 }  // namespace kerosene::train
@@ -50,8 +74,7 @@ std::string replicas_verdict(const std::vector<Device>& devices, int workers, co
 }
 
 void announce_replicas(const std::vector<Device>& devices, int workers, const std::string& reduction) {
-  static std::once_flag once;
-  std::call_once(once, [&] { std::fprintf(stderr, "kerosene: %s\n", replicas_verdict(devices, workers, reduction).c_str()); });
+  if (log::enabled(log::Level::warning)) log_verdict(replicas_verdict(devices, workers, reduction));
 }
 
 }  // namespace kerosene::train

@@ -13,12 +13,18 @@ namespace kerosene::train {
 /// GPU is there but the model was placed on the CPU, that reason.
 std::string device_verdict(const Device& model_device);
 
-/// Logs device_verdict() to stderr, once per process and device.
+/// The verdict without its advice ("; fix: ..."), for every fit after the first.
+std::string short_verdict(const std::string& verdict);
+
+/// Logs device_verdict() to stderr (runtime/log.h): in full the first time in the process,
+/// short_verdict() afterwards. A WARNING when training is off the GPU for a reason, else INFO;
+/// KEROSENE_MIN_LOG_LEVEL alone silences it. fit calls it at every start, whatever `verbose`.
 void announce_device(const Device& model_device);
 
 /// For a mirrored model: "Training will run on /GPU:0, /GPU:1 (2 replicas in sync on 1 worker;
 /// gradients summed by nccl)", with the doctor's reason when the replicas are CPUs.
 std::string replicas_verdict(const std::vector<Device>& devices, int workers, const std::string& reduction);
+/// Logs replicas_verdict() as announce_device logs device_verdict().
 void announce_replicas(const std::vector<Device>& devices, int workers, const std::string& reduction);
 
 }  // namespace kerosene::train

@@ -25,8 +25,13 @@ using Clock = std::chrono::steady_clock;
 struct CallbackList {
   std::vector<CallbackPtr> all;
   CallbackList(Model* model, const std::vector<CallbackPtr>& user, int verbose, const CallbackParams& params) {
-    if (verbose > 0) all.push_back(std::make_shared<callbacks::ProgbarLogger>(verbose));
-    all.insert(all.end(), user.begin(), user.end());
+    // As Keras' CallbackList: a ProgbarLogger of the user's replaces the default one, which
+    // otherwise comes after the user's callbacks (so their epoch-end messages precede the bar's).
+    const bool user_bar = std::any_of(user.begin(), user.end(), [](const CallbackPtr& c) {
+      return dynamic_cast<const callbacks::ProgbarLogger*>(c.get()) != nullptr;
+    });
+    all = user;
+    if (verbose > 0 && !user_bar) all.push_back(std::make_shared<callbacks::ProgbarLogger>(verbose));
     for (auto& c : all) {
       c->set_model(model);
       c->set_params(params);
@@ -150,9 +155,12 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
   train::Replicas* mirrored = mirrored_of(s);
   const int batch_size = worker_batch(o.batch_size, s);
   const int verbose = worker_verbose(o.verbose, s);
-  if (verbose > 0 && mirrored) {
+  // Where training runs is logged at every fit whatever `verbose` is (KEROSENE_MIN_LOG_LEVEL
+  // silences it); by the chief alone, as the progress bar, so a job logs it once.
+  const bool chief = !s.distribution || s.distribution->chief;
+  if (chief && mirrored) {
     train::announce_replicas(s.distribution->devices, s.distribution->num_workers, s.distribution->reduction());
-  } else if (verbose > 0) {
+  } else if (chief) {
     train::announce_device(s.device);
   }
 

@@ -1,90 +1,60 @@
-// ProgbarLogger: Keras 2.x's Progbar (keras/utils/generic_utils.py) and the ProgbarLogger
-// callback around it, reproduced character for character so that logs read as Keras users
-// expect them.
+// ProgbarLogger: Keras 3's Progbar (keras/src/utils/progbar.py) and the ProgbarLogger callback
+// around it, reproduced byte for byte (tests/reference/console holds Keras' own output) so that
+// logs read as Keras users expect them.
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <cstdarg>
-#include <cstdio>
 #include <iostream>
 #include <string>
 
 #include "kerosene/callbacks.h"
+#include "train/console_format.h"
 
 namespace kerosene::callbacks {
 namespace {
 
-constexpr int kBarWidth = 30;
-// A terminal redraws cheaply in place; a log file gets one line per update, so fewer of them.
-constexpr double kDynamicInterval = 0.05;
-constexpr double kStaticInterval = 1.0;
-
-std::string printf_string(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string printf_string(const char* format, ...) {
-  char buffer[128];
-  va_list args;
-  va_start(args, format);
-  int n = std::vsnprintf(buffer, sizeof buffer, format, args);
-  va_end(args);
-  return std::string(buffer, n < 0 ? 0 : std::min<size_t>(n, sizeof buffer - 1));
-}
+constexpr int kBarWidth = 20;
+constexpr double kInterval = 0.05;  // Keras' default: at most 20 redraws a second
+const char* const kBarChar = "\xe2\x94\x81";  // U+2501 '━'
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 bool is_terminal(const std::ostream* out) {
-  if (out == &std::cerr || out == &std::clog) return isatty(STDERR_FILENO) != 0;
   if (out == &std::cout) return isatty(STDOUT_FILENO) != 0;
+  if (out == &std::cerr || out == &std::clog) return isatty(STDERR_FILENO) != 0;
   return false;
 }
 
-// Keras' Progbar._format_time: " 3s/step", " 12ms/step", " 80us/step".
-std::string format_time(double seconds, const char* unit) {
-  if (seconds >= 1 || seconds == 0) return printf_string(" %.0fs/%s", seconds, unit);
-  if (seconds >= 1e-3) return printf_string(" %.0fms/%s", seconds * 1e3, unit);
-  return printf_string(" %.0fus/%s", seconds * 1e6, unit);
-}
-
-std::string format_eta(double eta) {
-  long long s = static_cast<long long>(eta);
-  if (eta > 3600) return printf_string("%lld:%02lld:%02lld", s / 3600, (s % 3600) / 60, s % 60);
-  if (eta > 60) return printf_string("%lld:%02lld", s / 60, s % 60);
-  return printf_string("%llds", s);
-}
-
-// " - loss: 0.2962 - accuracy: 0.9138"; fit's bookkeeping entries are not metrics.
-std::string format_logs(const Logs& logs) {
-  std::string text;
-  for (const auto& [name, value] : logs.entries()) {
-    if (name == "batch" || name == "size") continue;
-    text += " - " + name + ": ";
-    text += printf_string(std::fabs(value) > 1e-3 ? "%.4f" : "%.4e", value);
+// Keras passes logs through a pytree, which sorts the keys; val_* are added after, sorted too.
+std::vector<std::pair<std::string, double>> keras_order(const Logs& logs) {
+  std::vector<std::pair<std::string, double>> entries;
+  for (const auto& entry : logs.entries()) {
+    if (entry.first != "batch" && entry.first != "size") entries.push_back(entry);  // bookkeeping, not metrics
   }
-  return text;
-}
-
-// "  10/1875" or, without a target, "     10/Unknown".
-std::string format_count(int current, int target) {
-  if (target <= 0) return printf_string("%7d/Unknown", current);
-  int digits = static_cast<int>(std::log10(target)) + 1;
-  return printf_string("%*d/%d", digits, current, target);
+  auto is_val = [](const std::string& name) { return name.rfind("val_", 0) == 0; };
+  std::stable_sort(entries.begin(), entries.end(), [&](const auto& a, const auto& b) {
+    if (is_val(a.first) != is_val(b.first)) return !is_val(a.first);
+    return a.first < b.first;
+  });
+  return entries;
 }
 
 }  // namespace
 
 ProgbarLogger::ProgbarLogger(int verbose, std::ostream* out)
-    : verbose_(verbose), out_(out ? out : &std::cerr), dynamic_(is_terminal(out_)) {}
+    : verbose_(verbose), out_(out ? out : &std::cout), colors_(is_terminal(out_)) {}
+
+int ProgbarLogger::verbosity() const { return verbose_ >= 0 ? verbose_ : params().verbose; }
 
 void ProgbarLogger::on_train_begin(const Logs&) { in_fit_ = true; }
 void ProgbarLogger::on_train_end(const Logs&) { in_fit_ = false; }
 
 void ProgbarLogger::on_epoch_begin(int epoch, const Logs&) {
   start(params().steps);
-  // Keras 2.x prints the header only when there is more than one epoch.
-  if (verbose_ > 0 && params().epochs > 1) {
+  if (verbosity() > 0 && params().epochs > 1) {
     *out_ << "Epoch " << epoch + 1 << '/' << params().epochs << '\n';
     out_->flush();
   }
@@ -92,13 +62,10 @@ void ProgbarLogger::on_epoch_begin(int epoch, const Logs&) {
 
 void ProgbarLogger::on_train_batch_end(int batch, const Logs& logs) {
   seen_ = batch + 1;
-  // verbose 2 only prints at the end; the last batch is redrawn with val_* at epoch end.
-  if (verbose_ == 1) update(seen_, logs, false);
+  if (verbosity() == 1) update(seen_, logs, false);
 }
 
-void ProgbarLogger::on_epoch_end(int epoch, const Logs& logs) {
-  update(target_ > 0 ? target_ : seen_, logs, true);
-}
+void ProgbarLogger::on_epoch_end(int, const Logs& logs) { finish(logs); }
 
 void ProgbarLogger::on_test_begin(const Logs&) {
   if (!in_fit_) start(params().steps);
@@ -107,95 +74,94 @@ void ProgbarLogger::on_test_begin(const Logs&) {
 void ProgbarLogger::on_test_batch_end(int batch, const Logs& logs) {
   if (in_fit_) return;
   seen_ = batch + 1;
-  if (verbose_ == 1) update(seen_, logs, false);
+  if (verbosity() == 1) update(seen_, logs, false);
 }
 
 void ProgbarLogger::on_test_end(const Logs& logs) {
-  if (!in_fit_) update(target_ > 0 ? target_ : seen_, logs, true);
+  if (!in_fit_) finish(logs);
 }
 
 void ProgbarLogger::on_predict_begin(const Logs&) { start(params().steps); }
 
 void ProgbarLogger::on_predict_batch_end(int batch, const Logs&) {
   seen_ = batch + 1;
-  if (verbose_ == 1) update(seen_, no_logs_, false);
+  if (verbosity() == 1) update(seen_, no_logs_, false);
 }
 
-void ProgbarLogger::on_predict_end(const Logs&) {
-  update(target_ > 0 ? target_ : seen_, no_logs_, true);
-}
+void ProgbarLogger::on_predict_end(const Logs&) { finish(no_logs_); }
 
 void ProgbarLogger::start(int target) {
   target_ = target;
   seen_ = 0;
   start_time_ = now_seconds();
   first_step_time_ = -1;
-  drawn_ = false;
+  last_draw_time_ = 0;
   last_line_width_ = 0;
 }
 
-void ProgbarLogger::update(int current, const Logs& logs, bool finalize) {
-  if (verbose_ <= 0) return;
-  double now = now_seconds();
+void ProgbarLogger::finish(const Logs& logs) {
+  if (target_ <= 0) target_ = seen_;  // an unknown length is known at the end
+  update(target_, logs, true);
+}
+
+double ProgbarLogger::step_seconds(int current, double now) {
+  if (current <= 0) return 0;
   // Step 1 carries start-up costs (allocation, first kernel launches); Keras times from its end.
-  if (current == 1 && first_step_time_ < 0) first_step_time_ = now;
-  if (verbose_ == 1) {
-    double interval = dynamic_ ? kDynamicInterval : kStaticInterval;
-    if (!finalize && drawn_ && now - last_draw_time_ < interval) return;
-    draw_bar(current, logs, finalize, now);
-  } else if (finalize) {
-    draw_summary(current, logs, now);
+  const double per_step = first_step_time_ >= 0 && current > 1 ? (now - first_step_time_) / (current - 1)
+                                                               : (now - start_time_) / current;
+  if (current == 1) first_step_time_ = now;
+  return per_step;
+}
+
+void ProgbarLogger::update(int current, const Logs& logs, bool finalize) {
+  const int verbose = verbosity();
+  if (verbose <= 0) return;
+  const double now = now_seconds();
+  const double per_step = step_seconds(current, now);
+  const auto entries = keras_order(logs);
+  if (verbose == 1) {
+    if (!finalize && now - last_draw_time_ < kInterval) return;
+    draw_bar(current, entries, finalize, now, per_step);
+  } else if (finalize && target_ > 0) {
+    *out_ << console::epoch_line(current, target_, now - start_time_, per_step, entries);
+    out_->flush();
   }
-  drawn_ = true;
   last_draw_time_ = now;
 }
 
-void ProgbarLogger::draw_bar(int current, const Logs& logs, bool finalize, double now) {
-  std::string line = format_count(current, target_);
+void ProgbarLogger::draw_bar(int current, const std::vector<std::pair<std::string, double>>& entries, bool finalize,
+                             double now, double per_step) {
+  auto styled = [&](const char* code, const std::string& text) {
+    return colors_ ? std::string("\x1b[") + code + "m" + text + "\x1b[0m" : text;
+  };
+  // Keras erases with backspaces and a carriage return; a non-dynamic display starts a new line.
+  std::string message = dynamic_ ? std::string(last_line_width_, '\b') + "\r" : "\n";
+  size_t width = 0;  // what the line occupies on screen: code points, no escape codes
   if (target_ > 0) {
-    int prog_width = static_cast<int>(kBarWidth * (static_cast<double>(current) / target_));
-    line += " [";
-    if (prog_width > 0) {
-      line.append(prog_width - 1, '=');
-      line += current < target_ ? '>' : '=';
-    }
-    line.append(std::max(0, kBarWidth - prog_width), '.');
-    line += ']';
-  }
-  double per_step = current <= 0 ? 0.0
-                    : current > 1 && first_step_time_ >= 0
-                        ? (now - first_step_time_) / (current - 1)
-                        : (now - start_time_) / current;
-  if (target_ <= 0 || finalize) {
-    line += printf_string(" - %.0fs", now - start_time_) + format_time(per_step, "step");
+    const std::string count = console::step_count(current, target_);
+    const int done = static_cast<int>(kBarWidth * (static_cast<double>(current) / target_));
+    std::string filled, rest;
+    for (int i = 0; i < kBarWidth; ++i) (i < done ? filled : rest) += kBarChar;
+    message += styled("1", count) + " ";
+    if (done > 0) message += styled("32", filled);
+    message += styled("37", rest);
+    width += count.size() + 1 + kBarWidth;
   } else {
-    line += " - ETA: " + format_eta(per_step * (target_ - current));
+    const std::string count = console::step_count(current, 0);
+    message += count;
+    width += count.size();
   }
-  line += format_logs(logs);
-
-  if (dynamic_) {
-    size_t width = line.size();
-    // Spaces overwrite the tail of a longer previous line (e.g. a longer ETA).
-    if (last_line_width_ > width) line.append(last_line_width_ - width, ' ');
-    last_line_width_ = width;
-    *out_ << '\r' << line;
-    if (finalize) *out_ << '\n';
-  } else {
-    *out_ << line << '\n';
-  }
+  const std::string clock = target_ > 0 && !finalize ? console::format_eta(per_step * (target_ - current))
+                                                     : console::format_seconds(now - start_time_);
+  const std::string info = console::format_step_time(per_step, "step") + console::format_metrics(entries, true);
+  message += " " + styled("1", clock) + info;
+  width += 1 + clock.size() + info.size();
+  // Spaces overwrite the tail of a longer previous line (e.g. a longer ETA).
+  if (last_line_width_ > width) message.append(last_line_width_ - width, ' ');
+  if (finalize) message += '\n';
+  *out_ << message;
   out_->flush();
-}
-
-// verbose 2, Keras 2.11: "1875/1875 - 3s - loss: 0.2962 - 3s/epoch - 1ms/step".
-void ProgbarLogger::draw_summary(int current, const Logs& logs, double now) {
-  double elapsed = now - start_time_;
-  int steps = target_ > 0 ? target_ : current;
-  std::string line = format_count(current, target_) + printf_string(" - %.0fs", elapsed);
-  line += format_logs(logs);
-  line += " -" + format_time(elapsed, "epoch");
-  line += " -" + format_time(steps > 0 ? elapsed / steps : 0.0, "step");
-  *out_ << line << '\n';
-  out_->flush();
+  last_line_width_ = width;
 }
 
 }  // namespace kerosene::callbacks

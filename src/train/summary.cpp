@@ -1,62 +1,67 @@
-// Keras' model.summary() table, column for column (Keras 2.x layout for Sequential models).
+// Keras 3's model.summary(): the box-drawn table (summary_table.h) and the totals with sizes,
+// for Sequential and Functional models. tests/reference/console holds Keras' own output.
 #include <iostream>
 #include <map>
 #include <sstream>
 
 #include "kerosene/sequential.h"
+#include "train/console_format.h"
 #include "train/model_state.h"
+#include "train/summary_table.h"
 
 namespace kerosene {
 namespace {
 
-constexpr int kLineLength = 65;
-const std::vector<int> kPositions = {29, 55, 65};  // 0.45, 0.85 and 1.0 of the line
-// A Functional model's table has a "Connected to" column and is 98 wide (.33, .55, .67, 1.0).
-constexpr int kFunctionalLength = 98;
-const std::vector<int> kFunctionalPositions = {33, 55, 67, 98};
+constexpr int64_t kFloatBytes = 4;  // every variable is float32
 
-std::string with_thousands(int64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
+// Keras' optimizer.variables: `iterations` and `learning_rate`, then its slots, which Keras
+// creates only for the options in use (RMSprop's momentum and centered). The sizes are the JAX
+// backend's, where the samples come from: iterations is an int32 there (no 64-bit integers by
+// default), so both scalars take 4 bytes (TensorFlow's int64 would make it 12).
+struct OptimizerSize {
+  int64_t count = 0;
+  int64_t bytes = 0;
+};
+OptimizerSize optimizer_size(const train::ModelState& s, int64_t trainable) {
+  if (!s.compiled || !s.optimizer || !s.optimizer->has_state()) return {};  // Keras: not built yet
+  const auto config = s.optimizer->config();
+  int64_t slots = s.optimizer->slots_per_variable();
+  if (config.kind == "RMSprop") slots = 1 + (config.momentum != 0.0f ? 1 : 0) + (config.centered ? 1 : 0);
+  return {2 + slots * trainable, 4 + 4 + slots * trainable * kFloatBytes};
+}
+
+// Keras' format_layer_shape: "(None, 10)".
+std::string shape_text(const Shape& shape) { return shape.with_batch(0).to_string(true); }
+
+// A Functional model that is one chain (one input, each layer called once on the one before)
+// gets a Sequential's three columns, as Keras decides from its nodes by depth.
+bool is_chain(const train::ModelState& s) {
+  if (s.input_nodes.size() != 1) return false;
+  std::vector<int> consumers(s.nodes.size(), 0);
+  for (const train::Node& n : s.nodes) {
+    if (n.first_call >= 0) return false;  // a shared layer
+    if (!n.is_input() && n.inputs.size() != 1) return false;
+    for (int i : n.inputs) ++consumers[static_cast<size_t>(i)];
   }
-  return out;
+  for (int c : consumers) {
+    if (c > 1) return false;
+  }
+  return true;
 }
 
-// Prints one row, wrapping any field too long for its column onto following lines.
-void print_row(std::ostream& out, std::vector<std::string> fields, const std::vector<int>& positions = kPositions) {
-  const int columns = static_cast<int>(positions.size());
-  auto any_left = [&] {
-    for (const auto& f : fields) {
-      if (!f.empty()) return true;
-    }
-    return false;
-  };
-  do {
-    std::string line;
-    for (int col = 0; col < columns; ++col) {
-      const int start = col > 0 ? positions[col - 1] : 0;
-      const int space = col != columns - 1 ? 2 : 0;
-      const size_t cutoff = static_cast<size_t>(positions[col] - start - space);
-      std::string fit = fields[col].substr(0, cutoff);
-      if (col == 0) line += " ";
-      line += fit;
-      line += std::string(space, ' ');
-      fields[col] = fields[col].size() > fit.size() ? fields[col].substr(fit.size()) : "";
-      if (static_cast<int>(line.size()) < positions[col]) line += std::string(positions[col] - line.size(), ' ');
-    }
-    out << line << "\n";
-  } while (any_left());
+std::vector<std::vector<std::string>> sequential_rows(const train::ModelState& s) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& layer : s.layers) {
+    const auto& l = *layer;
+    rows.push_back({l.name() + " (" + l.class_name() + ")", l.built() ? shape_text(l.output_shape()) : "?",
+                    l.built() ? console::with_thousands(l.count_params()) : "0 (unbuilt)"});
+  }
+  return rows;
 }
 
-std::string functional_summary(const train::ModelState& s, int64_t total, int64_t trainable) {
-  std::ostringstream out;
-  out << "Model: \"" << s.name << "\"\n";
-  out << std::string(kFunctionalLength, '_') << "\n";
-  print_row(out, {"Layer (type)", "Output Shape", "Param #", "Connected to"}, kFunctionalPositions);
-  out << std::string(kFunctionalLength, '=') << "\n";
-  // Each node's name as Keras shows it: "layer[call][0]".
+// One row per layer in Keras' order, InputLayers included; "Connected to" names each input
+// tensor as "layer[node][tensor]" (node: which call of that layer).
+std::vector<std::vector<std::string>> functional_rows(const train::ModelState& s, bool connections) {
   std::vector<std::string> ref(s.nodes.size());
   std::map<int, int> calls;
   for (size_t i = 0; i < s.nodes.size(); ++i) {
@@ -64,62 +69,68 @@ std::string functional_summary(const train::ModelState& s, int64_t total, int64_
     const int owner = n.first_call >= 0 ? n.first_call : static_cast<int>(i);
     ref[i] = (n.is_input() ? n.input_name : n.layer->name()) + "[" + std::to_string(calls[owner]++) + "][0]";
   }
+  std::vector<std::vector<std::string>> rows;
   for (int op : s.keras_order) {
     const train::Node& n = s.nodes[static_cast<size_t>(op)];
-    std::string connected = "[";
+    std::string connected;
+    Shape shape = n.shape;
     for (size_t i = 0; i < s.nodes.size(); ++i) {
       if (static_cast<int>(i) != op && s.nodes[i].first_call != op) continue;
-      for (int t : s.nodes[i].inputs) connected += (connected.size() > 1 ? ", '" : "'") + ref[static_cast<size_t>(t)] + "'";
+      shape = s.nodes[i].shape;  // a shared layer shows its last call's output, as Keras
+      for (int t : s.nodes[i].inputs) connected += (connected.empty() ? "" : ", ") + ref[static_cast<size_t>(t)];
     }
-    connected += "]";
+    std::vector<std::string> row;
     if (n.is_input()) {
-      print_row(out, {n.input_name + " (InputLayer)", "[" + n.shape.with_batch(0).to_string(true) + "]", "0", "[]"},
-                kFunctionalPositions);
+      row = {n.input_name + " (InputLayer)", shape_text(shape), "0"};
     } else {
-      print_row(out, {n.layer->name() + " (" + n.layer->class_name() + ")", n.shape.with_batch(0).to_string(true),
-                      std::to_string(n.layer->count_params()), connected},
-                kFunctionalPositions);
+      row = {n.layer->name() + " (" + n.layer->class_name() + ")", shape_text(shape),
+             console::with_thousands(n.layer->count_params())};
     }
-    out << std::string(kFunctionalLength, ' ') << "\n";
+    if (connections) row.push_back(connected.empty() ? "-" : connected);
+    rows.push_back(row);
   }
-  out << std::string(kFunctionalLength, '=') << "\n";
-  out << "Total params: " << with_thousands(total) << "\n";
-  out << "Trainable params: " << with_thousands(trainable) << "\n";
-  out << "Non-trainable params: " << with_thousands(total - trainable) << "\n";
-  out << std::string(kFunctionalLength, '_') << "\n";
-  return out.str();
+  return rows;
+}
+
+std::string totals_line(const char* what, int64_t count, int64_t bytes) {
+  return std::string(" ") + what + " params: " + console::with_thousands(count) + " (" +
+         console::readable_size(static_cast<double>(bytes)) + ")\n";
 }
 
 }  // namespace
 
-std::string Model::summary_string() const {
+std::string Model::summary_string(int line_length) const {
+  const train::ModelState& s = state();
+  const bool sequential_like = !s.functional || is_chain(s);
+  std::vector<console::TableColumn> columns = {{"Layer (type)"}, {"Output Shape"}, {"Param #", true}};
+  std::vector<double> positions = {0.45, 0.80, 1.0};
+  if (!sequential_like) {
+    columns.push_back({"Connected to"});
+    positions = {0.3, 0.56, 0.74, 1.0};
+  }
+  if (line_length <= 0) line_length = std::min(sequential_like ? 88 : 108, console::terminal_columns() - 4);
+  const auto rows = s.functional ? functional_rows(s, !sequential_like) : sequential_rows(s);
+
   // Keras' "Trainable params": the trainable variables of the trainable layers (not a frozen
   // layer's, nor BatchNormalization's moving statistics).
   int64_t trainable = 0;
-  for (const auto& l : state().layers) trainable += l->built() && l->trainable() ? l->count_trainable_params() : 0;
-  if (state().functional) return functional_summary(state(), count_params(), trainable);
-  std::ostringstream out;
-  out << "Model: \"" << name() << "\"\n";
-  out << std::string(kLineLength, '_') << "\n";
-  print_row(out, {"Layer (type)", "Output Shape", "Param #"});
-  out << std::string(kLineLength, '=') << "\n";
-  const auto& layers = state().layers;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const auto& l = *layers[i];
-    std::string shape = l.built() ? l.output_shape().with_batch(0).to_string(true) : "multiple";
-    std::string params = l.built() ? std::to_string(l.count_params()) : "0 (unbuilt)";
-    print_row(out, {l.name() + " (" + l.class_name() + ")", shape, params});
-    out << std::string(kLineLength, ' ') << "\n";  // Keras separates rows with a blank line
-  }
-  out << std::string(kLineLength, '=') << "\n";
-  const int64_t total = count_params();
-  out << "Total params: " << with_thousands(total) << "\n";
-  out << "Trainable params: " << with_thousands(trainable) << "\n";
-  out << "Non-trainable params: " << with_thousands(total - trainable) << "\n";
-  out << std::string(kLineLength, '_') << "\n";
-  return out.str();
+  for (const auto& l : s.layers) trainable += l->built() && l->trainable() ? l->count_trainable_params() : 0;
+  const int64_t non_trainable = count_params() - trainable;
+  const OptimizerSize optimizer = optimizer_size(s, trainable);
+  const int64_t total = trainable + non_trainable + optimizer.count;
+  const int64_t total_bytes = (trainable + non_trainable) * kFloatBytes + optimizer.bytes;
+
+  std::string out = "Model: \"" + name() + "\"\n";
+  out += console::render_table(columns, console::column_widths(line_length, positions), rows);
+  out += totals_line("Total", total, total_bytes);
+  out += totals_line("Trainable", trainable, trainable * kFloatBytes);
+  out += totals_line("Non-trainable", non_trainable, non_trainable * kFloatBytes);
+  if (optimizer.count > 0) out += totals_line("Optimizer", optimizer.count, optimizer.bytes);
+  return out;
 }
 
-void Model::summary(std::ostream* out) const { (out ? *out : std::cout) << summary_string(); }
+void Model::summary(std::ostream* out, int line_length) const {
+  (out ? *out : std::cout) << summary_string(line_length);
+}
 
 }  // namespace kerosene

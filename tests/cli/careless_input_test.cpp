@@ -125,7 +125,7 @@ TEST(CliCarelessInput, CtrlCFinishesTheLineAndSaysWhereTrainingStopped) {
   std::string script = "(";
   script += shell_quote(KEROSENE_CLI_PATH);
   script += " train --model mlp --dataset " + shell_quote(data.dir);
-  script += " --epochs 100000 --verbose 2 2>" + shell_quote(err);
+  script += " --epochs 100000 --verbose 2 >" + shell_quote(err) + " 2>&1";  // progress: stdout, as Keras
   script += " & pid=$!; for i in $(seq 300); do grep -q ' - loss' " + shell_quote(err);
   script += " 2>/dev/null && break; sleep 0.1; done; kill -INT $pid; wait $pid; echo \"status $?\"; cat ";
   script += shell_quote(err) + " >&2)";

@@ -3,6 +3,8 @@
 // code and no crash.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -81,7 +83,9 @@ TEST(CliTest, TrainJson) {
   EXPECT_GT(j["test_accuracy"].get<double>(), data.mlp_50_steps) << "on " << data.name;
   EXPECT_LE(j["test_accuracy"].get<double>(), 1.0);
   EXPECT_GT(j["test_loss"].get<double>(), 0.0);
-  EXPECT_TRUE(r.err.empty()) << "--verbose 0 printed:\n" << r.err;
+  // --verbose 0 silences the bar, not the one line that says where training runs.
+  EXPECT_EQ(r.err.rfind("kerosene: Training will run on ", 0), 0u) << "--verbose 0 printed:\n" << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "--verbose 0 printed:\n" << r.err;
 }
 
 TEST(CliTest, DatasetByNameFromKeroseneDatasets) {

@@ -98,3 +98,36 @@ TEST(CliDeviceFlagsTest, ForcedGrowthVariableIsValidated) {
 
 }  // namespace
 }  // namespace kerosene
+
+namespace kerosene {
+namespace {
+
+TEST(CliDeviceVerdictTest, LoggedWithVerboseZeroSilencedByTheLogLevel) {
+  test_util::SmallMnist data;
+  CommandResult r = run_cli({"train", "--model", "mlp", "--dataset", data.dir, "--steps-per-epoch", "2", "--verbose", "0"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  KEROSENE_EXPECT_CONTAINS(r.err, "kerosene: Training will run on ");
+  CommandResult quiet = run_cli({"train", "--model", "mlp", "--dataset", data.dir, "--steps-per-epoch", "2", "--verbose",
+                                 "0"},
+                                {{"KEROSENE_MIN_LOG_LEVEL", "2"}});
+  ASSERT_EQ(quiet.exit_code, 0) << describe(quiet);
+  EXPECT_EQ(quiet.err.find("Training will run on"), std::string::npos) << quiet.err;
+}
+
+TEST(CliConsoleTest, ProgressOnStdoutAsKerasAndOnStderrWithJson) {
+  test_util::SmallMnist data;
+  CommandResult plain = run_cli({"train", "--model", "mlp", "--dataset", data.dir, "--steps-per-epoch", "2", "--verbose",
+                                 "2", "--epochs", "2"});
+  ASSERT_EQ(plain.exit_code, 0) << describe(plain);
+  KEROSENE_EXPECT_CONTAINS(plain.out, "Epoch 1/2\n2/2 - ");
+  KEROSENE_EXPECT_CONTAINS(plain.out, "/step - accuracy: ");  // Keras' order: names sorted
+  CommandResult json = run_cli({"train", "--model", "mlp", "--dataset", data.dir, "--steps-per-epoch", "2", "--verbose",
+                                "2", "--epochs", "2", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << describe(json);
+  EXPECT_NO_THROW((void)nlohmann::json::parse(json.out)) << json.out;
+  KEROSENE_EXPECT_CONTAINS(json.err, "Epoch 1/2\n2/2 - ");
+  EXPECT_EQ(json.err.find("Epoch 1/2", json.err.find("Epoch 1/2") + 1), std::string::npos) << json.err;  // one bar
+}
+
+}  // namespace
+}  // namespace kerosene

@@ -254,7 +254,7 @@ TEST(DepthwiseLayersModelTest, SummaryCountsAsKeras) {
   const std::string s = model.summary_string();
   EXPECT_CONTAINS(s, "dw (DepthwiseConv2D)");
   EXPECT_CONTAINS(s, "sep (SeparableConv2D)");
-  EXPECT_CONTAINS(s, "Total params: 269\n");
+  EXPECT_CONTAINS(s, "Total params: 269 (1.05 KB)\n");
   const auto weights = model.layers()[1].get_weights();
   ASSERT_EQ(weights.size(), 3u);
   EXPECT_EQ(weights[0].shape(), Shape({3, 3, 6, 1}));

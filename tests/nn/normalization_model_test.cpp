@@ -74,9 +74,9 @@ TEST(NormalizationModel, WeightsInKerasOrderAndSummaryCountsNonTrainable) {
   // conv 3*3*2*3+3 = 57, BN 4*3 = 12 (6 trainable), LN 2*12 = 24, dense 12*2+2 = 26.
   EXPECT_EQ(model.count_params(), 119);
   const std::string s = model.summary_string();
-  EXPECT_CONTAINS(s, "Total params: 119\n");
-  EXPECT_CONTAINS(s, "Trainable params: 113\n");
-  EXPECT_CONTAINS(s, "Non-trainable params: 6\n");
+  EXPECT_CONTAINS(s, "Total params: 119 (476.00 B)\n");
+  EXPECT_CONTAINS(s, "Trainable params: 113 (452.00 B)\n");
+  EXPECT_CONTAINS(s, "Non-trainable params: 6 (24.00 B)\n");
   EXPECT_EQ(model.state().variables().size(), 8u);  // what the optimizer updates
   EXPECT_EQ(model.state().weights().size(), 10u);
 }

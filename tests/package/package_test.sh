@@ -23,9 +23,13 @@ quiet() {  # runs a command, showing its output only when it fails
   "$@" > "$log" 2>&1 || { cat "$log" >&2; fail "$*"; }
 }
 check_app() {  # the consumer trains and prints "kerosene 0.1.0: loss a -> b, accuracy c"
-  local out
-  out=$("$@" 2>&1) || fail "$1 failed: $out"
+  local out err
+  out=$("$@" 2>"$tmp/app.err") || fail "$1 failed: $out $(cat "$tmp/app.err")"
+  err=$(cat "$tmp/app.err")
   echo "   $out"
+  # stderr: only the line every fit logs about where it trains (whatever verbose is)
+  [[ -z "$err" || "$err" =~ ^kerosene:\ Training\ will\ run\ on\ [^$'\n']*$ ]] ||
+    fail "unexpected stderr from $1: $err"
   [[ "$out" =~ ^kerosene\ [0-9]+\.[0-9]+\.[0-9]+:\ loss\ [0-9.]+\ -\>\ [0-9.]+,\ accuracy ]] ||
     fail "unexpected output from $1: $out"
 }
