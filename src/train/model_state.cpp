@@ -1,6 +1,7 @@
 #include "train/model_state.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "kerosene/error.h"
@@ -190,6 +191,24 @@ std::vector<std::string> ModelState::running_names() const {
   return out;
 }
 
+double MetricConfig::value(double sum, int64_t samples) const {
+  const double mean = sum / static_cast<double>(std::max<int64_t>(samples, 1));
+  return result == MetricResult::root_mean ? std::sqrt(mean) : mean;
+}
+
+std::vector<double> ModelState::running_values(const StepTotals& totals) const {
+  std::vector<double> out;
+  const size_t own_losses = losses.size() > 1 ? losses.size() : 0;
+  for (size_t i = 0; i < totals.metric_sums.size(); ++i) {
+    if (i < own_losses) {
+      out.push_back(totals.metric_sums[i] / static_cast<double>(std::max<int64_t>(totals.samples, 1)));
+    } else if (i - own_losses < metrics.size()) {
+      out.push_back(metrics[i - own_losses].value(totals.metric_sums[i], totals.samples));
+    }
+  }
+  return out;
+}
+
 nn::Layer& ModelState::output_layer(size_t o) const {
   if (!output_nodes.empty()) return *nodes[static_cast<size_t>(output_nodes.at(o))].layer;
   if (layers.empty()) throw ValueError("model \"" + name + "\" has no layers");
@@ -258,7 +277,10 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
     const bool fused = fuse_activation_into_loss(o);
     const Tensor& prediction = fused ? output_layer(o).logits() : *outputs_[o];
     if (with_gradient) ops::ensure(output_grads_[o], prediction.shape(), device);
-    backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * per_sample};
+    // "sum" adds the samples' losses up: its gradient is not divided by the batch.
+    const float scale = losses[o].reduction == Reduction::sum ? 1.0f : per_sample;
+    backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * scale,
+                            losses[o].label_smoothing, losses[o].delta};
     backend.loss(args, prediction.reshape({batch, -1}), ys[o], sample_loss_, with_gradient ? &output_grads_[o] : nullptr);
     Tensor slot = stats_.slice(static_cast<int64_t>(o), static_cast<int64_t>(o) + 1);
     backend.sum(sample_loss_, slot);
@@ -272,6 +294,7 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
     backend.sum(correct_, slot);
   }
   pending_batch_ = batch;
+  pending_scale_batch_ = scale_batch > 0 ? scale_batch : batch;
 }
 
 void ModelState::collect_step(StepTotals& totals) {
@@ -286,8 +309,13 @@ void ModelState::collect_step(StepTotals& totals) {
   totals.metric_sums.resize((n_out > 1 ? n_out : 0) + metrics.size());
   size_t k = 0;
   for (size_t o = 0; o < n_out; ++o) {
-    totals.loss_sum += static_cast<double>(losses[o].weight) * host[o];
-    if (n_out > 1) totals.metric_sums[k++] += host[o];
+    // Keras' loss tracker averages the batches' losses weighted by batch size, so the sum
+    // of a step's per-sample losses stands for a "sum" loss's batch value times the batch.
+    const double sum = losses[o].reduction == Reduction::sum
+                           ? static_cast<double>(host[o]) * static_cast<double>(pending_scale_batch_)
+                           : static_cast<double>(host[o]);
+    totals.loss_sum += static_cast<double>(losses[o].weight) * sum;
+    if (n_out > 1) totals.metric_sums[k++] += sum;
   }
   for (size_t i = 0; i < metrics.size(); ++i) totals.metric_sums[k++] += host[n_out + i];
   totals.samples += pending_batch_;
