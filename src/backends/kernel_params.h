@@ -138,8 +138,13 @@ enum class MetricKind : uint8_t {
   binary_accuracy,
   mean_absolute_error,  // per sample: the mean over the row, as Keras' MeanAbsoluteError
   mean_squared_error,   // also the per-sample value RootMeanSquaredError takes the root of the mean of
+  // Confusion counts of a row at threshold 0.5 (prediction p > 0.5 is positive, target t != 0 is
+  // positive), whose sums Precision and Recall divide.
+  true_positives,
+  predicted_positives,
+  actual_positives,
 };
-inline constexpr MetricKind kLastMetricKind = MetricKind::mean_squared_error;
+inline constexpr MetricKind kLastMetricKind = MetricKind::actual_positives;
 
 struct AdamStep {
   float learning_rate, beta_1, beta_2, epsilon;

@@ -215,6 +215,17 @@ std::vector<std::string> decode_metric_list(const json& v, const std::string& fi
     } else if (m.is_object() && m.contains("config") && m["config"].is_object() && m["config"].contains("name") &&
                m["config"]["name"].is_string()) {
       name = m["config"]["name"].get<std::string>();
+      // Precision/Recall objects: kerosene's count at threshold 0.5, over every class.
+      const json& c = m["config"];
+      const bool default_threshold =
+          !c.contains("thresholds") || c["thresholds"].is_null() ||
+          (c["thresholds"].is_number() && c["thresholds"].get<double>() == 0.5);
+      const bool every_class = (!c.contains("top_k") || c["top_k"].is_null()) &&
+                               (!c.contains("class_id") || c["class_id"].is_null());
+      if (!default_threshold || !every_class) {
+        throw ValueError(file + ": compile config: metric \"" + name + "\": kerosene has it at thresholds=0.5 " +
+                         "with no top_k or class_id, found " + describe(m["config"]));
+      }
     } else {
       throw ValueError(file + ": compile config: option \"metrics\": expected metric names, found " + describe(m));
     }

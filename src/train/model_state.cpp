@@ -191,20 +191,30 @@ std::vector<std::string> ModelState::running_names() const {
   return out;
 }
 
-double MetricConfig::value(double sum, int64_t samples) const {
-  const double mean = sum / static_cast<double>(std::max<int64_t>(samples, 1));
+double MetricConfig::value(const double* sums, int64_t samples) const {
+  if (result == MetricResult::ratio) return sums[1] == 0.0 ? 0.0 : sums[0] / sums[1];
+  const double mean = sums[0] / static_cast<double>(std::max<int64_t>(samples, 1));
   return result == MetricResult::root_mean ? std::sqrt(mean) : mean;
+}
+
+size_t ModelState::running_sum_count() const {
+  size_t n = losses.size() > 1 ? losses.size() : 0;
+  for (const auto& m : metrics) n += m.slots.size();
+  return n;
 }
 
 std::vector<double> ModelState::running_values(const StepTotals& totals) const {
   std::vector<double> out;
-  const size_t own_losses = losses.size() > 1 ? losses.size() : 0;
-  for (size_t i = 0; i < totals.metric_sums.size(); ++i) {
-    if (i < own_losses) {
-      out.push_back(totals.metric_sums[i] / static_cast<double>(std::max<int64_t>(totals.samples, 1)));
-    } else if (i - own_losses < metrics.size()) {
-      out.push_back(metrics[i - own_losses].value(totals.metric_sums[i], totals.samples));
+  if (totals.metric_sums.size() < running_sum_count()) return out;  // no step yet
+  size_t k = 0;
+  if (losses.size() > 1) {
+    for (; k < losses.size(); ++k) {
+      out.push_back(totals.metric_sums[k] / static_cast<double>(std::max<int64_t>(totals.samples, 1)));
     }
+  }
+  for (const auto& m : metrics) {
+    out.push_back(m.value(&totals.metric_sums[k], totals.samples));
+    k += m.slots.size();
   }
   return out;
 }
@@ -269,7 +279,8 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
   }
   const int64_t batch = outputs_[0]->dim(0);
   ops::ensure(sample_loss_, {batch}, device);
-  ops::ensure(stats_, {static_cast<int64_t>(n_out + metrics.size())}, device);
+  const size_t metric_slots = running_sum_count() - (n_out > 1 ? n_out : 0);
+  ops::ensure(stats_, {static_cast<int64_t>(n_out + metric_slots)}, device);
   output_grads_.resize(n_out);
   auto& backend = ops::backend_of("loss", *outputs_[0]);
   const float per_sample = 1.0f / static_cast<float>(scale_batch > 0 ? scale_batch : batch);
@@ -285,13 +296,18 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
     Tensor slot = stats_.slice(static_cast<int64_t>(o), static_cast<int64_t>(o) + 1);
     backend.sum(sample_loss_, slot);
   }
-  for (size_t i = 0; i < metrics.size(); ++i) {
-    const size_t o = static_cast<size_t>(metrics[i].output);
-    ops::ensure(correct_, {batch}, device);
-    backend.metric(metrics[i].kind, outputs_[o]->reshape({batch, -1}), ys[o], correct_);
-    const int64_t at = static_cast<int64_t>(n_out + i);
-    Tensor slot = stats_.slice(at, at + 1);
-    backend.sum(correct_, slot);
+  // Each metric slot's per-sample values, summed into its own element of stats_, so one copy
+  // brings every loss and metric sum of the step to the host.
+  int64_t at = static_cast<int64_t>(n_out);
+  for (const auto& m : metrics) {
+    const size_t o = static_cast<size_t>(m.output);
+    for (backends::MetricKind kind : m.slots) {
+      ops::ensure(correct_, {batch}, device);
+      backend.metric(kind, outputs_[o]->reshape({batch, -1}), ys[o], correct_);
+      Tensor slot = stats_.slice(at, at + 1);
+      backend.sum(correct_, slot);
+      ++at;
+    }
   }
   pending_batch_ = batch;
   pending_scale_batch_ = scale_batch > 0 ? scale_batch : batch;
@@ -306,7 +322,7 @@ void ModelState::collect_step(StepTotals& totals) {
   const size_t n_out = losses.size();
   // The running values: each output's own (unweighted) loss when there are several, then the
   // metrics; the model's loss is their weighted sum, as in Keras.
-  totals.metric_sums.resize((n_out > 1 ? n_out : 0) + metrics.size());
+  totals.metric_sums.resize(running_sum_count());
   size_t k = 0;
   for (size_t o = 0; o < n_out; ++o) {
     // Keras' loss tracker averages the batches' losses weighted by batch size, so the sum
@@ -317,7 +333,7 @@ void ModelState::collect_step(StepTotals& totals) {
     totals.loss_sum += static_cast<double>(losses[o].weight) * sum;
     if (n_out > 1) totals.metric_sums[k++] += sum;
   }
-  for (size_t i = 0; i < metrics.size(); ++i) totals.metric_sums[k++] += host[n_out + i];
+  for (size_t i = n_out; i < static_cast<size_t>(stats_.numel()); ++i) totals.metric_sums[k++] += host[i];
   totals.samples += pending_batch_;
   pending_batch_ = 0;
 }

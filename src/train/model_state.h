@@ -35,26 +35,31 @@ struct LossConfig {
   bool as_object = false;
 };
 
-/// How a metric's log value comes from its running sum over the samples so far.
+/// How a metric's log value comes from its running sums (MetricConfig::slots).
 enum class MetricResult {
   mean,       // sum / samples (accuracy, mae, mse)
   root_mean,  // sqrt(sum / samples): RootMeanSquaredError, the sum being per-sample mean squares
+  ratio,      // sums[0] / sums[1], 0 when sums[1] is 0 (Precision: TP / (TP + FP); Recall)
 };
 
 struct MetricConfig {
-  backends::MetricKind kind;
+  /// The per-sample values whose sums over the batches the metric keeps, one running slot each
+  /// (a mean has one; Precision the true positives and the predicted positives). The sums
+  /// add across steps, replicas and workers, and a backup stores them, so the metric of any
+  /// union of batches is exact.
+  std::vector<backends::MetricKind> slots;
   std::string name;  // as the user wrote it: logs say "accuracy" when asked for "accuracy"
   int output = 0;    // the model output it reads
   /// Its key in the logs: the name, or "<output layer>_<name>" for a model with several outputs.
   std::string log_name;
   MetricResult result = MetricResult::mean;
-  /// Its log value from its summed per-sample values. The sums add across steps, replicas and
-  /// workers, and a backup stores them, so the value of any union of batches is exact.
-  double value(double sum, int64_t samples) const;
+  /// Its log value from its slots' sums (slots.size() of them) over `samples` samples.
+  double value(const double* sums, int64_t samples) const;
 };
 
 /// Loss and metric sums over the samples of one step. metric_sums follow
-/// ModelState::running_names(): each output's own loss (several outputs only), then the metrics.
+/// ModelState::running_names(): each output's own loss (several outputs only), then each
+/// metric's slots (ModelState::running_sum_count() in all).
 struct StepTotals {
   double loss_sum = 0;  // of the model's loss (weighted over the outputs)
   std::vector<double> metric_sums;
@@ -148,6 +153,9 @@ class ModelState {
   /// The running values after "loss" in the logs, in Keras' order: each output's loss (for a
   /// model with several outputs), then the metrics.
   std::vector<std::string> running_names() const;
+  /// How many running sums a step adds (StepTotals::metric_sums): the outputs' own losses and
+  /// every metric's slots.
+  size_t running_sum_count() const;
   /// Their values from running totals (each metric's MetricConfig::value), in the same order.
   std::vector<double> running_values(const StepTotals& totals) const;
   /// The trainable variables, in layer order: what the optimizer updates.

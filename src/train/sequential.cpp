@@ -121,28 +121,41 @@ bool Model::built() const { return state_->built(); }
 
 namespace {
 
-backends::MetricKind parse_metric(const std::string& m, const train::LossConfig& loss, int64_t output_units) {
+// A metric by Keras' name: the per-sample values it sums (its slots) and how its value follows.
+train::MetricConfig parse_metric(const std::string& m, const train::LossConfig& loss, int64_t output_units) {
   using backends::LossKind;
   using backends::MetricKind;
+  using train::MetricResult;
+  auto mean_of = [&](MetricKind kind) { return train::MetricConfig{{kind}, m}; };
   if (m == "accuracy" || m == "acc") {
     // Keras resolves "accuracy" from the loss.
     switch (loss.kind) {
-      case LossKind::sparse_categorical_crossentropy: return MetricKind::sparse_categorical_accuracy;
-      case LossKind::categorical_crossentropy: return MetricKind::categorical_accuracy;
-      case LossKind::binary_crossentropy: return MetricKind::binary_accuracy;
-      default: return output_units > 1 ? MetricKind::categorical_accuracy : MetricKind::binary_accuracy;
+      case LossKind::sparse_categorical_crossentropy: return mean_of(MetricKind::sparse_categorical_accuracy);
+      case LossKind::categorical_crossentropy: return mean_of(MetricKind::categorical_accuracy);
+      case LossKind::binary_crossentropy: return mean_of(MetricKind::binary_accuracy);
+      default: return mean_of(output_units > 1 ? MetricKind::categorical_accuracy : MetricKind::binary_accuracy);
     }
   }
-  if (m == "sparse_categorical_accuracy") return MetricKind::sparse_categorical_accuracy;
-  if (m == "categorical_accuracy") return MetricKind::categorical_accuracy;
-  if (m == "binary_accuracy") return MetricKind::binary_accuracy;
-  if (m == "mae" || m == "mean_absolute_error") return MetricKind::mean_absolute_error;
-  if (m == "mse" || m == "mean_squared_error" || m == "root_mean_squared_error") {
-    return MetricKind::mean_squared_error;  // the root of the mean for the last (MetricConfig::result)
+  if (m == "sparse_categorical_accuracy") return mean_of(MetricKind::sparse_categorical_accuracy);
+  if (m == "categorical_accuracy") return mean_of(MetricKind::categorical_accuracy);
+  if (m == "binary_accuracy") return mean_of(MetricKind::binary_accuracy);
+  if (m == "mae" || m == "mean_absolute_error") return mean_of(MetricKind::mean_absolute_error);
+  if (m == "mse" || m == "mean_squared_error") return mean_of(MetricKind::mean_squared_error);
+  if (m == "root_mean_squared_error") {
+    // The mean of the squared errors over all elements (every row has as many), then its root.
+    train::MetricConfig rmse = mean_of(MetricKind::mean_squared_error);
+    rmse.result = MetricResult::root_mean;
+    return rmse;
   }
+  // Keras' Precision and Recall at threshold 0.5: ratios of confusion counts summed over the epoch.
+  if (m == "precision") {
+    return {{MetricKind::true_positives, MetricKind::predicted_positives}, m, 0, {}, MetricResult::ratio};
+  }
+  if (m == "recall") return {{MetricKind::true_positives, MetricKind::actual_positives}, m, 0, {}, MetricResult::ratio};
   throw ValueError("unknown metric \"" + m +
                    "\"; expected accuracy, sparse_categorical_accuracy, categorical_accuracy, binary_accuracy, "
-                   "mae (mean_absolute_error), mse (mean_squared_error) or root_mean_squared_error (Keras has no \"rmse\")");
+                   "mae (mean_absolute_error), mse (mean_squared_error), root_mean_squared_error (Keras has no "
+                   "\"rmse\"), precision or recall");
 }
 
 std::string join(const std::vector<std::string>& names) {
@@ -200,8 +213,9 @@ void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
     for (const std::string& m : options.metrics[o]) {
       // Keras names a metric of a model with several outputs after the output's layer.
       const std::string log_name = outputs > 1 ? output_names[o] + "_" + m : m;
-      metrics.push_back({parse_metric(m, losses[o], units), m, static_cast<int>(o), log_name});
-      if (m == "root_mean_squared_error") metrics.back().result = train::MetricResult::root_mean;
+      metrics.push_back(parse_metric(m, losses[o], units));
+      metrics.back().output = static_cast<int>(o);
+      metrics.back().log_name = log_name;
     }
   }
   s.losses = std::move(losses);

@@ -403,7 +403,7 @@ std::vector<Case> value_cases() {
                        return Outputs{host(y), host(y2), host(mean), host(inv_std)};
                      }});
   }
-  cases.push_back({"metrics (sparse, categorical, binary accuracy, mae, mse)", [](const Device& d) {
+  cases.push_back({"metrics (accuracies, mae, mse, confusion counts)", [](const Device& d) {
                      const int64_t rows = 50, cols = 10;
                      Tensor pred = random(d, {rows, cols}, 14, 0.0f, 1.0f);
                      Tensor correct = Tensor::empty({rows}, ks::DType::float32, d);
@@ -418,6 +418,11 @@ std::vector<Case> value_cases() {
                      out.push_back(host(correct));
                      backend(d).metric(MetricKind::mean_squared_error, pred, targets(d, rows, cols, 18, false), correct);
                      out.push_back(host(correct));
+                     for (MetricKind k : {MetricKind::true_positives, MetricKind::predicted_positives,
+                                          MetricKind::actual_positives}) {
+                       backend(d).metric(k, pred, targets(d, rows, cols, 16, true), correct);
+                       out.push_back(host(correct));
+                     }
                      return out;
                    }});
   cases.push_back({"sum, all_finite", [](const Device& d) {

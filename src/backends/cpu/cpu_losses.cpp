@@ -170,6 +170,21 @@ void CpuBackend::metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_t
         out[r] = hits / static_cast<float>(cols);
         break;
       }
+      case MetricKind::true_positives:
+      case MetricKind::predicted_positives:
+      case MetricKind::actual_positives: {
+        const float* t = static_cast<const float*>(y_true.raw_data()) + r * cols;
+        float count = 0;
+        for (int64_t j = 0; j < cols; ++j) {
+          const bool predicted = p[j] > 0.5f, actual = t[j] != 0.0f;
+          count += (kind == MetricKind::true_positives ? predicted && actual
+                                                       : kind == MetricKind::predicted_positives ? predicted : actual)
+                       ? 1.0f
+                       : 0.0f;
+        }
+        out[r] = count;
+        break;
+      }
       case MetricKind::mean_absolute_error:
       case MetricKind::mean_squared_error: {
         const float* t = static_cast<const float*>(y_true.raw_data()) + r * cols;

@@ -188,6 +188,16 @@ __global__ void metric_kernel(MetricKind kind, const float* pred, const int32_t*
       value = warp_argmax(p, cols) == labels[r] ? 1.0f : 0.0f;
     } else if (kind == MetricKind::categorical_accuracy) {
       value = warp_argmax(p, cols) == warp_argmax(t, cols) ? 1.0f : 0.0f;
+    } else if (kind == MetricKind::true_positives || kind == MetricKind::predicted_positives ||
+               kind == MetricKind::actual_positives) {
+      float count = 0.0f;  // whole numbers: exact in any order
+      for (int64_t j = lane(); j < cols; j += kWarp) {
+        const bool predicted = p[j] > 0.5f, actual = t[j] != 0.0f;
+        const bool hit = kind == MetricKind::true_positives ? predicted && actual
+                         : kind == MetricKind::predicted_positives ? predicted : actual;
+        count += hit ? 1.0f : 0.0f;
+      }
+      value = warp_sum(count);
     } else if (kind == MetricKind::mean_absolute_error || kind == MetricKind::mean_squared_error) {
       float sum = 0.0f;
       for (int64_t j = lane(); j < cols; j += kWarp) {
