@@ -26,6 +26,7 @@
 #include "kerosene/callbacks.h"
 #include "kerosene/io.h"
 #include "kerosene/layers.h"
+#include "kerosene/losses.h"
 #include "kerosene/models.h"
 #include "kerosene/optimizers.h"
 #include "kerosene/sequential.h"

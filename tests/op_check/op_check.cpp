@@ -171,7 +171,7 @@ struct LossCase {
 };
 std::vector<LossCase> loss_cases() {
   std::vector<LossCase> out;
-  for (int k = 0; k <= static_cast<int>(backends::kLastLossKind); ++k) out.push_back({static_cast<LossKind>(k)});
+  for (int k = 0; k <= static_cast<int>(kLastLossKind); ++k) out.push_back({static_cast<LossKind>(k)});
   for (LossKind k : {LossKind::sparse_categorical_crossentropy, LossKind::categorical_crossentropy,
                      LossKind::binary_crossentropy}) {
     out.push_back({k, true});
