@@ -13,6 +13,7 @@
 #include "kerosene/error.h"
 #include "kerosene/io.h"
 #include "kerosene/layers.h"
+#include "kerosene/losses.h"
 #include "kerosene/memory.h"
 #include "kerosene/models.h"
 #include "kerosene/optimizers.h"

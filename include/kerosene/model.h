@@ -102,7 +102,7 @@ struct EvaluateResult {
 /// compile's options for any model, several outputs included (Keras' compile arguments).
 struct CompileOptions {
   /// One loss for every output, or one per output in the order of the model's outputs; the
-  /// names compile(optimizer, loss, ...) takes.
+  /// names and loss objects compile(optimizer, loss, ...) takes (kerosene/losses.h).
   std::vector<std::string> loss;
   /// One weight per output (empty: 1 each); the model's loss is the weighted sum of the
   /// outputs' losses, each of which the logs also show ("<output layer>_loss").
@@ -127,10 +127,12 @@ class Model {
   void build(const Shape& input_shape);
   bool built() const;
 
-  /// `loss`: "sparse_categorical_crossentropy", "categorical_crossentropy",
-  /// "binary_crossentropy", "mean_squared_error" (aliases "mse"); append ":from_logits"
-  /// or use compile_from_logits. `metrics`: "accuracy" (resolved for the loss as Keras does),
-  /// "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy".
+  /// `loss`: a Keras 3 loss name ("sparse_categorical_crossentropy", "mse", "huber", ...; the
+  /// list is in kerosene/losses.h), optionally with options ("huber:delta=2",
+  /// "categorical_crossentropy:from_logits:label_smoothing=0.1"), or a loss object from
+  /// kerosene::losses (losses::Huber(2.0f)). `metrics`: "accuracy" (resolved for the loss as
+  /// Keras does), "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy",
+  /// "mae", "mse", "root_mean_squared_error", "precision", "recall".
   /// (A template only so that `compile(opt, {.loss = ...})` is never taken for a string: a
   /// braced list deduces no type, so the CompileOptions overload is the one it picks.)
   template <typename Loss>

@@ -108,16 +108,43 @@ enum class LossKind : uint8_t {
   categorical_crossentropy,
   binary_crossentropy,
   mean_squared_error,
+  // Keras 3's other losses, each a function of a row of y_pred and y_true (src/backends/loss_terms.h).
+  mean_absolute_error,
+  huber,
+  log_cosh,
+  mean_squared_logarithmic_error,
+  kl_divergence,
+  poisson,
+  hinge,
+  squared_hinge,
+  cosine_similarity,
 };
+inline constexpr LossKind kLastLossKind = LossKind::cosine_similarity;
 
 /// One loss evaluation over a batch (rows of `y_pred`).
 struct LossArgs {
   LossKind kind;
   bool from_logits;   // y_pred holds logits: the softmax/sigmoid is fused into the loss
   float grad_scale;   // multiplies d(loss)/d(y_pred); 1/global_batch for a mean
+  /// Categorical and binary cross-entropy: the targets become t (1 - s) + s / classes
+  /// (categorical) or t (1 - s) + s / 2 (binary), as Keras' label_smoothing.
+  float label_smoothing = 0.0f;
+  float delta = 1.0f;  // Huber's: quadratic below it, linear above
 };
 
-enum class MetricKind : uint8_t { sparse_categorical_accuracy, categorical_accuracy, binary_accuracy };
+enum class MetricKind : uint8_t {
+  sparse_categorical_accuracy,
+  categorical_accuracy,
+  binary_accuracy,
+  mean_absolute_error,  // per sample: the mean over the row, as Keras' MeanAbsoluteError
+  mean_squared_error,   // also the per-sample value RootMeanSquaredError takes the root of the mean of
+  // Confusion counts of a row at threshold 0.5 (prediction p > 0.5 is positive, target t != 0 is
+  // positive), whose sums Precision and Recall divide.
+  true_positives,
+  predicted_positives,
+  actual_positives,
+};
+inline constexpr MetricKind kLastMetricKind = MetricKind::actual_positives;
 
 struct AdamStep {
   float learning_rate, beta_1, beta_2, epsilon;

@@ -135,7 +135,7 @@ void MirroredModel::run(const std::function<void(int)>& f) {
 
 void MirroredModel::sum_across_workers(std::vector<train::StepTotals>& per_replica, train::StepTotals& totals) {
   train::StepTotals step;
-  step.metric_sums.assign(primary_.running_names().size(), 0.0);
+  step.metric_sums.assign(primary_.running_sum_count(), 0.0);
   for (const auto& t : per_replica) {
     step.loss_sum += t.loss_sum;
     step.samples += t.samples;

@@ -7,6 +7,7 @@
 #include "saving/functional_config.h"
 #include "saving/layer_codecs.h"
 #include "saving/optimizer_config.h"
+#include "train/loss_catalog.h"
 #include "train/model_state.h"
 
 namespace kerosene::saving {
@@ -14,71 +15,91 @@ namespace {
 
 // --- Losses and metrics -------------------------------------------------------------------------
 
-struct LossName {
-  const char* name;
-  const char* keras_class;
-};
-constexpr LossName kLosses[] = {
-    {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"},
-    {"categorical_crossentropy", "CategoricalCrossentropy"},
-    {"binary_crossentropy", "BinaryCrossentropy"},
-    {"mean_squared_error", "MeanSquaredError"},
-};
-
+// A loss as Keras writes it: its name when compile was given a name (from_logits aside), else
+// the loss object with its class's config (train/loss_catalog.h has the names and classes).
 ordered_json loss_json(const train::LossConfig& loss) {
-  if (!loss.from_logits) return loss.name;
-  for (const auto& l : kLosses) {
-    if (loss.name != l.name) continue;
-    ordered_json c;
-    c["name"] = loss.name;
-    c["reduction"] = "sum_over_batch_size";
-    c["from_logits"] = true;
-    if (loss.name == "sparse_categorical_crossentropy") {
-      c["ignore_class"] = nullptr;
-    } else {
-      c["label_smoothing"] = 0.0;
-      c["axis"] = -1;
-    }
-    return keras_envelope("keras.losses", l.keras_class, std::move(c));
+  using backends::LossKind;
+  if (!loss.as_object && !loss.from_logits) return loss.name;
+  const train::LossEntry& entry = train::loss_entry(loss.kind);
+  ordered_json c;
+  c["name"] = entry.config_name;
+  c["reduction"] = train::reduction_name(loss.reduction);
+  if (loss.kind == LossKind::sparse_categorical_crossentropy) {
+    c["from_logits"] = loss.from_logits;
+    c["ignore_class"] = nullptr;
+  } else if (entry.takes_logits) {
+    c["from_logits"] = loss.from_logits;
+    c["label_smoothing"] = train::as_written(loss.label_smoothing);
+    c["axis"] = -1;
+  } else if (loss.kind == LossKind::huber && loss.delta != 1.0f) {
+    c["delta"] = train::as_written(loss.delta);  // Keras' Huber.get_config leaves delta out; its __init__ takes it
   }
-  return loss.name;
+  return keras_envelope("keras.losses", entry.keras_class, std::move(c));
 }
 
-// "categorical_crossentropy", "mse", or a loss envelope; returns the name compile() takes.
+// "categorical_crossentropy", "mse", or a loss object; returns the spec compile() takes.
 std::string decode_loss(const json& v, const std::string& file) {
   std::string where = file;
   where += ": compile config";
   if (v.is_string()) {
-    std::string name = v.get<std::string>();
-    if (name == "mse" || name == "MSE") name = "mean_squared_error";
-    for (const auto& l : kLosses) {
-      if (name == l.name || name == l.keras_class) return l.name;
+    const std::string name = v.get<std::string>();
+    const train::LossEntry* entry = train::find_loss(name);
+    if (entry == nullptr) {
+      throw ValueError(where + ": option \"loss\": kerosene has no loss \"" + name + "\" (it has " +
+                       train::loss_names() + ")");
     }
-    throw ValueError(where + ": option \"loss\": kerosene has no loss \"" + name +
-                     "\" (it has sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy, "
-                     "mean_squared_error)");
+    return entry->name;
   }
   if (!v.is_object() || !v.contains("class_name") || !v["class_name"].is_string()) {
     throw ValueError(where + ": option \"loss\": expected a loss name or a loss object, found " + describe(v));
   }
   const std::string class_name = v["class_name"].get<std::string>();
-  for (const auto& l : kLosses) {
-    if (class_name != l.keras_class && class_name != l.name) continue;
-    static const json empty = json::object();
-    ConfigFields f(v.contains("config") && v["config"].is_object() ? v["config"] : empty,
-                   where + ": loss " + class_name);
-    const bool logits = f.boolean("from_logits", false);
-    f.require_default("label_smoothing", 0.0);
-    f.require_default("ignore_class");
-    f.require_default("axis", -1);
-    f.require_default("reduction", "sum_over_batch_size");
-    f.ignore({"name", "dtype", "fn"});
-    f.finish();
-    std::string out = l.name;
-    if (logits) out += ":from_logits";
-    return out;
+  const train::LossEntry* entry = train::find_loss(class_name);
+  if (entry == nullptr) {
+    throw ValueError(where + ": option \"loss\": kerosene has no loss class \"" + class_name + "\" (it has " +
+                     train::loss_names() + ")");
   }
-  throw ValueError(where + ": option \"loss\": kerosene has no loss class \"" + class_name + "\"");
+  static const json empty = json::object();
+  ConfigFields f(v.contains("config") && v["config"].is_object() ? v["config"] : empty,
+                 where + ": loss " + class_name);
+  train::LossConfig loss;
+  loss.kind = entry->kind;
+  loss.name = entry->name;
+  loss.as_object = true;
+  if (entry->takes_logits) {
+    loss.from_logits = f.boolean("from_logits", false);
+  } else {
+    f.require_default("from_logits", false);
+  }
+  if (entry->takes_label_smoothing) {
+    loss.label_smoothing = static_cast<float>(f.number("label_smoothing", 0.0));
+    if (loss.label_smoothing < 0.0f || loss.label_smoothing > 1.0f) f.fail("label_smoothing", "a number in [0, 1]");
+  } else {
+    f.require_default("label_smoothing", 0.0);
+  }
+  if (entry->kind == backends::LossKind::huber) {
+    loss.delta = static_cast<float>(f.number("delta", 1.0));
+    if (!(loss.delta > 0.0f)) f.fail("delta", "a number > 0");
+  }
+  const json& reduction = f.raw("reduction");
+  if (reduction.is_null() && f.has("reduction")) {
+    f.fail("reduction", "sum_over_batch_size or sum (kerosene's fit cannot minimise a loss left unreduced)");
+  }
+  if (reduction.is_string()) {
+    const std::string r = reduction.get<std::string>();
+    if (r == "sum") {
+      loss.reduction = train::Reduction::sum;
+    } else if (r != "sum_over_batch_size" && r != "mean") {
+      f.fail("reduction", "sum_over_batch_size or sum (kerosene's fit cannot minimise a loss left unreduced)");
+    }
+  } else if (!reduction.is_null()) {
+    f.fail("reduction", "sum_over_batch_size or sum");
+  }
+  f.require_default("ignore_class");
+  f.require_default("axis", -1);
+  f.ignore({"name", "dtype", "fn"});
+  f.finish();
+  return train::loss_spec(loss);
 }
 
 std::vector<std::string> decode_metric_list(const json& v, const std::string& file) {
@@ -93,6 +114,17 @@ std::vector<std::string> decode_metric_list(const json& v, const std::string& fi
     } else if (m.is_object() && m.contains("config") && m["config"].is_object() && m["config"].contains("name") &&
                m["config"]["name"].is_string()) {
       name = m["config"]["name"].get<std::string>();
+      // Precision/Recall objects: kerosene's count at threshold 0.5, over every class.
+      const json& c = m["config"];
+      const bool default_threshold =
+          !c.contains("thresholds") || c["thresholds"].is_null() ||
+          (c["thresholds"].is_number() && c["thresholds"].get<double>() == 0.5);
+      const bool every_class = (!c.contains("top_k") || c["top_k"].is_null()) &&
+                               (!c.contains("class_id") || c["class_id"].is_null());
+      if (!default_threshold || !every_class) {
+        throw ValueError(file + ": compile config: metric \"" + name + "\": kerosene has it at thresholds=0.5 " +
+                         "with no top_k or class_id, found " + describe(m["config"]));
+      }
     } else {
       throw ValueError(file + ": compile config: option \"metrics\": expected metric names, found " + describe(m));
     }

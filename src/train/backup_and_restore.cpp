@@ -89,8 +89,8 @@ train::ResumePoint resume_point_of(const json& state, const std::string& file, c
       point.totals.loss_sum = t.at("loss_sum").get<double>();
       point.totals.metric_sums = t.at("metric_sums").get<std::vector<double>>();
       point.totals.samples = t.at("samples").get<int64_t>();
-      if (point.totals.metric_sums.size() != s.running_names().size()) {
-        corrupt(file, "expected running sums for " + std::to_string(s.running_names().size()) + " metrics, found " +
+      if (point.totals.metric_sums.size() != s.running_sum_count()) {
+        corrupt(file, "expected " + std::to_string(s.running_sum_count()) + " running sums (losses and metric slots), found " +
                           std::to_string(point.totals.metric_sums.size()) + " (was the model compiled differently?)");
       }
     }

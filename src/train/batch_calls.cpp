@@ -45,7 +45,8 @@ EvaluateResult result_of(const train::ModelState& s, const train::StepTotals& t)
   EvaluateResult result;
   result.values.emplace_back("loss", t.loss_sum / n);
   const std::vector<std::string> names = s.running_names();
-  for (size_t i = 0; i < names.size() && i < t.metric_sums.size(); ++i) result.values.emplace_back(names[i], t.metric_sums[i] / n);
+  const std::vector<double> values = s.running_values(t);
+  for (size_t i = 0; i < names.size() && i < values.size(); ++i) result.values.emplace_back(names[i], values[i]);
   return result;
 }
 

@@ -62,9 +62,8 @@ void set_logs(Logs& logs, const train::ModelState& model, const train::StepTotal
   static const std::string kLoss = "loss";
   logs.set(plain ? kLoss : prefix + kLoss, t.loss_sum / count);
   const std::vector<std::string> names = model.running_names();
-  for (size_t i = 0; i < names.size() && i < t.metric_sums.size(); ++i) {
-    logs.set(plain ? names[i] : prefix + names[i], t.metric_sums[i] / count);
-  }
+  const std::vector<double> values = model.running_values(t);
+  for (size_t i = 0; i < names.size() && i < values.size(); ++i) logs.set(plain ? names[i] : prefix + names[i], values[i]);
 }
 
 void require_compiled(const train::ModelState& s, const char* what) {

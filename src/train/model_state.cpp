@@ -1,6 +1,7 @@
 #include "train/model_state.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "kerosene/error.h"
@@ -190,6 +191,34 @@ std::vector<std::string> ModelState::running_names() const {
   return out;
 }
 
+double MetricConfig::value(const double* sums, int64_t samples) const {
+  if (result == MetricResult::ratio) return sums[1] == 0.0 ? 0.0 : sums[0] / sums[1];
+  const double mean = sums[0] / static_cast<double>(std::max<int64_t>(samples, 1));
+  return result == MetricResult::root_mean ? std::sqrt(mean) : mean;
+}
+
+size_t ModelState::running_sum_count() const {
+  size_t n = losses.size() > 1 ? losses.size() : 0;
+  for (const auto& m : metrics) n += m.slots.size();
+  return n;
+}
+
+std::vector<double> ModelState::running_values(const StepTotals& totals) const {
+  std::vector<double> out;
+  if (totals.metric_sums.size() < running_sum_count()) return out;  // no step yet
+  size_t k = 0;
+  if (losses.size() > 1) {
+    for (; k < losses.size(); ++k) {
+      out.push_back(totals.metric_sums[k] / static_cast<double>(std::max<int64_t>(totals.samples, 1)));
+    }
+  }
+  for (const auto& m : metrics) {
+    out.push_back(m.value(&totals.metric_sums[k], totals.samples));
+    k += m.slots.size();
+  }
+  return out;
+}
+
 nn::Layer& ModelState::output_layer(size_t o) const {
   if (!output_nodes.empty()) return *nodes[static_cast<size_t>(output_nodes.at(o))].layer;
   if (layers.empty()) throw ValueError("model \"" + name + "\" has no layers");
@@ -250,7 +279,8 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
   }
   const int64_t batch = outputs_[0]->dim(0);
   ops::ensure(sample_loss_, {batch}, device);
-  ops::ensure(stats_, {static_cast<int64_t>(n_out + metrics.size())}, device);
+  const size_t metric_slots = running_sum_count() - (n_out > 1 ? n_out : 0);
+  ops::ensure(stats_, {static_cast<int64_t>(n_out + metric_slots)}, device);
   output_grads_.resize(n_out);
   auto& backend = ops::backend_of("loss", *outputs_[0]);
   const float per_sample = 1.0f / static_cast<float>(scale_batch > 0 ? scale_batch : batch);
@@ -258,20 +288,29 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
     const bool fused = fuse_activation_into_loss(o);
     const Tensor& prediction = fused ? output_layer(o).logits() : *outputs_[o];
     if (with_gradient) ops::ensure(output_grads_[o], prediction.shape(), device);
-    backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * per_sample};
+    // "sum" adds the samples' losses up: its gradient is not divided by the batch.
+    const float scale = losses[o].reduction == Reduction::sum ? 1.0f : per_sample;
+    backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * scale,
+                            losses[o].label_smoothing, losses[o].delta};
     backend.loss(args, prediction.reshape({batch, -1}), ys[o], sample_loss_, with_gradient ? &output_grads_[o] : nullptr);
     Tensor slot = stats_.slice(static_cast<int64_t>(o), static_cast<int64_t>(o) + 1);
     backend.sum(sample_loss_, slot);
   }
-  for (size_t i = 0; i < metrics.size(); ++i) {
-    const size_t o = static_cast<size_t>(metrics[i].output);
-    ops::ensure(correct_, {batch}, device);
-    backend.metric(metrics[i].kind, outputs_[o]->reshape({batch, -1}), ys[o], correct_);
-    const int64_t at = static_cast<int64_t>(n_out + i);
-    Tensor slot = stats_.slice(at, at + 1);
-    backend.sum(correct_, slot);
+  // Each metric slot's per-sample values, summed into its own element of stats_, so one copy
+  // brings every loss and metric sum of the step to the host.
+  int64_t at = static_cast<int64_t>(n_out);
+  for (const auto& m : metrics) {
+    const size_t o = static_cast<size_t>(m.output);
+    for (backends::MetricKind kind : m.slots) {
+      ops::ensure(correct_, {batch}, device);
+      backend.metric(kind, outputs_[o]->reshape({batch, -1}), ys[o], correct_);
+      Tensor slot = stats_.slice(at, at + 1);
+      backend.sum(correct_, slot);
+      ++at;
+    }
   }
   pending_batch_ = batch;
+  pending_scale_batch_ = scale_batch > 0 ? scale_batch : batch;
 }
 
 void ModelState::collect_step(StepTotals& totals) {
@@ -283,13 +322,18 @@ void ModelState::collect_step(StepTotals& totals) {
   const size_t n_out = losses.size();
   // The running values: each output's own (unweighted) loss when there are several, then the
   // metrics; the model's loss is their weighted sum, as in Keras.
-  totals.metric_sums.resize((n_out > 1 ? n_out : 0) + metrics.size());
+  totals.metric_sums.resize(running_sum_count());
   size_t k = 0;
   for (size_t o = 0; o < n_out; ++o) {
-    totals.loss_sum += static_cast<double>(losses[o].weight) * host[o];
-    if (n_out > 1) totals.metric_sums[k++] += host[o];
+    // Keras' loss tracker averages the batches' losses weighted by batch size, so the sum
+    // of a step's per-sample losses stands for a "sum" loss's batch value times the batch.
+    const double sum = losses[o].reduction == Reduction::sum
+                           ? static_cast<double>(host[o]) * static_cast<double>(pending_scale_batch_)
+                           : static_cast<double>(host[o]);
+    totals.loss_sum += static_cast<double>(losses[o].weight) * sum;
+    if (n_out > 1) totals.metric_sums[k++] += sum;
   }
-  for (size_t i = 0; i < metrics.size(); ++i) totals.metric_sums[k++] += host[n_out + i];
+  for (size_t i = n_out; i < static_cast<size_t>(stats_.numel()); ++i) totals.metric_sums[k++] += host[i];
   totals.samples += pending_batch_;
   pending_batch_ = 0;
 }

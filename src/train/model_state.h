@@ -17,24 +17,49 @@
 
 namespace kerosene::train {
 
+/// How a loss reduces its per-sample values to the batch's value (Keras' `reduction`).
+/// "none" has no place in fit (the gradient needs one number) and is refused at compile.
+enum class Reduction { sum_over_batch_size, sum };
+
 /// The loss of one model output.
 struct LossConfig {
   backends::LossKind kind = backends::LossKind::mean_squared_error;
   bool from_logits = false;
   std::string name;
   float weight = 1.0f;  // Keras' loss_weights: the model's loss is the weighted sum
+  float label_smoothing = 0.0f;  // categorical and binary cross-entropy
+  float delta = 1.0f;            // huber
+  Reduction reduction = Reduction::sum_over_batch_size;
+  /// Whether it was given as a loss object (losses::...): the compile config then writes the
+  /// object, as Keras does, rather than its name.
+  bool as_object = false;
+};
+
+/// How a metric's log value comes from its running sums (MetricConfig::slots).
+enum class MetricResult {
+  mean,       // sum / samples (accuracy, mae, mse)
+  root_mean,  // sqrt(sum / samples): RootMeanSquaredError, the sum being per-sample mean squares
+  ratio,      // sums[0] / sums[1], 0 when sums[1] is 0 (Precision: TP / (TP + FP); Recall)
 };
 
 struct MetricConfig {
-  backends::MetricKind kind;
+  /// The per-sample values whose sums over the batches the metric keeps, one running slot each
+  /// (a mean has one; Precision the true positives and the predicted positives). The sums
+  /// add across steps, replicas and workers, and a backup stores them, so the metric of any
+  /// union of batches is exact.
+  std::vector<backends::MetricKind> slots;
   std::string name;  // as the user wrote it: logs say "accuracy" when asked for "accuracy"
   int output = 0;    // the model output it reads
   /// Its key in the logs: the name, or "<output layer>_<name>" for a model with several outputs.
   std::string log_name;
+  MetricResult result = MetricResult::mean;
+  /// Its log value from its slots' sums (slots.size() of them) over `samples` samples.
+  double value(const double* sums, int64_t samples) const;
 };
 
 /// Loss and metric sums over the samples of one step. metric_sums follow
-/// ModelState::running_names(): each output's own loss (several outputs only), then the metrics.
+/// ModelState::running_names(): each output's own loss (several outputs only), then each
+/// metric's slots (ModelState::running_sum_count() in all).
 struct StepTotals {
   double loss_sum = 0;  // of the model's loss (weighted over the outputs)
   std::vector<double> metric_sums;
@@ -128,6 +153,11 @@ class ModelState {
   /// The running values after "loss" in the logs, in Keras' order: each output's loss (for a
   /// model with several outputs), then the metrics.
   std::vector<std::string> running_names() const;
+  /// How many running sums a step adds (StepTotals::metric_sums): the outputs' own losses and
+  /// every metric's slots.
+  size_t running_sum_count() const;
+  /// Their values from running totals (each metric's MetricConfig::value), in the same order.
+  std::vector<double> running_values(const StepTotals& totals) const;
   /// The trainable variables, in layer order: what the optimizer updates.
   std::vector<nn::Variable*> variables();
   /// Every variable, non-trainable ones (moving statistics) included: Keras' model.weights.
@@ -187,6 +217,7 @@ class ModelState {
   std::vector<const Tensor*> outputs_;  // per output: its value in the current step
   Tensor stats_;  // on the device: [each output's loss sum, metric sums...] of the queued step
   int64_t pending_batch_ = 0;  // samples of the queued step; 0 when none
+  int64_t pending_scale_batch_ = 0;  // the batch its mean is over (a replica's: the global batch)
   std::vector<nn::Variable*> variables_;
   std::vector<const Tensor*> values_;  // per node: its output in the current step
   std::vector<const Tensor*> grads_;   // per node: the gradient w.r.t. its output

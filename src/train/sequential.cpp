@@ -14,6 +14,7 @@
 #include "runtime/device_context.h"
 #include "kerosene/error.h"
 #include "nn/simple_layers.h"
+#include "train/loss_catalog.h"
 #include "train/model_state.h"
 
 namespace kerosene {
@@ -120,50 +121,41 @@ bool Model::built() const { return state_->built(); }
 
 namespace {
 
-train::LossConfig parse_loss(const std::string& written, bool from_logits) {
-  using backends::LossKind;
-  train::LossConfig loss;
-  std::string name = written;
-  loss.from_logits = from_logits;
-  if (const auto colon = name.find(":from_logits"); colon != std::string::npos) {
-    loss.from_logits = true;
-    name = name.substr(0, colon);
-  }
-  if (name == "sparse_categorical_crossentropy") {
-    loss.kind = LossKind::sparse_categorical_crossentropy;
-  } else if (name == "categorical_crossentropy") {
-    loss.kind = LossKind::categorical_crossentropy;
-  } else if (name == "binary_crossentropy") {
-    loss.kind = LossKind::binary_crossentropy;
-  } else if (name == "mean_squared_error" || name == "mse") {
-    loss.kind = LossKind::mean_squared_error;
-    loss.from_logits = false;
-  } else {
-    throw ValueError("unknown loss \"" + written +
-                     "\"; expected sparse_categorical_crossentropy, categorical_crossentropy, "
-                     "binary_crossentropy or mean_squared_error");
-  }
-  loss.name = name;
-  return loss;
-}
-
-backends::MetricKind parse_metric(const std::string& m, const train::LossConfig& loss, int64_t output_units) {
+// A metric by Keras' name: the per-sample values it sums (its slots) and how its value follows.
+train::MetricConfig parse_metric(const std::string& m, const train::LossConfig& loss, int64_t output_units) {
   using backends::LossKind;
   using backends::MetricKind;
+  using train::MetricResult;
+  auto mean_of = [&](MetricKind kind) { return train::MetricConfig{{kind}, m}; };
   if (m == "accuracy" || m == "acc") {
     // Keras resolves "accuracy" from the loss.
     switch (loss.kind) {
-      case LossKind::sparse_categorical_crossentropy: return MetricKind::sparse_categorical_accuracy;
-      case LossKind::categorical_crossentropy: return MetricKind::categorical_accuracy;
-      case LossKind::binary_crossentropy: return MetricKind::binary_accuracy;
-      default: return output_units > 1 ? MetricKind::categorical_accuracy : MetricKind::binary_accuracy;
+      case LossKind::sparse_categorical_crossentropy: return mean_of(MetricKind::sparse_categorical_accuracy);
+      case LossKind::categorical_crossentropy: return mean_of(MetricKind::categorical_accuracy);
+      case LossKind::binary_crossentropy: return mean_of(MetricKind::binary_accuracy);
+      default: return mean_of(output_units > 1 ? MetricKind::categorical_accuracy : MetricKind::binary_accuracy);
     }
   }
-  if (m == "sparse_categorical_accuracy") return MetricKind::sparse_categorical_accuracy;
-  if (m == "categorical_accuracy") return MetricKind::categorical_accuracy;
-  if (m == "binary_accuracy") return MetricKind::binary_accuracy;
+  if (m == "sparse_categorical_accuracy") return mean_of(MetricKind::sparse_categorical_accuracy);
+  if (m == "categorical_accuracy") return mean_of(MetricKind::categorical_accuracy);
+  if (m == "binary_accuracy") return mean_of(MetricKind::binary_accuracy);
+  if (m == "mae" || m == "mean_absolute_error") return mean_of(MetricKind::mean_absolute_error);
+  if (m == "mse" || m == "mean_squared_error") return mean_of(MetricKind::mean_squared_error);
+  if (m == "root_mean_squared_error") {
+    // The mean of the squared errors over all elements (every row has as many), then its root.
+    train::MetricConfig rmse = mean_of(MetricKind::mean_squared_error);
+    rmse.result = MetricResult::root_mean;
+    return rmse;
+  }
+  // Keras' Precision and Recall at threshold 0.5: ratios of confusion counts summed over the epoch.
+  if (m == "precision") {
+    return {{MetricKind::true_positives, MetricKind::predicted_positives}, m, 0, {}, MetricResult::ratio};
+  }
+  if (m == "recall") return {{MetricKind::true_positives, MetricKind::actual_positives}, m, 0, {}, MetricResult::ratio};
   throw ValueError("unknown metric \"" + m +
-                   "\"; expected accuracy, sparse_categorical_accuracy, categorical_accuracy or binary_accuracy");
+                   "\"; expected accuracy, sparse_categorical_accuracy, categorical_accuracy, binary_accuracy, "
+                   "mae (mean_absolute_error), mse (mean_squared_error), root_mean_squared_error (Keras has no "
+                   "\"rmse\"), precision or recall");
 }
 
 std::string join(const std::vector<std::string>& names) {
@@ -205,7 +197,7 @@ void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
   if (!options.metrics.empty()) per_output(options.metrics.size(), "metric lists");
   std::vector<train::LossConfig> losses;
   for (size_t o = 0; o < outputs; ++o) {
-    losses.push_back(parse_loss(options.loss[options.loss.size() == 1 ? 0 : o], options.from_logits));
+    losses.push_back(train::parse_loss_spec(options.loss[options.loss.size() == 1 ? 0 : o], options.from_logits));
     if (!options.loss_weights.empty()) {
       const float w = options.loss_weights[o];
       if (!(w >= 0.0f) || !std::isfinite(w)) {
@@ -221,7 +213,9 @@ void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
     for (const std::string& m : options.metrics[o]) {
       // Keras names a metric of a model with several outputs after the output's layer.
       const std::string log_name = outputs > 1 ? output_names[o] + "_" + m : m;
-      metrics.push_back({parse_metric(m, losses[o], units), m, static_cast<int>(o), log_name});
+      metrics.push_back(parse_metric(m, losses[o], units));
+      metrics.back().output = static_cast<int>(o);
+      metrics.back().log_name = log_name;
     }
   }
   s.losses = std::move(losses);

@@ -26,6 +26,7 @@
 #include "kerosene/callbacks.h"
 #include "kerosene/io.h"
 #include "kerosene/layers.h"
+#include "kerosene/losses.h"
 #include "kerosene/models.h"
 #include "kerosene/optimizers.h"
 #include "kerosene/sequential.h"
@@ -422,6 +423,54 @@ bool write_two_by_two(const fs::path& dir, uint32_t& seed) {
   }
 }
 
+// Keras' other losses as loss objects with options (losses::...) and by name, with the
+// regression metrics: Keras must read back each class and option (expected "loss_object").
+bool write_loss_objects(const fs::path& dir, uint32_t& seed) {
+  struct ObjectCase {
+    const char* name;
+    std::string loss;
+    std::vector<std::string> metrics;
+    const char* activation;
+    json expected_loss;  // a name, or {"class_name", "config": the options Keras must read}
+  };
+  const std::vector<ObjectCase> cases = {
+      {"kerosene_huber_object", losses::Huber(2.0f), {"mae", "root_mean_squared_error"}, "linear",
+       {{"class_name", "Huber"}, {"config", {{"reduction", "sum_over_batch_size"}}}, {"delta", 2.0}}},
+      {"kerosene_cce_smoothing_sum",
+       losses::CategoricalCrossentropy({.label_smoothing = 0.1f, .reduction = losses::Reduction::sum}),
+       {"categorical_accuracy"}, "softmax",
+       {{"class_name", "CategoricalCrossentropy"},
+        {"config", {{"label_smoothing", 0.1}, {"reduction", "sum"}, {"from_logits", false}}}}},
+      {"kerosene_bce_logits_smoothing", losses::BinaryCrossentropy({.from_logits = true, .label_smoothing = 0.2f}),
+       {"binary_accuracy"}, "linear",
+       {{"class_name", "BinaryCrossentropy"}, {"config", {{"label_smoothing", 0.2}, {"from_logits", true}}}}},
+      {"kerosene_log_cosh_name", "log_cosh", {"mse"}, "linear", "log_cosh"},
+      {"kerosene_kld_object", losses::KLDivergence(), {}, "softmax", {{"class_name", "KLDivergence"}}},
+      {"kerosene_cosine_object", losses::CosineSimilarity(), {}, "linear", {{"class_name", "CosineSimilarity"}}},
+      {"kerosene_hinge_name", "squared_hinge", {}, "tanh", "squared_hinge"},
+  };
+  bool ok = true;
+  for (const ObjectCase& c : cases) {
+    Sequential model({layers::Input({6}), layers::Dense(8, "relu"), layers::Dense(3, c.activation)});
+    model.compile(optimizers::Adam(), c.loss, c.metrics);
+    FitOptions options;
+    options.batch_size = 4;
+    options.verbose = 0;
+    options.shuffle = false;
+    const Tensor x = random_tensor({8, 6}, seed++);
+    model.fit(x, targets("categorical_crossentropy", seed++), options);
+    json expected = {{"compiled", true},
+                     {"optimizer", {{"class_name", "Adam"}, {"learning_rate", 0.001}}},
+                     {"loss", "categorical_crossentropy"},  // the targets Keras fits it with
+                     {"loss_object", c.expected_loss},
+                     {"metrics", c.metrics},
+                     {"from_logits", false},
+                     {"iterations", 2}};
+    ok = save_case(model, dir, c.name, x, expected) && ok;
+  }
+  return ok;
+}
+
 int write_mode(const fs::path& dir) {
   fs::create_directories(dir);
   utils::set_random_seed(1234);
@@ -457,6 +506,7 @@ int write_mode(const fs::path& dir) {
                      {"metrics", c.metrics}, {"from_logits", c.from_logits},      {"iterations", 2}};
     failures += !save_case(model, dir, c.name, x, expected);
   }
+  failures += !write_loss_objects(dir, seed);
   for (FunctionalCase& c : functional_cases()) {
     const Tensor x = random_tensor(c.input.with_batch(8), seed++);
     json expected = {{"compiled", false}};

@@ -43,6 +43,32 @@ def targets_for(loss, n, outputs):
     return rng.integers(0, 2, size=(n, outputs)).astype("float32")
 
 
+def check_loss_object(loss, want, problems, compiled_loss):
+    """A loss name, or a loss object whose class and listed config entries Keras read back."""
+    if isinstance(want, str):
+        if loss != want:
+            problems.append(f"loss {loss!r}, want {want!r}")
+        return
+    if not isinstance(loss, dict) or loss.get("class_name") != want["class_name"]:
+        problems.append(f"loss {loss!r}, want a {want['class_name']} object")
+        return
+    # The object Keras rebuilt from the config must carry the options.
+    rebuilt = keras.losses.deserialize(loss)
+    config = rebuilt.get_config()
+    for key, value in want.get("config", {}).items():
+        got = config.get(key)
+        same = got == value if isinstance(value, (bool, str)) else (
+            isinstance(got, (int, float)) and abs(got - value) <= 1e-6 * max(1.0, abs(value)))
+        if not same:
+            problems.append(f"loss {want['class_name']} {key} = {got!r}, want {value!r}")
+    # Keras' Huber.get_config leaves delta out (so get_compile_config loses it): it is checked on
+    # the loss object the model was compiled with from the file.
+    if "delta" in want:
+        delta = getattr(compiled_loss, "_fn_kwargs", {}).get("delta")
+        if delta is None or abs(delta - want["delta"]) > 1e-6:
+            problems.append(f"Huber delta {delta!r}, want {want['delta']!r}")
+
+
 def check_compile(model, expected, problems):
     if not expected["compiled"]:
         if getattr(model, "optimizer", None) is not None:
@@ -66,7 +92,9 @@ def check_compile(model, expected, problems):
             problems.append(f"optimizer {key} = {got!r}, want {value!r}")
     compile_config = model.get_compile_config()
     loss = compile_config.get("loss")
-    if expected["from_logits"]:
+    if "loss_object" in expected:
+        check_loss_object(loss, expected["loss_object"], problems, getattr(model, "loss", None))
+    elif expected["from_logits"]:
         # A loss object: {"module": "keras.losses", "class_name": ..., "config": {..., "from_logits": true}}
         ok = isinstance(loss, dict) and loss.get("config", {}).get("from_logits") is True
         if not ok:

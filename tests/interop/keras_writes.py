@@ -140,6 +140,30 @@ def trained_cases():
         x = rng.uniform(-1, 1, size=(8, 6)).astype("float32")
         model.fit(x, targets(loss, rng), batch_size=4, epochs=1, shuffle=False, verbose=0)
         out.append((name, model, x))
+    # Keras' other losses, as names and as objects with options, and the regression metrics:
+    # kerosene must read each compile config (and the file's weights) back.
+    objects = [
+        ("loss_huber_object", lambda: keras.losses.Huber(delta=2.0), ["mae", keras.metrics.RootMeanSquaredError()],
+         "linear"),
+        ("loss_cce_smoothing_sum", lambda: keras.losses.CategoricalCrossentropy(label_smoothing=0.1, reduction="sum"),
+         ["categorical_accuracy"], "softmax"),
+        ("loss_bce_logits_smoothing", lambda: keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.2),
+         ["binary_accuracy"], "linear"),
+        ("loss_log_cosh_name", lambda: "log_cosh", ["mse"], "linear"),
+        ("loss_kld_object", lambda: keras.losses.KLDivergence(), [], "softmax"),
+        ("loss_poisson_name", lambda: "poisson", [], "softplus"),
+        ("loss_hinge_object", lambda: keras.losses.SquaredHinge(), [], "tanh"),
+        ("loss_cosine_object", lambda: keras.losses.CosineSimilarity(), [], "linear"),
+        ("loss_msle_mae_names", lambda: "msle", ["mean_absolute_error"], "relu"),
+    ]
+    for name, make_loss, metrics, activation in objects:
+        model = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"),
+                                  layers.Dense(3, activation=activation)])
+        model.compile(optimizer=keras.optimizers.Adam(), loss=make_loss(), metrics=metrics)
+        x = rng.uniform(-1, 1, size=(8, 6)).astype("float32")
+        y = np.eye(3, dtype="float32")[rng.integers(0, 3, size=(8,))]
+        model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        out.append((name, model, x))
     return out
 
 

@@ -161,12 +161,41 @@ std::vector<ActivationCase> activation_cases() {
   cases.push_back({"softmax axis 0", {.kind = ActivationKind::softmax, .axis = 0}, {45, 9}});
   return cases;
 }
-constexpr LossKind kLosses[] = {LossKind::sparse_categorical_crossentropy, LossKind::categorical_crossentropy,
-                                LossKind::binary_crossentropy, LossKind::mean_squared_error};
+/// Every loss kind; the cross-entropies also from logits and with label smoothing, Huber also
+/// with another delta.
+struct LossCase {
+  LossKind kind;
+  bool logits = false;
+  float label_smoothing = 0.0f;
+  float delta = 1.0f;
+};
+std::vector<LossCase> loss_cases() {
+  std::vector<LossCase> out;
+  for (int k = 0; k <= static_cast<int>(kLastLossKind); ++k) out.push_back({static_cast<LossKind>(k)});
+  for (LossKind k : {LossKind::sparse_categorical_crossentropy, LossKind::categorical_crossentropy,
+                     LossKind::binary_crossentropy}) {
+    out.push_back({k, true});
+  }
+  for (LossKind k : {LossKind::categorical_crossentropy, LossKind::binary_crossentropy}) {
+    out.push_back({k, false, 0.1f});
+    out.push_back({k, true, 0.2f});
+  }
+  out.push_back({LossKind::huber, false, 0.0f, 0.3f});
+  return out;
+}
 const char* loss_name(LossKind k) {
   static const char* names[] = {"sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
-                                "mean_squared_error"};
+                                "mean_squared_error", "mean_absolute_error", "huber", "log_cosh",
+                                "mean_squared_logarithmic_error", "kl_divergence", "poisson", "hinge",
+                                "squared_hinge", "cosine_similarity"};
   return names[static_cast<int>(k)];
+}
+std::string loss_case_name(const LossCase& c) {
+  std::string name = loss_name(c.kind);
+  if (c.logits) name += " from_logits";
+  if (c.label_smoothing != 0.0f) name += " label_smoothing=" + std::to_string(c.label_smoothing);
+  if (c.delta != 1.0f) name += " delta=" + std::to_string(c.delta);
+  return name;
 }
 
 Tensor loss_target(const Device& d, LossKind kind, int64_t rows, int64_t cols) {
@@ -176,7 +205,13 @@ Tensor loss_target(const Device& d, LossKind kind, int64_t rows, int64_t cols) {
 
 /// Predictions a loss accepts: logits anywhere, probabilities strictly inside (0, 1).
 Tensor loss_input(const Device& d, LossKind kind, bool from_logits, int64_t rows, int64_t cols) {
-  if (from_logits || kind == LossKind::mean_squared_error) return random(d, {rows, cols}, 76, -2.0f, 2.0f);
+  const bool probabilities = kind == LossKind::sparse_categorical_crossentropy ||
+                             kind == LossKind::categorical_crossentropy || kind == LossKind::binary_crossentropy ||
+                             kind == LossKind::kl_divergence;
+  if (kind == LossKind::mean_squared_logarithmic_error || kind == LossKind::poisson) {
+    return random(d, {rows, cols}, 76, 0.01f, 3.0f);
+  }
+  if (from_logits || !probabilities) return random(d, {rows, cols}, 76, -2.0f, 2.0f);
   Tensor logits = random(d, {rows, cols}, 76, -2.0f, 2.0f);
   Tensor p = Tensor::empty({rows, cols}, ks::DType::float32, d);
   backend(d).activation_forward(
@@ -331,18 +366,16 @@ std::vector<Case> value_cases() {
                      backend(d).axpby(1.0f / 255.0f, x, 1.0f, r, r);
                      return Outputs{host(out), host(r)};
                    }});
-  for (LossKind k : kLosses) {
-    for (int logits = 0; logits < 2; ++logits) {
-      if (logits && k == LossKind::mean_squared_error) continue;
-      cases.push_back({std::string("loss ") + loss_name(k) + (logits ? " from_logits" : ""), [=](const Device& d) {
-                         const int64_t rows = 29, cols = 10;
-                         Tensor pred = loss_input(d, k, logits, rows, cols);
-                         Tensor truth = loss_target(d, k, rows, cols);
-                         Tensor sample = Tensor::empty({rows}, ks::DType::float32, d);
-                         backend(d).loss({k, logits != 0, 1.0f / rows}, pred, truth, sample, nullptr);
-                         return Outputs{host(sample)};
-                       }});
-    }
+  for (const LossCase& c : loss_cases()) {
+    cases.push_back({"loss " + loss_case_name(c), [=](const Device& d) {
+                       const int64_t rows = 29, cols = 10;
+                       Tensor pred = loss_input(d, c.kind, c.logits, rows, cols);
+                       Tensor truth = loss_target(d, c.kind, rows, cols);
+                       Tensor sample = Tensor::empty({rows}, ks::DType::float32, d);
+                       backend(d).loss({c.kind, c.logits, 1.0f / rows, c.label_smoothing, c.delta}, pred, truth, sample,
+                                       nullptr);
+                       return Outputs{host(sample)};
+                     }});
   }
   for (size_t i = 0; i < batch_norm_cases().size(); ++i) {
     for (int training = 0; training < 2; ++training) {
@@ -370,7 +403,7 @@ std::vector<Case> value_cases() {
                        return Outputs{host(y), host(y2), host(mean), host(inv_std)};
                      }});
   }
-  cases.push_back({"metrics (sparse, categorical, binary accuracy)", [](const Device& d) {
+  cases.push_back({"metrics (accuracies, mae, mse, confusion counts)", [](const Device& d) {
                      const int64_t rows = 50, cols = 10;
                      Tensor pred = random(d, {rows, cols}, 14, 0.0f, 1.0f);
                      Tensor correct = Tensor::empty({rows}, ks::DType::float32, d);
@@ -381,6 +414,15 @@ std::vector<Case> value_cases() {
                      out.push_back(host(correct));
                      backend(d).metric(MetricKind::binary_accuracy, pred, targets(d, rows, cols, 17, false), correct);
                      out.push_back(host(correct));
+                     backend(d).metric(MetricKind::mean_absolute_error, pred, targets(d, rows, cols, 18, false), correct);
+                     out.push_back(host(correct));
+                     backend(d).metric(MetricKind::mean_squared_error, pred, targets(d, rows, cols, 18, false), correct);
+                     out.push_back(host(correct));
+                     for (MetricKind k : {MetricKind::true_positives, MetricKind::predicted_positives,
+                                          MetricKind::actual_positives}) {
+                       backend(d).metric(k, pred, targets(d, rows, cols, 16, true), correct);
+                       out.push_back(host(correct));
+                     }
                      return out;
                    }});
   cases.push_back({"sum, all_finite", [](const Device& d) {
@@ -551,17 +593,15 @@ std::vector<Case> gradient_cases() {
                        return Outputs{host(dx)};
                      }});
   }
-  for (LossKind k : kLosses) {
-    for (int logits = 0; logits < 2; ++logits) {
-      if (logits && k == LossKind::mean_squared_error) continue;
-      cases.push_back({std::string("loss gradient ") + loss_name(k) + (logits ? " from_logits" : ""), [=](const Device& d) {
-                         const int64_t rows = 29, cols = 10;
-                         Tensor pred = loss_input(d, k, logits, rows, cols), truth = loss_target(d, k, rows, cols);
-                         Tensor sample = Tensor::empty({rows}, ks::DType::float32, d), grad = pred.clone();
-                         backend(d).loss({k, logits != 0, 1.0f / rows}, pred, truth, sample, &grad);
-                         return Outputs{host(sample), host(grad)};
-                       }});
-    }
+  for (const LossCase& c : loss_cases()) {
+    cases.push_back({"loss gradient " + loss_case_name(c), [=](const Device& d) {
+                       const int64_t rows = 29, cols = 10;
+                       Tensor pred = loss_input(d, c.kind, c.logits, rows, cols), truth = loss_target(d, c.kind, rows, cols);
+                       Tensor sample = Tensor::empty({rows}, ks::DType::float32, d), grad = pred.clone();
+                       backend(d).loss({c.kind, c.logits, 1.0f / rows, c.label_smoothing, c.delta}, pred, truth, sample,
+                                       &grad);
+                       return Outputs{host(sample), host(grad)};
+                     }});
   }
   return cases;
 }
@@ -723,8 +763,12 @@ std::vector<FiniteDifference> finite_difference_cases() {
                      },
                      xs, -1.0f, 1.0f});
   }
-  for (LossKind k : kLosses) {
-    const bool logits = k != LossKind::mean_squared_error;
+  // Losses smooth over (-2, 2) (the piecewise ones have kinks there; losses_keras3_test checks them).
+  for (LossKind k : {LossKind::sparse_categorical_crossentropy, LossKind::categorical_crossentropy,
+                     LossKind::binary_crossentropy, LossKind::mean_squared_error, LossKind::log_cosh,
+                     LossKind::cosine_similarity}) {
+    const bool logits = k == LossKind::sparse_categorical_crossentropy || k == LossKind::categorical_crossentropy ||
+                        k == LossKind::binary_crossentropy;
     const int64_t rows = 5, cols = 4;
     cases.push_back({std::string("loss ") + loss_name(k) + (logits ? " from_logits" : ""),
                      [=](const Tensor& x) {

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/loss_terms.h"
 #include "math/activations.h"
 #include "math/losses.h"
 
@@ -30,10 +31,17 @@ void CpuBackend::loss(const LossArgs& args, const Tensor& y_pred, const Tensor& 
   const int32_t* labels = sparse ? static_cast<const int32_t*>(y_true.raw_data()) : nullptr;
   const float* target = sparse ? nullptr : static_cast<const float*>(y_true.raw_data());
   std::vector<float> probs_buffer(grad ? 0 : cols);  // softmax when no gradient is wanted
+  const Smoothing smoothing = smoothing_for(args, cols);
+  const bool smooth = !sparse && args.label_smoothing != 0.0f;
+  std::vector<float> smoothed(smooth ? cols : 0);
 
   for (int64_t r = 0; r < rows; ++r) {
     const float* p = pred + r * cols;
     const float* t = target ? target + r * cols : nullptr;
+    if (smooth) {
+      for (int64_t j = 0; j < cols; ++j) smoothed[j] = t[j] * smoothing.keep + smoothing.add;
+      t = smoothed.data();
+    }
     float* g = grad ? grad + r * cols : nullptr;
     switch (args.kind) {
       case LossKind::sparse_categorical_crossentropy:
@@ -109,13 +117,29 @@ void CpuBackend::loss(const LossArgs& args, const Tensor& y_pred, const Tensor& 
         out[r] = value * inv;
         break;
       }
-      case LossKind::mean_squared_error: {
+      case LossKind::cosine_similarity: {
+        // -sum(t/|t| * p/|p|); d/dp = -(t^ s - (t^ . p) p s^3) with s = 1/|p| (constant where capped).
+        float tt = 0, pp = 0, tp = 0;
+        for (int64_t j = 0; j < cols; ++j) tt += t[j] * t[j], pp += p[j] * p[j], tp += t[j] * p[j];
+        const float it = inverse_norm(tt), ip = inverse_norm(pp);
+        const bool capped = ip >= 1.0f / math::kLossEpsilon;
+        const float dot = tp * it;  // t^ . p
+        out[r] = -dot * ip;
+        if (g) {
+          for (int64_t j = 0; j < cols; ++j) {
+            const float th = t[j] * it;
+            g[j] = -(capped ? th * ip : th * ip - dot * p[j] * ip * ip * ip) * scale;
+          }
+        }
+        break;
+      }
+      default: {  // the per-element losses of loss_terms.h
         float value = 0;
-        const float inv = 1.0f / static_cast<float>(cols);
+        const float inv = sums_terms(args.kind) ? 1.0f : 1.0f / static_cast<float>(cols);
         for (int64_t j = 0; j < cols; ++j) {
-          const float d = p[j] - t[j];
-          value += d * d;
-          if (g) g[j] = 2.0f * d * inv * scale;
+          const LossTerm term = loss_term(args.kind, p[j], t[j], args.delta);
+          value += term.value;
+          if (g) g[j] = term.grad * inv * scale;
         }
         out[r] = value * inv;
         break;
@@ -144,6 +168,32 @@ void CpuBackend::metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_t
         float hits = 0;
         for (int64_t j = 0; j < cols; ++j) hits += ((p[j] > 0.5f) == (t[j] > 0.5f)) ? 1.0f : 0.0f;
         out[r] = hits / static_cast<float>(cols);
+        break;
+      }
+      case MetricKind::true_positives:
+      case MetricKind::predicted_positives:
+      case MetricKind::actual_positives: {
+        const float* t = static_cast<const float*>(y_true.raw_data()) + r * cols;
+        float count = 0;
+        for (int64_t j = 0; j < cols; ++j) {
+          const bool predicted = p[j] > 0.5f, actual = t[j] != 0.0f;
+          count += (kind == MetricKind::true_positives ? predicted && actual
+                                                       : kind == MetricKind::predicted_positives ? predicted : actual)
+                       ? 1.0f
+                       : 0.0f;
+        }
+        out[r] = count;
+        break;
+      }
+      case MetricKind::mean_absolute_error:
+      case MetricKind::mean_squared_error: {
+        const float* t = static_cast<const float*>(y_true.raw_data()) + r * cols;
+        float sum = 0;
+        for (int64_t j = 0; j < cols; ++j) {
+          const float d = p[j] - t[j];
+          sum += kind == MetricKind::mean_absolute_error ? std::fabs(d) : d * d;
+        }
+        out[r] = sum / static_cast<float>(cols);
         break;
       }
     }

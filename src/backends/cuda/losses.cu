@@ -8,6 +8,7 @@
 #include "backends/cuda/launch.cuh"
 #include "backends/cuda/plugin_functions.h"
 #include "backends/cuda/status.h"
+#include "backends/loss_terms.h"
 #include "math/activations.h"
 #include "math/losses.h"
 
@@ -18,15 +19,16 @@ __device__ __forceinline__ bool clipped(float q) { return q < math::kLossEpsilon
 
 // Softmax cross-entropy from logits z: loss = T * logsumexp(z) - sum(t z), d/dz = T softmax(z) - t,
 // T = sum(t); a sparse label is a one-hot t (an out-of-range label gives NaN).
-__device__ void crossentropy_logits_row(const float* z, int64_t cols, bool sparse, int32_t label, const float* t,
-                                        float scale, float* out, float* g) {
+__device__ void crossentropy_logits_row(const float* z, int64_t cols, bool sparse, int32_t label, const float* target,
+                                        Smoothing sm, float scale, float* out, float* g) {
+  auto t = [&](int64_t j) { return target[j] * sm.keep + sm.add; };
   float m = -INFINITY;
   for (int64_t j = lane(); j < cols; j += kWarp) m = fmaxf(m, z[j]);
   m = warp_max(m);
   float s = 0.0f, total = 0.0f, dot = 0.0f;
   for (int64_t j = lane(); j < cols; j += kWarp) {
     s += expf(z[j] - m);
-    if (!sparse) total += t[j], dot += t[j] * z[j];
+    if (!sparse) total += t(j), dot += t(j) * z[j];
   }
   s = warp_sum(s);
   const float lse = m + logf(s), inv = 1.0f / s;
@@ -41,7 +43,7 @@ __device__ void crossentropy_logits_row(const float* z, int64_t cols, bool spars
   if (!g) return;
   for (int64_t j = lane(); j < cols; j += kWarp) {
     const float prob = expf(z[j] - m) * inv;
-    g[j] = sparse ? prob * scale - (j == label ? scale : 0.0f) : (total * prob - t[j]) * scale;
+    g[j] = sparse ? prob * scale - (j == label ? scale : 0.0f) : (total * prob - t(j)) * scale;
   }
 }
 
@@ -62,16 +64,17 @@ __device__ void sparse_probabilities_row(const float* p, int64_t cols, int32_t l
 
 // Probabilities normalized by their sum s, clipped (q): loss = -sum(t log q); d/dp_k =
 // -t_k / p_k (k not clipped) + sum(t_j, j not clipped) / s.
-__device__ void categorical_probabilities_row(const float* p, const float* t, int64_t cols, float scale, float* out,
-                                              float* g) {
+__device__ void categorical_probabilities_row(const float* p, const float* target, Smoothing sm, int64_t cols,
+                                              float scale, float* out, float* g) {
+  auto t = [&](int64_t j) { return target[j] * sm.keep + sm.add; };
   float s = 0.0f;
   for (int64_t j = lane(); j < cols; j += kWarp) s += p[j];
   s = warp_sum(s);
   float value = 0.0f, unclipped_total = 0.0f;
   for (int64_t j = lane(); j < cols; j += kWarp) {
     const float q = p[j] / s;
-    if (t[j] != 0.0f) value += t[j] * logf(math::clip_probability(q));
-    if (!clipped(q)) unclipped_total += t[j];
+    if (t(j) != 0.0f) value += t(j) * logf(math::clip_probability(q));
+    if (!clipped(q)) unclipped_total += t(j);
   }
   value = warp_sum(value);
   unclipped_total = warp_sum(unclipped_total);
@@ -79,30 +82,51 @@ __device__ void categorical_probabilities_row(const float* p, const float* t, in
   if (!g) return;
   for (int64_t j = lane(); j < cols; j += kWarp) {
     const bool c = clipped(p[j] / s);
-    g[j] = ((t[j] != 0.0f && !c ? -t[j] / p[j] : 0.0f) + unclipped_total / s) * scale;
+    g[j] = ((t(j) != 0.0f && !c ? -t(j) / p[j] : 0.0f) + unclipped_total / s) * scale;
   }
 }
 
-// Binary cross-entropy and mean squared error: per-element terms averaged over the row.
-__device__ void mean_of_terms_row(LossKind kind, bool from_logits, const float* p, const float* t, int64_t cols,
-                                  float scale, float* out, float* g) {
-  const float inv = 1.0f / static_cast<float>(cols);
+// Binary cross-entropy and the per-element losses of loss_terms.h: terms averaged over the row
+// (summed for kl_divergence).
+__device__ void mean_of_terms_row(const LossArgs& args, Smoothing sm, const float* p, const float* target,
+                                  int64_t cols, float* out, float* g) {
+  const float inv = sums_terms(args.kind) ? 1.0f : 1.0f / static_cast<float>(cols);
+  const float scale = args.grad_scale;
   float value = 0.0f;
   for (int64_t j = lane(); j < cols; j += kWarp) {
-    if (kind == LossKind::mean_squared_error) {
-      const float d = p[j] - t[j];
-      value += d * d;
-      if (g) g[j] = 2.0f * d * inv * scale;
-    } else if (from_logits) {
-      value += math::binary_crossentropy_logits(p[j], t[j]);
-      if (g) g[j] = (math::sigmoid(p[j]) - t[j]) * inv * scale;
+    const float t = target[j] * sm.keep + sm.add;
+    if (args.kind != LossKind::binary_crossentropy) {
+      const LossTerm term = loss_term(args.kind, p[j], t, args.delta);
+      value += term.value;
+      if (g) g[j] = term.grad * inv * scale;
+    } else if (args.from_logits) {
+      value += math::binary_crossentropy_logits(p[j], t);
+      if (g) g[j] = (math::sigmoid(p[j]) - t) * inv * scale;
     } else {
-      value += math::binary_crossentropy(p[j], t[j]);
-      if (g) g[j] = math::binary_crossentropy_grad(p[j], t[j]) * inv * scale;
+      value += math::binary_crossentropy(p[j], t);
+      if (g) g[j] = math::binary_crossentropy_grad(p[j], t) * inv * scale;
     }
   }
   value = warp_sum(value);
   if (lane() == 0) *out = value * inv;
+}
+
+// -sum(t/|t| * p/|p|); d/dp = -(t^ s - (t^ . p) p s^3) with s = 1/|p| (constant where capped).
+__device__ void cosine_similarity_row(const float* p, const float* t, int64_t cols, float scale, float* out, float* g) {
+  float tt = 0.0f, pp = 0.0f, tp = 0.0f;
+  for (int64_t j = lane(); j < cols; j += kWarp) tt += t[j] * t[j], pp += p[j] * p[j], tp += t[j] * p[j];
+  tt = warp_sum(tt);
+  pp = warp_sum(pp);
+  tp = warp_sum(tp);
+  const float it = inverse_norm(tt), ip = inverse_norm(pp);
+  const bool capped = ip >= 1.0f / math::kLossEpsilon;
+  const float dot = tp * it;
+  if (lane() == 0) *out = -dot * ip;
+  if (!g) return;
+  for (int64_t j = lane(); j < cols; j += kWarp) {
+    const float th = t[j] * it;
+    g[j] = -(capped ? th * ip : th * ip - dot * p[j] * ip * ip * ip) * scale;
+  }
 }
 
 __global__ void loss_kernel(LossArgs args, const float* pred, const int32_t* labels, const float* target,
@@ -112,20 +136,23 @@ __global__ void loss_kernel(LossArgs args, const float* pred, const int32_t* lab
     const float* t = target ? target + r * cols : nullptr;
     float* g = grad ? grad + r * cols : nullptr;
     const int32_t label = labels ? labels[r] : -1;
+    const Smoothing sm = smoothing_for(args, cols);
     switch (args.kind) {
       case LossKind::sparse_categorical_crossentropy:
       case LossKind::categorical_crossentropy:
         if (args.from_logits) {
-          crossentropy_logits_row(p, cols, labels != nullptr, label, t, args.grad_scale, sample_loss + r, g);
+          crossentropy_logits_row(p, cols, labels != nullptr, label, t, sm, args.grad_scale, sample_loss + r, g);
         } else if (labels) {
           sparse_probabilities_row(p, cols, label, args.grad_scale, sample_loss + r, g);
         } else {
-          categorical_probabilities_row(p, t, cols, args.grad_scale, sample_loss + r, g);
+          categorical_probabilities_row(p, t, sm, cols, args.grad_scale, sample_loss + r, g);
         }
         break;
-      case LossKind::binary_crossentropy:
-      case LossKind::mean_squared_error:
-        mean_of_terms_row(args.kind, args.from_logits, p, t, cols, args.grad_scale, sample_loss + r, g);
+      case LossKind::cosine_similarity:
+        cosine_similarity_row(p, t, cols, args.grad_scale, sample_loss + r, g);
+        break;
+      default:  // binary cross-entropy and the per-element losses
+        mean_of_terms_row(args, sm, p, t, cols, sample_loss + r, g);
         break;
     }
   }
@@ -161,6 +188,23 @@ __global__ void metric_kernel(MetricKind kind, const float* pred, const int32_t*
       value = warp_argmax(p, cols) == labels[r] ? 1.0f : 0.0f;
     } else if (kind == MetricKind::categorical_accuracy) {
       value = warp_argmax(p, cols) == warp_argmax(t, cols) ? 1.0f : 0.0f;
+    } else if (kind == MetricKind::true_positives || kind == MetricKind::predicted_positives ||
+               kind == MetricKind::actual_positives) {
+      float count = 0.0f;  // whole numbers: exact in any order
+      for (int64_t j = lane(); j < cols; j += kWarp) {
+        const bool predicted = p[j] > 0.5f, actual = t[j] != 0.0f;
+        const bool hit = kind == MetricKind::true_positives ? predicted && actual
+                         : kind == MetricKind::predicted_positives ? predicted : actual;
+        count += hit ? 1.0f : 0.0f;
+      }
+      value = warp_sum(count);
+    } else if (kind == MetricKind::mean_absolute_error || kind == MetricKind::mean_squared_error) {
+      float sum = 0.0f;
+      for (int64_t j = lane(); j < cols; j += kWarp) {
+        const float d = p[j] - t[j];
+        sum += kind == MetricKind::mean_absolute_error ? fabsf(d) : d * d;
+      }
+      value = warp_sum(sum) / static_cast<float>(cols);
     } else {
       float hits = 0.0f;  // whole numbers: exact in any order
       for (int64_t j = lane(); j < cols; j += kWarp) hits += ((p[j] > 0.5f) == (t[j] > 0.5f)) ? 1.0f : 0.0f;
@@ -176,7 +220,11 @@ int loss(int device, const LossArgs* args, const float* y_pred, const void* y_tr
          float* sample_loss, float* dy_pred) {
   if (rows <= 0) return cuda_abi::kOk;
   if (cols <= 0) return fail(cuda_abi::kError, "loss: predictions have no columns");
-  if (static_cast<int>(args->kind) > static_cast<int>(LossKind::mean_squared_error)) {
+  if (args->label_smoothing != 0.0f && args->kind != LossKind::categorical_crossentropy &&
+      args->kind != LossKind::binary_crossentropy) {
+    return fail(cuda_abi::kError, "loss: label_smoothing applies to categorical and binary cross-entropy only");
+  }
+  if (static_cast<int>(args->kind) > static_cast<int>(kLastLossKind)) {
     return fail(cuda_abi::kError, "loss: unknown kind " + std::to_string(static_cast<int>(args->kind)));
   }
   DeviceState* s = nullptr;
@@ -193,7 +241,7 @@ int metric(int device, MetricKind kind, const float* y_pred, const void* y_true,
            float* correct) {
   if (rows <= 0) return cuda_abi::kOk;
   if (cols <= 0) return fail(cuda_abi::kError, "metric: predictions have no columns");
-  if (static_cast<int>(kind) > static_cast<int>(MetricKind::binary_accuracy)) {
+  if (static_cast<int>(kind) > static_cast<int>(kLastMetricKind)) {
     return fail(cuda_abi::kError, "metric: unknown kind " + std::to_string(static_cast<int>(kind)));
   }
   DeviceState* s = nullptr;

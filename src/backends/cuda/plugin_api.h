@@ -29,8 +29,9 @@ namespace kerosene::backends::cuda_abi {
 
 // 2: InitOptions serves scratch memory; 3: ActivationParams; 4: merge kernels; 5: normalization
 // kernels; 6: spatial copies, Conv2DParams' dilation; 7: Conv2DParams' groups (depthwise);
-// 8: synchronized batch normalization; 9: optimizer_update (OptimizerStep).
-inline constexpr int kAbiVersion = 9;
+// 8: synchronized batch normalization; 9: optimizer_update (OptimizerStep); 10: LossArgs'
+// label_smoothing and delta, Keras' other losses, the mae/mse metric kinds.
+inline constexpr int kAbiVersion = 10;
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
