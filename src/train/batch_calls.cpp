@@ -19,13 +19,6 @@ std::vector<int64_t> every_row(int64_t n) {
   return rows;
 }
 
-void require_compiled(const train::ModelState& s, const char* what) {
-  if (!s.compiled) {
-    throw RuntimeError(std::string("call compile(optimizer, loss, metrics) before ") + what + " on model \"" + s.name +
-                       "\"");
-  }
-}
-
 /// The replicas of a model made in a strategy's scope, ready (null otherwise). One batch is
 /// split across this worker's replicas; across workers each would need its own batch, which
 /// fit's sharding gives and a single call cannot.
@@ -54,7 +47,7 @@ EvaluateResult result_of(const train::ModelState& s, const train::StepTotals& t)
 
 EvaluateResult Model::train_on_batch(const Tensors& x_in, const Tensors& y_in) {
   auto& s = *state_;
-  require_compiled(s, "train_on_batch");
+  train::require_compiled(s, "train_on_batch");
   const std::vector<Tensor> x = train::conform_inputs(s, x_in, "x");
   const std::vector<Tensor> y = train::conform_targets(s, x[0].dim(0), y_in, "y");
   const int64_t n = x[0].dim(0);
@@ -74,7 +67,7 @@ EvaluateResult Model::train_on_batch(const Tensors& x_in, const Tensors& y_in) {
 
 EvaluateResult Model::test_on_batch(const Tensors& x_in, const Tensors& y_in) {
   auto& s = *state_;
-  require_compiled(s, "test_on_batch");
+  train::require_compiled(s, "test_on_batch");
   const std::vector<Tensor> x = train::conform_inputs(s, x_in, "x");
   const std::vector<Tensor> y = train::conform_targets(s, x[0].dim(0), y_in, "y");
   const int64_t n = x[0].dim(0);

@@ -66,12 +66,6 @@ void set_logs(Logs& logs, const train::ModelState& model, const train::StepTotal
   for (size_t i = 0; i < names.size() && i < values.size(); ++i) logs.set(plain ? names[i] : prefix + names[i], values[i]);
 }
 
-void require_compiled(const train::ModelState& s, const char* what) {
-  if (!s.compiled) {
-    throw RuntimeError(std::string("call compile(optimizer, loss, metrics) before ") + what + " on model \"" + s.name + "\"");
-  }
-}
-
 /// The replicas of a model created in a strategy's scope (null otherwise), ready to run: built
 /// on first use, with replica 0's weights copied to every replica.
 train::Replicas* mirrored_of(train::ModelState& s) {
@@ -143,7 +137,7 @@ train::StepTotals run_test(train::ModelState& s, const std::vector<Tensor>& x, c
 
 History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o) {
   auto& s = *state_;
-  require_compiled(s, "fit");
+  train::require_compiled(s, "fit");
   check_batch_size(o.batch_size);
   if (o.epochs < 0 || o.initial_epoch < 0) throw ValueError("epochs and initial_epoch must be >= 0");
   if (!(o.validation_split >= 0.0f && o.validation_split < 1.0f)) {
@@ -291,7 +285,7 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
 
 EvaluateResult Model::evaluate(const Tensors& x_in, const Tensors& y_in, const EvaluateOptions& o) {
   auto& s = *state_;
-  require_compiled(s, "evaluate");
+  train::require_compiled(s, "evaluate");
   check_batch_size(o.batch_size);
   std::vector<Tensor> x = train::conform_inputs(s, x_in, "x");
   std::vector<Tensor> y = train::conform_targets(s, x[0].dim(0), y_in, "y");

@@ -150,6 +150,13 @@ std::vector<Tensor> conform_targets(ModelState& model, int64_t rows, const Tenso
   return out;
 }
 
+void require_compiled(const ModelState& model, const char* what) {
+  if (!model.compiled) {
+    throw RuntimeError(std::string("call compile(optimizer, loss, metrics) before ") + what + " on model \"" + model.name +
+                       "\"");
+  }
+}
+
 void check_finite(const Tensor& t, const char* argument) {
   if (t.dtype() != DType::float32) return;
   Tensor host = t.to(Device());

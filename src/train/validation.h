@@ -24,6 +24,9 @@ std::vector<Tensor> conform_inputs(ModelState& model, const Tensors& x, const st
 /// each as its loss wants it (int32 for sparse labels, float32 otherwise), in output order.
 std::vector<Tensor> conform_targets(ModelState& model, int64_t rows, const Tensors& y, const std::string& argument);
 
+/// Throws RuntimeError, naming `what` (fit, evaluate, train_on_batch...), before compile.
+void require_compiled(const ModelState& model, const char* what);
+
 /// Throws NumericError naming the first NaN or infinite value (sample and position) in a float tensor.
 void check_finite(const Tensor& t, const char* argument);
 
