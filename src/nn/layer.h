@@ -81,6 +81,11 @@ class Layer {
   virtual void forward_without_rows() {}
   virtual void backward_without_rows() {}
 
+  /// Whether a training forward pass mixes the batch's samples (BatchNormalization's batch
+  /// statistics): such a layer must see the whole batch at once, so the CPU's tiled training
+  /// step (ModelState::tile_rows) leaves a model holding one untiled.
+  virtual bool mixes_samples() const { return false; }
+
   /// Whether the optimizer updates this layer's variables (Keras' layer.trainable).
   bool trainable() const { return trainable_; }
   void set_trainable(bool trainable) { trainable_ = trainable; }

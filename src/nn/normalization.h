@@ -29,6 +29,7 @@ class BatchNormalization final : public Layer {
   std::shared_ptr<Layer> clone() const override { return std::make_shared<BatchNormalization>(config_, name()); }
   const Config& config() const { return config_; }
 
+  bool mixes_samples() const override { return true; }
   Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;

@@ -14,6 +14,7 @@
 #include "train/batch_buffers.h"
 #include "train/distribution.h"
 #include "train/sharding.h"
+#include "train/step_profile.h"
 #include "train/device_verdict.h"
 #include "train/validation.h"
 
@@ -202,6 +203,7 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
   s.interrupted = false;
   s.resume.reset();
   callbacks.each([&](Callback& c) { c.on_train_begin(logs); });
+  train::begin_step_profile(s);
   // A callback (BackupAndRestore) may have restored an interrupted run: go on from its point.
   const std::optional<train::ResumePoint> resume = std::move(s.resume);
   s.resume.reset();
@@ -279,6 +281,7 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
     for (const auto& [name, value] : logs.entries()) history.history[name].push_back(value);
     callbacks.each([&](Callback& c) { c.on_epoch_end(epoch, logs); });
   }
+  train::end_step_profile(s);
   callbacks.each([&](Callback& c) { c.on_train_end(logs); });
   return history;
 }

@@ -1,12 +1,18 @@
 #include "train/model_state.h"
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cstdlib>
+#include <unistd.h>
 #include <cmath>
 #include <map>
 
 #include "kerosene/error.h"
 #include "nn/simple_layers.h"
 #include "ops/ops.h"
+#include "runtime/device_context.h"
+#include "runtime/threading.h"
 
 namespace kerosene::train {
 
@@ -252,6 +258,36 @@ bool ModelState::fuse_activation_into_loss(size_t o) const {
          (kind == backends::LossKind::binary_crossentropy && act == backends::ActivationKind::sigmoid);
 }
 
+namespace {
+
+// Times one part of a step for StepProfile: the device finishes what was queued before, and
+// the part's own work, inside the measured interval.
+class PartTimer {
+ public:
+  PartTimer(bool on, const Device& device, StepProfile::Time& total) : device_(on ? &device : nullptr), total_(total) {
+    if (!device_) return;
+    runtime::Registry::instance().context(*device_).backend().synchronize();
+    wall_ = std::chrono::steady_clock::now();
+    cpu_ = std::clock();
+  }
+  ~PartTimer() {
+    if (!device_) return;
+    runtime::Registry::instance().context(*device_).backend().synchronize();
+    total_.wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_).count();
+    total_.cpu += static_cast<double>(std::clock() - cpu_) / CLOCKS_PER_SEC;
+  }
+  PartTimer(const PartTimer&) = delete;
+  PartTimer& operator=(const PartTimer&) = delete;
+
+ private:
+  const Device* device_;
+  StepProfile::Time& total_;
+  std::chrono::steady_clock::time_point wall_;
+  std::clock_t cpu_ = 0;
+};
+
+}  // namespace
+
 const std::vector<const Tensor*>& ModelState::forward(const std::vector<Tensor>& xs, bool training) {
   if (xs.size() != input_nodes.size()) {
     throw ValueError("model \"" + name + "\" has " + std::to_string(input_nodes.size()) + " inputs; " +
@@ -264,6 +300,8 @@ const std::vector<const Tensor*>& ModelState::forward(const std::vector<Tensor>&
     if (node.is_input()) continue;
     inputs.clear();
     for (int t : node.inputs) inputs.push_back(values_[static_cast<size_t>(t)]);
+    const bool timed = profile.enabled && training && profile.forward.size() == nodes.size();
+    PartTimer timer(timed, device, timed ? profile.forward[i] : profile.loss);
     values_[i] = &node.layer->forward(inputs, training);
   }
   outputs_.clear();
@@ -314,6 +352,20 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
 }
 
 void ModelState::collect_step(StepTotals& totals) {
+  if (tiled_pending_) {
+    tiled_pending_ = false;
+    totals.loss_sum += tiled_totals_.loss_sum;
+    totals.metric_sums.resize(running_sum_count());
+    for (size_t k = 0; k < tiled_totals_.metric_sums.size() && k < totals.metric_sums.size(); ++k) {
+      totals.metric_sums[k] += tiled_totals_.metric_sums[k];
+    }
+    totals.samples += tiled_totals_.samples;
+    return;
+  }
+  read_stats(totals);
+}
+
+void ModelState::read_stats(StepTotals& totals) {
   if (pending_batch_ == 0) return;
   float values[16];
   std::vector<float> many;
@@ -388,6 +440,8 @@ void ModelState::backward(const GradientsReady& ready) {
   for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
     const Node& node = nodes[static_cast<size_t>(i)];
     if (!node.is_input() && needs_grad_[static_cast<size_t>(i)]) {
+      const bool timed = profile.enabled && profile.backward.size() == nodes.size();
+      PartTimer timer(timed, device, timed ? profile.backward[static_cast<size_t>(i)] : profile.loss);
       need_dx.clear();
       for (int t : node.inputs) need_dx.push_back(needs_grad_[static_cast<size_t>(t)]);
       if (const int o = fused_at[static_cast<size_t>(i)]; o >= 0) {
@@ -421,9 +475,89 @@ void ModelState::backward(const GradientsReady& ready) {
 
 void ModelState::queue_train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, int64_t global_batch,
                                   const GradientsReady& ready) {
+  if (profile.enabled) {
+    profile.forward.resize(nodes.size());
+    profile.backward.resize(nodes.size());
+    ++profile.steps;
+  }
+  const int64_t batch = xs.empty() ? 0 : xs[0].dim(0);
+  if (const int64_t tile = ready ? 0 : tile_rows(batch); tile > 0) {
+    tiled_train_step(xs, ys, global_batch > 0 ? global_batch : batch, tile);
+    return;
+  }
   forward(xs, /*training=*/true);
-  compute_loss(ys, /*with_gradient=*/true, global_batch);
+  {
+    PartTimer timer(profile.enabled, device, profile.loss);
+    compute_loss(ys, /*with_gradient=*/true, global_batch);
+  }
   backward(ready);
+  PartTimer timer(profile.enabled, device, profile.optimizer);
+  optimizer->apply(variables_);
+}
+
+int64_t ModelState::tile_rows(int64_t batch) const {
+  if (!device.is_cpu() || batch < 2) return 0;
+  for (const auto& layer : layers) {
+    if (layer->mixes_samples()) return 0;
+  }
+  int64_t rows = 0;
+  if (const char* forced = std::getenv("KEROSENE_CPU_TILE_ROWS"); forced && *forced) {
+    rows = std::max<int64_t>(std::atoll(forced), 0);
+    if (rows == 0) return 0;
+  } else {
+    // A tile's activations, their gradients and a layer's own buffers (about three floats per
+    // output element of every layer) in half of each core's L2 cache; at least 8 rows a tile,
+    // as fewer leave the per-op costs (a oneDNN call, the thread team's start) uncovered.
+    int64_t bytes_per_row = 0;
+    for (const Node& node : nodes) {
+      if (!node.is_input()) bytes_per_row += 3 * static_cast<int64_t>(sizeof(float)) * node.shape.numel();
+    }
+    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    const int64_t budget = int64_t{runtime::intra_op_threads()} * (l2 > 0 ? l2 : (1 << 20)) / 2;
+    rows = std::max<int64_t>(8, budget / std::max<int64_t>(bytes_per_row, 1));
+  }
+  if (batch < 2 * rows) return 0;
+  // Tiles of one size where a few more of them divide the batch (a tile of another size would
+  // reallocate every layer's buffers twice a step).
+  int64_t tiles = (batch + rows - 1) / rows;
+  for (int64_t t = tiles; t < tiles + 4 && t <= batch; ++t) {
+    if (batch % t == 0) {
+      tiles = t;
+      break;
+    }
+  }
+  return (batch + tiles - 1) / tiles;
+}
+
+void ModelState::tiled_train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, int64_t scale_batch,
+                                  int64_t tile) {
+  const int64_t batch = xs[0].dim(0);
+  tiled_totals_ = StepTotals{};
+  tile_grad_sums_.resize(variables_.size());
+  std::vector<Tensor> x_tile(xs.size()), y_tile(ys.size());
+  for (int64_t begin = 0; begin < batch; begin += tile) {
+    const int64_t end = std::min(batch, begin + tile);
+    for (size_t i = 0; i < xs.size(); ++i) x_tile[i] = xs[i].slice(begin, end);
+    for (size_t i = 0; i < ys.size(); ++i) y_tile[i] = ys[i].slice(begin, end);
+    forward(x_tile, /*training=*/true);
+    {
+      PartTimer timer(profile.enabled, device, profile.loss);
+      compute_loss(y_tile, /*with_gradient=*/true, scale_batch);  // the gradient of the whole batch's mean
+      read_stats(tiled_totals_);
+    }
+    backward({});
+    for (size_t v = 0; v < variables_.size(); ++v) {
+      const Tensor& g = variables_[v]->grad;
+      Tensor& sum = ops::ensure(tile_grad_sums_[v], g.shape(), device);
+      ops::backend_of("sum tile gradients", g).axpby(1.0f, g, begin == 0 ? 0.0f : 1.0f, sum, sum);
+    }
+  }
+  for (size_t v = 0; v < variables_.size(); ++v) {
+    Tensor& g = variables_[v]->grad;
+    ops::backend_of("sum tile gradients", g).axpby(1.0f, tile_grad_sums_[v], 0.0f, g, g);
+  }
+  tiled_pending_ = true;
+  PartTimer timer(profile.enabled, device, profile.optimizer);
   optimizer->apply(variables_);
 }
 

@@ -74,6 +74,23 @@ struct ResumePoint {
   StepTotals totals;
 };
 
+/// Where a training step's time goes, summed over the steps since profiling began: each graph
+/// node's forward and backward, the loss (with the metrics) and the optimizer. The device is
+/// synchronized around each part, so on a GPU it measures the kernels, not their queueing (and
+/// profiling slows an asynchronous device down). Off unless a caller (the CLI's --profile, a
+/// benchmark) turns it on.
+struct StepProfile {
+  /// Wall-clock and process CPU seconds of one part (CPU time: what the part cost the machine's
+  /// cores, which a busy machine inflates far less than wall-clock time).
+  struct Time {
+    double wall = 0, cpu = 0;
+  };
+  bool enabled = false;
+  int64_t steps = 0;
+  std::vector<Time> forward, backward;  // per node (inputs: 0)
+  Time loss, optimizer;
+};
+
 }  // namespace kerosene::train
 
 namespace kerosene::train {
@@ -128,6 +145,8 @@ class ModelState {
   std::optional<ResumePoint> resume;
   /// During fit: the running totals of the current epoch (what a mid-epoch backup saves).
   const StepTotals* epoch_totals = nullptr;
+  /// Per-part step times, when enabled (train steps only).
+  StepProfile profile;
 
   bool built() const { return functional || (!layers.empty() && layers.front()->built()); }
   void build(const Shape& input);
@@ -186,6 +205,17 @@ class ModelState {
   void queue_empty_step(const GradientsReady& ready);
   void collect_step(StepTotals& totals);
 
+  /// Rows per tile of a training step on the CPU, 0 for an untiled step. A tiled step runs
+  /// forward, loss and backward on a few rows at a time and sums the tiles' weight gradients
+  /// before the one optimizer update: the same step (the loss's gradient is still over the whole
+  /// batch), but each tile's activations stay in the cores' L2 caches between one layer and the
+  /// next, where a whole batch of 128 MNIST images (11 MB after the first convolution) streams
+  /// through memory at every op, which made the CNN's time per sample double from batch 16 to
+  /// 128. Models with a layer that mixes samples (BatchNormalization) run untiled, as do
+  /// replicas (their gradients all-reduce during backward). KEROSENE_CPU_TILE_ROWS=N sets the
+  /// tile (0: never tile).
+  int64_t tile_rows(int64_t batch) const;
+
   /// Whether output o's softmax/sigmoid is folded into its loss (as TensorFlow does): when the
   /// loss takes probabilities and the output feeds no other layer.
   bool fuse_activation_into_loss(size_t o = 0) const;
@@ -194,6 +224,12 @@ class ModelState {
   /// Queues each output's loss (and its gradient, scaled by weight/scale_batch) and the
   /// metrics; their sums land in stats_.
   void compute_loss(const std::vector<Tensor>& ys, bool with_gradient, int64_t scale_batch = 0);
+  /// Adds the queued step's loss and metric sums to totals (one copy from the device).
+  void read_stats(StepTotals& totals);
+  /// queue_train_step's tiled form (tile_rows): forward, loss and backward tile by tile, the
+  /// weight gradients summed, then the optimizer.
+  void tiled_train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, int64_t scale_batch,
+                        int64_t tile);
   /// Adds `layer`'s gradients to `bucket` and sends it when bucket_plan_ says so (the same
   /// buckets on every replica; the final one says `last`).
   void bucket_after_node(int node, std::vector<Tensor*>& bucket, const GradientsReady& ready);
@@ -225,6 +261,9 @@ class ModelState {
   std::vector<bool> needs_grad_;       // per node: whether it or a node before it has variables
   std::vector<std::vector<int>> later_calls_;  // per node: a shared layer's later calls (first call only)
   std::vector<BucketSend> bucket_plan_;  // plan_gradient_buckets, per node
+  std::vector<Tensor> tile_grad_sums_;   // per trainable variable: its gradient summed over the tiles
+  StepTotals tiled_totals_;              // a tiled step's sums, for collect_step
+  bool tiled_pending_ = false;
 };
 
 /// Orders a Functional model's layers as Keras' map_graph does (keras/src/ops/function.py):

@@ -17,11 +17,18 @@ namespace {
 template <int kKh, int kKw>
 void weights_grad(const Conv2DParams& p, const float* x, const float* dy, float* dw, float* db) {
   const int64_t oc_total = p.out_c;
-  for (int64_t ob = 0; ob < oc_total; ob += 8) {
-    __m256 acc[kKh * kKw];
-    for (int t = 0; t < kKh * kKw; ++t) acc[t] = _mm256_setzero_ps();
-    __m256 bias_acc = _mm256_setzero_ps();
-    for (int64_t n = 0; n < p.batch; ++n) {
+  // Sample by sample, every block of 8 filters: one sample's dy (out_h * out_w * out_c floats,
+  // 86 KB for MNIST's 26x26x32) stays in L2 while the blocks take their turns, where a loop
+  // over the whole batch per block streamed all of dy from memory once per block (4 times for
+  // 32 filters: the kernel's time per sample grew 2.6x from batch 32 to 128). The accumulators
+  // go to dw between samples; each still adds in the same order, so the result is unchanged.
+  std::fill(dw, dw + kKh * kKw * oc_total, 0.0f);
+  if (db) std::fill(db, db + oc_total, 0.0f);
+  for (int64_t n = 0; n < p.batch; ++n) {
+    for (int64_t ob = 0; ob < oc_total; ob += 8) {
+      __m256 acc[kKh * kKw];
+      for (int t = 0; t < kKh * kKw; ++t) acc[t] = _mm256_loadu_ps(dw + t * oc_total + ob);
+      __m256 bias_acc = db ? _mm256_loadu_ps(db + ob) : _mm256_setzero_ps();
       for (int64_t oh = 0; oh < p.out_h; ++oh) {
         const float* row = x + (n * p.in_h + oh * p.stride_h) * p.in_w;
         const float* g_row = dy + (n * p.out_h + oh) * p.out_w * oc_total + ob;
@@ -36,9 +43,9 @@ void weights_grad(const Conv2DParams& p, const float* x, const float* dy, float*
           }
         }
       }
+      for (int t = 0; t < kKh * kKw; ++t) _mm256_storeu_ps(dw + t * oc_total + ob, acc[t]);
+      if (db) _mm256_storeu_ps(db + ob, bias_acc);
     }
-    for (int t = 0; t < kKh * kKw; ++t) _mm256_storeu_ps(dw + t * oc_total + ob, acc[t]);
-    if (db) _mm256_storeu_ps(db + ob, bias_acc);
   }
 }
 
