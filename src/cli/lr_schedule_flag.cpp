@@ -223,7 +223,7 @@ const CLI::Validator& lr_schedule_spec() {
           return what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what;
         }
       },
-      "KIND:key=value,...");
+      "");
   return validator;
 }
 

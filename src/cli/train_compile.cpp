@@ -114,7 +114,8 @@ void add_compile_options(CLI::App& train, TrainArgs& args) {
               return e.what();
             }
           },
-          "LOSS"));
+          ""))
+      ->type_name("NAME[:OPTION=VALUE...]");
   train.add_option_function<std::vector<std::string>>(
            "--metrics",
            [&args](const std::vector<std::string>& names) {
@@ -125,7 +126,7 @@ void add_compile_options(CLI::App& train, TrainArgs& args) {
                    "binary_accuracy, mae, mse, root_mean_squared_error, precision, recall; \"\" for none (default: "
                    "accuracy, or the model file's)")
       ->delimiter(',')
-      ->type_name("A,B,...");
+      ->type_name("NAMES");
   train.add_option("--lr-schedule", args.lr_schedule,
                    "a Keras learning-rate schedule, KIND:parameter=value,... with Keras' parameter names: "
                    "exponential:decay_steps=1000,decay_rate=0.9[,staircase=true]; "
@@ -133,7 +134,8 @@ void add_compile_options(CLI::App& train, TrainArgs& args) {
                    "cosine:decay_steps=5000[,alpha=0][,warmup_target=0.01,warmup_steps=500]; "
                    "inverse_time:decay_steps=1000,decay_rate=0.5; polynomial:decay_steps=1000[,end_learning_rate=0.0001]"
                    "[,power=1][,cycle=true]. initial_learning_rate defaults to --learning-rate, else the optimizer's")
-      ->check(lr_schedule_spec());
+      ->check(lr_schedule_spec())
+      ->type_name("KIND:KEY=VALUE,...");
   auto* clipnorm = train.add_option("--clipnorm", args.clipnorm, "clip each gradient to this norm")->check(positive());
   auto* clipvalue =
       train.add_option("--clipvalue", args.clipvalue, "clip each gradient element to [-X, X]")->check(positive());
