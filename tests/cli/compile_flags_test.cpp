@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ using test_util::describe;
 using test_util::run_cli;
 using test_util::ScratchDir;
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 const std::string& dataset() {
   static const test_util::SmallMnist small(64, 16);
@@ -212,6 +214,32 @@ TEST(CompileFlags, LossThatDoesNotFitTheOutput) {
   const std::string maps = dir / "maps.keras";
   Sequential({layers::Input({28, 28, 1}), layers::Conv2D(2, {3, 3})}).save(maps);
   expect_refused(train({"--loss", "mse"}, maps), {"mean_squared_error", "(None, 26, 26, 2)", "one class label"});
+}
+
+// One sigmoid unit on labels 0 and 1: the labels are the targets themselves (no one-hot), and
+// "accuracy" resolves to Keras' binary accuracy.
+TEST(CompileFlags, OneUnitTakesBinaryLabels) {
+  ScratchDir dir;
+  const fs::path data = dir.path() / "binary";
+  fs::create_directories(data);
+  auto image = [](size_t i) { return static_cast<uint8_t>((i * 37) % 256); };
+  auto label = [](size_t i) { return static_cast<uint8_t>(i % 2); };
+  for (const auto& [split, n] : {std::pair<std::string, uint32_t>{"train", 64}, {"t10k", 16}}) {
+    test_util::write_bytes(data / (split + "-images-idx3-ubyte.gz"), test_util::gzip(test_util::idx_ubyte({n, 28, 28}, image)));
+    test_util::write_bytes(data / (split + "-labels-idx1-ubyte.gz"), test_util::gzip(test_util::idx_ubyte({n}, label)));
+  }
+  const std::string file = dir / "one_unit.keras";
+  Sequential({layers::Input({28, 28, 1}), layers::Flatten(), layers::Dense(1, "sigmoid")}).save(file);
+  const CommandResult r = run_cli({"train", "--model", file, "--dataset", data.string(), "--batch-size", "16",
+                                   "--verbose", "0", "--json", "--loss", "binary_crossentropy"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["compile_config"]["loss"], "binary_crossentropy");
+  EXPECT_GE(j["test_accuracy"].get<double>(), 0.0);
+  EXPECT_LE(j["test_accuracy"].get<double>(), 1.0);
+  // sparse_categorical_crossentropy on one unit: label 1 is no class of it.
+  expect_refused(run_cli({"train", "--model", file, "--dataset", data.string(), "--verbose", "0"}),
+                 {"label out of range", "expected 0 <= label < 1"});
 }
 
 }  // namespace
