@@ -10,6 +10,7 @@ the tests mask them.
 import contextlib
 import io
 import os
+import subprocess
 import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -67,6 +68,37 @@ def progbar_samples():
     capture("progbar_values_verbose2.txt", run2)
 
 
+def piped_samples():
+    """fit(verbose=1) with stdout a file, as `python train.py > log` writes it: a child process
+    whose stdout is the sample file itself (no StringIO, a real file descriptor that is not a tty).
+
+    Progbar._dynamic_display is `stdout.isatty() or "ipykernel" in sys.modules or "posix" in
+    sys.modules or "PYCHARM_HOSTED" in os.environ`: on Linux "posix" is always loaded, so a piped
+    Keras redraws with backspaces and '\r' (and ANSI codes) exactly as on a terminal. The second
+    sample forces _dynamic_display off, which is what Keras prints where the test fails (a
+    non-POSIX system, stdout not a terminal): every drawn update starts with '\n'.
+    """
+    for name, dynamic in (("fit_verbose1_piped.txt", "keep"), ("fit_verbose1_not_dynamic.txt", "off")):
+        with open(os.path.join(OUT, name), "wb") as f:
+            subprocess.run([sys.executable, __file__, "--child-fit", dynamic], stdout=f, check=True)
+
+
+def child_fit(dynamic):
+    assert not sys.stdout.isatty()
+    if dynamic == "off":
+        from keras.src.utils import progbar
+        init = progbar.Progbar.__init__
+
+        def not_dynamic(self, *args, **kwargs):
+            init(self, *args, **kwargs)
+            self._dynamic_display = False
+        progbar.Progbar.__init__ = not_dynamic
+    x = np.zeros((40, 3), "float32")
+    y = np.zeros((40, 1), "float32")
+    exact_model().fit(x, y, batch_size=10, epochs=2, verbose=1, validation_split=0.25)
+    exact_model().evaluate(x, y, batch_size=10, verbose=1)
+
+
 def summary_samples():
     def sequential():
         keras.utils.set_random_seed(1)
@@ -118,8 +150,12 @@ def summary_samples():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child-fit":
+        child_fit(sys.argv[2])
+        sys.exit(0)
     os.makedirs(OUT, exist_ok=True)
     fit_samples()
+    piped_samples()
     progbar_samples()
     summary_samples()
     print("wrote", sorted(os.listdir(OUT)), file=sys.stderr)

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -10,8 +11,10 @@
 #include "cli/arguments.h"
 #include "cli/interrupt.h"
 #include "cli/model_source.h"
+#include "cli/train_compile.h"
 #include "cli/train_files.h"
 #include "kerosene/kerosene.h"
+#include "saving/model_config.h"
 #include "train/device_verdict.h"
 
 namespace kerosene::cli {
@@ -131,7 +134,20 @@ void print_result(const TrainArgs& a, const Model& model, const distribute::Stra
   for (double t : history.epoch_seconds) seconds += t;
   for (int64_t n : history.epoch_samples) samples += static_cast<double>(n);
   if (!a.json) {
-    std::cout << "Test loss: " << result.loss() << "\nTest accuracy: " << accuracy_of(result) << std::endl;
+    // "Test accuracy" for the accuracy (whatever its name), as before --metrics; the others by name.
+    const double accuracy = accuracy_of(result);
+    bool accuracy_shown = std::isnan(accuracy);
+    std::cout << "Test loss: " << result.loss() << "\n";
+    if (!accuracy_shown) std::cout << "Test accuracy: " << accuracy << "\n";
+    for (const auto& [name, value] : result.values) {
+      if (name == "loss") continue;
+      if (!accuracy_shown && name.find("acc") != std::string::npos && value == accuracy) {
+        accuracy_shown = true;  // the one accuracy_of chose, shown above
+        continue;
+      }
+      std::cout << "Test " << name << ": " << value << "\n";
+    }
+    std::cout << std::flush;
     return;
   }
   nlohmann::json out;
@@ -154,7 +170,11 @@ void print_result(const TrainArgs& a, const Model& model, const distribute::Stra
   out["batch_size"] = a.batch_size;
   out["history"] = history.history;
   out["test_loss"] = result.loss();
-  out["test_accuracy"] = accuracy_of(result);
+  out["test_accuracy"] = accuracy_of(result);  // null when no metric is an accuracy
+  out["test_metrics"] = nlohmann::json::object();
+  for (const auto& [name, value] : result.values) out["test_metrics"][name] = value;
+  // Keras' compile config, as --save writes it: the optimizer (clipping, schedule), loss, metrics.
+  out["compile_config"] = saving::model_envelope(model)["compile_config"];
   out["epoch_seconds"] = history.epoch_seconds;
   out["train_samples_per_second"] = seconds > 0 ? samples / seconds : 0.0;
   out["files"] = files_written(a, files);
@@ -168,7 +188,7 @@ CLI::App* add_train_command(CLI::App& app, TrainArgs& args) {
   auto* train = app.add_subcommand("train", "Train a classic Keras MNIST model, or one from a file, and report its test accuracy");
   train->add_option("--model", args.model,
                     "mlp, cnn, or a model file (.keras, .h5) to train further, compiled as saved unless "
-                    "--optimizer or --learning-rate is given")
+                    "an optimizer, loss or metrics flag is given")
       ->check(model_name());
   train->add_option("--dataset", args.dataset, "mnist, fashion_mnist, or a directory of IDX files");
   train->add_option("--epochs", args.epochs)->check(positive());
@@ -177,6 +197,7 @@ CLI::App* add_train_command(CLI::App& app, TrainArgs& args) {
       ->check(non_negative_integer());
   train->add_option("--optimizer", args.optimizer, "sgd, adam, adamw, rmsprop, nadam, adamax, adagrad or lion (default: adam, or the model file's)");
   train->add_option("--learning-rate", args.learning_rate, "default: the optimizer's")->check(positive());
+  add_compile_options(*train, args);
   train->add_option("--validation-split", args.validation_split)->check(number_between(0, 0.99));
   train->add_option("--seed", args.seed, "makes runs repeatable")->check(non_negative_integer());
   train->add_option("--verbose", args.verbose, "0 silent, 1 progress bar, 2 one line per epoch")
@@ -227,9 +248,7 @@ int run_train(const TrainArgs& a) {
   configure_devices(a);
   auto strategy = make_strategy(a);
   const bool chief = !strategy || strategy->is_chief();
-  if (is_model_file(a.model)) require_file(a.model, "model file");  // before a dataset download
-  auto [train, test] = datasets::load(a.dataset);
-
+  // The model and its compile first: a bad file or a loss that does not fit costs no download.
   // The data stays on the host; the model goes where --device says (fit copies each batch).
   std::optional<DeviceScope> scope;
   if (!a.device.empty()) scope.emplace(a.device);
@@ -237,18 +256,13 @@ int run_train(const TrainArgs& a) {
   if (strategy) strategy_scope.emplace(*strategy);
   Model model = model_from(a.model);
   strategy_scope.reset();
-  check_split(train, "training", classes_of(model));
-  check_split(test, "test", classes_of(model));
+  compile_for_training(model, a);
+  auto [train, test] = datasets::load(a.dataset);
+  check_split(train, "training", label_classes(model));
+  check_split(test, "test", label_classes(model));
   const std::string source = is_model_file(a.model) ? a.model : "built-in " + a.model;
   Tensor x_train = fit_to_input(model, train.x.to_float() / 255.0f, source, "the training split of " + a.dataset);
   Tensor x_test = fit_to_input(model, test.x.to_float() / 255.0f, source, "the test split of " + a.dataset);
-  // A file's compile config (optimizer and its state included) is kept unless the command line
-  // asks for another optimizer or learning rate.
-  if (!is_compiled(model) || !a.optimizer.empty() || a.learning_rate > 0) {
-    auto optimizer = optimizers::get(a.optimizer.empty() ? "adam" : a.optimizer,
-                                     a.learning_rate > 0 ? std::optional<float>(a.learning_rate) : std::nullopt);
-    model.compile(optimizer, "sparse_categorical_crossentropy", {"accuracy"});
-  }
 
   FitOptions fit;
   fit.epochs = a.epochs;
@@ -268,7 +282,7 @@ int run_train(const TrainArgs& a) {
     interrupt = std::make_shared<StopOnInterrupt>();
     fit.callbacks.push_back(interrupt);
   }
-  History history = model.fit(x_train, train.y, fit);
+  History history = model.fit(x_train, targets_for(model, train.y), fit);
   if (interrupt && interrupt->interrupted()) {
     std::cerr << "kerosene: interrupted (SIGINT): training stopped after " << interrupt->where();
     if (backup_left(a)) {
@@ -281,7 +295,7 @@ int run_train(const TrainArgs& a) {
   }
   interrupt.reset();
   save_trained(a, model, chief);  // before evaluate: an error there must not cost the training
-  auto result = model.evaluate(x_test, test.y,
+  auto result = model.evaluate(x_test, targets_for(model, test.y),
                                {.batch_size = a.batch_size, .verbose = a.verbose > 0 ? 1 : 0, .callbacks = progress});
   if (chief) print_result(a, model, strategy.get(), history, result, files);  // only worker 0 prints results
   return 0;

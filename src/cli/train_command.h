@@ -19,6 +19,12 @@ struct TrainArgs {
   int steps_per_epoch = 0;
   std::string optimizer;  // empty: the model file's own when it is compiled, else adam
   float learning_rate = 0;
+  // Keras' compile arguments (train_compile.h): empty/0 when not given.
+  std::string loss;                  // a loss spec compile takes ("huber:delta=2")
+  std::vector<std::string> metrics;  // with metrics_given: these ([] for none)
+  bool metrics_given = false;
+  std::string lr_schedule;           // lr_schedule_flag.h's syntax
+  float clipnorm = 0, clipvalue = 0, global_clipnorm = 0;
   float validation_split = 0;
   int64_t seed = -1;
   int verbose = 1;

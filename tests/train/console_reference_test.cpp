@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "kerosene/kerosene.h"
 #include "train/console_format.h"
@@ -79,6 +80,59 @@ TEST(ConsoleReference, FitVerbose2) {
   exact_model().fit(zeros(40, 3), zeros(40, 1),
                     {.batch_size = 10, .epochs = 2, .verbose = 2, .callbacks = {c.bar}, .validation_split = 0.25f});
   expect_same("fit_verbose2_2epochs_val.txt", c.out.str());
+}
+
+// fit then evaluate, as scripts/make_console_reference.py's piped samples run them.
+std::string fit_then_evaluate(bool dynamic) {
+  Captured c;
+  c.bar->set_colors(false);  // the stream is no terminal: kerosene's default there
+  c.bar->set_dynamic_display(dynamic);
+  Sequential model = exact_model();
+  model.fit(zeros(40, 3), zeros(40, 1),
+            {.batch_size = 10, .epochs = 2, .verbose = 1, .callbacks = {c.bar}, .validation_split = 0.25f});
+  model.evaluate(zeros(40, 3), zeros(40, 1), {.batch_size = 10, .verbose = 1, .callbacks = {c.bar}});
+  return c.out.str();
+}
+
+std::string without_ansi(const std::string& text) { return std::regex_replace(text, std::regex("\x1b\\[\\d+m"), ""); }
+
+// Keras run with stdout a file (`python train.py > log`): on Linux Progbar._dynamic_display is
+// true whatever the stream ("posix" is always in sys.modules), so the log holds the same
+// backspaces and '\r' as a terminal. kerosene writes the same to a stream that is no terminal,
+// less the ANSI codes (kerosene colours only a terminal).
+TEST(ConsoleReference, PipedStdoutRedrawsAsKerasOnLinux) {
+  const std::string keras = read_sample("fit_verbose1_piped.txt");
+  ASSERT_NE(keras.find("\b\r"), std::string::npos) << "Keras' piped sample does not redraw: regenerate it";
+  const std::string ours = fit_then_evaluate(/*dynamic=*/true);
+  EXPECT_NE(ours.find("\b\r"), std::string::npos) << ours;
+  EXPECT_EQ(ours.find('\x1b'), std::string::npos) << ours;
+  EXPECT_EQ(settled(without_ansi(keras)), settled(ours)) << ours;
+}
+
+// Progress lines with times masked, trailing padding dropped, and of each run of consecutive
+// updates only the last (the ones before depend on how fast the steps ran).
+std::string last_updates(const std::string& raw) {
+  const std::regex progress(R"(^ *\d+/\d+ .*)");
+  std::vector<std::string> lines;
+  std::istringstream in(settled(raw));
+  for (std::string line; std::getline(in, line);) {
+    if (!lines.empty() && std::regex_match(line, progress) && std::regex_match(lines.back(), progress)) lines.pop_back();
+    lines.push_back(line);
+  }
+  std::string out;
+  for (const auto& line : lines) out += line + "\n";
+  return out;
+}
+
+// Keras' display when it is not dynamic (Progbar._dynamic_display false: not POSIX, not a
+// terminal, not a notebook): no redraw; every drawn update starts with '\n' (so the first
+// follows an empty line), the last of a bar ends with '\n', padding spaces as when dynamic.
+TEST(ConsoleReference, NotDynamicStartsEachUpdateOnANewLine) {
+  const std::string keras = without_ansi(read_sample("fit_verbose1_not_dynamic.txt"));
+  const std::string ours = fit_then_evaluate(/*dynamic=*/false);
+  EXPECT_EQ(ours.find_first_of("\b\r"), std::string::npos) << ours;
+  EXPECT_EQ(ours.rfind("Epoch 1/2\n\n", 0), 0u) << ours;
+  EXPECT_EQ(last_updates(keras), last_updates(ours)) << ours;
 }
 
 TEST(ConsoleReference, FitCountRightAligned) {
