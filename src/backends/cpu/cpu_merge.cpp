@@ -1,8 +1,11 @@
 // The merge layers' kernels (Add, Subtract, Average, Maximum, Minimum, Concatenate): simple
-// loops the compiler vectorizes; they move as many bytes as a copy and are memory-bound.
+// loops the compiler vectorizes; they move as many bytes as a copy and are memory-bound, so
+// they are split over the thread team like the other element-wise ops (on one thread, axpby
+// was 4.5% of the Fashion-MNIST ResNet's step: the residual Adds and the gradient sums).
 #include <cstring>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/parallel.h"
 
 namespace kerosene::backends::cpu {
 namespace {
@@ -16,12 +19,14 @@ void CpuBackend::axpby(float alpha, const Tensor& x, float beta, const Tensor& y
   const float* a = f32(x);
   float* o = f32(out);
   const int64_t n = out.numel();
-  if (beta == 0.0f) {
-    for (int64_t i = 0; i < n; ++i) o[i] = alpha * a[i];
-    return;
-  }
-  const float* b = f32(y);
-  for (int64_t i = 0; i < n; ++i) o[i] = alpha * a[i] + beta * b[i];
+  const float* b = beta == 0.0f ? nullptr : f32(y);
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
+    if (b == nullptr) {
+      for (int64_t i = begin; i < end; ++i) o[i] = alpha * a[i];
+    } else {
+      for (int64_t i = begin; i < end; ++i) o[i] = alpha * a[i] + beta * b[i];
+    }
+  });
 }
 
 void CpuBackend::minmax(bool maximum, const Tensor& a, const Tensor& b, Tensor& out) {
@@ -29,11 +34,13 @@ void CpuBackend::minmax(bool maximum, const Tensor& a, const Tensor& b, Tensor& 
   const float* y = f32(b);
   float* o = f32(out);
   const int64_t n = out.numel();
-  if (maximum) {
-    for (int64_t i = 0; i < n; ++i) o[i] = x[i] >= y[i] ? x[i] : y[i];
-  } else {
-    for (int64_t i = 0; i < n; ++i) o[i] = x[i] <= y[i] ? x[i] : y[i];
-  }
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
+    if (maximum) {
+      for (int64_t i = begin; i < end; ++i) o[i] = x[i] >= y[i] ? x[i] : y[i];
+    } else {
+      for (int64_t i = begin; i < end; ++i) o[i] = x[i] <= y[i] ? x[i] : y[i];
+    }
+  });
 }
 
 void CpuBackend::minmax_backward(bool maximum, const Tensor& a, const Tensor& b, const Tensor& dy, Tensor& da,
@@ -44,12 +51,14 @@ void CpuBackend::minmax_backward(bool maximum, const Tensor& a, const Tensor& b,
   float* gx = f32(da);
   float* gy = f32(db);
   const int64_t n = dy.numel();
-  for (int64_t i = 0; i < n; ++i) {
-    const bool to_a = maximum ? x[i] >= y[i] : x[i] <= y[i];
-    const float v = g[i];  // read first: da or db may alias dy
-    gx[i] = to_a ? v : 0.0f;
-    gy[i] = to_a ? 0.0f : v;
-  }
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const bool to_a = maximum ? x[i] >= y[i] : x[i] <= y[i];
+      const float v = g[i];  // read first: da or db may alias dy
+      gx[i] = to_a ? v : 0.0f;
+      gy[i] = to_a ? 0.0f : v;
+    }
+  });
 }
 
 void CpuBackend::copy_block(const Tensor& src, int64_t src_cols, int64_t src_col, Tensor& dst, int64_t dst_cols,
