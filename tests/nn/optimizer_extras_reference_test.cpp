@@ -121,7 +121,7 @@ TEST(OptimizerExtrasReferenceTest, SavedStateContinuesExactly) {
     model.compile(Optimizer(saving::decode_optimizer(c["optimizer"], "optimizer_extras.json")), "mse");
     const Tensor x = tensor_of(ref["x"]), y = tensor_of(ref["y"]);
     model.fit(x, y, reference_fit());
-    TempDir dir;
+    data_testing::TempDir dir;
     const std::string path = dir / "model.keras";
     model.save(path);
     Model loaded = models::load_model(path);

@@ -89,7 +89,7 @@ TEST(CheckpointTest, SaveBestOnlyMinAndMaxWithKerasMessages) {
   callbacks::ModelCheckpoint min_ckpt((dir / "min-{epoch}.weights.h5").string(),
                                       {.verbose = 1, .save_best_only = true, .save_weights_only = true, .out = &out});
   min_ckpt.set_model(&model);
-  min_ckpt.on_train_begin({});
+  min_ckpt.on_train_begin(lvalue(Logs{}));
   min_ckpt.on_epoch_end(0, lvalue(logs_with("val_loss", 0.5)));
   min_ckpt.on_epoch_end(1, lvalue(logs_with("val_loss", 0.6)));
   min_ckpt.on_epoch_end(2, lvalue(logs_with("val_loss", 0.25)));
@@ -105,7 +105,7 @@ TEST(CheckpointTest, SaveBestOnlyMinAndMaxWithKerasMessages) {
 
   callbacks::ModelCheckpoint max_ckpt((dir / "max.keras").string(), {.monitor = "val_accuracy", .save_best_only = true});
   max_ckpt.set_model(&model);
-  max_ckpt.on_train_begin({});
+  max_ckpt.on_train_begin(lvalue(Logs{}));
   max_ckpt.on_epoch_end(0, lvalue(logs_with("val_accuracy", 0.5)));
   max_ckpt.on_epoch_end(1, lvalue(logs_with("val_accuracy", 0.4)));
   max_ckpt.on_epoch_end(2, lvalue(logs_with("val_accuracy", 0.9)));
