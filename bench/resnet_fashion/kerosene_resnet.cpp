@@ -47,16 +47,16 @@ class EpochTimer : public ks::Callback {
  public:
   explicit EpochTimer(int warmup) : warmup_(warmup) {}
   std::vector<double> seconds, warm;
-  void on_epoch_begin(int, const ks::Logs&) override {
+  void on_epoch_begin(int, ks::Logs&) override {
     t0_ = std::chrono::steady_clock::now();
     have_tw_ = false;
   }
   std::vector<double> val_accuracy;
-  void on_train_batch_end(int batch, const ks::Logs&) override {
+  void on_train_batch_end(int batch, ks::Logs&) override {
     t1_ = std::chrono::steady_clock::now();  // the epoch ends with its last batch, before validation
     if (batch == warmup_ - 1) { tw_ = t1_; have_tw_ = true; }
   }
-  void on_epoch_end(int, const ks::Logs& logs) override {
+  void on_epoch_end(int, ks::Logs& logs) override {
     seconds.push_back(std::chrono::duration<double>(t1_ - t0_).count());
     warm.push_back(have_tw_ ? std::chrono::duration<double>(t1_ - tw_).count() : -1.0);
     if (auto v = logs.get("val_accuracy")) val_accuracy.push_back(*v);

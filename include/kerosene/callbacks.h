@@ -24,9 +24,17 @@ class EventFileWriter;
 
 /// Ordered name -> value pairs ("loss", "accuracy", "val_loss", ...), as Keras' `logs` dict.
 /// Setting an existing name updates it in place, so a Logs reused across steps never allocates.
+/// Callbacks get the logs to change, as in Keras: what one adds in on_epoch_end (as
+/// ReduceLROnPlateau and LearningRateScheduler add "learning_rate") reaches the callbacks after
+/// it, the History, the progress bar, CSVLogger and TensorBoard. fit gives every batch and
+/// epoch fresh logs: what a callback adds to one batch's is gone at the next.
 class Logs {
  public:
   void set(const std::string& name, double value);
+  /// Keeps the first `count` entries (fit drops what callbacks added to the previous batch's).
+  void truncate(size_t count) {
+    if (entries_.size() > count) entries_.resize(count);
+  }
   std::optional<double> get(const std::string& name) const;
   bool contains(const std::string& name) const { return get(name).has_value(); }
   void clear() { entries_.clear(); }
@@ -53,20 +61,20 @@ class Callback {
   Model* model() const { return model_; }
   const CallbackParams& params() const { return params_; }
 
-  virtual void on_train_begin(const Logs& /*logs*/) {}
-  virtual void on_train_end(const Logs& /*logs*/) {}
-  virtual void on_epoch_begin(int /*epoch*/, const Logs& /*logs*/) {}
-  virtual void on_epoch_end(int /*epoch*/, const Logs& /*logs*/) {}
-  virtual void on_train_batch_begin(int /*batch*/, const Logs& /*logs*/) {}
-  virtual void on_train_batch_end(int /*batch*/, const Logs& /*logs*/) {}
-  virtual void on_test_begin(const Logs& /*logs*/) {}
-  virtual void on_test_end(const Logs& /*logs*/) {}
-  virtual void on_test_batch_begin(int /*batch*/, const Logs& /*logs*/) {}
-  virtual void on_test_batch_end(int /*batch*/, const Logs& /*logs*/) {}
-  virtual void on_predict_begin(const Logs& /*logs*/) {}
-  virtual void on_predict_end(const Logs& /*logs*/) {}
-  virtual void on_predict_batch_begin(int /*batch*/, const Logs& /*logs*/) {}
-  virtual void on_predict_batch_end(int /*batch*/, const Logs& /*logs*/) {}
+  virtual void on_train_begin(Logs& /*logs*/) {}
+  virtual void on_train_end(Logs& /*logs*/) {}
+  virtual void on_epoch_begin(int /*epoch*/, Logs& /*logs*/) {}
+  virtual void on_epoch_end(int /*epoch*/, Logs& /*logs*/) {}
+  virtual void on_train_batch_begin(int /*batch*/, Logs& /*logs*/) {}
+  virtual void on_train_batch_end(int /*batch*/, Logs& /*logs*/) {}
+  virtual void on_test_begin(Logs& /*logs*/) {}
+  virtual void on_test_end(Logs& /*logs*/) {}
+  virtual void on_test_batch_begin(int /*batch*/, Logs& /*logs*/) {}
+  virtual void on_test_batch_end(int /*batch*/, Logs& /*logs*/) {}
+  virtual void on_predict_begin(Logs& /*logs*/) {}
+  virtual void on_predict_end(Logs& /*logs*/) {}
+  virtual void on_predict_batch_begin(int /*batch*/, Logs& /*logs*/) {}
+  virtual void on_predict_batch_end(int /*batch*/, Logs& /*logs*/) {}
 
  private:
   Model* model_ = nullptr;
@@ -98,17 +106,17 @@ class ProgbarLogger : public Callback {
   /// Whether to write Keras' ANSI bold and colour codes; default: whether `out` is a terminal.
   void set_colors(bool colors) { colors_ = colors; }
 
-  void on_train_begin(const Logs& logs) override;
-  void on_train_end(const Logs& logs) override;
-  void on_epoch_begin(int epoch, const Logs& logs) override;
-  void on_train_batch_end(int batch, const Logs& logs) override;
-  void on_epoch_end(int epoch, const Logs& logs) override;
-  void on_test_begin(const Logs& logs) override;
-  void on_test_batch_end(int batch, const Logs& logs) override;
-  void on_test_end(const Logs& logs) override;
-  void on_predict_begin(const Logs& logs) override;
-  void on_predict_batch_end(int batch, const Logs& logs) override;
-  void on_predict_end(const Logs& logs) override;
+  void on_train_begin(Logs& logs) override;
+  void on_train_end(Logs& logs) override;
+  void on_epoch_begin(int epoch, Logs& logs) override;
+  void on_train_batch_end(int batch, Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_test_begin(Logs& logs) override;
+  void on_test_batch_end(int batch, Logs& logs) override;
+  void on_test_end(Logs& logs) override;
+  void on_predict_begin(Logs& logs) override;
+  void on_predict_batch_end(int batch, Logs& logs) override;
+  void on_predict_end(Logs& logs) override;
 
  private:
   int verbosity() const;
@@ -154,9 +162,9 @@ class EarlyStopping : public Callback {
   /// Throws ValueError if mode is not "auto", "min" or "max", or patience is negative.
   explicit EarlyStopping(Options options);
 
-  void on_train_begin(const Logs& logs) override;
-  void on_epoch_end(int epoch, const Logs& logs) override;
-  void on_train_end(const Logs& logs) override;
+  void on_train_begin(Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_train_end(Logs& logs) override;
   /// Epoch (0-based) at which training was stopped; -1 if it ran to the end.
   int stopped_epoch() const { return stopped_epoch_; }
   int best_epoch() const { return best_epoch_; }
@@ -184,7 +192,7 @@ class EarlyStopping : public Callback {
 /// Without it, fit raises NumericError on a non-finite loss instead.
 class TerminateOnNaN : public Callback {
  public:
-  void on_train_batch_end(int batch, const Logs& logs) override;
+  void on_train_batch_end(int batch, Logs& logs) override;
   bool terminated() const { return terminated_; }
 
  private:
@@ -192,14 +200,14 @@ class TerminateOnNaN : public Callback {
 };
 
 /// Calls the given functions (Keras' LambdaCallback), for callbacks written inline:
-///   callbacks::LambdaCallback({.on_epoch_end = [](int epoch, const Logs& logs) { ... }})
+///   callbacks::LambdaCallback({.on_epoch_end = [](int epoch, Logs& logs) { logs.set("x", 1.0); }})
 /// or by setting the *_fn members.
 class LambdaCallback : public Callback {
  public:
   /// Keras' keyword arguments; on_batch_* are on_train_batch_*.
   struct Functions {
-    std::function<void(int, const Logs&)> on_epoch_begin{}, on_epoch_end{}, on_batch_begin{}, on_batch_end{};
-    std::function<void(const Logs&)> on_train_begin{}, on_train_end{};
+    std::function<void(int, Logs&)> on_epoch_begin{}, on_epoch_end{}, on_batch_begin{}, on_batch_end{};
+    std::function<void(Logs&)> on_train_begin{}, on_train_end{};
   };
   LambdaCallback() = default;
   explicit LambdaCallback(Functions f)
@@ -207,28 +215,30 @@ class LambdaCallback : public Callback {
         on_batch_begin_fn(std::move(f.on_batch_begin)), on_batch_end_fn(std::move(f.on_batch_end)),
         on_train_begin_fn(std::move(f.on_train_begin)), on_train_end_fn(std::move(f.on_train_end)) {}
 
-  std::function<void(int, const Logs&)> on_epoch_begin_fn, on_epoch_end_fn;
-  std::function<void(int, const Logs&)> on_batch_begin_fn, on_batch_end_fn;
-  std::function<void(const Logs&)> on_train_begin_fn, on_train_end_fn;
+  std::function<void(int, Logs&)> on_epoch_begin_fn, on_epoch_end_fn;
+  std::function<void(int, Logs&)> on_batch_begin_fn, on_batch_end_fn;
+  std::function<void(Logs&)> on_train_begin_fn, on_train_end_fn;
 
-  void on_epoch_begin(int epoch, const Logs& logs) override { if (on_epoch_begin_fn) on_epoch_begin_fn(epoch, logs); }
-  void on_epoch_end(int epoch, const Logs& logs) override { if (on_epoch_end_fn) on_epoch_end_fn(epoch, logs); }
-  void on_train_batch_begin(int batch, const Logs& logs) override { if (on_batch_begin_fn) on_batch_begin_fn(batch, logs); }
-  void on_train_batch_end(int batch, const Logs& logs) override { if (on_batch_end_fn) on_batch_end_fn(batch, logs); }
-  void on_train_begin(const Logs& logs) override { if (on_train_begin_fn) on_train_begin_fn(logs); }
-  void on_train_end(const Logs& logs) override { if (on_train_end_fn) on_train_end_fn(logs); }
+  void on_epoch_begin(int epoch, Logs& logs) override { if (on_epoch_begin_fn) on_epoch_begin_fn(epoch, logs); }
+  void on_epoch_end(int epoch, Logs& logs) override { if (on_epoch_end_fn) on_epoch_end_fn(epoch, logs); }
+  void on_train_batch_begin(int batch, Logs& logs) override { if (on_batch_begin_fn) on_batch_begin_fn(batch, logs); }
+  void on_train_batch_end(int batch, Logs& logs) override { if (on_batch_end_fn) on_batch_end_fn(batch, logs); }
+  void on_train_begin(Logs& logs) override { if (on_train_begin_fn) on_train_begin_fn(logs); }
+  void on_train_end(Logs& logs) override { if (on_train_end_fn) on_train_end_fn(logs); }
 };
 
 /// Sets the optimizer's learning rate at the start of every epoch to schedule(epoch, lr), lr the
 /// current one (Keras' LearningRateScheduler). verbose > 0 prints Keras' line
 /// "Epoch 3: LearningRateScheduler setting learning rate to 0.01.". The model's optimizer must
 /// have been created with a number, not a schedule (RuntimeError otherwise, as Keras' TypeError).
+/// At the end of every epoch it adds "learning_rate" (the optimizer's) to the logs, as Keras.
 class LearningRateScheduler : public Callback {
  public:
   using Schedule = std::function<double(int epoch, double learning_rate)>;
   /// `out`: where verbose lines go; nullptr means std::cout.
   explicit LearningRateScheduler(Schedule schedule, int verbose = 0, std::ostream* out = nullptr);
-  void on_epoch_begin(int epoch, const Logs& logs) override;
+  void on_epoch_begin(int epoch, Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
 
  private:
   Schedule schedule_;
@@ -239,6 +249,7 @@ class LearningRateScheduler : public Callback {
 /// Multiplies the learning rate by `factor` when `monitor` has not improved (by more than
 /// min_delta) for `patience` epochs, then waits `cooldown` epochs before counting again, never
 /// going below min_lr (Keras' ReduceLROnPlateau). mode "auto" maximizes names with "acc"/"auc".
+/// Every on_epoch_end first adds "learning_rate" (the one this epoch used) to the logs, as Keras.
 class ReduceLROnPlateau : public Callback {
  public:
   struct Options {
@@ -256,8 +267,8 @@ class ReduceLROnPlateau : public Callback {
   /// Throws ValueError (Keras' message) if factor >= 1, or if mode is not "auto", "min" or "max".
   explicit ReduceLROnPlateau(Options options);
 
-  void on_train_begin(const Logs& logs) override;
-  void on_epoch_end(int epoch, const Logs& logs) override;
+  void on_train_begin(Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
   /// Epochs without improvement counted so far; epochs of cooldown left; the best value seen.
   int wait() const { return wait_; }
   int cooldown_counter() const { return cooldown_counter_; }
@@ -295,12 +306,12 @@ class TensorBoard : public Callback {
   ~TensorBoard() override;
 
   /// Creates log_dir; throws IOError naming it if it cannot.
-  void on_train_begin(const Logs& logs) override;
-  void on_train_end(const Logs& logs) override;
-  void on_train_batch_begin(int batch, const Logs& logs) override;
-  void on_train_batch_end(int batch, const Logs& logs) override;
-  void on_epoch_end(int epoch, const Logs& logs) override;
-  void on_test_end(const Logs& logs) override;
+  void on_train_begin(Logs& logs) override;
+  void on_train_end(Logs& logs) override;
+  void on_train_batch_begin(int batch, Logs& logs) override;
+  void on_train_batch_end(int batch, Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_test_end(Logs& logs) override;
 
   const std::string& log_dir() const { return log_dir_; }
   /// The event files of the current (or last) fit; empty for a run with no file.
@@ -324,16 +335,17 @@ class TensorBoard : public Callback {
 /// then one row per epoch (0-based epoch, values as Python's repr of a float writes them, "NA"
 /// for a key missing from a later epoch), rows ended by "\r\n" as Python's csv module does,
 /// flushed after every row. append: add to an existing file, writing the header only if the
-/// file is empty or new. The row's columns are the first epoch's keys.
+/// file is empty or new. The row's columns are the first epoch's keys, and a val_ column for
+/// each when none of them is one (validation may start later), as Keras.
 class CSVLogger : public Callback {
  public:
   explicit CSVLogger(std::string filename, char separator = ',', bool append = false);
   ~CSVLogger() override;
 
   /// Opens the file; throws IOError naming it if it cannot.
-  void on_train_begin(const Logs& logs) override;
-  void on_epoch_end(int epoch, const Logs& logs) override;
-  void on_train_end(const Logs& logs) override;
+  void on_train_begin(Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_train_end(Logs& logs) override;
 
  private:
   void write_line(const std::vector<std::string>& fields);
@@ -372,10 +384,10 @@ class ModelCheckpoint : public Callback {
   explicit ModelCheckpoint(std::string filepath) : ModelCheckpoint(std::move(filepath), Options{}) {}
   ModelCheckpoint(std::string filepath, Options options);
 
-  void on_train_begin(const Logs& logs) override;
-  void on_train_batch_end(int batch, const Logs& logs) override;
-  void on_epoch_begin(int epoch, const Logs& logs) override;
-  void on_epoch_end(int epoch, const Logs& logs) override;
+  void on_train_begin(Logs& logs) override;
+  void on_train_batch_end(int batch, Logs& logs) override;
+  void on_epoch_begin(int epoch, Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
 
   /// The files written so far, in order (a name written twice appears twice).
   const std::vector<std::string>& saved_files() const { return saved_; }
@@ -411,12 +423,12 @@ class BackupAndRestore : public Callback {
   explicit BackupAndRestore(std::string backup_dir, const std::string& save_freq = "epoch",
                             bool delete_checkpoint = true);
 
-  void on_train_begin(const Logs& logs) override;
-  void on_train_batch_begin(int batch, const Logs& logs) override;
-  void on_train_batch_end(int batch, const Logs& logs) override;
-  void on_epoch_begin(int epoch, const Logs& logs) override;
-  void on_epoch_end(int epoch, const Logs& logs) override;
-  void on_train_end(const Logs& logs) override;
+  void on_train_begin(Logs& logs) override;
+  void on_train_batch_begin(int batch, Logs& logs) override;
+  void on_train_batch_end(int batch, Logs& logs) override;
+  void on_epoch_begin(int epoch, Logs& logs) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_train_end(Logs& logs) override;
 
   const std::string& backup_dir() const { return backup_dir_; }
   /// `<backup_dir>/latest.weights.h5`: the weights and the optimizer state, as Keras 3 names it,

@@ -4,6 +4,13 @@
 // variable -= variable * weight_decay * learning_rate), and one of clipnorm (each gradient's
 // norm), clipvalue (each element) or global_clipnorm (the norm of all gradients together).
 // learning_rate is a number or a schedule (kerosene/learning_rate_schedules.h).
+//
+// And Keras 3's gradient_accumulation_steps N (None, or >= 2): each step adds its gradient to an
+// accumulator and only every N-th step updates the variables, with the mean of the N gradients
+// (iterations() then counts updates; a schedule sees every step). use_ema keeps a moving
+// average of every variable after each step (average = ema_momentum * average + (1 -
+// ema_momentum) * variable, the first one the variable itself); fit ends by setting the variables
+// to their averages, and ema_overwrite_frequency K does so after every K-th update too.
 #pragma once
 
 #include <memory>
@@ -32,7 +39,8 @@ class Optimizer {
   /// Keras' `optimizer.learning_rate = value`. Throws ValueError for a value that is not
   /// positive, and RuntimeError (Keras' TypeError message) when the optimizer was created with a schedule.
   void set_learning_rate(float learning_rate);
-  /// Updates applied so far (Keras' optimizer.iterations).
+  /// Updates applied so far (Keras' optimizer.iterations; with gradient accumulation, the steps
+  /// divided by gradient_accumulation_steps).
   int64_t iterations() const;
   const std::shared_ptr<nn::Optimizer>& impl() const { return impl_; }
 
@@ -43,13 +51,18 @@ class Optimizer {
 namespace optimizers {
 
 // The options every Keras 3 optimizer takes (None = std::nullopt). At most one of clipnorm,
-// clipvalue and global_clipnorm may be set; the factories throw ValueError otherwise.
+// clipvalue and global_clipnorm may be set; the factories throw ValueError otherwise, and for
+// gradient_accumulation_steps < 2, ema_momentum outside [0, 1] (with use_ema) or a negative
+// ema_overwrite_frequency, with Keras' messages.
 
 struct SGDOptions {
   LearningRate learning_rate = 0.01f;
   float momentum = 0.0f;
   bool nesterov = false;
   std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+  bool use_ema = false;
+  float ema_momentum = 0.99f;
+  std::optional<int> ema_overwrite_frequency{}, gradient_accumulation_steps{};
 };
 Optimizer SGD(const SGDOptions& options = {});
 
@@ -61,6 +74,9 @@ struct AdamOptions {
   /// AMSGrad: divides by the running maximum of the second moment (one more slot).
   bool amsgrad = false;
   std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+  bool use_ema = false;
+  float ema_momentum = 0.99f;
+  std::optional<int> ema_overwrite_frequency{}, gradient_accumulation_steps{};
 };
 Optimizer Adam(const AdamOptions& options = {});
 
@@ -72,6 +88,9 @@ struct AdamWOptions {
   float epsilon = 1e-7f;
   bool amsgrad = false;
   std::optional<float> clipnorm{}, clipvalue{}, global_clipnorm{};
+  bool use_ema = false;
+  float ema_momentum = 0.99f;
+  std::optional<int> ema_overwrite_frequency{}, gradient_accumulation_steps{};
 };
 Optimizer AdamW(const AdamWOptions& options = {});
 
@@ -82,6 +101,9 @@ struct RMSpropOptions {
   float epsilon = 1e-7f;
   bool centered = false;
   std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+  bool use_ema = false;
+  float ema_momentum = 0.99f;
+  std::optional<int> ema_overwrite_frequency{}, gradient_accumulation_steps{};
 };
 Optimizer RMSprop(const RMSpropOptions& options = {});
 
@@ -92,6 +114,9 @@ struct NadamOptions {
   float beta_2 = 0.999f;
   float epsilon = 1e-7f;
   std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+  bool use_ema = false;
+  float ema_momentum = 0.99f;
+  std::optional<int> ema_overwrite_frequency{}, gradient_accumulation_steps{};
 };
 Optimizer Nadam(const NadamOptions& options = {});
 
@@ -102,6 +127,9 @@ struct AdamaxOptions {
   float beta_2 = 0.999f;
   float epsilon = 1e-7f;
   std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+  bool use_ema = false;
+  float ema_momentum = 0.99f;
+  std::optional<int> ema_overwrite_frequency{}, gradient_accumulation_steps{};
 };
 Optimizer Adamax(const AdamaxOptions& options = {});
 
@@ -112,6 +140,9 @@ struct AdagradOptions {
   float initial_accumulator_value = 0.1f;
   float epsilon = 1e-7f;
   std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+  bool use_ema = false;
+  float ema_momentum = 0.99f;
+  std::optional<int> ema_overwrite_frequency{}, gradient_accumulation_steps{};
 };
 Optimizer Adagrad(const AdagradOptions& options = {});
 
@@ -121,6 +152,9 @@ struct LionOptions {
   float beta_1 = 0.9f;
   float beta_2 = 0.99f;
   std::optional<float> weight_decay{}, clipnorm{}, clipvalue{}, global_clipnorm{};
+  bool use_ema = false;
+  float ema_momentum = 0.99f;
+  std::optional<int> ema_overwrite_frequency{}, gradient_accumulation_steps{};
 };
 Optimizer Lion(const LionOptions& options = {});
 

@@ -26,12 +26,12 @@ StopOnInterrupt::StopOnInterrupt() {
 
 StopOnInterrupt::~StopOnInterrupt() { sigaction(SIGINT, &g_previous, nullptr); }
 
-void StopOnInterrupt::on_epoch_begin(int epoch, const Logs&) {
+void StopOnInterrupt::on_epoch_begin(int epoch, Logs&) {
   epoch_ = epoch;
   batch_ = -1;
 }
 
-void StopOnInterrupt::on_train_batch_end(int batch, const Logs&) {
+void StopOnInterrupt::on_train_batch_end(int batch, Logs&) {
   batch_ = batch;
   if (g_interrupted != 0 && model() != nullptr) {
     model()->stop_training = true;

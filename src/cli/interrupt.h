@@ -18,8 +18,8 @@ class StopOnInterrupt : public Callback {
   StopOnInterrupt(const StopOnInterrupt&) = delete;
   StopOnInterrupt& operator=(const StopOnInterrupt&) = delete;
 
-  void on_epoch_begin(int epoch, const Logs& logs) override;
-  void on_train_batch_end(int batch, const Logs& logs) override;
+  void on_epoch_begin(int epoch, Logs& logs) override;
+  void on_train_batch_end(int batch, Logs& logs) override;
 
   /// Whether SIGINT came while this object was alive.
   bool interrupted() const;

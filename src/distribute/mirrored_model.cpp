@@ -164,6 +164,15 @@ void MirroredModel::train_step(const std::vector<Tensor>& xs, const std::vector<
     explicit InStep(std::atomic<bool>& f) : flag(f) { flag.store(true, std::memory_order_release); }
     ~InStep() { flag.store(false, std::memory_order_release); }
   } in_step(in_train_step_);
+  // Worker 0's learning rate on every worker, at every step: a callback may have set it on some
+  // workers only (the replicas of a worker follow its replica 0, see prepare). A schedule needs
+  // nothing: every worker evaluates it at the same step count.
+  nn::Optimizer& optimizer = *primary_.optimizer;
+  if (strategy_->num_workers > 1 && !optimizer.schedule) {
+    std::vector<float> learning_rate{optimizer.learning_rate};
+    strategy_->collective->broadcast_host(learning_rate);
+    optimizer.learning_rate = learning_rate[0];
+  }
   // Each replica's gradients are scaled by 1/global_batch, so their sum across every replica
   // of every worker is the gradient of the mean loss over the whole global batch.
   run([&](int r) {

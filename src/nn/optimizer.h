@@ -1,7 +1,8 @@
 // nn::Optimizer: the implementation behind kerosene::Optimizer. Slots (momenta) are created on
 // the first step, next to each variable, on its device. The base class does what Keras 3's base
 // optimizer does around every update rule: the learning rate (number or schedule), gradient
-// clipping and decoupled weight decay.
+// clipping, decoupled weight decay, gradient accumulation and the moving average (EMA) of the
+// variables.
 #pragma once
 
 #include <memory>
@@ -33,8 +34,14 @@ class Optimizer {
     bool amsgrad = false;
     float initial_accumulator_value = 0.1f;
     std::optional<float> clipnorm, clipvalue, global_clipnorm;
+    /// Keras' use_ema, ema_momentum, ema_overwrite_frequency (None = nullopt; 0 = off, as
+    /// Python's falsy 0) and gradient_accumulation_steps (None = nullopt; 0 = off).
+    bool use_ema = false;
+    float ema_momentum = 0.99f;
+    std::optional<int> ema_overwrite_frequency, gradient_accumulation_steps;
   };
-  /// Throws ValueError, with Keras' message, when more than one clipping option is set.
+  /// Throws ValueError, with Keras' message, when more than one clipping option is set, or an
+  /// EMA or accumulation option is out of range.
   explicit Optimizer(const Config& config);
   virtual ~Optimizer() = default;
   /// The configuration, with the learning rate as it is now.
@@ -42,12 +49,21 @@ class Optimizer {
   std::string name() const { return config_.kind; }
   /// The same configuration with fresh state (no slots, no iterations): a replica's optimizer.
   std::shared_ptr<Optimizer> clone() const;
-  /// One update of every variable from its gradient: clipping, weight decay, the update rule,
-  /// then iterations + 1. The gradients are clipped in place.
+  /// One step, as Keras 3's apply: with gradient_accumulation_steps N, the gradient is added to
+  /// its accumulator and only every N-th step updates the variables, with the mean of the N
+  /// gradients; an update is clipping, weight decay, then the update rule. Then the moving
+  /// averages (use_ema), and the step count + 1. The gradients are changed in place.
   void apply(const std::vector<Variable*>& variables);
-  int64_t iterations() const { return iterations_; }
-  /// The learning rate this step uses: the schedule at iterations(), else `learning_rate`
-  /// (the followed optimizer's, see follow_learning_rate_of).
+  /// Keras' optimizer.iterations: updates applied (steps / N with gradient accumulation).
+  int64_t iterations() const { return accumulation_steps() ? steps_ / accumulation_steps() : steps_; }
+  /// Keras' _iterations: every apply counts; what a saved file's "iteration" variable holds.
+  int64_t steps() const { return steps_; }
+  void set_steps(int64_t steps) { steps_ = steps; }
+  /// Keras' finalize_variable_values, at the end of fit: with use_ema, the variables take their
+  /// moving averages.
+  void finalize_variable_values(const std::vector<Variable*>& variables);
+  /// The learning rate this step uses: the schedule at steps() (Keras evaluates it at
+  /// _iterations), else `learning_rate` (the followed optimizer's, see follow_learning_rate_of).
   float current_learning_rate() const;
   /// Reads the learning rate from `primary` at every step: a mirrored replica's optimizer
   /// follows replica 0's, so a callback's change reaches every replica.
@@ -69,13 +85,15 @@ class Optimizer {
   virtual std::vector<std::vector<int>> keras_slot_groups() const;
   /// Scalar state Keras keeps as optimizer variables after the slots (Nadam's u_product).
   virtual std::vector<float*> scalar_state() { return {}; }
+  /// Keras' optimizer variables before the update rule's slots, once a step has run: the moving
+  /// averages (use_ema), then the gradient accumulators, one per variable each.
+  std::vector<Tensor*> base_state();
   /// Whether a step has run (slots exist): what a saved file's optimizer state holds.
   bool has_state() const { return built_for_ != 0; }
   /// The slots, per variable in order ([v0's slots..., v1's slots...]), created for `variables`
   /// (as zeros, or Adagrad's initial accumulator value) when they do not exist yet: where a saved
   /// state is read into.
   std::vector<Tensor>& slots(const std::vector<Variable*>& variables);
-  void set_iterations(int64_t iterations) { iterations_ = iterations; }
 
  protected:
   virtual float slot_initial_value() const { return 0.0f; }
@@ -84,11 +102,16 @@ class Optimizer {
   /// The update rule for one variable at `lr`; iterations() is still the count before this step.
   virtual void update(Variable& v, Tensor* slots, float lr) = 0;
   Config config_;
-  int64_t iterations_ = 0;
 
  private:
+  int accumulation_steps() const { return config_.gradient_accumulation_steps.value_or(0); }
   void clip_gradients(const std::vector<Variable*>& variables) const;
+  /// Keras' _update_model_variables_moving_average, then the overwrite every
+  /// ema_overwrite_frequency updates.
+  void update_averages(const std::vector<Variable*>& variables);
+  int64_t steps_ = 0;
   std::vector<Tensor> slots_;
+  std::vector<Tensor> averages_, accumulators_;  // per variable, when use_ema / accumulating
   size_t built_for_ = 0;
   std::shared_ptr<const Optimizer> leader_;
 };

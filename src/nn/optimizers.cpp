@@ -47,7 +47,7 @@ class Adam final : public Optimizer {
     return {{0, 1}};
   }
   void update(Variable& v, Tensor* slots, float lr) override {
-    const int64_t t = iterations_ + 1;
+    const int64_t t = iterations() + 1;
     const float b1p = power(config_.beta_1, t), b2p = power(config_.beta_2, t);
     if (!config_.amsgrad) {
       backends::AdamStep step{lr, config_.beta_1, config_.beta_2, config_.epsilon, 0.0f, b1p, b2p};
@@ -89,9 +89,9 @@ class Nadam final : public Optimizer {
  protected:
   // Keras' momentum schedule: u_t = beta_1 (1 - 0.5 * 0.96^t), u_product the product of u_1..u_t.
   float u(int64_t t) const { return config_.beta_1 * (1.0f - 0.5f * power(0.96f, t)); }
-  void begin_step() override { u_product_ = u_product_ * config_.beta_1 * (1.0f - 0.5f * power(0.96f, iterations_ + 1)); }
+  void begin_step() override { u_product_ = u_product_ * config_.beta_1 * (1.0f - 0.5f * power(0.96f, iterations() + 1)); }
   void update(Variable& v, Tensor* slots, float lr) override {
-    const int64_t t = iterations_ + 1;
+    const int64_t t = iterations() + 1;
     const float u_t = u(t), u_next = u(t + 1);
     const float product_next = u_product_ * u_next;
     backends::OptimizerStep step = rule_step(backends::OptimizerRule::nadam, lr, config_);
@@ -113,7 +113,7 @@ class Adamax final : public Optimizer {
   int slots_per_variable() const override { return 2; }
   void update(Variable& v, Tensor* slots, float lr) override {
     backends::OptimizerStep step = rule_step(backends::OptimizerRule::adamax, lr, config_);
-    step.c0 = 1.0f - power(config_.beta_1, iterations_ + 1);
+    step.c0 = 1.0f - power(config_.beta_1, iterations() + 1);
     ops::backend_of("optimizer_update", v.value).optimizer_update(step, v.value, v.grad, slots);
   }
 };
@@ -147,18 +147,22 @@ void check_learning_rate(float lr) {
   }
 }
 
-// The options every optimizer shares, into a Config of `kind`.
-Optimizer::Config base_config(const char* kind, const LearningRate& lr, std::optional<float> weight_decay,
-                              std::optional<float> clipnorm, std::optional<float> clipvalue,
-                              std::optional<float> global_clipnorm) {
+// The options every optimizer shares (each options struct has Keras' base arguments), into a
+// Config of `kind`.
+template <class Options>
+Optimizer::Config base_config(const char* kind, const Options& o) {
   Optimizer::Config c;
   c.kind = kind;
-  c.schedule = lr.schedule();
-  c.learning_rate = lr.initial_value();
-  c.weight_decay = weight_decay.value_or(0.0f);
-  c.clipnorm = clipnorm;
-  c.clipvalue = clipvalue;
-  c.global_clipnorm = global_clipnorm;
+  c.schedule = o.learning_rate.schedule();
+  c.learning_rate = o.learning_rate.initial_value();
+  c.weight_decay = std::optional<float>(o.weight_decay).value_or(0.0f);
+  c.clipnorm = o.clipnorm;
+  c.clipvalue = o.clipvalue;
+  c.global_clipnorm = o.global_clipnorm;
+  c.use_ema = o.use_ema;
+  c.ema_momentum = o.ema_momentum;
+  c.ema_overwrite_frequency = o.ema_overwrite_frequency;
+  c.gradient_accumulation_steps = o.gradient_accumulation_steps;
   return c;
 }
 
@@ -210,14 +214,14 @@ void Optimizer::set_learning_rate(float lr) {
 namespace optimizers {
 
 Optimizer SGD(const SGDOptions& o) {
-  auto c = nn::base_config("SGD", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  auto c = nn::base_config("SGD", o);
   c.momentum = o.momentum;
   c.nesterov = o.nesterov;
   return Optimizer(nn::make_optimizer(c));
 }
 
 Optimizer Adam(const AdamOptions& o) {
-  auto c = nn::base_config("Adam", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  auto c = nn::base_config("Adam", o);
   c.beta_1 = o.beta_1;
   c.beta_2 = o.beta_2;
   c.epsilon = o.epsilon;
@@ -226,7 +230,7 @@ Optimizer Adam(const AdamOptions& o) {
 }
 
 Optimizer AdamW(const AdamWOptions& o) {
-  auto c = nn::base_config("AdamW", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  auto c = nn::base_config("AdamW", o);
   c.beta_1 = o.beta_1;
   c.beta_2 = o.beta_2;
   c.epsilon = o.epsilon;
@@ -235,7 +239,7 @@ Optimizer AdamW(const AdamWOptions& o) {
 }
 
 Optimizer RMSprop(const RMSpropOptions& o) {
-  auto c = nn::base_config("RMSprop", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  auto c = nn::base_config("RMSprop", o);
   c.rho = o.rho;
   c.momentum = o.momentum;
   c.epsilon = o.epsilon;
@@ -244,7 +248,7 @@ Optimizer RMSprop(const RMSpropOptions& o) {
 }
 
 Optimizer Nadam(const NadamOptions& o) {
-  auto c = nn::base_config("Nadam", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  auto c = nn::base_config("Nadam", o);
   c.beta_1 = o.beta_1;
   c.beta_2 = o.beta_2;
   c.epsilon = o.epsilon;
@@ -252,7 +256,7 @@ Optimizer Nadam(const NadamOptions& o) {
 }
 
 Optimizer Adamax(const AdamaxOptions& o) {
-  auto c = nn::base_config("Adamax", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  auto c = nn::base_config("Adamax", o);
   c.beta_1 = o.beta_1;
   c.beta_2 = o.beta_2;
   c.epsilon = o.epsilon;
@@ -260,14 +264,14 @@ Optimizer Adamax(const AdamaxOptions& o) {
 }
 
 Optimizer Adagrad(const AdagradOptions& o) {
-  auto c = nn::base_config("Adagrad", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  auto c = nn::base_config("Adagrad", o);
   c.initial_accumulator_value = o.initial_accumulator_value;
   c.epsilon = o.epsilon;
   return Optimizer(nn::make_optimizer(c));
 }
 
 Optimizer Lion(const LionOptions& o) {
-  auto c = nn::base_config("Lion", o.learning_rate, o.weight_decay, o.clipnorm, o.clipvalue, o.global_clipnorm);
+  auto c = nn::base_config("Lion", o);
   c.beta_1 = o.beta_1;
   c.beta_2 = o.beta_2;
   return Optimizer(nn::make_optimizer(c));

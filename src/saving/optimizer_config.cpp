@@ -155,11 +155,12 @@ ordered_json optimizer_envelope(const nn::Optimizer& optimizer) {
   c["clipnorm"] = optional_number(k.clipnorm);
   c["global_clipnorm"] = optional_number(k.global_clipnorm);
   c["clipvalue"] = optional_number(k.clipvalue);
-  c["use_ema"] = false;
-  c["ema_momentum"] = 0.99;
-  c["ema_overwrite_frequency"] = nullptr;
+  auto optional_int = [](const std::optional<int>& value) { return value ? ordered_json(*value) : ordered_json(nullptr); };
+  c["use_ema"] = k.use_ema;
+  c["ema_momentum"] = shortest(k.ema_momentum);
+  c["ema_overwrite_frequency"] = optional_int(k.ema_overwrite_frequency);
   c["loss_scale_factor"] = nullptr;
-  c["gradient_accumulation_steps"] = nullptr;
+  c["gradient_accumulation_steps"] = optional_int(k.gradient_accumulation_steps);
   if (k.kind == "SGD") {
     c["momentum"] = static_cast<double>(k.momentum);
     c["nesterov"] = k.nesterov;
@@ -220,10 +221,17 @@ std::shared_ptr<nn::Optimizer> decode_optimizer(const json& e, const std::string
   c.clipnorm = optional("clipnorm");
   c.global_clipnorm = optional("global_clipnorm");
   c.clipvalue = optional("clipvalue");
-  for (const char* k : {"loss_scale_factor", "gradient_accumulation_steps"}) f.require_default(k);
-  f.require_default("use_ema", false);
+  auto optional_int = [&](const char* key) -> std::optional<int> {
+    if (!f.has(key) || f.raw(key).is_null()) return std::nullopt;
+    return static_cast<int>(f.integer(key));
+  };
+  c.use_ema = f.boolean("use_ema", false);
+  c.ema_momentum = static_cast<float>(f.number("ema_momentum", 0.99));
+  c.ema_overwrite_frequency = optional_int("ema_overwrite_frequency");
+  c.gradient_accumulation_steps = optional_int("gradient_accumulation_steps");
+  f.require_default("loss_scale_factor");
   f.require_default("decay", 0.0);
-  f.ignore({"name", "ema_momentum", "ema_overwrite_frequency", "is_legacy_optimizer", "jit_compile"});
+  f.ignore({"name", "is_legacy_optimizer", "jit_compile"});
   if (kind == "SGD") {
     c.momentum = static_cast<float>(f.number("momentum", 0.0));
     c.nesterov = f.boolean("nesterov", false);

@@ -60,12 +60,13 @@ std::vector<std::string> layer_keys(const train::ModelState& s) {
   return keys;
 }
 
-/// The optimizer's slots in the order Keras stores them: group by group (keras_slot_groups),
-/// each group's slots interleaved per variable (Adam: m0 v0 m1 v1 ..., then v_hat0 v_hat1 ...).
+/// The optimizer's slots in the order Keras stores them: the moving averages and gradient
+/// accumulators (base_state), then group by group (keras_slot_groups), each group's slots
+/// interleaved per variable (Adam: m0 v0 m1 v1 ..., then v_hat0 v_hat1 ...).
 std::vector<Tensor*> keras_slot_order(nn::Optimizer& optimizer, const std::vector<nn::Variable*>& variables) {
   std::vector<Tensor>& slots = optimizer.slots(variables);
   const int per = optimizer.slots_per_variable();
-  std::vector<Tensor*> out;
+  std::vector<Tensor*> out = optimizer.base_state();
   for (const std::vector<int>& group : optimizer.keras_slot_groups()) {
     for (size_t i = 0; i < variables.size(); ++i) {
       for (int k : group) out.push_back(&slots[i * per + k]);
@@ -117,7 +118,7 @@ void write_weights(const Model& model, io::H5Group root, bool include_optimizer)
   nn::Optimizer& optimizer = *s.optimizer;
   io::H5Group vars = root.create_group("optimizer").create_group("vars");
   vars.set_string_attribute("name", optimizer.name());
-  vars.write_dataset("0", scalar<int64_t>(DType::int64, optimizer.iterations()));
+  vars.write_dataset("0", scalar<int64_t>(DType::int64, optimizer.steps()));
   int index = 1;
   if (saves_learning_rate(optimizer)) vars.write_dataset(std::to_string(index++), scalar<float>(DType::float32, optimizer.learning_rate));
   for (Tensor* slot : keras_slot_order(optimizer, s.variables())) vars.write_dataset(std::to_string(index++), to_array(*slot));
@@ -184,6 +185,9 @@ void read_weights(Model& model, const io::H5Group& root) {
   // Count what the state would be without creating it: slots exist only after a step.
   const int first_slot = saves_learning_rate(optimizer) ? 2 : 1;
   int expected = first_slot + static_cast<int>(optimizer.scalar_state().size());
+  const nn::Optimizer::Config config = optimizer.config();
+  const bool accumulates = config.gradient_accumulation_steps.value_or(0) != 0;
+  expected += static_cast<int>((config.use_ema + accumulates) * variables.size());
   for (const std::vector<int>& group : optimizer.keras_slot_groups()) {
     expected += static_cast<int>(group.size() * variables.size());
   }
@@ -221,7 +225,7 @@ void read_weights(Model& model, const io::H5Group& root) {
   }
   for (size_t k = 0; k < slots.size(); ++k) copy_into(*slots[k], std::move(slot_values[k]), "optimizer", origin);
   for (size_t k = 0; k < scalars.size(); ++k) *scalars[k] = scalar_values[k];
-  optimizer.set_iterations(iteration_value);
+  optimizer.set_steps(iteration_value);
   if (std::isfinite(lr_value) && lr_value > 0) optimizer.learning_rate = lr_value;
 }
 

@@ -138,7 +138,7 @@ std::string BackupAndRestore::metadata_path() const {
   return (std::filesystem::path(backup_dir_) / "training_metadata.json").string();
 }
 
-void BackupAndRestore::on_train_begin(const Logs&) {
+void BackupAndRestore::on_train_begin(Logs&) {
   restored_ = false;
   restored_epoch_ = restored_batch_ = 0;
   batches_since_save_ = 0;
@@ -195,18 +195,18 @@ void BackupAndRestore::restore() {
   restored_batch_ = static_cast<int>(point.step);
 }
 
-void BackupAndRestore::on_epoch_begin(int epoch, const Logs&) { current_epoch_ = epoch; }
+void BackupAndRestore::on_epoch_begin(int epoch, Logs&) { current_epoch_ = epoch; }
 
-void BackupAndRestore::on_train_batch_begin(int, const Logs&) {}
+void BackupAndRestore::on_train_batch_begin(int, Logs&) {}
 
-void BackupAndRestore::on_train_batch_end(int batch, const Logs&) {
+void BackupAndRestore::on_train_batch_end(int batch, Logs&) {
   if (save_every_batches_ == 0) return;
   if (++batches_since_save_ < save_every_batches_) return;
   batches_since_save_ = 0;
   backup(current_epoch_, static_cast<int64_t>(batch) + 1);
 }
 
-void BackupAndRestore::on_epoch_end(int epoch, const Logs&) {
+void BackupAndRestore::on_epoch_end(int epoch, Logs&) {
   if (save_every_batches_ == 0) backup(epoch + 1, 0);
 }
 
@@ -232,7 +232,7 @@ void BackupAndRestore::backup(int epoch, int64_t step) {
   data::write_file_atomically(metadata_path(), std::vector<uint8_t>(text.begin(), text.end()));
 }
 
-void BackupAndRestore::on_train_end(const Logs&) {
+void BackupAndRestore::on_train_end(Logs&) {
   if (!delete_checkpoint_) return;
   train::ModelState& s = model()->state();
   // An interrupted run (Ctrl-C) ends fit without finishing it: the backup is what resumes it.

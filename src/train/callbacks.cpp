@@ -54,7 +54,7 @@ bool EarlyStopping::improved(double current, double reference) const {
                    : current + options_.min_delta < reference;
 }
 
-void EarlyStopping::on_train_begin(const Logs&) {
+void EarlyStopping::on_train_begin(Logs&) {
   // Reset, so that one instance can serve several fit calls, as in Keras.
   wait_ = 0;
   stopped_epoch_ = -1;
@@ -64,7 +64,7 @@ void EarlyStopping::on_train_begin(const Logs&) {
   best_weights_.clear();
 }
 
-void EarlyStopping::on_epoch_end(int epoch, const Logs& logs) {
+void EarlyStopping::on_epoch_end(int epoch, Logs& logs) {
   std::optional<double> current = logs.get(options_.monitor);
   if (!current) {
     // Usually a typo or a val_* monitor without validation data: say so once, keep training.
@@ -115,13 +115,13 @@ void EarlyStopping::on_epoch_end(int epoch, const Logs& logs) {
   }
 }
 
-void EarlyStopping::on_train_end(const Logs&) {
+void EarlyStopping::on_train_end(Logs&) {
   if (stopped_epoch_ >= 0 && options_.verbose > 0) {
     out() << "Epoch " << stopped_epoch_ + 1 << ": early stopping\n";
   }
 }
 
-void TerminateOnNaN::on_train_batch_end(int batch, const Logs& logs) {
+void TerminateOnNaN::on_train_batch_end(int batch, Logs& logs) {
   std::optional<double> loss = logs.get("loss");
   if (!loss || std::isfinite(*loss)) return;
   std::cerr << "Batch " << batch << ": Invalid loss, terminating training\n";

@@ -34,7 +34,7 @@ void CSVLogger::close() {
   file_ = nullptr;
 }
 
-void CSVLogger::on_train_begin(const Logs&) {
+void CSVLogger::on_train_begin(Logs&) {
   write_header_ = true;
   if (append_) {
     // Keras writes the header only when readline() of the existing file is empty: the file
@@ -66,7 +66,7 @@ void CSVLogger::write_line(const std::vector<std::string>& fields) {
   }
 }
 
-void CSVLogger::on_epoch_end(int epoch, const Logs& logs) {
+void CSVLogger::on_epoch_end(int epoch, Logs& logs) {
   if (file_ == nullptr) {
     throw RuntimeError("CSVLogger: on_epoch_end for '" + filename_ + "' before on_train_begin opened it");
   }
@@ -76,6 +76,14 @@ void CSVLogger::on_epoch_end(int epoch, const Logs& logs) {
     // point, which for UTF-8 is byte order).
     for (const auto& entry : logs.entries()) keys_.push_back(entry.first);
     std::sort(keys_.begin(), keys_.end());
+    // Keras adds a val_ column for every key when the first epoch has none (validation may come
+    // later, with validation_freq): "NA" until it does.
+    const bool any_validation =
+        std::any_of(keys_.begin(), keys_.end(), [](const std::string& k) { return k.starts_with("val_"); });
+    if (!any_validation && !keys_.empty()) {
+      const size_t n = keys_.size();
+      for (size_t i = 0; i < n; ++i) keys_.push_back("val_" + keys_[i]);
+    }
     if (write_header_) {
       std::vector<std::string> header{"epoch"};
       header.insert(header.end(), keys_.begin(), keys_.end());
@@ -90,6 +98,6 @@ void CSVLogger::on_epoch_end(int epoch, const Logs& logs) {
   write_line(row);
 }
 
-void CSVLogger::on_train_end(const Logs&) { close(); }
+void CSVLogger::on_train_end(Logs&) { close(); }
 
 }  // namespace kerosene::callbacks

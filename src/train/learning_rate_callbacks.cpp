@@ -1,5 +1,5 @@
 // LearningRateScheduler and ReduceLROnPlateau: callbacks that set model.optimizer's learning
-// rate between epochs, with Keras' rules and messages.
+// rate between epochs, with Keras' rules and messages, and add it to the epoch's logs.
 #include <charconv>
 #include <cmath>
 #include <iostream>
@@ -25,6 +25,11 @@ Optimizer optimizer_of(const Callback& callback, const char* who) {
   return callback.model()->optimizer();
 }
 
+// Keras' logs["learning_rate"] = float(optimizer.learning_rate): the float32 as a double.
+void log_learning_rate(const Callback& callback, const char* who, Logs& logs) {
+  logs.set("learning_rate", static_cast<double>(optimizer_of(callback, who).learning_rate()));
+}
+
 }  // namespace
 
 LearningRateScheduler::LearningRateScheduler(Schedule schedule, int verbose, std::ostream* out)
@@ -32,7 +37,7 @@ LearningRateScheduler::LearningRateScheduler(Schedule schedule, int verbose, std
   if (!schedule_) throw ValueError("LearningRateScheduler: expected a schedule function, got an empty one");
 }
 
-void LearningRateScheduler::on_epoch_begin(int epoch, const Logs&) {
+void LearningRateScheduler::on_epoch_begin(int epoch, Logs&) {
   Optimizer optimizer = optimizer_of(*this, "LearningRateScheduler");
   const double learning_rate = schedule_(epoch, static_cast<double>(optimizer.learning_rate()));
   optimizer.set_learning_rate(static_cast<float>(learning_rate));
@@ -41,6 +46,8 @@ void LearningRateScheduler::on_epoch_begin(int epoch, const Logs&) {
                                << python_repr(learning_rate) << ".\n";
   }
 }
+
+void LearningRateScheduler::on_epoch_end(int, Logs& logs) { log_learning_rate(*this, "LearningRateScheduler", logs); }
 
 ReduceLROnPlateau::ReduceLROnPlateau(Options options) : options_(std::move(options)) {
   if (options_.factor >= 1.0) {
@@ -64,13 +71,14 @@ bool ReduceLROnPlateau::improved(double current) const {
   return maximize_ ? current - options_.min_delta > *best_ : current + options_.min_delta < *best_;
 }
 
-void ReduceLROnPlateau::on_train_begin(const Logs&) {
+void ReduceLROnPlateau::on_train_begin(Logs&) {
   best_.reset();
   cooldown_counter_ = 0;
   wait_ = 0;
 }
 
-void ReduceLROnPlateau::on_epoch_end(int epoch, const Logs& logs) {
+void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
+  log_learning_rate(*this, "ReduceLROnPlateau", logs);
   const std::optional<double> current = logs.get(options_.monitor);
   if (!current) {
     if (!warned_missing_) {

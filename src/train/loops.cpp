@@ -230,6 +230,7 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
     }
     logs.clear();
     callbacks.each([&](Callback& c) { c.on_epoch_begin(epoch, logs); });
+    logs.clear();  // Keras passes on_epoch_begin no logs: what callbacks add there is dropped
     train::StepTotals totals;
     int64_t first_step = 0;
     if (resume && epoch == resume->epoch && resume->step > 0) {  // a mid-epoch backup
@@ -244,6 +245,7 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
       buffers.load(s.device, x, &y, plan.order.data() + begin, std::min<int64_t>(begin + batch_size, plan.rows()) - begin);
     };
     bool prefetched = false;
+    size_t fit_entries = logs.entries().size();  // the logs' entries fit set, before the callbacks'
     for (int64_t step = first_step; step < steps && !stop_training; ++step) {
       callbacks.each([&](Callback& c) { c.on_train_batch_begin(static_cast<int>(step), logs); });
       const double loss_before = totals.loss_sum;
@@ -260,7 +262,9 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
         if (prefetched) load_batch(step + 1);
         s.collect_step(totals);
       }
+      logs.truncate(fit_entries);  // fresh logs: without what callbacks added to the last batch's
       set_logs(logs, s, totals, "");
+      fit_entries = logs.entries().size();
       callbacks.each([&](Callback& c) { c.on_train_batch_end(static_cast<int>(step), logs); });
       const double batch_loss = totals.loss_sum - loss_before;
       if (!std::isfinite(batch_loss) && !stop_training) {
@@ -270,16 +274,26 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
                            "callbacks::TerminateOnNaN to stop training without an error");
       }
     }
+    logs.truncate(fit_entries);  // the epoch's logs: the metrics, without the last batch's additions
     if (!x_val.empty()) {
       train::StepTotals val = run_test(s, x_val, y_val, batch_size, val_steps, nullptr, mirrored);
       set_logs(logs, s, val, "val_");
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    callbacks.each([&](Callback& c) { c.on_epoch_end(epoch, logs); });
+    // Keras' History comes after the user's callbacks: it records what they added ("learning_rate").
     history.epoch.push_back(epoch);
     history.epoch_seconds.push_back(seconds);
     history.epoch_samples.push_back(totals.samples);
     for (const auto& [name, value] : logs.entries()) history.history[name].push_back(value);
-    callbacks.each([&](Callback& c) { c.on_epoch_end(epoch, logs); });
+  }
+  // Keras' finalize_variable_values (with use_ema, the variables take their moving averages),
+  // on every replica, before on_train_end.
+  if (o.epochs > 0) {
+    for (int r = 0; r < (mirrored ? mirrored->replicas() : 1); ++r) {
+      train::ModelState& m = mirrored ? mirrored->replica_model(r) : s;
+      m.optimizer->finalize_variable_values(m.variables());
+    }
   }
   train::end_step_profile(s);
   callbacks.each([&](Callback& c) { c.on_train_end(logs); });

@@ -64,21 +64,21 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, Options options)
 
 std::ostream& ModelCheckpoint::out() const { return options_.out ? *options_.out : std::cerr; }
 
-void ModelCheckpoint::on_train_begin(const Logs&) {
+void ModelCheckpoint::on_train_begin(Logs&) {
   batches_since_save_ = 0;
   current_epoch_ = 0;
 }
 
-void ModelCheckpoint::on_epoch_begin(int epoch, const Logs&) { current_epoch_ = epoch; }
+void ModelCheckpoint::on_epoch_begin(int epoch, Logs&) { current_epoch_ = epoch; }
 
-void ModelCheckpoint::on_train_batch_end(int batch, const Logs& logs) {
+void ModelCheckpoint::on_train_batch_end(int batch, Logs& logs) {
   if (save_every_batches_ == 0) return;
   if (++batches_since_save_ < save_every_batches_) return;
   batches_since_save_ = 0;
   save(current_epoch_, logs, batch);
 }
 
-void ModelCheckpoint::on_epoch_end(int epoch, const Logs& logs) {
+void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
   if (save_every_batches_ == 0) save(epoch, logs, std::nullopt);
 }
 

@@ -49,10 +49,10 @@ ProgbarLogger::ProgbarLogger(int verbose, std::ostream* out)
 
 int ProgbarLogger::verbosity() const { return verbose_ >= 0 ? verbose_ : params().verbose; }
 
-void ProgbarLogger::on_train_begin(const Logs&) { in_fit_ = true; }
-void ProgbarLogger::on_train_end(const Logs&) { in_fit_ = false; }
+void ProgbarLogger::on_train_begin(Logs&) { in_fit_ = true; }
+void ProgbarLogger::on_train_end(Logs&) { in_fit_ = false; }
 
-void ProgbarLogger::on_epoch_begin(int epoch, const Logs&) {
+void ProgbarLogger::on_epoch_begin(int epoch, Logs&) {
   start(params().steps);
   if (verbosity() > 0 && params().epochs > 1) {
     *out_ << "Epoch " << epoch + 1 << '/' << params().epochs << '\n';
@@ -60,35 +60,35 @@ void ProgbarLogger::on_epoch_begin(int epoch, const Logs&) {
   }
 }
 
-void ProgbarLogger::on_train_batch_end(int batch, const Logs& logs) {
+void ProgbarLogger::on_train_batch_end(int batch, Logs& logs) {
   seen_ = batch + 1;
   if (verbosity() == 1) update(seen_, logs, false);
 }
 
-void ProgbarLogger::on_epoch_end(int, const Logs& logs) { finish(logs); }
+void ProgbarLogger::on_epoch_end(int, Logs& logs) { finish(logs); }
 
-void ProgbarLogger::on_test_begin(const Logs&) {
+void ProgbarLogger::on_test_begin(Logs&) {
   if (!in_fit_) start(params().steps);
 }
 
-void ProgbarLogger::on_test_batch_end(int batch, const Logs& logs) {
+void ProgbarLogger::on_test_batch_end(int batch, Logs& logs) {
   if (in_fit_) return;
   seen_ = batch + 1;
   if (verbosity() == 1) update(seen_, logs, false);
 }
 
-void ProgbarLogger::on_test_end(const Logs& logs) {
+void ProgbarLogger::on_test_end(Logs& logs) {
   if (!in_fit_) finish(logs);
 }
 
-void ProgbarLogger::on_predict_begin(const Logs&) { start(params().steps); }
+void ProgbarLogger::on_predict_begin(Logs&) { start(params().steps); }
 
-void ProgbarLogger::on_predict_batch_end(int batch, const Logs&) {
+void ProgbarLogger::on_predict_batch_end(int batch, Logs&) {
   seen_ = batch + 1;
   if (verbosity() == 1) update(seen_, no_logs_, false);
 }
 
-void ProgbarLogger::on_predict_end(const Logs&) { finish(no_logs_); }
+void ProgbarLogger::on_predict_end(Logs&) { finish(no_logs_); }
 
 void ProgbarLogger::start(int target) {
   target_ = target;

@@ -27,6 +27,7 @@ OptimizerSize optimizer_size(const train::ModelState& s, int64_t trainable) {
   const auto config = s.optimizer->config();
   int64_t slots = s.optimizer->slots_per_variable();
   if (config.kind == "RMSprop") slots = 1 + (config.momentum != 0.0f ? 1 : 0) + (config.centered ? 1 : 0);
+  slots += config.use_ema + (config.gradient_accumulation_steps.value_or(0) != 0);  // averages, accumulators
   return {2 + slots * trainable, 4 + 4 + slots * trainable * kFloatBytes};
 }
 

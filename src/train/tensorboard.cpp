@@ -60,7 +60,7 @@ io::EventFileWriter& TensorBoard::validation_writer() {
   return *validation_;
 }
 
-void TensorBoard::on_train_begin(const Logs&) {
+void TensorBoard::on_train_begin(Logs&) {
   // Each fit gets new files, as Keras' set_model resets its writers; a log_dir that cannot be
   // created is reported before the first epoch rather than after it.
   train_.reset();
@@ -74,16 +74,16 @@ void TensorBoard::on_train_begin(const Logs&) {
   in_fit_ = true;
 }
 
-void TensorBoard::on_train_end(const Logs&) {
+void TensorBoard::on_train_end(Logs&) {
   // Closed as Keras closes its writers; the next fit or evaluate starts new files.
   in_fit_ = false;
   train_.reset();
   validation_.reset();
 }
 
-void TensorBoard::on_train_batch_begin(int, const Logs&) { ++global_batch_; }
+void TensorBoard::on_train_batch_begin(int, Logs&) { ++global_batch_; }
 
-void TensorBoard::on_train_batch_end(int, const Logs& logs) {
+void TensorBoard::on_train_batch_end(int, Logs& logs) {
   // Keras 3 documents "every N batches"; its record_if closure captures step 0 and so writes
   // every batch whatever N is. The documented behaviour is kept here (identical for N = 1).
   if (update_freq_ == 0 || global_batch_ % update_freq_ != 0) return;
@@ -106,29 +106,35 @@ void TensorBoard::write_evaluation(const Logs& logs, const char* prefix) {
   }
 }
 
-void TensorBoard::on_test_end(const Logs& logs) {
+void TensorBoard::on_test_end(Logs& logs) {
   // fit's validation does not call the test hooks: on_epoch_end writes its evaluation tags.
   if (in_fit_) return;
   write_evaluation(logs, "");
   if (validation_) validation_->flush();
 }
 
-void TensorBoard::on_epoch_end(int epoch, const Logs& logs) {
+void TensorBoard::on_epoch_end(int epoch, Logs& logs) {
   if (logs.empty()) return;  // as Keras' _log_epoch_metrics: not even the learning rate
   // Keras evaluates (and so writes evaluation_*) before on_epoch_end writes epoch_*.
   write_evaluation(logs, "val_");
   bool any_train = false, any_validation = false;
+  // Keras' _collect_learning_rate sets the train logs' "learning_rate" to the optimizer's: in
+  // place when a callback before (ReduceLROnPlateau) added one, else after the others.
+  const nn::Optimizer* optimizer = optimizer_of(model());
+  bool wrote_learning_rate = false;
   for (const auto& [name, value] : logs.entries()) {
     if (is_validation(name)) {
       validation_writer().add_scalar("epoch_" + name.substr(4), static_cast<float>(value), epoch);
       any_validation = true;
     } else {
-      train_writer().add_scalar("epoch_" + name, static_cast<float>(value), epoch);
+      const bool learning_rate = optimizer != nullptr && name == "learning_rate";
+      train_writer().add_scalar("epoch_" + name,
+                                learning_rate ? optimizer->current_learning_rate() : static_cast<float>(value), epoch);
+      wrote_learning_rate = wrote_learning_rate || learning_rate;
       any_train = true;
     }
   }
-  // Keras adds the learning rate after the train logs (_collect_learning_rate).
-  if (const nn::Optimizer* optimizer = optimizer_of(model())) {
+  if (optimizer != nullptr && !wrote_learning_rate) {
     train_writer().add_scalar("epoch_learning_rate", optimizer->current_learning_rate(), epoch);
     any_train = true;
   }

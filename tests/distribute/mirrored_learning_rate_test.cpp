@@ -12,6 +12,8 @@
 
 #include "cli_util.h"
 #include "kerosene/kerosene.h"
+#include "train/distribution.h"
+#include "train/model_state.h"
 
 namespace kerosene {
 namespace {
@@ -67,6 +69,15 @@ void expect_mirrored_follows(const std::function<CallbackPtr()>& make_callback, 
   FRESH_CHECK(single.optimizer().learning_rate() == mirrored->optimizer().learning_rate());
   const double weights = max_difference(single.get_weights(), mirrored->get_weights());
   FRESH_CHECK_MSG(weights < 2e-5, std::string(what) + ": weights differ by " + std::to_string(weights));
+  // Replica 1 too: its learning rate and weights are replica 0's.
+  train::Replicas& replicas = *mirrored->state().mirrored;
+  FRESH_CHECK(replicas.replicas() == 2);
+  train::ModelState& second = replicas.replica_model(1);
+  FRESH_CHECK(second.optimizer->current_learning_rate() == mirrored->optimizer().learning_rate());
+  std::vector<Tensor> second_weights;
+  for (nn::Variable* v : second.weights()) second_weights.push_back(v->value);
+  const double replica_gap = max_difference(mirrored->get_weights(), second_weights);
+  FRESH_CHECK_MSG(replica_gap == 0.0, std::string(what) + ": replica 1 differs by " + std::to_string(replica_gap));
 }
 
 TEST(MirroredLearningRateTest, LearningRateSchedulerReachesEveryReplica) {

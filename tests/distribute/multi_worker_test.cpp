@@ -43,6 +43,16 @@ TEST(MultiWorkerTest, TwoWorkersTrainAsOneDeviceWithTheGlobalBatch) {
   KEROSENE_EXPECT_CONTAINS(r.out, "worker 1 of 2: ok (2 replicas in sync");
 }
 
+// A LearningRateScheduler on worker 0 only: worker 0's learning rate reaches worker 1 at every
+// step, so both end with the weights of one device trained with the same schedule.
+TEST(MultiWorkerTest, WorkerZerosLearningRateReachesEveryWorker) {
+  KEROSENE_SKIP_WITHOUT_MPI();
+  const CommandResult r = mpirun(2, "--lr-schedule 1");
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  KEROSENE_EXPECT_CONTAINS(r.out, "worker 0 of 2: ok");
+  KEROSENE_EXPECT_CONTAINS(r.out, "worker 1 of 2: ok");
+}
+
 TEST(MultiWorkerTest, UnevenShardsLeaveNoRowOut) {
   KEROSENE_SKIP_WITHOUT_MPI();
   // 509 rows: shards of 254 and 255; the last step has 30 + 31 rows.

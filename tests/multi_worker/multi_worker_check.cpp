@@ -9,6 +9,9 @@
 //                          as lost within KEROSENE_COLLECTIVE_TIMEOUT seconds
 //   ... --batch-norm 1     the CNN has a BatchNormalization(synchronized=true): the global
 //                          batch's statistics across workers, as the one device has them
+//   ... --lr-schedule 1    worker 0 alone has a LearningRateScheduler (epoch e > 0: lr * 0.3):
+//                          every worker must train at worker 0's learning rate, as the one
+//                          device does with the same schedule
 #include <signal.h>
 
 #include <cmath>
@@ -45,6 +48,7 @@ ks::Sequential small_cnn() {
 
 int main(int argc, char** argv) {
   int die_at = -1, hang_at = -1;
+  bool lr_schedule = false;
   int64_t n = 512;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
@@ -52,6 +56,7 @@ int main(int argc, char** argv) {
     if (arg == "--hang-at-step") hang_at = std::atoi(argv[i + 1]);
     if (arg == "--samples") n = std::atoll(argv[i + 1]);
     if (arg == "--batch-norm") g_batch_norm = std::atoi(argv[i + 1]) != 0;
+    if (arg == "--lr-schedule") lr_schedule = std::atoi(argv[i + 1]) != 0;
   }
   try {
     ks::distribute::MultiWorkerMirroredStrategy strategy;
@@ -89,6 +94,8 @@ int main(int argc, char** argv) {
       };
       fit.callbacks.push_back(fault);
     }
+    const auto schedule = [](int epoch, double lr) { return epoch == 0 ? lr : lr * 0.3; };
+    if (lr_schedule && rank == 0) fit.callbacks.push_back(std::make_shared<ks::callbacks::LearningRateScheduler>(schedule));
     const auto history = model->fit(x, y, fit);
 
     // One device, the same global batches: worker w's shard is rows [n*w/W, n*(w+1)/W); step k
@@ -102,6 +109,10 @@ int main(int argc, char** argv) {
     reference.compile(ks::optimizers::Adam(), "sparse_categorical_crossentropy", {"accuracy"});
     ks::History expected;
     for (int epoch = 0; epoch < fit.epochs; ++epoch) {
+      if (lr_schedule) {
+        ks::Optimizer optimizer = reference.optimizer();
+        optimizer.set_learning_rate(static_cast<float>(schedule(epoch, optimizer.learning_rate())));
+      }
       double loss_sum = 0;
       int64_t seen = 0;
       for (int64_t k = 0; k < steps; ++k) {
@@ -142,6 +153,11 @@ int main(int argc, char** argv) {
     }
     if (worst > 2e-5) {
       std::fprintf(stderr, "worker %d: weights differ by %.3g\n", rank, worst);
+      ++failures;
+    }
+    if (lr_schedule && model->optimizer().learning_rate() != reference.optimizer().learning_rate()) {
+      std::fprintf(stderr, "worker %d: learning rate %g, the one device's %g\n", rank, model->optimizer().learning_rate(),
+                   reference.optimizer().learning_rate());
       ++failures;
     }
     std::printf("worker %d of %d: %s (%d replicas in sync, losses %.6f %.6f, weights within %.1e)\n", rank, workers,

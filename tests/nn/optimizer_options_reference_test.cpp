@@ -58,7 +58,7 @@ TEST(ScheduleReferenceTest, EverySchedulesValueAtEveryStepMatchesKeras) {
     const std::vector<float> expected = floats_of(c["values"]);
     for (size_t i = 0; i < expected.size(); ++i) {
       const int64_t step = c["steps"][i].get<int64_t>();
-      optimizer->set_iterations(step);
+      optimizer->set_steps(step);
       EXPECT_NEAR(optimizer->current_learning_rate(), expected[i], 2e-7 * std::max(1e-3f, std::fabs(expected[i])))
           << "step " << step;
     }
@@ -84,7 +84,7 @@ TEST(ScheduleReferenceTest, PublicConstructorsGiveKerasValues) {
   // A schedule as an optimizer's learning rate: evaluated at the optimizer's iterations.
   Optimizer sgd = optimizers::SGD({.learning_rate = s::ExponentialDecay(0.1f, 1, 0.5f)});
   EXPECT_FLOAT_EQ(sgd.learning_rate(), 0.1f);
-  sgd.impl()->set_iterations(2);
+  sgd.impl()->set_steps(2);
   EXPECT_FLOAT_EQ(sgd.learning_rate(), 0.025f);
   EXPECT_THROW(sgd.set_learning_rate(0.5f), RuntimeError);  // Keras: TypeError
 }

@@ -19,7 +19,7 @@ namespace {
 
 class WeightsAtEpochEnd : public Callback {
  public:
-  void on_epoch_end(int, const Logs&) override { weights.push_back(model()->get_weights()); }
+  void on_epoch_end(int, Logs&) override { weights.push_back(model()->get_weights()); }
   std::vector<std::vector<Tensor>> weights;
 };
 

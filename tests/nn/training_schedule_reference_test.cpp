@@ -18,7 +18,7 @@ namespace {
 
 class WeightsAfterEpoch : public Callback {
  public:
-  void on_epoch_end(int, const Logs&) override { weights.push_back(model()->get_weights()); }
+  void on_epoch_end(int, Logs&) override { weights.push_back(model()->get_weights()); }
   std::vector<std::vector<Tensor>> weights;
 };
 

@@ -15,6 +15,12 @@
 namespace kerosene {
 namespace {
 
+// A temporary as an lvalue: the hooks take Logs&, as Keras callbacks may change the logs.
+template <class T>
+T& lvalue(T&& t) {
+  return t;
+}
+
 using callbacks::EarlyStopping;
 using callbacks::TerminateOnNaN;
 
@@ -39,7 +45,7 @@ TEST(LogsTest, SetKeepsOrderAndUpdatesInPlace) {
 // Feeds `values` of `monitor` as successive epochs; returns the epoch at which it asked to stop.
 int run(EarlyStopping& es, const std::vector<double>& values,
         const std::string& monitor = "val_loss") {
-  es.on_train_begin(Logs{});
+  es.on_train_begin(lvalue(Logs{}));
   for (int epoch = 0; epoch < static_cast<int>(values.size()); ++epoch) {
     Logs logs;
     logs.set("loss", 1.0);
@@ -47,7 +53,7 @@ int run(EarlyStopping& es, const std::vector<double>& values,
     es.on_epoch_end(epoch, logs);
     if (es.stopped_epoch() >= 0) break;
   }
-  es.on_train_end(Logs{});
+  es.on_train_end(lvalue(Logs{}));
   return es.stopped_epoch();
 }
 

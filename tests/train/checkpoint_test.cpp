@@ -15,6 +15,12 @@
 namespace kerosene {
 namespace {
 
+// A temporary as an lvalue: the hooks take Logs&, as Keras callbacks may change the logs.
+template <class T>
+T& lvalue(T&& t) {
+  return t;
+}
+
 namespace fs = std::filesystem;
 using train::FormatValue;
 using train::python_format;
@@ -83,11 +89,11 @@ TEST(CheckpointTest, SaveBestOnlyMinAndMaxWithKerasMessages) {
   callbacks::ModelCheckpoint min_ckpt((dir / "min-{epoch}.weights.h5").string(),
                                       {.verbose = 1, .save_best_only = true, .save_weights_only = true, .out = &out});
   min_ckpt.set_model(&model);
-  min_ckpt.on_train_begin({});
-  min_ckpt.on_epoch_end(0, logs_with("val_loss", 0.5));
-  min_ckpt.on_epoch_end(1, logs_with("val_loss", 0.6));
-  min_ckpt.on_epoch_end(2, logs_with("val_loss", 0.25));
-  min_ckpt.on_epoch_end(3, logs_with("loss", 0.1));  // monitor missing: a warning, no file
+  min_ckpt.on_train_begin(lvalue(Logs{}));
+  min_ckpt.on_epoch_end(0, lvalue(logs_with("val_loss", 0.5)));
+  min_ckpt.on_epoch_end(1, lvalue(logs_with("val_loss", 0.6)));
+  min_ckpt.on_epoch_end(2, lvalue(logs_with("val_loss", 0.25)));
+  min_ckpt.on_epoch_end(3, lvalue(logs_with("loss", 0.1)));  // monitor missing: a warning, no file
   const std::string p1 = (dir / "min-1.weights.h5").string(), p3 = (dir / "min-3.weights.h5").string();
   EXPECT_EQ(min_ckpt.saved_files(), (std::vector<std::string>{p1, p3}));
   EXPECT_EQ(out.str(), "\nEpoch 1: val_loss improved from inf to 0.50000, saving model to " + p1 + "\n" +
@@ -99,10 +105,10 @@ TEST(CheckpointTest, SaveBestOnlyMinAndMaxWithKerasMessages) {
 
   callbacks::ModelCheckpoint max_ckpt((dir / "max.keras").string(), {.monitor = "val_accuracy", .save_best_only = true});
   max_ckpt.set_model(&model);
-  max_ckpt.on_train_begin({});
-  max_ckpt.on_epoch_end(0, logs_with("val_accuracy", 0.5));
-  max_ckpt.on_epoch_end(1, logs_with("val_accuracy", 0.4));
-  max_ckpt.on_epoch_end(2, logs_with("val_accuracy", 0.9));
+  max_ckpt.on_train_begin(lvalue(Logs{}));
+  max_ckpt.on_epoch_end(0, lvalue(logs_with("val_accuracy", 0.5)));
+  max_ckpt.on_epoch_end(1, lvalue(logs_with("val_accuracy", 0.4)));
+  max_ckpt.on_epoch_end(2, lvalue(logs_with("val_accuracy", 0.9)));
   EXPECT_EQ(max_ckpt.saved_files().size(), 2u);
   EXPECT_DOUBLE_EQ(max_ckpt.best(), 0.9);
   fs::remove_all(dir);

@@ -11,6 +11,12 @@
 namespace kerosene {
 namespace {
 
+// A temporary as an lvalue: the hooks take Logs&, as Keras callbacks may change the logs.
+template <class T>
+T& lvalue(T&& t) {
+  return t;
+}
+
 // Every weight of `model` set to `value`, keeping the shapes.
 void fill_weights(Sequential& model, float value) {
   std::vector<Tensor> weights = model.get_weights();
@@ -39,13 +45,13 @@ TEST(EarlyStoppingRestoreTest, RestoresBestEpochWeightsWhenStopping) {
   auto es = std::make_shared<callbacks::EarlyStopping>(callbacks::EarlyStopping::Options{
       .patience = 1, .verbose = 1, .restore_best_weights = true, .out = &out});
   es->set_model(&model);
-  es->on_train_begin(Logs{});
+  es->on_train_begin(lvalue(Logs{}));
 
   fill_weights(model, 1.0f);
-  es->on_epoch_end(0, val_loss(0.5));
+  es->on_epoch_end(0, lvalue(val_loss(0.5)));
   fill_weights(model, 2.0f);  // worse epoch: patience 1 runs out here
-  es->on_epoch_end(1, val_loss(0.6));
-  es->on_train_end(Logs{});
+  es->on_epoch_end(1, lvalue(val_loss(0.6)));
+  es->on_train_end(lvalue(Logs{}));
 
   EXPECT_TRUE(model.stop_training);
   EXPECT_EQ(es->stopped_epoch(), 1);
@@ -60,11 +66,11 @@ TEST(EarlyStoppingRestoreTest, LeavesWeightsAloneWithoutRestore) {
   model.compile(optimizers::SGD(), "mse");
   callbacks::EarlyStopping es({.patience = 1});
   es.set_model(&model);
-  es.on_train_begin(Logs{});
+  es.on_train_begin(lvalue(Logs{}));
   fill_weights(model, 1.0f);
-  es.on_epoch_end(0, val_loss(0.5));
+  es.on_epoch_end(0, lvalue(val_loss(0.5)));
   fill_weights(model, 2.0f);
-  es.on_epoch_end(1, val_loss(0.6));
+  es.on_epoch_end(1, lvalue(val_loss(0.6)));
   EXPECT_TRUE(model.stop_training);
   expect_weights_equal(model, 2.0f);
 }

@@ -231,18 +231,18 @@ class Recorder : public Callback {
   int train_begin = 0, train_end = 0;
   CallbackParams seen_params;
 
-  void on_train_begin(const Logs&) override {
+  void on_train_begin(Logs&) override {
     ++train_begin;
     seen_params = params();
     EXPECT_NE(model(), nullptr);
   }
-  void on_train_end(const Logs&) override { ++train_end; }
-  void on_epoch_begin(int epoch, const Logs&) override { epochs_begun.push_back(epoch); }
-  void on_train_batch_end(int, const Logs& logs) override {
+  void on_train_end(Logs&) override { ++train_end; }
+  void on_epoch_begin(int epoch, Logs&) override { epochs_begun.push_back(epoch); }
+  void on_train_batch_end(int, Logs& logs) override {
     ++batches;
     EXPECT_TRUE(logs.contains("loss"));
   }
-  void on_epoch_end(int epoch, const Logs& logs) override {
+  void on_epoch_end(int epoch, Logs& logs) override {
     epochs_ended.push_back(epoch);
     std::vector<std::string> names;
     for (const auto& [name, value] : logs.entries()) names.push_back(name);

@@ -25,6 +25,10 @@ std::string bars(int n) {
   return out;
 }
 
+// A temporary as an lvalue: the hooks take Logs&, as Keras callbacks may change the logs.
+template <class T>
+T& lvalue(T&& t) { return t; }
+
 Logs make_logs(std::vector<std::pair<std::string, double>> values) {
   Logs logs;
   for (const auto& [name, value] : values) logs.set(name, value);
@@ -48,8 +52,8 @@ ProgbarLogger make_logger(std::ostringstream& out, CallbackParams params, int ve
   return logger;
 }
 
-void run_epoch(ProgbarLogger& logger, int epoch, int steps, const Logs& batch_logs, const Logs& epoch_logs) {
-  logger.on_epoch_begin(epoch, Logs{});
+void run_epoch(ProgbarLogger& logger, int epoch, int steps, Logs batch_logs, Logs epoch_logs) {
+  logger.on_epoch_begin(epoch, lvalue(Logs{}));
   for (int b = 0; b < steps; ++b) logger.on_train_batch_end(b, batch_logs);
   logger.on_epoch_end(epoch, epoch_logs);
 }
@@ -58,9 +62,9 @@ TEST(ProgbarLoggerTest, FinalLineHasKeras3FormatAndSortedMetrics) {
   std::ostringstream out;
   auto logger = make_logger(out, {.epochs = 1, .steps = 1875, .verbose = 1});
   Logs logs = make_logs({{"loss", 0.29617}, {"accuracy", 0.91381}});
-  logger.on_train_begin(Logs{});
+  logger.on_train_begin(lvalue(Logs{}));
   run_epoch(logger, 0, 1875, logs, logs);
-  logger.on_train_end(Logs{});
+  logger.on_train_end(lvalue(Logs{}));
   auto lines = settled_lines(out.str());
   ASSERT_EQ(lines.size(), 1u) << out.str();  // one epoch: no "Epoch 1/1" header
   EXPECT_TRUE(std::regex_match(lines.back(), std::regex("1875/1875 " + bars(20) +
@@ -92,8 +96,8 @@ TEST(ProgbarLoggerTest, PartialBarShowsEtaWithoutLabelAndCountAligned) {
   std::ostringstream out;
   auto logger = make_logger(out, {.epochs = 1, .steps = 1875, .verbose = 1});
   logger.set_colors(true);
-  logger.on_epoch_begin(0, Logs{});
-  logger.on_train_batch_end(936, make_logs({{"loss", 0.5}}));  // the first update is always drawn
+  logger.on_epoch_begin(0, lvalue(Logs{}));
+  logger.on_train_batch_end(936, lvalue(make_logs({{"loss", 0.5}})));  // the first update is always drawn
   // 937 of 1875: int(20 * 937 / 1875) = 9 steps done, in green; the rest in white.
   EXPECT_TRUE(std::regex_match(out.str(), std::regex("\r\x1b\\[1m 937/1875\x1b\\[0m \x1b\\[32m" + bars(9) +
                                                      "\x1b\\[0m\x1b\\[37m" + bars(11) +
@@ -104,11 +108,11 @@ TEST(ProgbarLoggerTest, PartialBarShowsEtaWithoutLabelAndCountAligned) {
 TEST(ProgbarLoggerTest, RedrawErasesWithBackspacesAndPads) {
   std::ostringstream out;
   auto logger = make_logger(out, {.epochs = 1, .steps = 10, .verbose = 1});
-  logger.on_epoch_begin(0, Logs{});
-  logger.on_train_batch_end(0, make_logs({{"loss", 12.5}, {"zeta", 1.0}}));
+  logger.on_epoch_begin(0, lvalue(Logs{}));
+  logger.on_train_batch_end(0, lvalue(make_logs({{"loss", 12.5}, {"zeta", 1.0}})));
   const size_t first = out.str().size() - 1;  // visible width: no codes on a non-terminal stream
   std::this_thread::sleep_for(std::chrono::milliseconds(60));
-  logger.on_train_batch_end(1, make_logs({{"loss", 1.5}}));
+  logger.on_train_batch_end(1, lvalue(make_logs({{"loss", 1.5}})));
   const std::string text = out.str();
   const size_t second = text.find('\r', 1);
   ASSERT_NE(second, std::string::npos) << text;
@@ -124,8 +128,8 @@ TEST(ProgbarLoggerTest, RedrawErasesWithBackspacesAndPads) {
 TEST(ProgbarLoggerTest, ThrottlesToTwentyRedrawsPerSecond) {
   std::ostringstream out;
   auto logger = make_logger(out, {.epochs = 1, .steps = 1000, .verbose = 1});
-  logger.on_epoch_begin(0, Logs{});
-  for (int b = 0; b < 999; ++b) logger.on_train_batch_end(b, make_logs({{"loss", 1}}));
+  logger.on_epoch_begin(0, lvalue(Logs{}));
+  for (int b = 0; b < 999; ++b) logger.on_train_batch_end(b, lvalue(make_logs({{"loss", 1}})));
   // A thousand quick steps: the first is drawn, the rest fall in the same 50 ms (or a few more).
   const std::string text = out.str();
   EXPECT_LT(std::count(text.begin(), text.end(), '\r'), 5) << text;
@@ -156,23 +160,23 @@ TEST(ProgbarLoggerTest, VerbosityFollowsFitUnlessGiven) {
 TEST(ProgbarLoggerTest, EvaluateInsideFitPrintsNothing) {
   std::ostringstream out;
   auto logger = make_logger(out, {.epochs = 1, .steps = 2, .verbose = 1});
-  logger.on_train_begin(Logs{});
-  logger.on_epoch_begin(0, Logs{});
-  logger.on_train_batch_end(0, make_logs({{"loss", 1}}));
-  logger.on_train_batch_end(1, make_logs({{"loss", 1}}));
+  logger.on_train_begin(lvalue(Logs{}));
+  logger.on_epoch_begin(0, lvalue(Logs{}));
+  logger.on_train_batch_end(0, lvalue(make_logs({{"loss", 1}})));
+  logger.on_train_batch_end(1, lvalue(make_logs({{"loss", 1}})));
   const std::string before = out.str();
-  logger.on_test_begin(Logs{});
-  logger.on_test_batch_end(0, make_logs({{"loss", 2}}));
-  logger.on_test_end(make_logs({{"loss", 2}}));
+  logger.on_test_begin(lvalue(Logs{}));
+  logger.on_test_batch_end(0, lvalue(make_logs({{"loss", 2}})));
+  logger.on_test_end(lvalue(make_logs({{"loss", 2}})));
   EXPECT_EQ(out.str(), before);
 }
 
 TEST(ProgbarLoggerTest, EvaluateShowsBarAndFinalLogs) {
   std::ostringstream out;
   auto logger = make_logger(out, {.epochs = 1, .steps = 313, .verbose = 1});
-  logger.on_test_begin(Logs{});
-  for (int b = 0; b < 313; ++b) logger.on_test_batch_end(b, make_logs({{"loss", 0.3}}));
-  logger.on_test_end(make_logs({{"loss", 0.25}, {"accuracy", 0.5}}));
+  logger.on_test_begin(lvalue(Logs{}));
+  for (int b = 0; b < 313; ++b) logger.on_test_batch_end(b, lvalue(make_logs({{"loss", 0.3}})));
+  logger.on_test_end(lvalue(make_logs({{"loss", 0.25}, {"accuracy", 0.5}})));
   const auto lines = settled_lines(out.str());
   ASSERT_EQ(lines.size(), 1u) << out.str();
   EXPECT_TRUE(std::regex_match(lines[0], std::regex("313/313 " + bars(20) +
@@ -183,9 +187,9 @@ TEST(ProgbarLoggerTest, EvaluateShowsBarAndFinalLogs) {
 TEST(ProgbarLoggerTest, PredictShowsBarWithoutMetrics) {
   std::ostringstream out;
   auto logger = make_logger(out, {.epochs = 1, .steps = 4, .verbose = 1});
-  logger.on_predict_begin(Logs{});
-  for (int b = 0; b < 4; ++b) logger.on_predict_batch_end(b, Logs{});
-  logger.on_predict_end(Logs{});
+  logger.on_predict_begin(lvalue(Logs{}));
+  for (int b = 0; b < 4; ++b) logger.on_predict_batch_end(b, lvalue(Logs{}));
+  logger.on_predict_end(lvalue(Logs{}));
   const auto lines = settled_lines(out.str());
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_TRUE(std::regex_match(lines[0], std::regex("4/4 " + bars(20) + R"( \d+s \d+(us|ms|s)/step)"))) << lines[0];
@@ -194,12 +198,12 @@ TEST(ProgbarLoggerTest, PredictShowsBarWithoutMetrics) {
 TEST(ProgbarLoggerTest, UnknownStepsShowCountOnlyThenTheBar) {
   std::ostringstream out;
   auto logger = make_logger(out, {.epochs = 1, .steps = 0, .verbose = 1});
-  logger.on_epoch_begin(0, Logs{});
-  logger.on_train_batch_end(0, make_logs({{"loss", 1}}));
+  logger.on_epoch_begin(0, lvalue(Logs{}));
+  logger.on_train_batch_end(0, lvalue(make_logs({{"loss", 1}})));
   EXPECT_TRUE(std::regex_match(out.str(), std::regex(R"(\r      1/Unknown \d+s \d+(us|ms|s)/step - loss: 1\.0000)")))
       << out.str();
-  logger.on_train_batch_end(1, make_logs({{"loss", 1}}));
-  logger.on_epoch_end(0, make_logs({{"loss", 1}}));
+  logger.on_train_batch_end(1, lvalue(make_logs({{"loss", 1}})));
+  logger.on_epoch_end(0, lvalue(make_logs({{"loss", 1}})));
   const auto lines = settled_lines(out.str());
   EXPECT_EQ(lines.back().rfind("2/2 " + bars(20), 0), 0u) << lines.back();  // the length is known at the end
 }
