@@ -82,7 +82,7 @@ void ModelState::copy_structure_to(ModelState& replica) const {
   replica.functional = functional;
   std::map<const nn::Layer*, std::shared_ptr<nn::Layer>> copies;
   for (const auto& layer : layers) {
-    replica.layers.push_back(layer->clone());
+    replica.layers.push_back(layer->copy_unbuilt());
     replica.layers.back()->set_trainable(layer->trainable());
     copies[layer.get()] = replica.layers.back();
   }
@@ -90,7 +90,7 @@ void ModelState::copy_structure_to(ModelState& replica) const {
   replica.nodes = nodes;
   for (Node& node : replica.nodes) {
     if (node.is_input()) continue;
-    node.layer = node.first_call < 0 ? copies.at(node.layer.get()) : node.layer->clone();
+    node.layer = node.first_call < 0 ? copies.at(node.layer.get()) : node.layer->copy_unbuilt();
   }
   replica.input_nodes = input_nodes;
   replica.output_nodes = output_nodes;
