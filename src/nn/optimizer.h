@@ -33,6 +33,12 @@ class Optimizer {
     bool amsgrad = false;
     float initial_accumulator_value = 0.1f;
     std::optional<float> clipnorm, clipvalue, global_clipnorm;
+    /// Keras' LossScaleOptimizer around this one: dynamic loss scaling (see apply).
+    struct LossScale {
+      float initial_scale = 32768.0f;  ///< 2**15, Keras' default
+      int64_t dynamic_growth_steps = 2000;
+    };
+    std::optional<LossScale> loss_scale;
   };
   /// Throws ValueError, with Keras' message, when more than one clipping option is set.
   explicit Optimizer(const Config& config);
@@ -43,8 +49,16 @@ class Optimizer {
   /// The same configuration with fresh state (no slots, no iterations): a replica's optimizer.
   std::shared_ptr<Optimizer> clone() const;
   /// One update of every variable from its gradient: clipping, weight decay, the update rule,
-  /// then iterations + 1. The gradients are clipped in place.
+  /// then iterations + 1. The gradients are clipped in place. With loss scaling (Keras 3's
+  /// LossScaleOptimizer, stateful path): a step whose gradients are not all finite is skipped
+  /// and halves the scale; otherwise the gradients are divided by the scale before the update,
+  /// and after dynamic_growth_steps such steps in a row the scale doubles.
   void apply(const std::vector<Variable*>& variables);
+  /// What the loss (its gradient) is multiplied by this step: the dynamic scale, 1 without
+  /// loss scaling.
+  float loss_scale() const { return config_.loss_scale ? dynamic_scale_ : 1.0f; }
+  /// Steps with finite gradients since the scale last changed (Keras' step_counter).
+  int64_t loss_scale_step_counter() const { return step_counter_; }
   int64_t iterations() const { return iterations_; }
   /// The learning rate this step uses: the schedule at iterations(), else `learning_rate`
   /// (the followed optimizer's, see follow_learning_rate_of).
@@ -85,9 +99,12 @@ class Optimizer {
   virtual void update(Variable& v, Tensor* slots, float lr) = 0;
   Config config_;
   int64_t iterations_ = 0;
+  float dynamic_scale_ = 1.0f;
+  int64_t step_counter_ = 0;
 
  private:
   void clip_gradients(const std::vector<Variable*>& variables) const;
+  void apply_unscaled(const std::vector<Variable*>& variables);
   std::vector<Tensor> slots_;
   size_t built_for_ = 0;
   std::shared_ptr<const Optimizer> leader_;

@@ -284,13 +284,15 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
   output_grads_.resize(n_out);
   auto& backend = ops::backend_of("loss", *outputs_[0]);
   const float per_sample = 1.0f / static_cast<float>(scale_batch > 0 ? scale_batch : batch);
+  // LossScaleOptimizer: the gradient of the scaled loss (the optimizer divides it back out).
+  const float loss_scale = with_gradient && optimizer ? optimizer->loss_scale() : 1.0f;
   for (size_t o = 0; o < n_out; ++o) {
     const bool fused = fuse_activation_into_loss(o);
     const Tensor& prediction = fused ? output_layer(o).logits() : *outputs_[o];
     if (with_gradient) ops::ensure(output_grads_[o], prediction.shape(), device);
     // "sum" adds the samples' losses up: its gradient is not divided by the batch.
     const float scale = losses[o].reduction == Reduction::sum ? 1.0f : per_sample;
-    backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * scale,
+    backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * scale * loss_scale,
                             losses[o].label_smoothing, losses[o].delta};
     backend.loss(args, prediction.reshape({batch, -1}), ys[o], sample_loss_, with_gradient ? &output_grads_[o] : nullptr);
     Tensor slot = stats_.slice(static_cast<int64_t>(o), static_cast<int64_t>(o) + 1);

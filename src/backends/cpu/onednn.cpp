@@ -35,9 +35,20 @@ void require_cpu_precision(ComputePrecision precision, unsigned isa) {
   }
 }
 
-void require_cpu_precision(ComputePrecision precision) {
+unsigned cpu_isa_bits() {
   static const unsigned isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  require_cpu_precision(precision, isa);
+  return isa;
+}
+
+void require_cpu_precision(ComputePrecision precision) { require_cpu_precision(precision, cpu_isa_bits()); }
+
+bool cpu_computes_in(ComputePrecision precision) {
+  try {
+    require_cpu_precision(precision);
+    return true;
+  } catch (const DeviceError&) {
+    return false;
+  }
 }
 
 OneDnn::OneDnn() : engine_(dnnl::engine::kind::cpu, 0) {}

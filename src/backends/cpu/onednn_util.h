@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include "backends/cpu/onednn.h"
+#include "backends/cpu/precision_support.h"
 
 namespace kerosene::backends::cpu {
 
@@ -53,10 +54,6 @@ inline dt operand_type(ComputePrecision precision) {
   }
 }
 
-/// Throws DeviceError unless this CPU and oneDNN compute in `precision` natively (bfloat16:
-/// AVX512-BF16 or AMX; float16: not in oneDNN 2.x). isa: oneDNN's effective ISA bits.
-void require_cpu_precision(ComputePrecision precision, unsigned isa);
-void require_cpu_precision(ComputePrecision precision);
 
 inline Key conv_key(int64_t kind, const Conv2DParams& p, int64_t extra) {
   return {kind, p.batch, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.kernel_h, p.kernel_w,
