@@ -69,6 +69,8 @@ class Layer {
   /// Keras' layer.dtype_policy: the global policy when the layer was made, or its options'
   /// dtype (mixed_precision.h says what each policy computes in).
   mixed_precision::DTypePolicy dtype_policy() const;
+  /// Keras' `layer.dtype_policy = ...`: what the layer computes in from its next step on.
+  void set_dtype_policy(const mixed_precision::DTypePolicy& policy);
 
  private:
   std::shared_ptr<nn::Layer> impl_;

@@ -18,6 +18,7 @@ std::string Layer::class_name() const { return impl_->class_name(); }
 Shape Layer::output_shape() const { return impl_->output_shape(); }
 int64_t Layer::count_params() const { return impl_->count_params(); }
 mixed_precision::DTypePolicy Layer::dtype_policy() const { return mixed_precision::DTypePolicy(impl_->dtype_policy()); }
+void Layer::set_dtype_policy(const mixed_precision::DTypePolicy& policy) { impl_->set_dtype_policy(policy.name()); }
 
 std::vector<Tensor> Layer::get_weights() const {
   std::vector<Tensor> out;
