@@ -1,6 +1,7 @@
 // Mixed precision: the dtype policies (Keras' names), Dense and Conv2D computing in bfloat16 on
 // the CPU (checked against float32 references on bfloat16-rounded operands: a silent float32 run
-// would miss them), the refusals, the policy in saved configs, and LossScaleOptimizer.
+// would miss them), the refusals, the policy in saved configs, and LossScaleOptimizer; Keras'
+// values come from scripts/make_mixed_precision_reference.py (tests/reference/mixed_precision.json).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -150,8 +151,7 @@ TEST(MixedPrecisionTest, PolicyRoundTripsThroughKerasFiles) {
                     layers::Dense(2, "softmax")});
   const auto config = nlohmann::json::parse(model.to_json());
   const auto& dense = config["config"]["layers"][1]["config"];
-  EXPECT_EQ(dense["dtype"], nlohmann::json::parse(R"({"module": "keras", "class_name": "DTypePolicy",
-      "config": {"name": "mixed_bfloat16"}, "registered_name": null})"));
+  EXPECT_EQ(dense["dtype"], load_reference("mixed_precision.json")["dense_dtype_config"]["mixed_bfloat16"]);
   EXPECT_EQ(config["config"]["layers"][2]["config"]["dtype"], "float32");
   const std::string path = (std::filesystem::temp_directory_path() / "kerosene_mixed_policy.keras").string();
   model.save(path);
@@ -172,36 +172,39 @@ struct OneVariable {
   }
 };
 
-TEST(LossScaleOptimizerTest, SkipsAndHalvesOnOverflowUnscalesAndGrows) {
+// Keras' own LossScaleOptimizer on the same gradients (scripts/make_mixed_precision_reference.py):
+// forced overflows skip the step and halve the scale, finite steps are unscaled and grow it.
+TEST(LossScaleOptimizerTest, MatchesKerasOnOverflowAndGrowth) {
+  const json ref = load_reference("mixed_precision.json")["loss_scale_optimizer"];
   Optimizer opt = optimizers::LossScaleOptimizer(optimizers::SGD({.learning_rate = 0.5f}),
-                                                 {.initial_scale = 8.0f, .dynamic_growth_steps = 2});
-  EXPECT_EQ(opt.loss_scale(), 8.0f);
+                                                 {.initial_scale = ref["initial_scale"].get<float>(),
+                                                  .dynamic_growth_steps = ref["dynamic_growth_steps"].get<int64_t>()});
   OneVariable w;
   std::vector<nn::Variable*> vars{&w.v};
-  w.set_grad(std::numeric_limits<float>::infinity(), 1.0f);  // forced overflow
-  opt.impl()->apply(vars);
-  EXPECT_EQ(values_of(w.v.value), (std::vector<float>{1.0f, 2.0f}));  // skipped
-  EXPECT_EQ(opt.loss_scale(), 4.0f);
-  EXPECT_EQ(opt.iterations(), 0);
-  w.set_grad(std::nanf(""), 0.0f);
-  opt.impl()->apply(vars);
-  EXPECT_EQ(opt.loss_scale(), 2.0f);
-  w.set_grad(2.0f, -4.0f);  // scaled by 2: the true gradient is (1, -2)
-  opt.impl()->apply(vars);
-  EXPECT_EQ(values_of(w.v.value), (std::vector<float>{0.5f, 3.0f}));
-  EXPECT_EQ(opt.loss_scale(), 2.0f);
-  EXPECT_EQ(opt.impl()->loss_scale_step_counter(), 1);
-  w.set_grad(0.0f, 0.0f);
-  opt.impl()->apply(vars);  // the second finite step in a row: the scale doubles
-  EXPECT_EQ(opt.loss_scale(), 4.0f);
-  EXPECT_EQ(opt.impl()->loss_scale_step_counter(), 0);
-  EXPECT_EQ(opt.iterations(), 2);
+  int step = 0;
+  for (const json& s : ref["steps"]) {
+    float g[2];
+    for (int i = 0; i < 2; ++i) {
+      const std::string is = s["grad_is"][i];
+      g[i] = is == "inf"   ? std::numeric_limits<float>::infinity()
+             : is == "nan" ? std::nanf("")
+                           : s["grad"][i].get<float>();
+    }
+    w.set_grad(g[0], g[1]);
+    opt.impl()->apply(vars);
+    SCOPED_TRACE("step " + std::to_string(step++));
+    EXPECT_EQ(values_of(w.v.value), floats_of(s["variable"]));
+    EXPECT_EQ(opt.loss_scale(), s["scale"].get<float>());
+    EXPECT_EQ(opt.impl()->loss_scale_step_counter(), s["step_counter"].get<int64_t>());
+    EXPECT_EQ(opt.iterations(), s["iterations"].get<int64_t>());
+  }
 }
 
 TEST(LossScaleOptimizerTest, KerasDefaultsAndBadOptions) {
+  const json ref = load_reference("mixed_precision.json")["loss_scale_optimizer"];
   Optimizer opt = optimizers::LossScaleOptimizer(optimizers::Adam());
-  EXPECT_EQ(opt.loss_scale(), 32768.0f);
-  EXPECT_EQ(opt.impl()->config().loss_scale->dynamic_growth_steps, 2000);
+  EXPECT_EQ(opt.loss_scale(), ref["default_initial_scale"].get<float>());
+  EXPECT_EQ(opt.impl()->config().loss_scale->dynamic_growth_steps, ref["default_dynamic_growth_steps"].get<int64_t>());
   EXPECT_EQ(optimizers::Adam().loss_scale(), 1.0f);
   EXPECT_THROW(optimizers::LossScaleOptimizer(optimizers::Adam(), {.initial_scale = 0.0f}), ValueError);
   EXPECT_THROW(optimizers::LossScaleOptimizer(optimizers::Adam(), {.dynamic_growth_steps = 0}), ValueError);
