@@ -121,12 +121,19 @@ const void* OneDnn::rounded(const Tensor& t, ComputePrecision precision, int slo
   std::vector<uint16_t>& buffer = buffers[slot];
   const int64_t n = t.numel();
   if (buffer.size() < static_cast<size_t>(n)) buffer.resize(static_cast<size_t>(n));
-  // A 1-D reorder: oneDNN's conversion rounds to nearest even, with the CPU's instructions.
-  auto& entry = caches().primitives[Key{10, n, static_cast<int64_t>(precision)}];
-  if (!entry) {
-    entry = make_reorder(memory::desc({n}, dt::f32, tag::a), memory::desc({n}, operand_type(precision), tag::a), engine_);
-  }
-  execute(*entry, {t.raw_data(), buffer.data()});
+  // 1-D reorders, one range per team member: oneDNN's conversion rounds to nearest even with
+  // the CPU's instructions. It is a pass over memory as long as a small matmul itself.
+  const float* from = static_cast<const float*>(t.raw_data());
+  uint16_t* to = buffer.data();
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
+    const int64_t size = end - begin;
+    auto& entry = caches().primitives[Key{10, size, static_cast<int64_t>(precision)}];
+    if (!entry) {
+      entry = make_reorder(memory::desc({size}, dt::f32, tag::a), memory::desc({size}, operand_type(precision), tag::a),
+                           engine_);
+    }
+    execute(*entry, {from + begin, to + begin});
+  });
   return buffer.data();
 }
 
