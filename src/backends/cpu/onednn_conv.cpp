@@ -193,10 +193,10 @@ int conv_chunks(const Conv2DParams& p) {
   return static_cast<int>(std::min<int64_t>(threads_for(conv_flops(p)), p.batch));
 }
 
-}  // namespace
-
 // Operands as bytes: float32 elements, or 16-bit copies (OneDnn::rounded) of 2 bytes each.
 size_t operand_size(ComputePrecision precision) { return precision == ComputePrecision::float32 ? 4 : 2; }
+
+}  // namespace
 
 void OneDnn::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
                             Tensor& y, ActivationKind fused, ComputePrecision precision) {
