@@ -15,6 +15,7 @@
 #include "kerosene/layers.h"
 #include "kerosene/losses.h"
 #include "kerosene/memory.h"
+#include "kerosene/mixed_precision.h"
 #include "kerosene/models.h"
 #include "kerosene/optimizers.h"
 #include "kerosene/model.h"

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "kerosene/mixed_precision.h"
 #include "kerosene/shape.h"
 #include "kerosene/tensor.h"
 
@@ -65,6 +66,12 @@ class Layer {
   bool trainable() const;
   void set_trainable(bool trainable);
 
+  /// Keras' layer.dtype_policy: the global policy when the layer was made, or its options'
+  /// dtype (mixed_precision.h says what each policy computes in).
+  mixed_precision::DTypePolicy dtype_policy() const;
+  /// Keras' `layer.dtype_policy = ...`: what the layer computes in from its next step on.
+  void set_dtype_policy(const mixed_precision::DTypePolicy& policy);
+
  private:
   std::shared_ptr<nn::Layer> impl_;
 };
@@ -100,6 +107,8 @@ struct DenseOptions {
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
   std::string name = {};
+  /// A dtype policy name ("mixed_bfloat16", as Keras' dtype=); empty: the global policy.
+  std::string dtype = {};
 };
 /// Dense(10, "relu"), or with options written inline: Dense(10, {.activation = "softmax",
 /// .use_bias = false}). (The activation overload is a template, which a braced list cannot
@@ -122,6 +131,8 @@ struct Conv2DOptions {
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
   std::string name = {};
+  /// A dtype policy name ("mixed_bfloat16", as Keras' dtype=); empty: the global policy.
+  std::string dtype = {};
 };
 /// Channels-last (NHWC) like Keras' default; the kernel is (kh, kw, in, out). kernel_size is
 /// an int or {kh, kw}: Conv2D(32, 3, "relu") is Conv2D(32, {3, 3}, "relu"); options inline as

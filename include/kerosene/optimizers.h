@@ -42,6 +42,8 @@ class Optimizer {
   /// Updates applied so far (Keras' optimizer.iterations; with gradient accumulation, the steps
   /// divided by gradient_accumulation_steps).
   int64_t iterations() const;
+  /// LossScaleOptimizer's dynamic_scale: what the loss is multiplied by now; 1 without loss scaling.
+  float loss_scale() const;
   const std::shared_ptr<nn::Optimizer>& impl() const { return impl_; }
 
  private:
@@ -157,6 +159,20 @@ struct LionOptions {
   std::optional<int> ema_overwrite_frequency{}, gradient_accumulation_steps{};
 };
 Optimizer Lion(const LionOptions& options = {});
+
+struct LossScaleOptimizerOptions {
+  float initial_scale = 32768.0f;  ///< 2**15
+  int64_t dynamic_growth_steps = 2000;
+};
+/// keras.optimizers.LossScaleOptimizer (Keras 3, dynamic): fit multiplies the loss by the
+/// scale; a step whose gradients hold an inf or NaN is skipped (no update, iterations unchanged)
+/// and halves the scale; otherwise the gradients are divided by the scale and `inner` updates
+/// the variables, and after dynamic_growth_steps such steps in a row the scale doubles. Works
+/// with any dtype policy (it matters for float16). The result is a new optimizer with `inner`'s
+/// settings and fresh state; name() stays the inner optimizer's, and a saved model keeps the
+/// inner optimizer alone (the scale is not saved). Throws ValueError for an initial_scale that
+/// is not positive, dynamic_growth_steps below 1, or an `inner` that already scales its loss.
+Optimizer LossScaleOptimizer(const Optimizer& inner, const LossScaleOptimizerOptions& options = {});
 
 /// By name ("sgd", "adam", "adamw", "rmsprop", "nadam", "adamax", "adagrad", "lion"), optionally
 /// with a learning rate. Throws ValueError listing the known names.

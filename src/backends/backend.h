@@ -78,18 +78,23 @@ class Backend {
 
   // --- dense algebra --------------------------------------------------------------------------
   /// c = op(a) @ op(b) (+ bias broadcast over rows) (+ c if accumulate), then `fused` applied
-  /// (linear or relu only). a, b, c are 2-D row-major.
+  /// (linear or relu only). a, b, c are 2-D row-major. `precision` other than float32 rounds a
+  /// and b to it (c stays float32); a backend without such kernels throws DeviceError.
   virtual void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
-                      const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused) = 0;
+                      const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused,
+                      ComputePrecision precision) = 0;
   /// db[j] = sum over rows of dy[.., j] (dy viewed as 2-D with last dim = db's size).
   virtual void bias_grad(const Tensor& dy, Tensor& db) = 0;
 
+  /// The convolutions take `precision` as matmul does (float32 tensors in and out either way).
   virtual void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w,
-                              const Tensor* bias, Tensor& y, ActivationKind fused) = 0;
+                              const Tensor* bias, Tensor& y, ActivationKind fused,
+                              ComputePrecision precision = ComputePrecision::float32) = 0;
   virtual void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w,
-                                    Tensor& dx) = 0;
+                                    Tensor& dx, ComputePrecision precision = ComputePrecision::float32) = 0;
   virtual void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy,
-                                       Tensor& dw, Tensor* db) = 0;
+                                       Tensor& dw, Tensor* db,
+                                       ComputePrecision precision = ComputePrecision::float32) = 0;
 
   virtual void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) = 0;
   /// dx from dy. Max pooling routes each gradient to the first maximum of its window, found by

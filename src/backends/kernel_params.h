@@ -46,6 +46,10 @@ constexpr bool backward_reads_input(ActivationKind kind) {
   return kind == ActivationKind::gelu || kind == ActivationKind::silu;
 }
 
+/// What a matmul or convolution multiplies in (a layer's compute dtype under a mixed-precision
+/// policy): inputs and weights rounded to it, products accumulated and written in float32.
+enum class ComputePrecision : uint8_t { float32, bfloat16, float16 };
+
 struct Conv2DParams {
   int64_t batch, in_h, in_w, in_c;     // input NHWC
   int64_t out_h, out_w, out_c;         // output NHWC

@@ -128,6 +128,21 @@ std::unique_ptr<distribute::Strategy> make_strategy(const TrainArgs& a) {
   return std::make_unique<distribute::MultiWorkerMirroredStrategy>(options);
 }
 
+std::string dtype_policy_of(const TrainArgs& a) {
+  if (a.mixed_precision == "bf16") return "mixed_bfloat16";
+  if (a.mixed_precision == "fp16") return "mixed_float16";
+  return "float32";
+}
+
+// The policy the model ran under: its layers' when not float32 (a file may set it per layer).
+std::string dtype_policy_of(const Model& model) {
+  std::string policy = "float32";
+  for (const Layer& layer : model.layers()) {
+    if (layer.dtype_policy().name() != "float32") policy = layer.dtype_policy().name();
+  }
+  return policy;
+}
+
 void print_result(const TrainArgs& a, const Model& model, const distribute::Strategy* strategy,
                   const History& history, const EvaluateResult& result, const TrainFiles& files) {
   double seconds = 0, samples = 0;
@@ -166,6 +181,7 @@ void print_result(const TrainArgs& a, const Model& model, const distribute::Stra
     out["devices"] = names;
     out["reduction"] = strategy->reduction();
   }
+  out["dtype_policy"] = dtype_policy_of(model);
   out["epochs"] = a.epochs;
   out["batch_size"] = a.batch_size;
   out["history"] = history.history;
@@ -203,6 +219,10 @@ CLI::App* add_train_command(CLI::App& app, TrainArgs& args) {
   train->add_option("--verbose", args.verbose, "0 silent, 1 progress bar, 2 one line per epoch")
       ->check(one_of({"0", "1", "2"}));
   train->add_flag("--json", args.json, "print one JSON object with the results to stdout");
+  train->add_option("--mixed-precision", args.mixed_precision,
+                    "bf16: the mixed_bfloat16 dtype policy, fp16: mixed_float16 with LossScaleOptimizer, off: "
+                    "float32 (the default)")
+      ->check(CLI::IsMember({"bf16", "fp16", "off"}));
   train->add_option("--device", args.device, "where the model runs, e.g. /GPU:0 or /CPU:0 (default: /GPU:0 when usable)")
       ->check([](const std::string& v) -> std::string {
         try {
@@ -254,7 +274,13 @@ int run_train(const TrainArgs& a) {
   if (!a.device.empty()) scope.emplace(a.device);
   std::optional<distribute::StrategyScope> strategy_scope;
   if (strategy) strategy_scope.emplace(*strategy);
+  const std::string policy = dtype_policy_of(a);
+  mixed_precision::set_global_policy(policy);  // the built-in models' layers take it
   Model model = model_from(a.model);
+  mixed_precision::set_global_policy("float32");
+  if (a.mixed_precision != "off") {
+    for (Layer& layer : model.layers()) layer.set_dtype_policy(mixed_precision::DTypePolicy(policy));  // a file's too
+  }
   strategy_scope.reset();
   compile_for_training(model, a);
   auto [train, test] = datasets::load(a.dataset);

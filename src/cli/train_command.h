@@ -39,6 +39,7 @@ struct TrainArgs {
   std::string checkpoint_dir;  // ModelCheckpoint(DIR/ckpt-{epoch:02d}.keras)
   std::string backup_dir;      // BackupAndRestore(DIR): a killed run resumes when re-run
   std::string tensorboard_dir; // TensorBoard(DIR)
+  std::string mixed_precision = "off";  // off, bf16 (mixed_bfloat16), fp16 (mixed_float16)
 };
 
 /// Adds the `train` subcommand and its options to `app`, filling `args`.

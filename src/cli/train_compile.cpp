@@ -150,6 +150,10 @@ void add_compile_options(CLI::App& train, TrainArgs& args) {
 void compile_for_training(Model& model, const TrainArgs& a) {
   const bool compiled = is_compiled(model);
   const bool new_optimizer = !compiled || optimizer_flag_given(a);
+  if (a.mixed_precision == "fp16" && !new_optimizer) {
+    throw ValueError("--mixed-precision fp16 wraps the optimizer in LossScaleOptimizer: give --optimizer or "
+                     "--learning-rate so that the model file's compiled optimizer is replaced");
+  }
   if (compiled && !new_optimizer && a.loss.empty() && !a.metrics_given) {
     check_loss_fits(model);
     return;
@@ -168,7 +172,9 @@ void compile_for_training(Model& model, const TrainArgs& a) {
     metrics = {"accuracy"};
   }
   // Kept as a handle, a file's optimizer keeps its state (slots, iterations).
-  const Optimizer optimizer = new_optimizer ? optimizer_for(model, a) : model.optimizer();
+  Optimizer optimizer = new_optimizer ? optimizer_for(model, a) : model.optimizer();
+  // As Keras' compile does under mixed_float16: the loss is scaled against float16 underflow.
+  if (a.mixed_precision == "fp16") optimizer = optimizers::LossScaleOptimizer(optimizer);
   try {
     model.compile(optimizer, loss, metrics);
   } catch (const ValueError& e) {

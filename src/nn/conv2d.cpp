@@ -82,7 +82,8 @@ const Tensor& Conv2D::forward(const Tensor& x, bool training) {
   ops::ensure(out_, output_shape().with_batch(x.dim(0)), device_);
   const Tensor* bias = config_.use_bias ? &variables_[1].value : nullptr;
   ops::check_same_device("Conv2D", {&x, &variables_[0].value});
-  ops::backend_of("conv2d_forward", x).conv2d_forward(params(x.dim(0)), x, variables_[0].value, bias, out_, stage_.fused());
+  ops::backend_of("conv2d_forward", x).conv2d_forward(params(x.dim(0)), x, variables_[0].value, bias, out_, stage_.fused(),
+                                                      compute_precision());
   return stage_.forward(out_);
 }
 
@@ -94,13 +95,13 @@ const Tensor& Conv2D::backward_from_logits(const Tensor& dz, bool need_dx) {
   const auto p = params(dz.dim(0));
   Tensor* db = config_.use_bias ? &variables_[1].grad : nullptr;
   auto& backend = ops::backend_of("conv2d_backward", dz);
-  backend.conv2d_backward_weights(p, x_, dz, variables_[0].grad, db);
+  backend.conv2d_backward_weights(p, x_, dz, variables_[0].grad, db, compute_precision());
   if (!need_dx) {
     dx_ = Tensor();
     return dx_;
   }
   ops::ensure(dx_, x_.shape(), device_);
-  backend.conv2d_backward_data(p, dz, variables_[0].value, dx_);
+  backend.conv2d_backward_data(p, dz, variables_[0].value, dx_, compute_precision());
   return dx_;
 }
 

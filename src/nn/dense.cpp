@@ -33,7 +33,7 @@ const Tensor& Dense::forward(const Tensor& x, bool training) {
   const int64_t rows = x2d_.dim(0);
   ops::ensure(out_, {rows, config_.units}, device_);
   const Tensor* bias = config_.use_bias ? &variables_[1].value : nullptr;
-  ops::matmul(x2d_, false, variables_[0].value, false, bias, out_, stage_.fused());
+  ops::matmul(x2d_, false, variables_[0].value, false, bias, out_, stage_.fused(), false, compute_precision());
   Shape out_shape = output_shape().with_batch(x.dim(0));
   return stage_.forward(out_.reshape(out_shape));
 }
@@ -44,14 +44,15 @@ const Tensor& Dense::backward(const Tensor& dy, bool need_dx) {
 
 const Tensor& Dense::backward_from_logits(const Tensor& dlogits, bool need_dx) {
   const Tensor dz = dlogits.reshape({-1, config_.units});
-  ops::matmul(x2d_, true, dz, false, nullptr, variables_[0].grad);
+  const auto precision = compute_precision();
+  ops::matmul(x2d_, true, dz, false, nullptr, variables_[0].grad, backends::ActivationKind::linear, false, precision);
   if (config_.use_bias) ops::backend_of("bias_grad", dz).bias_grad(dz, variables_[1].grad);
   if (!need_dx) {
     dx_ = Tensor();
     return dx_;
   }
   Tensor& dx2d = ops::ensure(dx_buffer_, x2d_.shape(), device_);
-  ops::matmul(dz, false, variables_[0].value, true, nullptr, dx2d);
+  ops::matmul(dz, false, variables_[0].value, true, nullptr, dx2d, backends::ActivationKind::linear, false, precision);
   dx_ = dx2d.reshape(input_shape().with_batch(dlogits.dim(0)));
   return dx_;
 }

@@ -4,12 +4,31 @@
 #include <mutex>
 
 #include "kerosene/error.h"
+#include "kerosene/mixed_precision.h"
 #include "ops/ops.h"
 
 namespace kerosene::nn {
 
 Layer::Layer(std::string class_name, std::string name)
-    : class_name_(std::move(class_name)), name_(std::move(name)) {}
+    : class_name_(std::move(class_name)),
+      name_(std::move(name)),
+      dtype_policy_(mixed_precision::global_policy().name()) {}
+
+std::shared_ptr<Layer> Layer::copy_unbuilt() const {
+  std::shared_ptr<Layer> copy = clone();
+  copy->dtype_policy_ = dtype_policy_;
+  return copy;
+}
+
+void Layer::set_dtype_policy(const std::string& name) {
+  dtype_policy_ = mixed_precision::DTypePolicy(name).name();
+}
+
+backends::ComputePrecision Layer::compute_precision() const {
+  if (dtype_policy_ == "mixed_bfloat16") return backends::ComputePrecision::bfloat16;
+  if (dtype_policy_ == "mixed_float16") return backends::ComputePrecision::float16;
+  return backends::ComputePrecision::float32;
+}
 
 void Layer::build(const Shape& input, const Device& device, std::mt19937_64& rng) {
   build(std::vector<Shape>{input}, device, rng);

@@ -40,6 +40,17 @@ class Layer {
   /// An unbuilt layer with the same configuration and name: a replica's copy under a
   /// distribution strategy.
   virtual std::shared_ptr<Layer> clone() const = 0;
+  /// clone() with this layer's dtype policy (which the copy would otherwise take from the
+  /// global policy of the moment): what replicas and a layer's second call use.
+  std::shared_ptr<Layer> copy_unbuilt() const;
+
+  /// Keras' dtype policy name ("float32", "mixed_bfloat16", "mixed_float16"): the global policy
+  /// when the layer was made, unless set. Dense and Conv2D compute in its compute dtype; every
+  /// other layer computes in float32 (mixed_precision.h says what that means).
+  const std::string& dtype_policy() const { return dtype_policy_; }
+  /// Throws ValueError for a name mixed_precision::DTypePolicy refuses.
+  void set_dtype_policy(const std::string& name);
+  backends::ComputePrecision compute_precision() const;
 
   /// Output shape for one sample of `input`; throws ValueError (naming the layer) if it does not fit.
   virtual Shape compute_output_shape(const Shape& input) const = 0;
@@ -109,6 +120,7 @@ class Layer {
   std::string class_name_, name_;
   bool built_ = false;
   bool trainable_ = true;
+  std::string dtype_policy_;
   Shape input_shape_, output_shape_;
   std::vector<Shape> input_shapes_;
 };

@@ -17,6 +17,8 @@ const std::string& Layer::name() const { return impl_->name(); }
 std::string Layer::class_name() const { return impl_->class_name(); }
 Shape Layer::output_shape() const { return impl_->output_shape(); }
 int64_t Layer::count_params() const { return impl_->count_params(); }
+mixed_precision::DTypePolicy Layer::dtype_policy() const { return mixed_precision::DTypePolicy(impl_->dtype_policy()); }
+void Layer::set_dtype_policy(const mixed_precision::DTypePolicy& policy) { impl_->set_dtype_policy(policy.name()); }
 
 std::vector<Tensor> Layer::get_weights() const {
   std::vector<Tensor> out;
@@ -56,14 +58,18 @@ Layer Input(const Shape& shape, const std::string& name) {
 
 Layer Dense(int64_t units, const DenseOptions& o) {
   nn::Dense::Config c{units, nn::parse_activation(o.activation), o.use_bias, o.kernel_initializer, o.bias_initializer};
-  return Layer(std::make_shared<nn::Dense>(c, name_or(o.name, "dense")));
+  auto layer = std::make_shared<nn::Dense>(c, name_or(o.name, "dense"));
+  if (!o.dtype.empty()) layer->set_dtype_policy(o.dtype);
+  return Layer(layer);
 }
 
 Layer Conv2D(int64_t filters, Size2D kernel_size, const Conv2DOptions& o) {
   nn::Conv2D::Config c{filters, kernel_size.first, kernel_size.second, o.strides.first, o.strides.second,
                        o.padding, nn::parse_activation(o.activation), o.use_bias, o.kernel_initializer,
                        o.bias_initializer, o.dilation_rate.first, o.dilation_rate.second};
-  return Layer(std::make_shared<nn::Conv2D>(c, name_or(o.name, "conv2d")));
+  auto layer = std::make_shared<nn::Conv2D>(c, name_or(o.name, "conv2d"));
+  if (!o.dtype.empty()) layer->set_dtype_policy(o.dtype);
+  return Layer(layer);
 }
 
 namespace {

@@ -38,6 +38,17 @@ void scale_in_place(Tensor& g, float scale) {
 }  // namespace
 
 Optimizer::Optimizer(const Config& config) : config_(config) {
+  if (config.loss_scale) {
+    if (!(config.loss_scale->initial_scale > 0.0f) || !std::isfinite(config.loss_scale->initial_scale)) {
+      throw ValueError("LossScaleOptimizer: initial_scale must be a positive finite number, got " +
+                       python_repr(std::optional<float>(config.loss_scale->initial_scale)));
+    }
+    if (config.loss_scale->dynamic_growth_steps < 1) {
+      throw ValueError("LossScaleOptimizer: dynamic_growth_steps must be at least 1, got " +
+                       std::to_string(config.loss_scale->dynamic_growth_steps));
+    }
+    dynamic_scale_ = config.loss_scale->initial_scale;
+  }
   learning_rate = config.learning_rate;
   schedule = config.schedule;
   const int clip_options = config.clipnorm.has_value() + config.clipvalue.has_value() + config.global_clipnorm.has_value();
@@ -145,6 +156,32 @@ void Optimizer::clip_gradients(const std::vector<Variable*>& variables) const {
 }
 
 void Optimizer::apply(const std::vector<Variable*>& variables) {
+  if (config_.loss_scale) {
+    // Every replica sees the same all-reduced gradients, so every replica decides alike.
+    for (Variable* v : variables) {
+      if (v->grad.defined() && !ops::backend_of("all_finite", v->grad).all_finite(v->grad)) {
+        step_counter_ = 0;
+        dynamic_scale_ *= 0.5f;
+        return;
+      }
+    }
+    const float unscale = 1.0f / dynamic_scale_;
+    for (Variable* v : variables) {
+      if (v->grad.defined()) ops::backend_of("unscale", v->grad).axpby(unscale, v->grad, 0.0f, v->grad, v->grad);
+    }
+  }
+  apply_unscaled(variables);
+  if (config_.loss_scale) {
+    if (step_counter_ == config_.loss_scale->dynamic_growth_steps - 1) {
+      step_counter_ = 0;
+      dynamic_scale_ *= 2.0f;
+    } else {
+      ++step_counter_;
+    }
+  }
+}
+
+void Optimizer::apply_unscaled(const std::vector<Variable*>& variables) {
   const int per = slots_per_variable();
   slots(variables);
   const float lr = current_learning_rate();
@@ -204,6 +241,8 @@ void Optimizer::copy_state_from(const Optimizer& other, const std::vector<Variab
     throw ValueError("copy_state_from: expected an optimizer of kind " + name() + ", found " + other.name());
   }
   steps_ = other.steps_;
+  dynamic_scale_ = other.dynamic_scale_;
+  step_counter_ = other.step_counter_;
   learning_rate = other.learning_rate;
   schedule = other.schedule;
   const std::vector<float*> theirs = const_cast<Optimizer&>(other).scalar_state();

@@ -39,6 +39,12 @@ class Optimizer {
     bool use_ema = false;
     float ema_momentum = 0.99f;
     std::optional<int> ema_overwrite_frequency, gradient_accumulation_steps;
+    /// Keras' LossScaleOptimizer around this one: dynamic loss scaling (see apply).
+    struct LossScale {
+      float initial_scale = 32768.0f;  ///< 2**15, Keras' default
+      int64_t dynamic_growth_steps = 2000;
+    };
+    std::optional<LossScale> loss_scale;
   };
   /// Throws ValueError, with Keras' message, when more than one clipping option is set, or an
   /// EMA or accumulation option is out of range.
@@ -53,7 +59,16 @@ class Optimizer {
   /// its accumulator and only every N-th step updates the variables, with the mean of the N
   /// gradients; an update is clipping, weight decay, then the update rule. Then the moving
   /// averages (use_ema), and the step count + 1. The gradients are changed in place.
+  /// With loss scaling (Keras 3's LossScaleOptimizer, stateful path) first: a step whose
+  /// gradients are not all finite is skipped and halves the scale; otherwise the gradients are
+  /// divided by the scale before the step, and after dynamic_growth_steps such steps in a row
+  /// the scale doubles.
   void apply(const std::vector<Variable*>& variables);
+  /// What the loss (its gradient) is multiplied by this step: the dynamic scale, 1 without
+  /// loss scaling.
+  float loss_scale() const { return config_.loss_scale ? dynamic_scale_ : 1.0f; }
+  /// Steps with finite gradients since the scale last changed (Keras' step_counter).
+  int64_t loss_scale_step_counter() const { return step_counter_; }
   /// Keras' optimizer.iterations: updates applied (steps / N with gradient accumulation).
   int64_t iterations() const { return accumulation_steps() ? steps_ / accumulation_steps() : steps_; }
   /// Keras' _iterations: every apply counts; what a saved file's "iteration" variable holds.
@@ -102,6 +117,8 @@ class Optimizer {
   /// The update rule for one variable at `lr`; iterations() is still the count before this step.
   virtual void update(Variable& v, Tensor* slots, float lr) = 0;
   Config config_;
+  float dynamic_scale_ = 1.0f;
+  int64_t step_counter_ = 0;
 
  private:
   int accumulation_steps() const { return config_.gradient_accumulation_steps.value_or(0); }
@@ -110,6 +127,7 @@ class Optimizer {
   /// ema_overwrite_frequency updates.
   void update_averages(const std::vector<Variable*>& variables);
   int64_t steps_ = 0;
+  void apply_unscaled(const std::vector<Variable*>& variables);
   std::vector<Tensor> slots_;
   std::vector<Tensor> averages_, accumulators_;  // per variable, when use_ema / accumulating
   size_t built_for_ = 0;

@@ -199,6 +199,7 @@ Optimizer::Optimizer(const std::string& name) : Optimizer(optimizers::get(name))
 std::string Optimizer::name() const { return impl_->name(); }
 float Optimizer::learning_rate() const { return impl_->current_learning_rate(); }
 int64_t Optimizer::iterations() const { return impl_->iterations(); }
+float Optimizer::loss_scale() const { return impl_->loss_scale(); }
 void Optimizer::set_learning_rate(float lr) {
   if (impl_->schedule) {
     // Keras raises TypeError here.
@@ -212,6 +213,13 @@ void Optimizer::set_learning_rate(float lr) {
 }
 
 namespace optimizers {
+
+Optimizer LossScaleOptimizer(const Optimizer& inner, const LossScaleOptimizerOptions& options) {
+  nn::Optimizer::Config c = inner.impl()->config();
+  if (c.loss_scale) throw ValueError("LossScaleOptimizer: the inner optimizer already scales its loss");
+  c.loss_scale = nn::Optimizer::Config::LossScale{options.initial_scale, options.dynamic_growth_steps};
+  return Optimizer(nn::make_optimizer(c));
+}
 
 Optimizer SGD(const SGDOptions& o) {
   auto c = nn::base_config("SGD", o);

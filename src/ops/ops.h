@@ -32,6 +32,7 @@ Tensor& ensure(Tensor& t, const Shape& shape, const Device& device, DType dtype 
 
 void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor* bias,
             Tensor& c, backends::ActivationKind fused = backends::ActivationKind::linear,
-            bool accumulate = false);
+            bool accumulate = false,
+            backends::ComputePrecision precision = backends::ComputePrecision::float32);
 
 }  // namespace kerosene::ops

@@ -36,8 +36,9 @@ ordered_json shape_json(const Shape& shape, bool with_batch) {
   return out;
 }
 
-// Reads the base keys; returns the legacy batch_input_shape, if any.
-std::optional<Shape> read_base(ConfigFields& f, bool& trainable) {
+// Reads the base keys; returns the legacy batch_input_shape, if any. dtype_policy: the
+// layer's policy name, empty when the config has none (the layer takes the global policy).
+std::optional<Shape> read_base(ConfigFields& f, bool& trainable, std::string& dtype_policy) {
   trainable = f.boolean("trainable", true);
   const json& dtype = f.raw("dtype");
   std::string dtype_name = "float32";
@@ -49,7 +50,10 @@ std::optional<Shape> read_base(ConfigFields& f, bool& trainable) {
   } else if (!dtype.is_null()) {
     f.fail("dtype", "a dtype name or a DTypePolicy");
   }
-  if (dtype_name != "float32") f.fail("dtype", "\"float32\" (kerosene computes in float32)");
+  if (dtype_name != "float32" && dtype_name != "mixed_bfloat16" && dtype_name != "mixed_float16") {
+    f.fail("dtype", "\"float32\", \"mixed_bfloat16\" or \"mixed_float16\" (kerosene's dtype policies)");
+  }
+  dtype_policy = dtype.is_null() ? "" : dtype_name;
   f.require_default("activity_regularizer");
   f.ignore({"name"});
   if (!f.has("batch_input_shape") || f.raw("batch_input_shape").is_null()) return std::nullopt;
@@ -144,7 +148,12 @@ ordered_json base_config(const nn::Layer& layer) {
   ordered_json c;
   c["name"] = layer.name();
   c["trainable"] = layer.trainable();
-  c["dtype"] = "float32";
+  // Keras >= 3.4 writes the DTypePolicy envelope; "float32" stays a string, which every 3.x reads.
+  if (layer.dtype_policy() == "float32") {
+    c["dtype"] = "float32";
+  } else {
+    c["dtype"] = keras_envelope("keras", "DTypePolicy", ordered_json{{"name", layer.dtype_policy()}});
+  }
   return c;
 }
 
@@ -459,7 +468,8 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
     return out;
   }
   bool trainable = true;
-  out.input_shape = read_base(f, trainable);
+  std::string dtype_policy;
+  out.input_shape = read_base(f, trainable, dtype_policy);
   using backends::PoolKind;
   if (class_name == "Dense") {
     out.layer = dense_from(f, name, generation);
@@ -512,6 +522,7 @@ DecodedLayer decode_layer(const json& e, const std::string& file, KerasGeneratio
                      "Minimum, Concatenate, BatchNormalization, LayerNormalization");
   }
   if (out.layer) out.layer->set_trainable(trainable);  // Keras' layer.trainable = False
+  if (out.layer && !dtype_policy.empty()) out.layer->set_dtype_policy(dtype_policy);
   f.finish();
   return out;
 }

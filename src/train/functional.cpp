@@ -175,7 +175,7 @@ Model::Model(const std::vector<KerasTensor>& inputs, const std::vector<KerasTens
     const int id = static_cast<int>(s.nodes.size());
     if (auto it = first_call.find(t->layer.get()); it != first_call.end()) {
       node.first_call = it->second;
-      node.layer = t->layer->clone();
+      node.layer = t->layer->copy_unbuilt();
     } else {
       first_call[t->layer.get()] = id;
       node.layer = t->layer;

@@ -88,7 +88,7 @@ void ModelState::copy_structure_to(ModelState& replica) const {
   replica.functional = functional;
   std::map<const nn::Layer*, std::shared_ptr<nn::Layer>> copies;
   for (const auto& layer : layers) {
-    replica.layers.push_back(layer->clone());
+    replica.layers.push_back(layer->copy_unbuilt());
     replica.layers.back()->set_trainable(layer->trainable());
     copies[layer.get()] = replica.layers.back();
   }
@@ -96,7 +96,7 @@ void ModelState::copy_structure_to(ModelState& replica) const {
   replica.nodes = nodes;
   for (Node& node : replica.nodes) {
     if (node.is_input()) continue;
-    node.layer = node.first_call < 0 ? copies.at(node.layer.get()) : node.layer->clone();
+    node.layer = node.first_call < 0 ? copies.at(node.layer.get()) : node.layer->copy_unbuilt();
   }
   replica.input_nodes = input_nodes;
   replica.output_nodes = output_nodes;
@@ -322,13 +322,15 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
   output_grads_.resize(n_out);
   auto& backend = ops::backend_of("loss", *outputs_[0]);
   const float per_sample = 1.0f / static_cast<float>(scale_batch > 0 ? scale_batch : batch);
+  // LossScaleOptimizer: the gradient of the scaled loss (the optimizer divides it back out).
+  const float loss_scale = with_gradient && optimizer ? optimizer->loss_scale() : 1.0f;
   for (size_t o = 0; o < n_out; ++o) {
     const bool fused = fuse_activation_into_loss(o);
     const Tensor& prediction = fused ? output_layer(o).logits() : *outputs_[o];
     if (with_gradient) ops::ensure(output_grads_[o], prediction.shape(), device);
     // "sum" adds the samples' losses up: its gradient is not divided by the batch.
     const float scale = losses[o].reduction == Reduction::sum ? 1.0f : per_sample;
-    backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * scale,
+    backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * scale * loss_scale,
                             losses[o].label_smoothing, losses[o].delta};
     backend.loss(args, prediction.reshape({batch, -1}), ys[o], sample_loss_, with_gradient ? &output_grads_[o] : nullptr);
     Tensor slot = stats_.slice(static_cast<int64_t>(o), static_cast<int64_t>(o) + 1);

@@ -127,6 +127,13 @@ std::string Model::summary_string(int line_length) const {
   out += totals_line("Trainable", trainable, trainable * kFloatBytes);
   out += totals_line("Non-trainable", non_trainable, non_trainable * kFloatBytes);
   if (optimizer.count > 0) out += totals_line("Optimizer", optimizer.count, optimizer.bytes);
+  // Not in Keras' table: a line naming the dtype policies when one is not float32, so a summary
+  // says how the model computes (an all-float32 model's summary stays exactly Keras').
+  std::string policies;
+  for (const auto& l : s.layers) {
+    if (policies.find(l->dtype_policy()) == std::string::npos) policies += (policies.empty() ? "" : ", ") + l->dtype_policy();
+  }
+  if (policies != "float32" && !policies.empty()) out += " Dtype policies: " + policies + "\n";
   return out;
 }
 

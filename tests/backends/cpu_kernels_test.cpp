@@ -47,7 +47,7 @@ TEST_P(CpuMatmulTest, MatchesNaiveProduct) {
   const Tensor biast = make_tensor(bias, {n});
   Tensor out = make_tensor(c0, {m, n});
   cpu().matmul(at, c.ta, bt, c.tb, c.bias ? &biast : nullptr, out, c.accumulate,
-               c.relu ? ActivationKind::relu : ActivationKind::linear);
+               c.relu ? ActivationKind::relu : ActivationKind::linear, backends::ComputePrecision::float32);
 
   std::vector<float> expected(m * n);
   for (int64_t i = 0; i < m; ++i)
@@ -117,9 +117,11 @@ TEST(CpuKernelsTest, ReluOfNaNIsTheSameAloneAndFusedIntoMatmul) {
   EXPECT_EQ(alone, (std::vector<float>{0, 0, 2}));
   const Tensor identity = make_tensor({1, 0, 0, 0, 1, 0, 0, 0, 1}, {3, 3});
   Tensor linear = Tensor::empty({1, 3}), fused = Tensor::empty({1, 3});
-  cpu().matmul(x, false, identity, false, nullptr, linear, false, ActivationKind::linear);
+  cpu().matmul(x, false, identity, false, nullptr, linear, false, ActivationKind::linear,
+               backends::ComputePrecision::float32);
   for (float v : values_of(linear)) EXPECT_TRUE(std::isnan(v)) << "NaN * 0 is NaN: every column sees it; got " << v;
-  cpu().matmul(x, false, identity, false, nullptr, fused, false, ActivationKind::relu);
+  cpu().matmul(x, false, identity, false, nullptr, fused, false, ActivationKind::relu,
+               backends::ComputePrecision::float32);
   for (float v : values_of(fused)) EXPECT_EQ(v, 0.0f) << "fused relu of NaN";
 }
 

@@ -302,7 +302,8 @@ std::vector<Case> value_cases() {
                            Tensor bias = random(d, {n}, 8);
                            Tensor c = random(d, {m, n}, 9);
                            backend(d).matmul(a, ta, b, tb, variant == 1 ? &bias : nullptr, c, variant == 2,
-                                             variant == 1 ? ActivationKind::relu : ActivationKind::linear);
+                                             variant == 1 ? ActivationKind::relu : ActivationKind::linear,
+                                             ks::backends::ComputePrecision::float32);
                            return Outputs{host(c)};
                          }});
       }
@@ -335,9 +336,10 @@ std::vector<Case> value_cases() {
                      backend(d).activation_forward({ActivationKind::relu}, x, y);
                      Tensor w = random(d, {10, 17}, 7), bias = random(d, {17}, 8);
                      Tensor c = Tensor::empty({37, 17}, ks::DType::float32, d);
-                     backend(d).matmul(x, false, w, false, &bias, c, false, ActivationKind::relu);
+                     backend(d).matmul(x, false, w, false, &bias, c, false, ActivationKind::relu, ks::backends::ComputePrecision::float32);
                      Tensor linear = Tensor::empty({37, 17}, ks::DType::float32, d);
-                     backend(d).matmul(x, false, w, false, &bias, linear, false, ActivationKind::linear);
+                     backend(d).matmul(x, false, w, false, &bias, linear, false, ActivationKind::linear,
+                                       ks::backends::ComputePrecision::float32);
                      return Outputs{host(y), host(c), host(linear)};
                    }});
   for (size_t i = 0; i < pool_cases().size(); ++i) {

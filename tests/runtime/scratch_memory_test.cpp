@@ -58,7 +58,7 @@ TEST(GpuScratchTest, TheMatmulWorkspaceCountsInTheGpusMemoryInfo) {
   Tensor a = Tensor::zeros({64, 64}, DType::float32, gpu), b = Tensor::zeros({64, 64}, DType::float32, gpu);
   Tensor c = Tensor::zeros({64, 64}, DType::float32, gpu);
   runtime::Registry::instance().context(gpu).backend().matmul(a, false, b, false, nullptr, c, false,
-                                                               ActivationKind::linear);
+                                                               ActivationKind::linear, backends::ComputePrecision::float32);
   (void)c.to_vector<float>();
   EXPECT_GE(runtime::Registry::instance().context(gpu).allocator().stats().current, 4 * kMiB);
 }

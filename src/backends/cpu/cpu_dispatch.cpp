@@ -7,19 +7,20 @@ namespace kerosene::backends {
 namespace cpu {
 
 void CpuBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
-                        bool accumulate, ActivationKind fused) {
-  onednn_->matmul(a, ta, b, tb, bias, c, accumulate, fused);
+                        bool accumulate, ActivationKind fused, ComputePrecision precision) {
+  onednn_->matmul(a, ta, b, tb, bias, c, accumulate, fused, precision);
 }
 void CpuBackend::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                                Tensor& y, ActivationKind fused) {
-  onednn_->conv2d_forward(p, x, w, bias, y, fused);
+                                Tensor& y, ActivationKind fused, ComputePrecision precision) {
+  onednn_->conv2d_forward(p, x, w, bias, y, fused, precision);
 }
-void CpuBackend::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx) {
-  onednn_->conv2d_backward_data(p, dy, w, dx);
+void CpuBackend::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
+                                      ComputePrecision precision) {
+  onednn_->conv2d_backward_data(p, dy, w, dx, precision);
 }
 void CpuBackend::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
-                                         Tensor* db) {
-  onednn_->conv2d_backward_weights(p, x, dy, dw, db);
+                                         Tensor* db, ComputePrecision precision) {
+  onednn_->conv2d_backward_weights(p, x, dy, dw, db, precision);
 }
 
 }  // namespace cpu

@@ -4,12 +4,52 @@
 
 #include <omp.h>
 
+#include <cstdio>
+
 #include "backends/cpu/cpu_backend.h"
 #include "kerosene/error.h"
 
 namespace kerosene::backends::cpu {
+namespace {
+std::string onednn_version() {
+  const dnnl_version_t* v = dnnl_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+}
+}  // namespace
 
+void require_cpu_precision(ComputePrecision precision, unsigned isa) {
+  if (precision == ComputePrecision::float32) return;
+  if (precision == ComputePrecision::float16) {
+    throw DeviceError("float16 compute (the mixed_float16 dtype policy) on the CPU needs oneDNN float16 matmul and "
+                      "convolution kernels (AVX512-FP16, oneDNN 3.x); this build's oneDNN " + onednn_version() +
+                      " has none. Use \"mixed_bfloat16\" or \"float32\" on the CPU");
+  }
+  const unsigned bf16 = dnnl_cpu_isa_avx512_core_bf16;
+  if ((isa & bf16) != bf16) {
+    throw DeviceError("bfloat16 compute (the mixed_bfloat16 dtype policy) on the CPU needs AVX512-BF16 (or AMX), "
+                      "which this CPU lacks (oneDNN's ISA 0x" + [isa] {
+                        char buf[16];
+                        std::snprintf(buf, sizeof buf, "%x", isa);
+                        return std::string(buf);
+                      }() + "); use the \"float32\" policy here");
+  }
+}
 
+unsigned cpu_isa_bits() {
+  static const unsigned isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  return isa;
+}
+
+void require_cpu_precision(ComputePrecision precision) { require_cpu_precision(precision, cpu_isa_bits()); }
+
+bool cpu_computes_in(ComputePrecision precision) {
+  try {
+    require_cpu_precision(precision);
+    return true;
+  } catch (const DeviceError&) {
+    return false;
+  }
+}
 
 OneDnn::OneDnn() : engine_(dnnl::engine::kind::cpu, 0) {}
 
@@ -38,16 +78,18 @@ struct MatmulCall {
   int64_t m, n, k, lda, ldb, ldc;
   bool transpose_a, transpose_b, bias, accumulate;
   ActivationKind fused;
+  ComputePrecision precision;
 };
 
 CachedPrimitive& matmul_entry(const MatmulCall& mc, dnnl::engine& engine) {
   Key key{0, mc.m, mc.n, mc.k, mc.lda, mc.ldb, mc.ldc, mc.transpose_a, mc.transpose_b, mc.bias, mc.accumulate,
-          static_cast<int64_t>(mc.fused)};
+          static_cast<int64_t>(mc.fused), static_cast<int64_t>(mc.precision)};
   auto& slot = caches().primitives[key];
   if (slot) return *slot;
   auto e = std::make_unique<CachedPrimitive>();
-  memory::desc a_md({mc.m, mc.k}, dt::f32, mc.transpose_a ? memory::dims{1, mc.lda} : memory::dims{mc.lda, 1});
-  memory::desc b_md({mc.k, mc.n}, dt::f32, mc.transpose_b ? memory::dims{1, mc.ldb} : memory::dims{mc.ldb, 1});
+  const dt operand = operand_type(mc.precision);
+  memory::desc a_md({mc.m, mc.k}, operand, mc.transpose_a ? memory::dims{1, mc.lda} : memory::dims{mc.lda, 1});
+  memory::desc b_md({mc.k, mc.n}, operand, mc.transpose_b ? memory::dims{1, mc.ldb} : memory::dims{mc.ldb, 1});
   memory::desc c_md({mc.m, mc.n}, dt::f32, memory::dims{mc.ldc, 1});
   memory::desc bias_md({1, mc.n}, dt::f32, memory::dims{mc.n, 1});
   dnnl::primitive_attr attr = user_scratchpad_attr();
@@ -72,13 +114,39 @@ CachedPrimitive& matmul_entry(const MatmulCall& mc, dnnl::engine& engine) {
 
 }  // namespace
 
+const void* OneDnn::rounded(const Tensor& t, ComputePrecision precision, int slot) {
+  if (precision == ComputePrecision::float32) return t.raw_data();
+  require_cpu_precision(precision);
+  thread_local std::vector<uint16_t> buffers[4];
+  std::vector<uint16_t>& buffer = buffers[slot];
+  const int64_t n = t.numel();
+  if (buffer.size() < static_cast<size_t>(n)) buffer.resize(static_cast<size_t>(n));
+  // 1-D reorders, one range per team member: oneDNN's conversion rounds to nearest even with
+  // the CPU's instructions. It is a pass over memory as long as a small matmul itself.
+  const float* from = static_cast<const float*>(t.raw_data());
+  uint16_t* to = buffer.data();
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
+    const int64_t size = end - begin;
+    auto& entry = caches().primitives[Key{10, size, static_cast<int64_t>(precision)}];
+    if (!entry) {
+      entry = make_reorder(memory::desc({size}, dt::f32, tag::a), memory::desc({size}, operand_type(precision), tag::a),
+                           engine_);
+    }
+    execute(*entry, {from + begin, to + begin});
+  });
+  return buffer.data();
+}
+
 void OneDnn::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
-                    const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused) {
+                    const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused, ComputePrecision precision) {
   const int64_t m = c.dim(0), n = c.dim(1);
   const int64_t k = transpose_a ? a.dim(0) : a.dim(1);
-  const MatmulCall whole{m, n, k, a.dim(1), b.dim(1), n, transpose_a, transpose_b, bias != nullptr, accumulate, fused};
-  const float* pa = static_cast<const float*>(a.raw_data());
-  const float* pb = static_cast<const float*>(b.raw_data());
+  const MatmulCall whole{m, n, k, a.dim(1), b.dim(1), n, transpose_a, transpose_b, bias != nullptr, accumulate, fused,
+                         precision};
+  // Byte pointers: an operand's elements are 4 bytes (float32) or 2 (16-bit copies).
+  const size_t operand_size = precision == ComputePrecision::float32 ? 4 : 2;
+  const char* pa = static_cast<const char*>(rounded(a, precision, 0));
+  const char* pb = static_cast<const char*>(rounded(b, precision, 1));
   const float* pbias = bias ? static_cast<const float*>(bias->raw_data()) : nullptr;
   float* pc = static_cast<float*>(c.raw_data());
   // Split into one block per thread; each block is a matmul of its own. Rows are preferred:
@@ -92,15 +160,16 @@ void OneDnn::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool tra
     const int64_t begin = chunk * block, size = std::min(extent, begin + block) - begin;
     if (size <= 0) return;
     MatmulCall part = whole;
-    const float *ca = pa, *cb = pb, *cbias = pbias;
+    const char *ca = pa, *cb = pb;
+    const float* cbias = pbias;
     float* cc = pc;
     if (split_rows) {
       part.m = size;
-      ca += transpose_a ? begin : begin * whole.lda;
+      ca += (transpose_a ? begin : begin * whole.lda) * operand_size;
       cc += begin * whole.ldc;
     } else {
       part.n = size;
-      cb += transpose_b ? begin * whole.ldb : begin;
+      cb += (transpose_b ? begin * whole.ldb : begin) * operand_size;
       cc += begin;
       if (cbias) cbias += begin;
     }

@@ -35,20 +35,29 @@ class OneDnn {
   /// Runs `p` with the given data pointers, one per argument, in `arg_ids` order.
   void execute(CachedPrimitive& p, std::initializer_list<const void*> pointers);
 
+  // precision: float32, or bfloat16/float16 (inputs and weights rounded into this thread's
+  // buffers by a oneDNN reorder, then a primitive with 16-bit sources and float32 results).
   void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
-              const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused);
+              const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused, ComputePrecision precision);
   void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                      Tensor& y, ActivationKind fused);
-  void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx);
+                      Tensor& y, ActivationKind fused, ComputePrecision precision);
+  void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
+                            ComputePrecision precision);
   void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
-                               Tensor* db);
+                               Tensor* db, ComputePrecision precision);
+
+  /// `t` (float32) rounded to `precision` in buffer `slot` of this thread (0..3), reused
+  /// between calls; the tensor's own pointer for float32.
+  const void* rounded(const Tensor& t, ComputePrecision precision, int slot);
 
  private:
-  // One chunk of the batch, on the calling thread.
-  void conv2d_forward_chunk(const Conv2DParams& p, const float* x, const Tensor& w, const float* bias, float* y,
-                            ActivationKind fused);
-  void conv2d_backward_data_chunk(const Conv2DParams& p, const float* dy, const Tensor& w, float* dx);
-  void conv2d_backward_weights_chunk(const Conv2DParams& p, const float* x, const float* dy, float* dw, float* db);
+  // One chunk of the batch, on the calling thread. x, w, dy: in the precision's type.
+  void conv2d_forward_chunk(const Conv2DParams& p, const void* x, const void* w, const float* bias, float* y,
+                            ActivationKind fused, ComputePrecision precision);
+  void conv2d_backward_data_chunk(const Conv2DParams& p, const void* dy, const void* w, float* dx,
+                                  ComputePrecision precision);
+  void conv2d_backward_weights_chunk(const Conv2DParams& p, const void* x, const void* dy, float* dw, float* db,
+                                     ComputePrecision precision);
 
   dnnl::engine engine_;
 };

@@ -18,23 +18,25 @@ struct ConvDescs {
 // The weights' dims as oneDNN counts them: (out, in, kh, kw), or (groups, out/groups, in/groups,
 // kh, kw) for a grouped convolution, whose Keras layout (kh, kw, in/groups, out) oneDNN calls
 // hwigo (out = g * out/groups + o is the fastest-varying index).
-memory::desc weights_desc(const Conv2DParams& p, bool user_layout) {
+memory::desc weights_desc(const Conv2DParams& p, bool user_layout, dt type) {
   if (p.groups == 1) {
-    return {{p.out_c, p.in_c, p.kernel_h, p.kernel_w}, dt::f32, user_layout ? tag::hwio : tag::any};
+    return {{p.out_c, p.in_c, p.kernel_h, p.kernel_w}, type, user_layout ? tag::hwio : tag::any};
   }
-  return {{p.groups, p.out_c / p.groups, p.in_c / p.groups, p.kernel_h, p.kernel_w}, dt::f32,
+  return {{p.groups, p.out_c / p.groups, p.in_c / p.groups, p.kernel_h, p.kernel_w}, type,
           user_layout ? tag::hwigo : tag::any};
 }
 
-ConvDescs conv_descs(const Conv2DParams& p) {
+// The descriptors of one convolution; `src`, `dst` and `weights` are the types of those
+// tensors (16-bit for the operands of a mixed-precision step, float32 for what it writes).
+ConvDescs conv_descs(const Conv2DParams& p, dt src = dt::f32, dt dst = dt::f32, dt weights = dt::f32) {
   if (p.groups < 1 || p.in_c % p.groups != 0 || p.out_c % p.groups != 0) {
     throw ValueError("conv2d: " + std::to_string(p.groups) + " groups do not divide " + std::to_string(p.in_c) +
                      " input and " + std::to_string(p.out_c) + " output channels");
   }
-  return {nhwc(p.batch, p.in_h, p.in_w, p.in_c),
-          nhwc(p.batch, p.out_h, p.out_w, p.out_c),
-          weights_desc(p, true),
-          weights_desc(p, false),
+  return {nhwc(p.batch, p.in_h, p.in_w, p.in_c, src),
+          nhwc(p.batch, p.out_h, p.out_w, p.out_c, dst),
+          weights_desc(p, true, weights),
+          weights_desc(p, false, weights),
           memory::desc({p.out_c}, dt::f32, tag::x),
           {p.stride_h, p.stride_w},
           {p.dilation_h - 1, p.dilation_w - 1},  // oneDNN counts the pixels skipped: 0 is none
@@ -71,19 +73,21 @@ void attach_weights_reorder(CachedPrimitive& e, const memory::desc& user, const 
 }
 
 // Weights in the layout `wanted`: the user's pointer, or the entry's reordered copy.
-const void* weights_for(OneDnn& dnn, CachedPrimitive& e, const Tensor& w) {
-  if (!e.to_internal) return w.raw_data();
-  dnn.execute(*e.to_internal, {w.raw_data(), e.internal.get_data_handle()});
+const void* weights_for(OneDnn& dnn, CachedPrimitive& e, const void* w) {
+  if (!e.to_internal) return w;
+  dnn.execute(*e.to_internal, {w, e.internal.get_data_handle()});
   return e.internal.get_data_handle();
 }
 
 }  // namespace
 
-void OneDnn::conv2d_forward_chunk(const Conv2DParams& p, const float* x, const Tensor& w, const float* bias,
-                                  float* y, ActivationKind fused) {
-  auto& slot = caches().primitives[conv_key(1, p, (bias ? 8 : 0) + static_cast<int64_t>(fused))];
+void OneDnn::conv2d_forward_chunk(const Conv2DParams& p, const void* x, const void* w, const float* bias,
+                                  float* y, ActivationKind fused, ComputePrecision precision) {
+  const int64_t variant = (bias ? 8 : 0) + static_cast<int64_t>(fused) + 16 * static_cast<int64_t>(precision);
+  auto& slot = caches().primitives[conv_key(1, p, variant)];
   if (!slot) {
-    ConvDescs d = conv_descs(p);
+    const dt operand = operand_type(precision);
+    ConvDescs d = conv_descs(p, operand, dt::f32, operand);
     auto pd = forward_pd(d, bias != nullptr, fused, engine_);
     auto e = std::make_unique<CachedPrimitive>();
     e->primitive = dnnl::convolution_forward(pd);
@@ -105,11 +109,13 @@ void OneDnn::conv2d_forward_chunk(const Conv2DParams& p, const float* x, const T
   }
 }
 
-void OneDnn::conv2d_backward_data_chunk(const Conv2DParams& p, const float* dy, const Tensor& w, float* dx) {
-  auto& slot = caches().primitives[conv_key(2, p, 0)];
+void OneDnn::conv2d_backward_data_chunk(const Conv2DParams& p, const void* dy, const void* w, float* dx,
+                                        ComputePrecision precision) {
+  auto& slot = caches().primitives[conv_key(2, p, static_cast<int64_t>(precision))];
   if (!slot) {
-    ConvDescs d = conv_descs(p);
-    auto hint = forward_pd(d, false, ActivationKind::linear, engine_);
+    const dt operand = operand_type(precision);
+    ConvDescs d = conv_descs(p, dt::f32, operand, operand);  // dx (float32) from dy and w
+    auto hint = forward_pd(conv_descs(p, operand, dt::f32, operand), false, ActivationKind::linear, engine_);
     dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights_any,
                                                d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad_attr(), engine_, hint);
@@ -125,12 +131,13 @@ void OneDnn::conv2d_backward_data_chunk(const Conv2DParams& p, const float* dy, 
   execute(*slot, {dy, weights, dx});
 }
 
-void OneDnn::conv2d_backward_weights_chunk(const Conv2DParams& p, const float* x, const float* dy, float* dw,
-                                           float* db) {
-  auto& slot = caches().primitives[conv_key(3, p, db ? 1 : 0)];
+void OneDnn::conv2d_backward_weights_chunk(const Conv2DParams& p, const void* x, const void* dy, float* dw,
+                                           float* db, ComputePrecision precision) {
+  auto& slot = caches().primitives[conv_key(3, p, (db ? 1 : 0) + 2 * static_cast<int64_t>(precision))];
   if (!slot) {
-    ConvDescs d = conv_descs(p);
-    auto hint = forward_pd(d, db != nullptr, ActivationKind::linear, engine_);
+    const dt operand = operand_type(precision);
+    ConvDescs d = conv_descs(p, operand, operand, dt::f32);  // dw (float32) from x and dy
+    auto hint = forward_pd(conv_descs(p, operand, dt::f32, operand), db != nullptr, ActivationKind::linear, engine_);
     auto desc = db ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, d.src,
                                                               d.weights_any, d.bias, d.dst, d.strides, d.dilates, d.pad_l, d.pad_r)
                    : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, d.src,
@@ -186,32 +193,42 @@ int conv_chunks(const Conv2DParams& p) {
   return static_cast<int>(std::min<int64_t>(threads_for(conv_flops(p)), p.batch));
 }
 
+// Operands as bytes: float32 elements, or 16-bit copies (OneDnn::rounded) of 2 bytes each.
+size_t operand_size(ComputePrecision precision) { return precision == ComputePrecision::float32 ? 4 : 2; }
+
 }  // namespace
 
 void OneDnn::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                            Tensor& y, ActivationKind fused) {
-  const float* px = static_cast<const float*>(x.raw_data());
+                            Tensor& y, ActivationKind fused, ComputePrecision precision) {
+  const char* px = static_cast<const char*>(rounded(x, precision, 0));
+  const void* pw = rounded(w, precision, 1);
   float* py = static_cast<float*>(y.raw_data());
   const float* pbias = bias ? static_cast<const float*>(bias->raw_data()) : nullptr;
   const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
+  const size_t size = operand_size(precision);
   for_batch_chunks(p, conv_chunks(p), [&](int, const Conv2DParams& part, int64_t first) {
-    conv2d_forward_chunk(part, px + first * in_sample, w, pbias, py + first * out_sample, fused);
+    conv2d_forward_chunk(part, px + first * in_sample * size, pw, pbias, py + first * out_sample, fused, precision);
   });
 }
 
-void OneDnn::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx) {
-  const float* pdy = static_cast<const float*>(dy.raw_data());
+void OneDnn::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
+                                  ComputePrecision precision) {
+  const char* pdy = static_cast<const char*>(rounded(dy, precision, 0));
+  const void* pw = rounded(w, precision, 1);
   float* pdx = static_cast<float*>(dx.raw_data());
   const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
+  const size_t size = operand_size(precision);
   for_batch_chunks(p, conv_chunks(p), [&](int, const Conv2DParams& part, int64_t first) {
-    conv2d_backward_data_chunk(part, pdy + first * out_sample, w, pdx + first * in_sample);
+    conv2d_backward_data_chunk(part, pdy + first * out_sample * size, pw, pdx + first * in_sample, precision);
   });
 }
 
 void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
-                                     Tensor* db) {
-  const float* px = static_cast<const float*>(x.raw_data());
-  const float* pdy = static_cast<const float*>(dy.raw_data());
+                                     Tensor* db, ComputePrecision precision) {
+  const bool lowp = precision != ComputePrecision::float32;
+  const char* px = static_cast<const char*>(rounded(x, precision, 2));
+  const char* pdy = static_cast<const char*>(rounded(dy, precision, 3));
+  const size_t size = operand_size(precision);
   const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
   const int64_t w_size = dw.numel(), b_size = db ? db->numel() : 0;
   const int chunks = conv_chunks(p);
@@ -223,10 +240,13 @@ void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, con
   for_batch_chunks(p, chunks, [&](int c, const Conv2DParams& part, int64_t first) {
     float* pw = c == 0 ? static_cast<float*>(dw.raw_data()) : partial_base + (c - 1) * (w_size + b_size);
     float* pb = !db ? nullptr : c == 0 ? static_cast<float*>(db->raw_data()) : pw + w_size;
-    if (conv_weights_grad_direct_fits(part)) {
-      conv_weights_grad_direct(part, px + first * in_sample, pdy + first * out_sample, pw, pb);
+    // The direct kernel is float32 only: 16-bit operands always go to oneDNN.
+    if (!lowp && conv_weights_grad_direct_fits(part)) {
+      conv_weights_grad_direct(part, reinterpret_cast<const float*>(px) + first * in_sample,
+                               reinterpret_cast<const float*>(pdy) + first * out_sample, pw, pb);
     } else {
-      conv2d_backward_weights_chunk(part, px + first * in_sample, pdy + first * out_sample, pw, pb);
+      conv2d_backward_weights_chunk(part, px + first * in_sample * size, pdy + first * out_sample * size, pw, pb,
+                                    precision);
     }
   });
   float* pw = static_cast<float*>(dw.raw_data());

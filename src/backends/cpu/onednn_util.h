@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include "backends/cpu/onednn.h"
+#include "backends/cpu/precision_support.h"
 
 namespace kerosene::backends::cpu {
 
@@ -40,7 +41,19 @@ void finish_entry(CachedPrimitive& e, const PD& pd, dnnl::engine& engine) {
   e.scratchpad = memory(sd, engine, aligned);
 }
 
-inline memory::desc nhwc(int64_t n, int64_t h, int64_t w, int64_t c) { return {{n, c, h, w}, dt::f32, tag::nhwc}; }
+inline memory::desc nhwc(int64_t n, int64_t h, int64_t w, int64_t c, dt type = dt::f32) {
+  return {{n, c, h, w}, type, tag::nhwc};
+}
+
+/// oneDNN's type for the operands of a matmul or convolution computed in `precision`.
+inline dt operand_type(ComputePrecision precision) {
+  switch (precision) {
+    case ComputePrecision::bfloat16: return dt::bf16;
+    case ComputePrecision::float16: return dt::f16;
+    default: return dt::f32;
+  }
+}
+
 
 inline Key conv_key(int64_t kind, const Conv2DParams& p, int64_t extra) {
   return {kind, p.batch, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.kernel_h, p.kernel_w,

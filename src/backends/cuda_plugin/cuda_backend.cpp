@@ -115,8 +115,19 @@ void CudaBackend::multiply(const Tensor& a, const Tensor& b, Tensor& out) {
   check(api_.multiply(ordinal_, f32(a), f32(b), f32(out), out.numel()), "multiply");
 }
 
+namespace {
+// 16-bit compute (a mixed-precision policy) has no CUDA kernels yet: say so rather than run
+// float32 under a bfloat16 or float16 policy.
+void require_float32(ComputePrecision precision, const char* op) {
+  if (precision == ComputePrecision::float32) return;
+  throw DeviceError(std::string(op) + " on CUDA: 16-bit compute (the mixed_bfloat16 and mixed_float16 dtype policies) "
+                    "is not implemented on the CUDA backend yet; use the \"float32\" policy on a GPU");
+}
+}  // namespace
+
 void CudaBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
-                         bool accumulate, ActivationKind fused) {
+                         bool accumulate, ActivationKind fused, ComputePrecision precision) {
+  require_float32(precision, "matmul");
   std::lock_guard lock(mutex_);
   cuda_abi::MatmulArgs args{};
   args.a = f32(a);
@@ -138,16 +149,20 @@ void CudaBackend::bias_grad(const Tensor& dy, Tensor& db) {
   check(api_.bias_grad(ordinal_, f32(dy), cols ? dy.numel() / cols : 0, cols, f32(db)), "bias gradient");
 }
 void CudaBackend::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                                 Tensor& y, ActivationKind fused) {
+                                 Tensor& y, ActivationKind fused, ComputePrecision precision) {
+  require_float32(precision, "conv2d");
   std::lock_guard lock(mutex_);
   check(api_.conv2d_forward(ordinal_, &p, f32(x), f32(w), f32(bias), f32(y), fused), "conv2d");
 }
-void CudaBackend::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx) {
+void CudaBackend::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
+                                       ComputePrecision precision) {
+  require_float32(precision, "conv2d input gradient");
   std::lock_guard lock(mutex_);
   check(api_.conv2d_backward_data(ordinal_, &p, f32(dy), f32(w), f32(dx)), "conv2d input gradient");
 }
 void CudaBackend::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
-                                          Tensor* db) {
+                                          Tensor* db, ComputePrecision precision) {
+  require_float32(precision, "conv2d weight gradient");
   std::lock_guard lock(mutex_);
   check(api_.conv2d_backward_weights(ordinal_, &p, f32(x), f32(dy), f32(dw), f32(db)), "conv2d weight gradient");
 }
