@@ -1,4 +1,4 @@
-// The counting metrics (AUC, top-k, F-beta, IoU) under MirroredStrategy on two logical CPU
+// The counting metrics (AUC, top-k, F1, IoU) under MirroredStrategy on two logical CPU
 // devices: each replica counts its share of the batch, the counts add up, and the values are
 // those of one device (evaluate, with an uneven last batch, and fit's logs).
 #include <gtest/gtest.h>
@@ -21,9 +21,10 @@ using test_util::run_in_fresh_process;
 Sequential classifier() { return Sequential({layers::Input({5}), layers::Dense(6, "softmax")}); }
 
 const std::vector<std::string> kMetrics = {metrics::AUC({.num_thresholds = 40}), "auc:curve=PR",
-                                           metrics::SparseTopKCategoricalAccuracy(2),
-                                           metrics::MeanIoU(6, {.sparse_y_pred = false})};
-const std::vector<const char*> kNames = {"auc", "auc_1", "sparse_top_k_categorical_accuracy", "mean_io_u"};
+                                           metrics::TopKCategoricalAccuracy(2), metrics::F1Score("macro"),
+                                           metrics::OneHotMeanIoU(6)};
+const std::vector<const char*> kNames = {"auc", "auc_1", "top_k_categorical_accuracy", "f1_score",
+                                         "one_hot_mean_io_u"};
 
 TEST(MirroredMetrics, TwoReplicasCountAsOneDevice) {
   run_in_fresh_process([] {
@@ -33,9 +34,9 @@ TEST(MirroredMetrics, TwoReplicasCountAsOneDevice) {
     std::normal_distribution<float> normal(0.0f, 1.0f);
     std::vector<float> xs(45 * 5);
     for (float& v : xs) v = normal(rng);
-    std::vector<int32_t> ys(45);
-    for (auto& v : ys) v = static_cast<int32_t>(rng() % 6);
-    const Tensor x = Tensor::from_vector(xs, {45, 5}), y = Tensor::from_vector(ys, {45});
+    std::vector<float> ys(45 * 6, 0.0f);  // one-hot labels
+    for (size_t r = 0; r < 45; ++r) ys[r * 6 + rng() % 6] = 1.0f;
+    const Tensor x = Tensor::from_vector(xs, {45, 5}), y = Tensor::from_vector(ys, {45, 6});
     utils::set_random_seed(6);
     Sequential single = classifier();
     distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
@@ -45,8 +46,8 @@ TEST(MirroredMetrics, TwoReplicasCountAsOneDevice) {
       mirrored.emplace(classifier());
     }
     mirrored->set_weights(single.get_weights());
-    single.compile(optimizers::SGD({.learning_rate = 0.1f}), "sparse_categorical_crossentropy", kMetrics);
-    mirrored->compile(optimizers::SGD({.learning_rate = 0.1f}), "sparse_categorical_crossentropy", kMetrics);
+    single.compile(optimizers::SGD({.learning_rate = 0.1f}), "categorical_crossentropy", kMetrics);
+    mirrored->compile(optimizers::SGD({.learning_rate = 0.1f}), "categorical_crossentropy", kMetrics);
     const auto a = single.evaluate(x, y, {.batch_size = 16, .verbose = 0});
     const auto b = mirrored->evaluate(x, y, {.batch_size = 16, .verbose = 0});
     for (const char* name : kNames) {
