@@ -14,6 +14,7 @@
 #include "kerosene/io.h"
 #include "kerosene/layers.h"
 #include "kerosene/losses.h"
+#include "kerosene/metrics.h"
 #include "kerosene/memory.h"
 #include "kerosene/mixed_precision.h"
 #include "kerosene/models.h"

@@ -153,6 +153,10 @@ class Backend {
   /// Per-sample 0/1 correctness into `correct` (N).
   virtual void metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_true,
                       Tensor& correct) = 0;
+  /// The batch's counts of a counting metric into `counts` (MetricCountKind says how many),
+  /// overwriting them. y_pred: rows x cols; y_true: rows x args.true_cols.
+  virtual void metric_counts(const MetricCountArgs& args, const Tensor& y_pred, const Tensor& y_true,
+                             Tensor& counts) = 0;
   /// out (1 element) = sum of x.
   virtual void sum(const Tensor& x, Tensor& out) = 0;
   /// Whether every element is finite.

@@ -150,6 +150,30 @@ enum class MetricKind : uint8_t {
 };
 inline constexpr MetricKind kLastMetricKind = MetricKind::actual_positives;
 
+/// Metrics that keep a vector of counts (or sums) rather than one per-sample value: the op
+/// writes the batch's counts, which add across batches, replicas and workers.
+enum class MetricCountKind : uint8_t {
+  top_k_hits,        // 1 count: rows whose label is among the k largest predictions (Keras' in_top_k)
+  auc_buckets,       // 2 * size: per threshold bucket, the positives and the negatives that land there
+  f_beta_counts,     // 4 * cols: per class, sum y_pred*y_true, y_pred*(1-y_true), (1-y_pred)*y_true, y_true
+  confusion_matrix,  // size * size: [true class][predicted class]
+};
+inline constexpr MetricCountKind kLastMetricCountKind = MetricCountKind::confusion_matrix;
+
+struct MetricCountArgs {
+  MetricCountKind kind;
+  /// top_k_hits: k; auc_buckets: num_thresholds; confusion_matrix: num_classes.
+  int32_t size = 0;
+  /// f_beta_counts: y_pred > threshold is positive; NaN: the row's maximum is (Keras' None).
+  float threshold = 0.0f;
+  bool from_logits = false;    // auc_buckets: a sigmoid first
+  bool sparse_y_true = true;   // y_true holds class ids (top-k, confusion matrix), else one-hot rows
+  bool sparse_y_pred = true;   // confusion_matrix: y_pred holds class ids, else its row's argmax is
+  bool y_true_int32 = false;   // y_true's dtype: int32, else float32
+  int32_t true_cols = 1;       // y_true's values per row
+  int32_t ignore_class = -1;   // confusion_matrix: labels equal to it are left out (-1: none)
+};
+
 struct AdamStep {
   float learning_rate, beta_1, beta_2, epsilon;
   float weight_decay;       // AdamW's decoupled decay (0 for Adam)

@@ -6,6 +6,7 @@
 #include "nn/optimizer.h"
 #include "saving/functional_config.h"
 #include "saving/layer_codecs.h"
+#include "saving/metric_codec.h"
 #include "saving/optimizer_config.h"
 #include "train/loss_catalog.h"
 #include "train/model_state.h"
@@ -109,6 +110,10 @@ std::vector<std::string> decode_metric_list(const json& v, const std::string& fi
   if (!list.is_array()) list = json::array({list});
   for (const json& m : list) {
     std::string name;
+    if (const std::optional<std::string> counting = m.is_object() ? decode_counting_metric(m, file) : std::nullopt) {
+      out.push_back(*counting);
+      continue;
+    }
     if (m.is_string()) {
       name = m.get<std::string>();
     } else if (m.is_object() && m.contains("config") && m["config"].is_object() && m["config"].contains("name") &&
@@ -185,12 +190,12 @@ ordered_json compile_config_json(const train::ModelState& s) {
     for (size_t o = 0; o < s.losses.size(); ++o) {
       ordered_json mine = ordered_json::array();
       for (const auto& m : s.metrics) {
-        if (m.output == static_cast<int>(o)) mine.push_back(m.name);
+        if (m.output == static_cast<int>(o)) mine.push_back(metric_json(m));
       }
       metrics.push_back(mine);
     }
   } else {
-    for (const auto& m : s.metrics) metrics.push_back(m.name);
+    for (const auto& m : s.metrics) metrics.push_back(metric_json(m));
   }
   cc["metrics"] = s.metrics.empty() ? ordered_json(nullptr) : metrics;
   cc["weighted_metrics"] = nullptr;

@@ -29,6 +29,7 @@ void ModelState::build(const Shape& input) {
   input_nodes = {0};
   output_nodes = {static_cast<int>(nodes.size()) - 1};
   index_variables();
+  size_metric_counts();
 }
 
 void ModelState::build_last() {
@@ -45,6 +46,7 @@ void ModelState::build_last() {
   input_nodes = {0};
   output_nodes = {static_cast<int>(nodes.size()) - 1};
   index_variables();
+  size_metric_counts();
 }
 
 void ModelState::build_layer(size_t i, const Shape& input) {
@@ -81,6 +83,7 @@ void ModelState::build_graph() {
     if (!nodes[i].is_input()) build_node(i);
   }
   index_variables();
+  size_metric_counts();
 }
 
 void ModelState::copy_structure_to(ModelState& replica) const {
@@ -197,15 +200,9 @@ std::vector<std::string> ModelState::running_names() const {
   return out;
 }
 
-double MetricConfig::value(const double* sums, int64_t samples) const {
-  if (result == MetricResult::ratio) return sums[1] == 0.0 ? 0.0 : sums[0] / sums[1];
-  const double mean = sums[0] / static_cast<double>(std::max<int64_t>(samples, 1));
-  return result == MetricResult::root_mean ? std::sqrt(mean) : mean;
-}
-
 size_t ModelState::running_sum_count() const {
   size_t n = losses.size() > 1 ? losses.size() : 0;
-  for (const auto& m : metrics) n += m.slots.size();
+  for (const auto& m : metrics) n += m.sum_count();
   return n;
 }
 
@@ -220,7 +217,7 @@ std::vector<double> ModelState::running_values(const StepTotals& totals) const {
   }
   for (const auto& m : metrics) {
     out.push_back(m.value(&totals.metric_sums[k], totals.samples));
-    k += m.slots.size();
+    k += m.sum_count();
   }
   return out;
 }
@@ -341,6 +338,11 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
   int64_t at = static_cast<int64_t>(n_out);
   for (const auto& m : metrics) {
     const size_t o = static_cast<size_t>(m.output);
+    if (m.counts) {
+      Tensor slot = stats_.slice(at, at + m.count_size);
+      queue_metric_counts(m, outputs_[o]->reshape({batch, -1}), ys[o], slot);
+      at += m.count_size;
+    }
     for (backends::MetricKind kind : m.slots) {
       ops::ensure(correct_, {batch}, device);
       backend.metric(kind, outputs_[o]->reshape({batch, -1}), ys[o], correct_);

@@ -35,11 +35,31 @@ struct LossConfig {
   bool as_object = false;
 };
 
-/// How a metric's log value comes from its running sums (MetricConfig::slots).
+/// How a metric's log value comes from its running sums (MetricConfig::slots or its counts).
 enum class MetricResult {
-  mean,       // sum / samples (accuracy, mae, mse)
+  mean,       // sum / samples (accuracy, mae, mse; top-k's hit count)
   root_mean,  // sqrt(sum / samples): RootMeanSquaredError, the sum being per-sample mean squares
   ratio,      // sums[0] / sums[1], 0 when sums[1] is 0 (Precision: TP / (TP + FP); Recall)
+  auc,        // Keras' AUC from the threshold buckets' counts
+  f_beta,     // Keras' FBetaScore from each class's TP, FP, FN and label sum
+  iou,        // Keras' IoU from the confusion matrix
+};
+
+/// The options of a metric given as an object (kerosene/metrics.h) or a spec with options, as
+/// Keras' metric classes take them; the defaults are Keras'.
+struct MetricParams {
+  int k = 5;                                   // top-k
+  int num_thresholds = 200;                    // AUC
+  std::string curve = "ROC";                   // AUC: ROC or PR
+  std::string summation_method = "interpolation";  // AUC: interpolation, minoring or majoring
+  bool from_logits = false;                    // AUC
+  std::string average;                         // F-beta: micro, macro or weighted (Keras' None refused)
+  float beta = 1.0f;                           // F-beta
+  std::optional<float> threshold;              // F-beta: none means the row's maximum is positive
+  int num_classes = 0;                         // IoU
+  std::vector<int> target_class_ids;           // IoU (MeanIoU: every class)
+  std::optional<int> ignore_class;             // IoU
+  bool sparse_y_true = true, sparse_y_pred = true;  // IoU
 };
 
 struct MetricConfig {
@@ -53,7 +73,17 @@ struct MetricConfig {
   /// Its key in the logs: the name, or "<output layer>_<name>" for a model with several outputs.
   std::string log_name;
   MetricResult result = MetricResult::mean;
-  /// Its log value from its slots' sums (slots.size() of them) over `samples` samples.
+  /// A metric that keeps a vector of counts (top-k, AUC, F-beta, IoU) rather than per-sample
+  /// slots: its kernel's arguments, and how many counts (count_size, known once the output's
+  /// width is). Its counts add across batches, replicas and workers as the slots' sums do.
+  std::optional<backends::MetricCountArgs> counts;
+  int64_t count_size = 0;
+  MetricParams params;
+  std::string keras_class;  // keras.metrics.<class>, for the compile config
+  bool as_object = false;   // given as an object: the compile config writes the object, as Keras
+  /// How many running sums it keeps.
+  size_t sum_count() const { return counts ? static_cast<size_t>(count_size) : slots.size(); }
+  /// Its log value from its sum_count() sums over `samples` samples.
   double value(const double* sums, int64_t samples) const;
 };
 
@@ -177,6 +207,9 @@ class ModelState {
   size_t running_sum_count() const;
   /// Their values from running totals (each metric's MetricConfig::value), in the same order.
   std::vector<double> running_values(const StepTotals& totals) const;
+  /// Sets each counting metric's count_size from its output's width (compile, and build when
+  /// compile came first).
+  void size_metric_counts();
   /// The trainable variables, in layer order: what the optimizer updates.
   std::vector<nn::Variable*> variables();
   /// Every variable, non-trainable ones (moving statistics) included: Keras' model.weights.
@@ -230,6 +263,9 @@ class ModelState {
   /// weight gradients summed, then the optimizer.
   void tiled_train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, int64_t scale_batch,
                         int64_t tile);
+  /// Queues a counting metric's kernel on a batch, its counts into `slot` (metric_results.cpp);
+  /// throws ValueError when the targets do not fit the metric.
+  void queue_metric_counts(const MetricConfig& m, const Tensor& prediction, const Tensor& target, Tensor& slot);
   /// Adds `layer`'s gradients to `bucket` and sends it when bucket_plan_ says so (the same
   /// buckets on every replica; the final one says `last`).
   void bucket_after_node(int node, std::vector<Tensor*>& bucket, const GradientsReady& ready);

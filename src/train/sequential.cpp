@@ -3,6 +3,7 @@
 #include "kerosene/sequential.h"
 
 #include <atomic>
+#include <map>
 #include <cmath>
 #include <iostream>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include "kerosene/error.h"
 #include "nn/simple_layers.h"
 #include "train/loss_catalog.h"
+#include "train/metric_catalog.h"
 #include "train/model_state.h"
 
 namespace kerosene {
@@ -121,43 +123,6 @@ bool Model::built() const { return state_->built(); }
 
 namespace {
 
-// A metric by Keras' name: the per-sample values it sums (its slots) and how its value follows.
-train::MetricConfig parse_metric(const std::string& m, const train::LossConfig& loss, int64_t output_units) {
-  using backends::LossKind;
-  using backends::MetricKind;
-  using train::MetricResult;
-  auto mean_of = [&](MetricKind kind) { return train::MetricConfig{{kind}, m}; };
-  if (m == "accuracy" || m == "acc") {
-    // Keras resolves "accuracy" from the loss.
-    switch (loss.kind) {
-      case LossKind::sparse_categorical_crossentropy: return mean_of(MetricKind::sparse_categorical_accuracy);
-      case LossKind::categorical_crossentropy: return mean_of(MetricKind::categorical_accuracy);
-      case LossKind::binary_crossentropy: return mean_of(MetricKind::binary_accuracy);
-      default: return mean_of(output_units > 1 ? MetricKind::categorical_accuracy : MetricKind::binary_accuracy);
-    }
-  }
-  if (m == "sparse_categorical_accuracy") return mean_of(MetricKind::sparse_categorical_accuracy);
-  if (m == "categorical_accuracy") return mean_of(MetricKind::categorical_accuracy);
-  if (m == "binary_accuracy") return mean_of(MetricKind::binary_accuracy);
-  if (m == "mae" || m == "mean_absolute_error") return mean_of(MetricKind::mean_absolute_error);
-  if (m == "mse" || m == "mean_squared_error") return mean_of(MetricKind::mean_squared_error);
-  if (m == "root_mean_squared_error") {
-    // The mean of the squared errors over all elements (every row has as many), then its root.
-    train::MetricConfig rmse = mean_of(MetricKind::mean_squared_error);
-    rmse.result = MetricResult::root_mean;
-    return rmse;
-  }
-  // Keras' Precision and Recall at threshold 0.5: ratios of confusion counts summed over the epoch.
-  if (m == "precision") {
-    return {{MetricKind::true_positives, MetricKind::predicted_positives}, m, 0, {}, MetricResult::ratio};
-  }
-  if (m == "recall") return {{MetricKind::true_positives, MetricKind::actual_positives}, m, 0, {}, MetricResult::ratio};
-  throw ValueError("unknown metric \"" + m +
-                   "\"; expected accuracy, sparse_categorical_accuracy, categorical_accuracy, binary_accuracy, "
-                   "mae (mean_absolute_error), mse (mean_squared_error), root_mean_squared_error (Keras has no "
-                   "\"rmse\"), precision or recall");
-}
-
 std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -211,17 +176,24 @@ void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
   for (size_t o = 0; o < options.metrics.size(); ++o) {
     const int64_t units = s.built() ? s.output_shapes()[o][-1] : 1;
     for (const std::string& m : options.metrics[o]) {
+      metrics.push_back(train::parse_metric_spec(m, losses[o], units));
+      train::MetricConfig& metric = metrics.back();
+      metric.output = static_cast<int>(o);
       // Keras names a metric of a model with several outputs after the output's layer.
-      const std::string log_name = outputs > 1 ? output_names[o] + "_" + m : m;
-      metrics.push_back(parse_metric(m, losses[o], units));
-      metrics.back().output = static_cast<int>(o);
-      metrics.back().log_name = log_name;
+      metric.log_name = outputs > 1 ? output_names[o] + "_" + metric.name : metric.name;
     }
+  }
+  // Two metric objects of one class get Keras' auto names: auc, auc_1, auc_2...
+  std::map<std::string, int> seen;
+  for (auto& metric : metrics) {
+    const int copies = seen[metric.log_name]++;
+    if (copies > 0 && metric.counts) metric.log_name += "_" + std::to_string(copies);
   }
   s.losses = std::move(losses);
   s.metrics = std::move(metrics);
   s.optimizer = optimizer.impl();
   s.compiled = true;
+  s.size_metric_counts();
   if (s.built() && !s.nodes.empty()) s.index_variables();  // layer.trainable may have changed
 }
 

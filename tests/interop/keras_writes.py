@@ -155,6 +155,11 @@ def trained_cases():
         ("loss_hinge_object", lambda: keras.losses.SquaredHinge(), [], "tanh"),
         ("loss_cosine_object", lambda: keras.losses.CosineSimilarity(), [], "linear"),
         ("loss_msle_mae_names", lambda: "msle", ["mean_absolute_error"], "relu"),
+        # The counting metrics as objects with options (kerosene's compile config reads them).
+        ("metric_objects", lambda: "categorical_crossentropy",
+         [keras.metrics.AUC(num_thresholds=50, curve="PR"), keras.metrics.TopKCategoricalAccuracy(k=2),
+          keras.metrics.F1Score(average="macro", threshold=0.4), keras.metrics.OneHotMeanIoU(3),
+          keras.metrics.IoU(3, target_class_ids=[1], sparse_y_true=False, sparse_y_pred=False)], "softmax"),
     ]
     for name, make_loss, metrics, activation in objects:
         model = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"),

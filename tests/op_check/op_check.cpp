@@ -10,11 +10,13 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/metric_counts.h"
 #include "kerosene/kerosene.h"
 #include "nn/activations.h"
 #include "nn/conv2d.h"
@@ -425,6 +427,37 @@ std::vector<Case> value_cases() {
                        backend(d).metric(k, pred, targets(d, rows, cols, 16, true), correct);
                        out.push_back(host(correct));
                      }
+                     return out;
+                   }});
+  cases.push_back({"metric_counts (top-k, AUC buckets, F-beta, confusion matrix)", [](const Device& d) {
+                     const int64_t rows = 300, cols = 7;
+                     Tensor pred = random(d, {rows, cols}, 71, 0.0f, 1.0f);
+                     Tensor ids = labels(d, rows, cols, 72), one_hot = targets(d, rows, cols, 73, true);
+                     Tensor binary = targets(d, rows, cols, 74, false);
+                     Outputs out;
+                     auto counts = [&](const MetricCountArgs& a, const Tensor& truth) {
+                       Tensor c = Tensor::empty({metric_count_size(a, cols)}, ks::DType::float32, d);
+                       backend(d).metric_counts(a, pred, truth, c);
+                       out.push_back(host(c));
+                     };
+                     MetricCountArgs a{MetricCountKind::top_k_hits, 3};
+                     a.y_true_int32 = true;
+                     counts(a, ids);
+                     a.sparse_y_true = false, a.y_true_int32 = false, a.true_cols = cols;
+                     counts(a, one_hot);
+                     MetricCountArgs auc{MetricCountKind::auc_buckets, 50};
+                     auc.true_cols = cols;
+                     counts(auc, binary);
+                     auc.from_logits = true;
+                     counts(auc, binary);
+                     MetricCountArgs f{MetricCountKind::f_beta_counts};
+                     f.threshold = std::numeric_limits<float>::quiet_NaN(), f.true_cols = cols;
+                     counts(f, one_hot);
+                     f.threshold = 0.5f;
+                     counts(f, binary);
+                     MetricCountArgs cm{MetricCountKind::confusion_matrix, cols};
+                     cm.sparse_y_pred = false, cm.y_true_int32 = true, cm.ignore_class = 2;
+                     counts(cm, ids);
                      return out;
                    }});
   cases.push_back({"sum, all_finite", [](const Device& d) {

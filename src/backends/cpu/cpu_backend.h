@@ -68,6 +68,8 @@ class CpuBackend final : public Backend {
   void loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true, Tensor& sample_loss,
             Tensor* dy_pred) override;
   void metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_true, Tensor& correct) override;
+  void metric_counts(const MetricCountArgs& args, const Tensor& y_pred, const Tensor& y_true,
+                     Tensor& counts) override;
   void sum(const Tensor& x, Tensor& out) override;
   bool all_finite(const Tensor& x) override;
 

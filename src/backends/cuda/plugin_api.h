@@ -30,8 +30,9 @@ namespace kerosene::backends::cuda_abi {
 // 2: InitOptions serves scratch memory; 3: ActivationParams; 4: merge kernels; 5: normalization
 // kernels; 6: spatial copies, Conv2DParams' dilation; 7: Conv2DParams' groups (depthwise);
 // 8: synchronized batch normalization; 9: optimizer_update (OptimizerStep); 10: LossArgs'
-// label_smoothing and delta, Keras' other losses, the mae/mse metric kinds.
-inline constexpr int kAbiVersion = 10;
+// label_smoothing and delta, Keras' other losses, the mae/mse metric kinds; 11: metric_counts
+// (MetricCountArgs: top-k, AUC, F-beta, confusion matrix).
+inline constexpr int kAbiVersion = 11;
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -210,6 +211,10 @@ struct Plugin {
   /// y_true as for loss(); correct: rows values of 0 or 1.
   int (*metric)(int device, MetricKind kind, const float* y_pred, const void* y_true,
                 int64_t rows, int64_t cols, float* correct);
+  /// counts (metric_count_size(*args, cols) floats) = the batch's counts, overwritten. y_true:
+  /// rows x args->true_cols, int32 when args->y_true_int32, else float32.
+  int (*metric_counts)(int device, const MetricCountArgs* args, const float* y_pred, const void* y_true,
+                       int64_t rows, int64_t cols, float* counts);
   /// out (one float on the device) = sum of x.
   int (*sum)(int device, const float* x, int64_t n, float* out);
   /// *all_finite (host) = whether every element is finite; waits.

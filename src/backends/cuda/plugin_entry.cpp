@@ -123,6 +123,7 @@ const cuda_abi::Plugin kPlugin = {
     .layer_norm_backward = layer_norm_backward,
     .loss = loss,
     .metric = metric,
+    .metric_counts = metric_counts,
     .sum = sum,
     .all_finite = all_finite,
     .axpby = axpby,

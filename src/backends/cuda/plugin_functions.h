@@ -98,6 +98,10 @@ int loss(int device, const LossArgs* args, const float* y_pred, const void* y_tr
 int metric(int device, MetricKind kind, const float* y_pred, const void* y_true, int64_t rows, int64_t cols,
            float* correct);
 
+// metric_counts.cu
+int metric_counts(int device, const MetricCountArgs* args, const float* y_pred, const void* y_true, int64_t rows,
+                  int64_t cols, float* counts);
+
 // spatial.cu
 int spatial_copy2d(int device, const SpatialCopy2DParams* p, const float* src, float* dst);
 int spatial_copy2d_backward(int device, const SpatialCopy2DParams* p, const float* ddst, float* dsrc);

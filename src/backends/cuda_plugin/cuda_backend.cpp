@@ -239,6 +239,13 @@ void CudaBackend::metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_
   std::lock_guard lock(mutex_);
   check(api_.metric(ordinal_, kind, f32(y_pred), y_true.raw_data(), rows, cols, f32(correct)), "metric");
 }
+void CudaBackend::metric_counts(const MetricCountArgs& args, const Tensor& y_pred, const Tensor& y_true,
+                                Tensor& counts) {
+  const int64_t rows = y_pred.dim(0), cols = rows ? y_pred.numel() / rows : 0;
+  std::lock_guard lock(mutex_);
+  check(api_.metric_counts(ordinal_, &args, f32(y_pred), y_true.raw_data(), rows, cols, f32(counts)),
+        "metric counts");
+}
 void CudaBackend::sum(const Tensor& x, Tensor& out) {
   std::lock_guard lock(mutex_);
   check(api_.sum(ordinal_, f32(x), x.numel(), f32(out)), "sum");

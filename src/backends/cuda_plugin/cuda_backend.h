@@ -79,6 +79,8 @@ class CudaBackend final : public Backend, public PinnedHost {
   void loss(const LossArgs& args, const Tensor& y_pred, const Tensor& y_true, Tensor& sample_loss,
             Tensor* dy_pred) override;
   void metric(MetricKind kind, const Tensor& y_pred, const Tensor& y_true, Tensor& correct) override;
+  void metric_counts(const MetricCountArgs& args, const Tensor& y_pred, const Tensor& y_true,
+                     Tensor& counts) override;
   void sum(const Tensor& x, Tensor& out) override;
   bool all_finite(const Tensor& x) override;
   void axpby(float alpha, const Tensor& x, float beta, const Tensor& y, Tensor& out) override;
