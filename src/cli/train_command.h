@@ -20,6 +20,7 @@ struct TrainArgs {
   std::string optimizer;  // empty: the model file's own when it is compiled, else adam
   float learning_rate = 0;
   float validation_split = 0;
+  std::string class_weight;  // "CLASS:WEIGHT,..." (fit's class_weight); empty: none
   int64_t seed = -1;
   int verbose = 1;
   bool json = false;

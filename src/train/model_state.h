@@ -167,7 +167,8 @@ class ModelState {
   const std::vector<const Tensor*>& forward(const std::vector<Tensor>& xs, bool training);
   /// The layer computing output `o` (the last layer of a Sequential).
   nn::Layer& output_layer(size_t o = 0) const;
-  /// One optimizer step on a batch (ys: one target tensor per output).
+  /// One optimizer step on a batch (ys: one target tensor per output, then optionally the
+  /// samples' weights, a float32 (batch,) tensor that scales each sample's loss).
   void train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, StepTotals& totals);
   /// Loss and metrics on a batch, without updating anything.
   void test_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, StepTotals& totals);
