@@ -7,9 +7,11 @@ sample_weight and class_weight, for tests/train/sample_weight_test.cpp.
 
 The model: Input((4,)) -> Dense(5, relu, name="hidden") -> Dense(3, softmax, name="out"),
 SGD(0.1), no shuffling, every case from the same initial weights (model.get_weights() order):
-  - "sample_weight": sparse_categorical_crossentropy, metrics ["accuracy"]; fit 2 epochs,
+  - "sample_weight": sparse_categorical_crossentropy, metrics ["accuracy"] and
+    weighted_metrics ["accuracy"] (logged as "weighted_accuracy"); fit 2 epochs,
     batch 5, validation_split 0.2 (15 samples: 12 train in batches 5, 5, 2; 3 validate, their
     weights split off with them) with sample_weight; then evaluate with sample_weight, batch 4.
+  - "weighted_metrics_unweighted": that compile, evaluated without sample_weight (each weight 1).
   - "class_weight_sparse": the same compile; fit 2 epochs, batch 5, class_weight
     {0: 0.5, 2: 3.0} (class 1 not listed: 1), validation_data unweighted.
   - "class_weight_onehot": categorical_crossentropy on one-hot labels; fit 2 epochs, batch 4,
@@ -42,14 +44,15 @@ def floats(values) -> list:
     return [float(np.float32(v)) for v in values]
 
 
-def make_model(initial, loss):
+def make_model(initial, loss, weighted_metrics=None):
     inputs = keras.Input((4,), name="x")
     h = keras.layers.Dense(5, activation="relu", name="hidden")(inputs)
     outputs = keras.layers.Dense(3, activation="softmax", name="out")(h)
     model = keras.Model(inputs, outputs, name="weighted")
     if initial is not None:
         model.set_weights(initial)
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=loss, metrics=["accuracy"],
+                  weighted_metrics=weighted_metrics)
     return model
 
 
@@ -75,9 +78,10 @@ def main() -> int:
     sparse = "sparse_categorical_crossentropy"
     initial = make_model(None, sparse).get_weights()
 
-    model = make_model(initial, sparse)
+    model = make_model(initial, sparse, weighted_metrics=["accuracy"])
     h = model.fit(x, y, sample_weight=w, epochs=2, batch_size=5, shuffle=False, validation_split=0.2, verbose=0)
     case_sample_weight = result(model, h, x, y, sample_weight=w, batch_size=4)
+    unweighted = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
 
     model = make_model(initial, sparse)
     h = model.fit(x[:12], y[:12], class_weight={0: 0.5, 2: 3.0}, epochs=2, batch_size=5, shuffle=False,
@@ -94,6 +98,7 @@ def main() -> int:
         "x": tensor(x), "y": tensor(y), "sample_weight": tensor(w),
         "initial_weights": [tensor(v) for v in initial],
         "sample_weight_case": case_sample_weight,
+        "weighted_metrics_unweighted": {k: float(np.float32(v)) for k, v in unweighted.items()},
         "class_weight_sparse": case_class_sparse,
         "class_weight_onehot": case_class_onehot,
     }

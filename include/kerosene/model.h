@@ -127,6 +127,10 @@ struct CompileOptions {
   /// One list of metric names per output (a model with one output may give its one list).
   std::vector<std::vector<std::string>> metrics{};
   bool from_logits = false;
+  /// Keras' weighted_metrics (the same names, one list per output): metrics weighted by fit's
+  /// and evaluate's sample_weight (or class_weight), sum(w * value) / sum(w); `metrics` are not.
+  /// Logged by name, or "weighted_<name>" when a metric of `metrics` has that name.
+  std::vector<std::vector<std::string>> weighted_metrics{};
 };
 
 class Model {

@@ -193,13 +193,14 @@ std::vector<std::string> ModelState::running_names() const {
 
 double MetricConfig::value(const double* sums, int64_t samples) const {
   if (result == MetricResult::ratio) return sums[1] == 0.0 ? 0.0 : sums[0] / sums[1];
-  const double mean = sums[0] / static_cast<double>(std::max<int64_t>(samples, 1));
+  const double count = weighted ? sums[slots.size()] : static_cast<double>(std::max<int64_t>(samples, 1));
+  const double mean = count == 0.0 ? 0.0 : sums[0] / count;
   return result == MetricResult::root_mean ? std::sqrt(mean) : mean;
 }
 
 size_t ModelState::running_sum_count() const {
   size_t n = losses.size() > 1 ? losses.size() : 0;
-  for (const auto& m : metrics) n += m.slots.size();
+  for (const auto& m : metrics) n += m.sums();
   return n;
 }
 
@@ -214,7 +215,7 @@ std::vector<double> ModelState::running_values(const StepTotals& totals) const {
   }
   for (const auto& m : metrics) {
     out.push_back(m.value(&totals.metric_sums[k], totals.samples));
-    k += m.slots.size();
+    k += m.sums();
   }
   return out;
 }
@@ -315,8 +316,21 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
     for (backends::MetricKind kind : m.slots) {
       ops::ensure(correct_, {batch}, device);
       backend.metric(kind, outputs_[o]->reshape({batch, -1}), ys[o], correct_);
+      if (m.weighted && weights) {
+        Tensor rows = correct_.reshape({batch, 1});
+        backend.scale_rows(rows, *weights, rows);
+      }
       Tensor slot = stats_.slice(at, at + 1);
       backend.sum(correct_, slot);
+      ++at;
+    }
+    if (m.weighted) {  // the weights' sum, what the weighted mean divides by
+      Tensor slot = stats_.slice(at, at + 1);
+      if (weights) {
+        backend.sum(*weights, slot);
+      } else {
+        backend.fill(slot, static_cast<float>(batch));
+      }
       ++at;
     }
   }

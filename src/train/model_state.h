@@ -53,7 +53,13 @@ struct MetricConfig {
   /// Its key in the logs: the name, or "<output layer>_<name>" for a model with several outputs.
   std::string log_name;
   MetricResult result = MetricResult::mean;
-  /// Its log value from its slots' sums (slots.size() of them) over `samples` samples.
+  /// Keras' weighted_metrics: each slot's per-sample values times the sample's weight, and one
+  /// more running sum after the slots, of the weights (the samples when none are given), which
+  /// a mean divides by.
+  bool weighted = false;
+  /// How many running sums it keeps: its slots, and the weights' sum when weighted.
+  size_t sums() const { return slots.size() + (weighted ? 1 : 0); }
+  /// Its log value from its sums() over `samples` samples.
   double value(const double* sums, int64_t samples) const;
 };
 

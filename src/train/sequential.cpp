@@ -3,6 +3,7 @@
 #include "kerosene/sequential.h"
 
 #include <atomic>
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <mutex>
@@ -174,7 +175,7 @@ void Model::compile_with_loss(const Optimizer& optimizer, const std::string& los
                      join(state_->output_names()) +
                      "): give its metrics per output, in CompileOptions::metrics (one list per output)");
   }
-  CompileOptions options{{loss}, {}, {}, from_logits};
+  CompileOptions options{.loss = {loss}, .from_logits = from_logits};
   if (!metrics.empty()) options.metrics = {metrics};
   compile(optimizer, options);
 }
@@ -195,6 +196,7 @@ void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
   if (options.loss.size() != 1) per_output(options.loss.size(), "losses");
   if (!options.loss_weights.empty()) per_output(options.loss_weights.size(), "loss_weights");
   if (!options.metrics.empty()) per_output(options.metrics.size(), "metric lists");
+  if (!options.weighted_metrics.empty()) per_output(options.weighted_metrics.size(), "weighted_metrics lists");
   std::vector<train::LossConfig> losses;
   for (size_t o = 0; o < outputs; ++o) {
     losses.push_back(train::parse_loss_spec(options.loss[options.loss.size() == 1 ? 0 : o], options.from_logits));
@@ -216,6 +218,19 @@ void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
       metrics.push_back(parse_metric(m, losses[o], units));
       metrics.back().output = static_cast<int>(o);
       metrics.back().log_name = log_name;
+    }
+  }
+  for (size_t o = 0; o < options.weighted_metrics.size(); ++o) {
+    const int64_t units = s.built() ? s.output_shapes()[o][-1] : 1;
+    for (const std::string& m : options.weighted_metrics[o]) {
+      // Keras' CompileMetrics.result: the plain name unless a metric already has it.
+      const std::string prefix = outputs > 1 ? output_names[o] + "_" : "";
+      const bool taken = std::any_of(metrics.begin(), metrics.end(),
+                                     [&](const train::MetricConfig& c) { return c.log_name == prefix + m; });
+      metrics.push_back(parse_metric(m, losses[o], units));
+      metrics.back().output = static_cast<int>(o);
+      metrics.back().log_name = prefix + (taken ? "weighted_" : "") + m;
+      metrics.back().weighted = true;
     }
   }
   s.losses = std::move(losses);

@@ -1,6 +1,6 @@
 // Keras' sample_weight and class_weight against Keras 3 (tests/reference/sample_weight.json):
 // each sample's loss and gradient times its weight, "sum_over_batch_size" still over the batch,
-// metrics unweighted; fit's validation_freq, validation_batch_size and validation_steps; two
+// metrics unweighted and weighted_metrics weighted; fit's validation_freq, validation_batch_size and validation_steps; two
 // mirrored replicas; and the errors for weights that do not fit.
 #include <gtest/gtest.h>
 
@@ -23,7 +23,7 @@ using test_util::expect_error;
 using test_util::run_in_fresh_process;
 
 /// The reference's model with its initial weights, compiled as the script compiles it.
-Model reference_model(const json& ref, const std::string& loss) {
+Model reference_model(const json& ref, const std::string& loss, bool weighted_accuracy = false) {
   KerasTensor x = Input({4}, "x");
   KerasTensor h = layers::Dense(5, layers::DenseOptions{.activation = "relu", .name = "hidden"})(x);
   KerasTensor out = layers::Dense(3, layers::DenseOptions{.activation = "softmax", .name = "out"})(h);
@@ -31,7 +31,9 @@ Model reference_model(const json& ref, const std::string& loss) {
   std::vector<Tensor> initial;
   for (const json& w : ref["initial_weights"]) initial.push_back(tensor_of(w));
   model.set_weights(initial);
-  model.compile(optimizers::SGD({.learning_rate = 0.1f}), loss, {"accuracy"});
+  CompileOptions options{.loss = {loss}, .metrics = {{"accuracy"}}};
+  if (weighted_accuracy) options.weighted_metrics = {{"accuracy"}};
+  model.compile(optimizers::SGD({.learning_rate = 0.1f}), options);
   return model;
 }
 
@@ -67,7 +69,7 @@ FitOptions no_shuffle(int batch_size) {
 
 TEST(SampleWeightTest, SampleWeightWithAValidationSplitTrainsAndEvaluatesAsKeras) {
   const json ref = test::load_reference("sample_weight.json");
-  Model model = reference_model(ref, "sparse_categorical_crossentropy");
+  Model model = reference_model(ref, "sparse_categorical_crossentropy", /*weighted_accuracy=*/true);
   const Tensor x = tensor_of(ref["x"]), y = test::int_tensor_of(ref["y"]), w = tensor_of(ref["sample_weight"]);
   FitOptions fit = no_shuffle(5);
   fit.validation_split = 0.2f;
@@ -75,8 +77,20 @@ TEST(SampleWeightTest, SampleWeightWithAValidationSplitTrainsAndEvaluatesAsKeras
   const History h = model.fit(x, y, fit);
   const EvaluateResult score = model.evaluate(x, y, {.batch_size = 4, .verbose = 0, .sample_weight = w});
   expect_case(ref["sample_weight_case"], h, model, score);
-  // Keras' `metrics` are not weighted: the accuracy is the unweighted one.
-  EXPECT_DOUBLE_EQ(score["accuracy"], model.evaluate(x, y, {.batch_size = 4, .verbose = 0})["accuracy"]);
+  // Keras' `metrics` are not weighted, its weighted_metrics are (each weight 1 without any).
+  const EvaluateResult unweighted = model.evaluate(x, y, {.batch_size = 4, .verbose = 0});
+  EXPECT_DOUBLE_EQ(score["accuracy"], unweighted["accuracy"]);
+  for (const auto& [name, value] : ref["weighted_metrics_unweighted"].items()) {
+    EXPECT_NEAR(unweighted[name], value.get<double>(), 2e-5) << name;
+  }
+  // weighted_metrics go into a .keras file's compile config and come back.
+  test_util::ScratchDir dir;
+  const std::string path = (dir.path() / "weighted.keras").string();
+  model.save(path);
+  Model loaded = models::load_model(path);
+  const EvaluateResult again = loaded.evaluate(x, y, {.batch_size = 4, .verbose = 0, .sample_weight = w});
+  ASSERT_EQ(again.size(), score.size());
+  for (size_t i = 0; i < score.size(); ++i) EXPECT_NEAR(again[i], score[i], 1e-6) << score.values[i].first;
 }
 
 TEST(SampleWeightTest, ClassWeightOfIntegerLabelsTrainsAsKeras) {
@@ -159,15 +173,15 @@ TEST(SampleWeightTest, TwoMirroredReplicasWeighAsOneDevice) {
     config::set_logical_device_configuration(config::list_physical_devices("CPU").at(0),
                                              std::vector<config::LogicalDeviceConfiguration>(2));
     const json ref = test::load_reference("sample_weight.json");
-    Model single = reference_model(ref, "sparse_categorical_crossentropy");
+    Model single = reference_model(ref, "sparse_categorical_crossentropy", true);
     distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
     std::optional<Model> mirrored;
     {
       auto scope = strategy.scope();
-      mirrored.emplace(reference_model(ref, "sparse_categorical_crossentropy"));
+      mirrored.emplace(reference_model(ref, "sparse_categorical_crossentropy", true));
     }
     const Tensor x = tensor_of(ref["x"]), y = test::int_tensor_of(ref["y"]), w = tensor_of(ref["sample_weight"]);
-    FitOptions fit = no_shuffle(6);  // batches of 6, 6, 3: a replica gets 2 rows of the last
+    FitOptions fit = no_shuffle(5);  // 12 training rows: batches of 5, 5, 2, split 3/2 and 1/1
     fit.sample_weight = w;
     fit.validation_split = 0.2f;
     const History h1 = single.fit(x, y, fit);
