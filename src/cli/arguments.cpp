@@ -81,6 +81,7 @@ std::string parse_class_weight(const std::string& text, std::map<int, float>& ou
     const size_t comma = std::min(text.find(',', at), text.size());
     const std::string pair = text.substr(at, comma - at);
     const size_t colon = pair.find(':');
+    if (pair.empty()) return usage + "; \"" + text + "\" has an empty pair";
     if (colon == std::string::npos) return usage + "; \"" + pair + "\" has no ':'";
     const std::string index = pair.substr(0, colon), weight = pair.substr(colon + 1);
     const auto value = number(index);
