@@ -74,12 +74,29 @@ struct FitOptions {
   bool shuffle = true;
   int initial_epoch = 0;
   std::optional<int> steps_per_epoch{};
+  /// Keras' sample_weight: one weight per sample of x (shape (N,) or (N, 1)), which multiplies
+  /// that sample's loss (every output's) and so its gradient; "sum_over_batch_size" still
+  /// divides by the batch size. validation_split takes the weights' end too. Undefined: none.
+  Tensor sample_weight{};
+  /// Keras' class_weight (a model with one output; not with sample_weight): a class index's
+  /// weight, for each training sample by its label (an integer label, or a one-hot row's
+  /// argmax); classes not listed weigh 1. Validation data is not weighted.
+  std::map<int, float> class_weight{};
+  /// Validate after every validation_freq-th epoch (Keras: when (epoch + 1) % freq == 0).
+  int validation_freq = 1;
+  /// The validation batch size (none: batch_size), and how many of its batches to evaluate
+  /// (none: all of them).
+  std::optional<int> validation_batch_size{};
+  std::optional<int> validation_steps{};
 };
 
 struct EvaluateOptions {
   int batch_size = 32;
   int verbose = 1;
   std::vector<CallbackPtr> callbacks{};
+  /// One weight per sample of x, as FitOptions::sample_weight: the loss is weighted (metrics
+  /// are not, as Keras' `metrics`).
+  Tensor sample_weight{};
 };
 
 struct PredictOptions {
@@ -110,6 +127,10 @@ struct CompileOptions {
   /// One list of metric names per output (a model with one output may give its one list).
   std::vector<std::vector<std::string>> metrics{};
   bool from_logits = false;
+  /// Keras' weighted_metrics (the same names, one list per output): metrics weighted by fit's
+  /// and evaluate's sample_weight (or class_weight), sum(w * value) / sum(w); `metrics` are not.
+  /// Logged by name, or "weighted_<name>" when a metric of `metrics` has that name.
+  std::vector<std::vector<std::string>> weighted_metrics{};
 };
 
 class Model {

@@ -75,6 +75,9 @@ class Backend {
   virtual void dropout_forward(const Tensor& x, Tensor& mask, Tensor& y, float rate,
                                uint64_t seed, uint64_t offset) = 0;
   virtual void multiply(const Tensor& a, const Tensor& b, Tensor& out) = 0;
+  /// out[r, j] = x[r, j] * w[r]: x and out (may alias) are `rows` = w.numel() rows of equal
+  /// length (per-sample losses and their gradients scaled by the samples' weights).
+  virtual void scale_rows(const Tensor& x, const Tensor& w, Tensor& out) = 0;
 
   // --- dense algebra --------------------------------------------------------------------------
   /// c = op(a) @ op(b) (+ bias broadcast over rows) (+ c if accumulate), then `fused` applied

@@ -72,6 +72,45 @@ CLI::Validator one_of(const std::vector<std::string>& values) {
       "one of " + list);
 }
 
+std::string parse_class_weight(const std::string& text, std::map<int, float>& out) {
+  const std::string usage = "expected CLASS:WEIGHT pairs such as 0:1.0,1:2.5";
+  out.clear();
+  if (text.empty()) return usage + ", got nothing";
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    const std::string pair = text.substr(at, comma - at);
+    const size_t colon = pair.find(':');
+    if (pair.empty()) return usage + "; \"" + text + "\" has an empty pair";
+    if (colon == std::string::npos) return usage + "; \"" + pair + "\" has no ':'";
+    const std::string index = pair.substr(0, colon), weight = pair.substr(colon + 1);
+    const auto value = number(index);
+    if (!index.empty() && index[0] == '-' && value) {
+      return "class index " + index + " in \"" + pair + "\" is negative: classes are the labels 0, 1, 2, ...";
+    }
+    if (!value || index.find_first_not_of("0123456789") != std::string::npos || *value > 2147483647.0) {
+      return usage + "; the class in \"" + pair + "\" is not a whole number 0 or more";
+    }
+    const auto w = number(weight);
+    if (!w || *w < 0) return usage + "; the weight in \"" + pair + "\" is not a number 0 or more";
+    if (!out.emplace(static_cast<int>(*value), static_cast<float>(*w)).second) {
+      return "class " + index + " is given twice in \"" + text + "\"";
+    }
+    at = comma + 1;
+  }
+  return "";
+}
+
+const CLI::Validator& class_weight_list() {
+  static const CLI::Validator validator(
+      [](std::string& text) -> std::string {
+        std::map<int, float> unused;
+        return parse_class_weight(text, unused);
+      },
+      "CLASS:WEIGHT,...");
+  return validator;
+}
+
 int parse_command_line(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);

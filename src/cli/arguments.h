@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,13 @@ CLI::Validator number_between(double low, double high);
 
 /// One of `values` ("expected one of mlp, cnn, got resnet").
 CLI::Validator one_of(const std::vector<std::string>& values);
+
+/// Parses --class-weight's "CLASS:WEIGHT,..." ("0:1,1:2.5") into `out`; returns "" or what is
+/// wrong ("expected CLASS:WEIGHT pairs such as 0:1.0,1:2.5; \"1=2\" has no ':'").
+std::string parse_class_weight(const std::string& text, std::map<int, float>& out);
+
+/// Text parse_class_weight accepts.
+const CLI::Validator& class_weight_list();
 
 /// Parses `argv` into `app`. Help prints and returns 0; a bad command line prints
 /// "kerosene: error: <what>" and the subcommand's usage hint to stderr and returns 2 (a usage

@@ -215,6 +215,9 @@ CLI::App* add_train_command(CLI::App& app, TrainArgs& args) {
   train->add_option("--learning-rate", args.learning_rate, "default: the optimizer's")->check(positive());
   add_compile_options(*train, args);
   train->add_option("--validation-split", args.validation_split)->check(number_between(0, 0.99));
+  train->add_option("--class-weight", args.class_weight,
+                    "weigh each training sample's loss by its class, e.g. 0:1.0,1:2.5 (classes not listed: 1)")
+      ->check(class_weight_list());
   train->add_option("--seed", args.seed, "makes runs repeatable")->check(non_negative_integer());
   train->add_option("--verbose", args.verbose, "0 silent, 1 progress bar, 2 one line per epoch")
       ->check(one_of({"0", "1", "2"}));
@@ -296,6 +299,11 @@ int run_train(const TrainArgs& a) {
   fit.verbose = a.verbose;
   fit.validation_split = a.validation_split;
   if (a.steps_per_epoch > 0) fit.steps_per_epoch = a.steps_per_epoch;
+  if (!a.class_weight.empty()) {
+    if (const std::string error = parse_class_weight(a.class_weight, fit.class_weight); !error.empty()) {
+      throw ValueError("--class-weight: " + error);
+    }
+  }
   const TrainFiles files = add_file_callbacks(a, chief, fit);
   // Progress goes to stdout, as Keras writes it, except with --json: stdout then holds the JSON
   // alone, and the bar (which replaces fit's own) goes to stderr.

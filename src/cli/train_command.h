@@ -26,6 +26,7 @@ struct TrainArgs {
   std::string lr_schedule;           // lr_schedule_flag.h's syntax
   float clipnorm = 0, clipvalue = 0, global_clipnorm = 0;
   float validation_split = 0;
+  std::string class_weight;  // "CLASS:WEIGHT,..." (fit's class_weight); empty: none
   int64_t seed = -1;
   int verbose = 1;
   bool json = false;

@@ -185,20 +185,26 @@ ordered_json compile_config_json(const train::ModelState& s) {
     cc["loss_weights"] = ordered_json::array();
     for (const auto& l : s.losses) cc["loss_weights"].push_back(static_cast<double>(l.weight));
   }
-  ordered_json metrics = ordered_json::array();
-  if (s.losses.size() > 1) {
+  // Keras' metrics and weighted_metrics: a list, or one list per output; null when empty.
+  auto metric_names = [&](bool weighted) {
+    ordered_json names = ordered_json::array();
+    bool any = false;
     for (size_t o = 0; o < s.losses.size(); ++o) {
       ordered_json mine = ordered_json::array();
       for (const auto& m : s.metrics) {
-        if (m.output == static_cast<int>(o)) mine.push_back(metric_json(m));
+        if (m.output == static_cast<int>(o) && m.weighted == weighted) mine.push_back(metric_json(m));
       }
-      metrics.push_back(mine);
+      any = any || !mine.empty();
+      if (s.losses.size() > 1) {
+        names.push_back(mine);
+      } else {
+        names = mine;
+      }
     }
-  } else {
-    for (const auto& m : s.metrics) metrics.push_back(metric_json(m));
-  }
-  cc["metrics"] = s.metrics.empty() ? ordered_json(nullptr) : metrics;
-  cc["weighted_metrics"] = nullptr;
+    return any ? names : ordered_json(nullptr);
+  };
+  cc["metrics"] = metric_names(false);
+  cc["weighted_metrics"] = metric_names(true);
   cc["run_eagerly"] = false;
   cc["steps_per_execution"] = 1;
   cc["jit_compile"] = false;
@@ -317,7 +323,12 @@ void compile_from_config(Model& model, const json& cc, const std::string& file, 
   if (!metrics.is_null()) {
     for (const json& m : per_output(metrics, outputs, "metrics", file)) options.metrics.push_back(decode_metric_list(m, file));
   }
-  f.require_default("weighted_metrics");
+  const json& weighted_metrics = f.raw("weighted_metrics");
+  if (!weighted_metrics.is_null()) {
+    for (const json& m : per_output(weighted_metrics, outputs, "weighted_metrics", file)) {
+      options.weighted_metrics.push_back(decode_metric_list(m, file));
+    }
+  }
   f.ignore({"run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss", "sample_weight_mode"});
   f.finish();
   try {

@@ -17,7 +17,8 @@ class ModelState;
 struct StepTotals;
 
 /// The replicas of a model created in a strategy's scope, and the steps that run them all.
-/// Every step takes this worker's rows[0..n) of the data (one tensor per model input/output).
+/// Every step takes this worker's rows[0..n) of the data (one tensor per model input/output;
+/// ys may end with the samples' weights, as ModelState::train_step takes them).
 class Replicas {
  public:
   virtual ~Replicas() = default;

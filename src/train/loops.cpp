@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <iostream>
 #include <numeric>
@@ -144,10 +145,22 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
   if (!(o.validation_split >= 0.0f && o.validation_split < 1.0f)) {
     throw ValueError("validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
   }
+  if (o.validation_freq < 1) throw ValueError("validation_freq must be >= 1, got " + std::to_string(o.validation_freq));
+  if (o.validation_batch_size) check_batch_size(*o.validation_batch_size);
+  if (o.validation_steps && *o.validation_steps <= 0) {
+    throw ValueError("validation_steps must be positive, got " + std::to_string(*o.validation_steps));
+  }
+  if (o.sample_weight.defined() && !o.class_weight.empty()) {
+    throw ValueError("fit takes class_weight or sample_weight, not both (as Keras)");
+  }
   std::vector<Tensor> x = train::conform_inputs(s, x_in, "x");
   std::vector<Tensor> y = train::conform_targets(s, x[0].dim(0), y_in, "y");
+  // The samples' weights travel as one more target (after the model's), so batching, sharding
+  // and validation_split treat them as the targets.
+  if (o.sample_weight.defined()) y.push_back(train::conform_sample_weight(o.sample_weight, x[0].dim(0), "sample_weight"));
   train::Replicas* mirrored = mirrored_of(s);
   const int batch_size = worker_batch(o.batch_size, s);
+  const int val_batch_size = o.validation_batch_size ? worker_batch(*o.validation_batch_size, s) : batch_size;
   const int verbose = worker_verbose(o.verbose, s);
   // Where training runs is logged at every fit whatever `verbose` is (KEROSENE_MIN_LOG_LEVEL
   // silences it); by the chief alone, as the progress bar, so a job logs it once.
@@ -181,6 +194,8 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
     x = slice_all(x, 0, split_at);
     y = slice_all(y, 0, split_at);
   }
+  // Keras weighs the training samples alone by class (after the split).
+  if (!o.class_weight.empty()) y.push_back(train::class_weight_to_sample_weights(s, o.class_weight, y));
 
   const auto sharding = sharding_of(x[0].dim(0), s);
   const auto val_sharding = sharding_of(x_val.empty() ? 0 : x_val[0].dim(0), s);
@@ -188,7 +203,8 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
   y = mine(sharding, y);
   x_val = mine(val_sharding, x_val);
   y_val = mine(val_sharding, y_val);
-  const int64_t val_steps = (val_sharding.largest() + batch_size - 1) / batch_size;
+  const int64_t val_steps = std::min<int64_t>((val_sharding.largest() + val_batch_size - 1) / val_batch_size,
+                                              o.validation_steps.value_or(INT32_MAX));
   BatchPlan plan{std::vector<int64_t>(x[0].dim(0)), batch_size};
   std::iota(plan.order.begin(), plan.order.end(), 0);
   const bool wrap = o.steps_per_epoch.has_value();
@@ -275,8 +291,8 @@ History Model::fit(const Tensors& x_in, const Tensors& y_in, const FitOptions& o
       }
     }
     logs.truncate(fit_entries);  // the epoch's logs: the metrics, without the last batch's additions
-    if (!x_val.empty()) {
-      train::StepTotals val = run_test(s, x_val, y_val, batch_size, val_steps, nullptr, mirrored);
+    if (!x_val.empty() && (epoch + 1) % o.validation_freq == 0) {
+      train::StepTotals val = run_test(s, x_val, y_val, val_batch_size, val_steps, nullptr, mirrored);
       set_logs(logs, s, val, "val_");
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
@@ -306,6 +322,7 @@ EvaluateResult Model::evaluate(const Tensors& x_in, const Tensors& y_in, const E
   check_batch_size(o.batch_size);
   std::vector<Tensor> x = train::conform_inputs(s, x_in, "x");
   std::vector<Tensor> y = train::conform_targets(s, x[0].dim(0), y_in, "y");
+  if (o.sample_weight.defined()) y.push_back(train::conform_sample_weight(o.sample_weight, x[0].dim(0), "sample_weight"));
   train::Replicas* mirrored = mirrored_of(s);
   const int batch_size = worker_batch(o.batch_size, s);
   const int verbose = worker_verbose(o.verbose, s);

@@ -117,7 +117,8 @@ double MetricConfig::value(const double* sums, int64_t samples) const {
     case MetricResult::mean:
     case MetricResult::root_mean: break;
   }
-  const double mean = sums[0] / static_cast<double>(std::max<int64_t>(samples, 1));
+  const double count = weighted ? sums[slots.size()] : static_cast<double>(std::max<int64_t>(samples, 1));
+  const double mean = count == 0.0 ? 0.0 : sums[0] / count;
   return result == MetricResult::root_mean ? std::sqrt(mean) : mean;
 }
 

@@ -308,7 +308,10 @@ const std::vector<const Tensor*>& ModelState::forward(const std::vector<Tensor>&
 
 void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient, int64_t scale_batch) {
   const size_t n_out = outputs_.size();
-  if (ys.size() != n_out || losses.size() != n_out) {
+  // The targets, then the samples' weights when there are (Keras' sample_weight: one per row,
+  // for every output): batched, sharded and split as the targets are.
+  const Tensor* weights = ys.size() == n_out + 1 ? &ys.back() : nullptr;
+  if ((ys.size() != n_out && !weights) || losses.size() != n_out) {
     throw ValueError("model \"" + name + "\" has " + std::to_string(n_out) + " outputs and " +
                      std::to_string(losses.size()) + " losses; " + std::to_string(ys.size()) + " targets were given");
   }
@@ -330,6 +333,14 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
     backends::LossArgs args{losses[o].kind, fused || losses[o].from_logits, losses[o].weight * scale * loss_scale,
                             losses[o].label_smoothing, losses[o].delta};
     backend.loss(args, prediction.reshape({batch, -1}), ys[o], sample_loss_, with_gradient ? &output_grads_[o] : nullptr);
+    if (weights) {  // each sample's loss and its gradient times its weight
+      Tensor loss_rows = sample_loss_.reshape({batch, 1});
+      backend.scale_rows(loss_rows, *weights, loss_rows);
+      if (with_gradient) {
+        Tensor grad_rows = output_grads_[o].reshape({batch, -1});
+        backend.scale_rows(grad_rows, *weights, grad_rows);
+      }
+    }
     Tensor slot = stats_.slice(static_cast<int64_t>(o), static_cast<int64_t>(o) + 1);
     backend.sum(sample_loss_, slot);
   }
@@ -346,8 +357,21 @@ void ModelState::compute_loss(const std::vector<Tensor>& ys, bool with_gradient,
     for (backends::MetricKind kind : m.slots) {
       ops::ensure(correct_, {batch}, device);
       backend.metric(kind, outputs_[o]->reshape({batch, -1}), ys[o], correct_);
+      if (m.weighted && weights) {
+        Tensor rows = correct_.reshape({batch, 1});
+        backend.scale_rows(rows, *weights, rows);
+      }
       Tensor slot = stats_.slice(at, at + 1);
       backend.sum(correct_, slot);
+      ++at;
+    }
+    if (m.weighted) {  // the weights' sum, what the weighted mean divides by
+      Tensor slot = stats_.slice(at, at + 1);
+      if (weights) {
+        backend.sum(*weights, slot);
+      } else {
+        backend.fill(slot, static_cast<float>(batch));
+      }
       ++at;
     }
   }

@@ -81,8 +81,12 @@ struct MetricConfig {
   MetricParams params;
   std::string keras_class;  // keras.metrics.<class>, for the compile config
   bool as_object = false;   // given as an object: the compile config writes the object, as Keras
-  /// How many running sums it keeps.
-  size_t sum_count() const { return counts ? static_cast<size_t>(count_size) : slots.size(); }
+  /// Keras' weighted_metrics: each slot's per-sample values times the sample's weight, and one
+  /// more running sum after the slots, of the weights (the samples when none are given), which
+  /// a mean divides by. (Not for counting metrics: compile refuses those.)
+  bool weighted = false;
+  /// How many running sums it keeps: its counts, or its slots and the weights' sum when weighted.
+  size_t sum_count() const { return counts ? static_cast<size_t>(count_size) : slots.size() + (weighted ? 1 : 0); }
   /// Its log value from its sum_count() sums over `samples` samples.
   double value(const double* sums, int64_t samples) const;
 };
@@ -219,7 +223,8 @@ class ModelState {
   const std::vector<const Tensor*>& forward(const std::vector<Tensor>& xs, bool training);
   /// The layer computing output `o` (the last layer of a Sequential).
   nn::Layer& output_layer(size_t o = 0) const;
-  /// One optimizer step on a batch (ys: one target tensor per output).
+  /// One optimizer step on a batch (ys: one target tensor per output, then optionally the
+  /// samples' weights, a float32 (batch,) tensor that scales each sample's loss).
   void train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, StepTotals& totals);
   /// Loss and metrics on a batch, without updating anything.
   void test_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, StepTotals& totals);

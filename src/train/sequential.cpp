@@ -3,6 +3,7 @@
 #include "kerosene/sequential.h"
 
 #include <atomic>
+#include <algorithm>
 #include <map>
 #include <cmath>
 #include <iostream>
@@ -139,7 +140,7 @@ void Model::compile_with_loss(const Optimizer& optimizer, const std::string& los
                      join(state_->output_names()) +
                      "): give its metrics per output, in CompileOptions::metrics (one list per output)");
   }
-  CompileOptions options{{loss}, {}, {}, from_logits};
+  CompileOptions options{.loss = {loss}, .from_logits = from_logits};
   if (!metrics.empty()) options.metrics = {metrics};
   compile(optimizer, options);
 }
@@ -160,6 +161,7 @@ void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
   if (options.loss.size() != 1) per_output(options.loss.size(), "losses");
   if (!options.loss_weights.empty()) per_output(options.loss_weights.size(), "loss_weights");
   if (!options.metrics.empty()) per_output(options.metrics.size(), "metric lists");
+  if (!options.weighted_metrics.empty()) per_output(options.weighted_metrics.size(), "weighted_metrics lists");
   std::vector<train::LossConfig> losses;
   for (size_t o = 0; o < outputs; ++o) {
     losses.push_back(train::parse_loss_spec(options.loss[options.loss.size() == 1 ? 0 : o], options.from_logits));
@@ -181,6 +183,24 @@ void Model::compile(const Optimizer& optimizer, const CompileOptions& options) {
       metric.output = static_cast<int>(o);
       // Keras names a metric of a model with several outputs after the output's layer.
       metric.log_name = outputs > 1 ? output_names[o] + "_" + metric.name : metric.name;
+    }
+  }
+  for (size_t o = 0; o < options.weighted_metrics.size(); ++o) {
+    const int64_t units = s.built() ? s.output_shapes()[o][-1] : 1;
+    for (const std::string& m : options.weighted_metrics[o]) {
+      train::MetricConfig metric = train::parse_metric_spec(m, losses[o], units);
+      if (metric.counts) {
+        throw ValueError("weighted_metrics: \"" + m + "\" keeps counts (top-k, AUC, F-score, IoU), which do not "
+                         "take sample weights yet; give it in metrics instead");
+      }
+      // Keras' CompileMetrics.result: the plain name unless a metric already has it.
+      const std::string prefix = outputs > 1 ? output_names[o] + "_" : "";
+      const bool taken = std::any_of(metrics.begin(), metrics.end(),
+                                     [&](const train::MetricConfig& c) { return c.log_name == prefix + metric.name; });
+      metric.output = static_cast<int>(o);
+      metric.log_name = prefix + (taken ? "weighted_" : "") + metric.name;
+      metric.weighted = true;
+      metrics.push_back(std::move(metric));
     }
   }
   // Two metric objects of one class get Keras' auto names: auc, auc_1, auc_2...

@@ -1,7 +1,9 @@
 #include "train/validation.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 
 #include "kerosene/error.h"
 #include "runtime/storage.h"
@@ -146,6 +148,55 @@ std::vector<Tensor> conform_targets(ModelState& model, int64_t rows, const Tenso
   for (auto& [t, argument_name] : in_order(y, model.output_names(), argument, model.name, "output")) {
     const size_t o = out.size();
     out.push_back(conform_target(shapes[o], model.losses.at(o), t, rows, argument_name));
+  }
+  return out;
+}
+
+Tensor conform_sample_weight(const Tensor& weights, int64_t rows, const std::string& argument) {
+  const Tensor w = on_host(weights);
+  const Shape& shape = w.shape();
+  const bool per_sample = shape.rank() == 1 || (shape.rank() == 2 && shape[1] == 1);
+  if (!per_sample || w.dim(0) != rows) {
+    throw ValueError(argument + " must hold one weight per sample, shape (" + std::to_string(rows) + ",) or (" +
+                     std::to_string(rows) + ", 1) for the " + std::to_string(rows) + " samples of x; found shape " +
+                     shape.to_string());
+  }
+  Tensor out = (w.dtype() == DType::float32 ? w : w.to_float()).reshape({rows});
+  check_finite(out, argument.c_str());
+  return out;
+}
+
+Tensor class_weight_to_sample_weights(const ModelState& model, const std::map<int, float>& class_weight,
+                                      const std::vector<Tensor>& y) {
+  if (y.size() != 1) {
+    throw ValueError("class_weight is only supported for models with a single output; model \"" + model.name +
+                     "\" has " + std::to_string(y.size()) + " (pass sample_weight instead)");
+  }
+  for (const auto& [index, weight] : class_weight) {
+    if (index < 0) {
+      throw ValueError("class_weight has the negative class index " + std::to_string(index) +
+                       "; class indices are the labels 0, 1, 2, ...");
+    }
+    if (!std::isfinite(weight)) {
+      throw ValueError("class_weight[" + std::to_string(index) + "] is " + std::to_string(weight) +
+                       ", expected a finite weight");
+    }
+  }
+  const Tensor labels = y[0].to(Device()).astype(DType::float32);
+  const int64_t rows = labels.dim(0), cols = labels.numel() / std::max<int64_t>(rows, 1);
+  if (labels.shape().rank() > 2) {
+    throw ValueError("class_weight needs one label or one one-hot row per sample; the targets have shape " +
+                     labels.shape().to_string());
+  }
+  Tensor out = Tensor::empty({rows}, DType::float32, Device());
+  const float* p = labels.data<float>();
+  float* w = out.data<float>();
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = p + i * cols;
+    // As Keras: a row of several values is one-hot (its argmax), one value a label (rounded).
+    const long label = cols > 1 ? static_cast<long>(std::max_element(row, row + cols) - row) : std::lround(row[0]);
+    const auto it = label >= 0 && label <= INT32_MAX ? class_weight.find(static_cast<int>(label)) : class_weight.end();
+    w[i] = it == class_weight.end() ? 1.0f : it->second;
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // where (argument, sample index) and expected against found.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,17 @@ std::vector<Tensor> conform_inputs(ModelState& model, const Tensors& x, const st
 /// `rows`, sparse labels integers in [0, classes), dense targets of the output's shape. Returns
 /// each as its loss wants it (int32 for sparse labels, float32 otherwise), in output order.
 std::vector<Tensor> conform_targets(ModelState& model, int64_t rows, const Tensors& y, const std::string& argument);
+
+/// Keras' sample_weight: one finite weight per sample (shape (rows,) or (rows, 1)). Returns it
+/// as a float32 (rows,) host tensor; ValueError naming `argument` when it does not fit.
+Tensor conform_sample_weight(const Tensor& weights, int64_t rows, const std::string& argument);
+
+/// Keras' class_weight_to_sample_weights: each sample's weight from its label in `y` (the
+/// conformed targets of a model with one output: an integer label, or a one-hot row's argmax);
+/// classes not in `class_weight` weigh 1. ValueError for a model with several outputs or a
+/// negative class index.
+Tensor class_weight_to_sample_weights(const ModelState& model, const std::map<int, float>& class_weight,
+                                      const std::vector<Tensor>& y);
 
 /// Throws RuntimeError, naming `what` (fit, evaluate, train_on_batch...), before compile.
 void require_compiled(const ModelState& model, const char* what);

@@ -41,6 +41,27 @@ TEST(CliCarelessInput, RangeErrorsReadLikeKeroseneOwn) {
   }
 }
 
+TEST(CliCarelessInput, ClassWeightIsReadOrRefusedWithWhatIsWrong) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"0:1,1=2", "expected CLASS:WEIGHT pairs such as 0:1.0,1:2.5; \"1=2\" has no ':'"},
+      {"-1:2", "class index -1 in \"-1:2\" is negative"},
+      {"a:2", "expected CLASS:WEIGHT pairs such as 0:1.0,1:2.5; the class in \"a:2\" is not a whole"},
+      {"0:x", "the weight in \"0:x\" is not a number 0 or more"},
+      {"0:1,0:2", "class 0 is given twice in \"0:1,0:2\""},
+      {"0:1,", "\"0:1,\" has an empty pair"},
+  };
+  for (const auto& [value, message] : cases) {
+    CommandResult r = run_cli({"train", "--class-weight", value});
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    KEROSENE_EXPECT_CONTAINS(r.err, "kerosene: error: --class-weight: ");
+    KEROSENE_EXPECT_CONTAINS(r.err, message);
+  }
+  SmallMnist data;
+  CommandResult r = run_cli({"train", "--model", "mlp", "--dataset", data.dir, "--class-weight", "0:1.0,1:2.5,7:0.5",
+                             "--verbose", "0", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+}
+
 TEST(CliCarelessInput, CpuDeviceIndicesAreCheckedAgainstTheReplicas) {
   SmallMnist data;
   for (const std::string bad : {"/CPU:30000000", "/CPU:2147483647", "/CPU:2"}) {

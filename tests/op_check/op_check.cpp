@@ -292,6 +292,12 @@ std::vector<Case> value_cases() {
                      backend(d).multiply(a, b, c);
                      return Outputs{host(c)};
                    }});
+  cases.push_back({"scale_rows", [](const Device& d) {
+                     Tensor x = random(d, {37, 11}, 4), w = random(d, {37}, 5), y = x.clone();
+                     backend(d).scale_rows(x, w, y);
+                     backend(d).scale_rows(x, w, x);  // in place, as the loss's gradient is scaled
+                     return Outputs{host(y), host(x)};
+                   }});
   for (int ta = 0; ta < 2; ++ta) {
     for (int tb = 0; tb < 2; ++tb) {
       for (int variant = 0; variant < 3; ++variant) {  // plain, bias+relu, accumulate

@@ -122,6 +122,16 @@ void CpuBackend::multiply(const Tensor& a, const Tensor& b, Tensor& out) {
   for (int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = x[i] * z[i];
 }
 
+void CpuBackend::scale_rows(const Tensor& x, const Tensor& w, Tensor& out) {
+  const float* in = f32(x);
+  const float* weight = f32(w);
+  float* o = f32(out);
+  const int64_t rows = w.numel(), cols = rows > 0 ? x.numel() / rows : 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < cols; ++j) o[r * cols + j] = in[r * cols + j] * weight[r];
+  }
+}
+
 void CpuBackend::bias_grad(const Tensor& dy, Tensor& db) {
   const int64_t cols = db.numel(), rows = dy.numel() / cols;
   const float* g = f32(dy);

@@ -90,6 +90,10 @@ __global__ void multiply_kernel(const float* a, const float* b, float* out, int6
   for (int64_t i = global_thread(); i < n; i += thread_count()) out[i] = a[i] * b[i];
 }
 
+__global__ void scale_rows_kernel(const float* x, const float* w, float* out, int64_t n, int64_t cols) {
+  for (int64_t i = global_thread(); i < n; i += thread_count()) out[i] = x[i] * w[i / cols];
+}
+
 __global__ void bias_activation_kernel(float* y, const float* bias, int64_t n, int64_t cols, bool relu,
                                        bool zero_first) {
   for (int64_t i = global_thread(); i < n; i += thread_count()) {
@@ -138,6 +142,15 @@ int multiply(int device, const float* a, const float* b, float* out, int64_t n) 
   KEROSENE_TRY(acquire(device, &s));
   multiply_kernel<<<blocks_for(n), kBlock, 0, s->stream>>>(a, b, out, n);
   return check_launch("multiply");
+}
+
+int scale_rows(int device, const float* x, const float* w, float* out, int64_t rows, int64_t cols) {
+  const int64_t n = rows * cols;
+  if (n <= 0) return cuda_abi::kOk;
+  DeviceState* s = nullptr;
+  KEROSENE_TRY(acquire(device, &s));
+  scale_rows_kernel<<<blocks_for(n), kBlock, 0, s->stream>>>(x, w, out, n, cols);
+  return check_launch("scale_rows");
 }
 
 int launch_bias_activation(cudaStream_t stream, float* y, const float* bias, int64_t rows, int64_t cols, bool relu,

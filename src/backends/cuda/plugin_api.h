@@ -31,8 +31,9 @@ namespace kerosene::backends::cuda_abi {
 // kernels; 6: spatial copies, Conv2DParams' dilation; 7: Conv2DParams' groups (depthwise);
 // 8: synchronized batch normalization; 9: optimizer_update (OptimizerStep); 10: LossArgs'
 // label_smoothing and delta, Keras' other losses, the mae/mse metric kinds; 11: metric_counts
-// (MetricCountArgs: top-k, AUC, F-beta, confusion matrix).
-inline constexpr int kAbiVersion = 11;
+// (MetricCountArgs: top-k, AUC, F-beta, confusion matrix);
+// 12: scale_rows (sample weights).
+inline constexpr int kAbiVersion = 12;
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -151,6 +152,8 @@ struct Plugin {
   int (*dropout_forward)(int device, const float* x, float* mask, float* y, int64_t n, float rate,
                          uint64_t seed, uint64_t offset);
   int (*multiply)(int device, const float* a, const float* b, float* out, int64_t n);
+  /// out[r * cols + j] = x[r * cols + j] * w[r]; out may alias x.
+  int (*scale_rows)(int device, const float* x, const float* w, float* out, int64_t rows, int64_t cols);
 
   // --- dense algebra --------------------------------------------------------------------------
   int (*matmul)(int device, const MatmulArgs* args);

@@ -107,6 +107,7 @@ const cuda_abi::Plugin kPlugin = {
     .activation_backward = activation_backward,
     .dropout_forward = dropout_forward,
     .multiply = multiply,
+    .scale_rows = scale_rows,
     .matmul = matmul,
     .bias_grad = bias_grad,
     .conv2d_forward = conv2d_forward,

@@ -40,6 +40,7 @@ int cast(int device, const void* in, DType in_dtype, void* out, DType out_dtype,
 int dropout_forward(int device, const float* x, float* mask, float* y, int64_t n, float rate, uint64_t seed,
                     uint64_t offset);
 int multiply(int device, const float* a, const float* b, float* out, int64_t n);
+int scale_rows(int device, const float* x, const float* w, float* out, int64_t rows, int64_t cols);
 
 // activations.cu
 int activation_forward(int device, const ActivationParams* a, const float* x, float* y, int64_t rows, int64_t cols,

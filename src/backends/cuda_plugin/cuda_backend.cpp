@@ -114,6 +114,11 @@ void CudaBackend::multiply(const Tensor& a, const Tensor& b, Tensor& out) {
   std::lock_guard lock(mutex_);
   check(api_.multiply(ordinal_, f32(a), f32(b), f32(out), out.numel()), "multiply");
 }
+void CudaBackend::scale_rows(const Tensor& x, const Tensor& w, Tensor& out) {
+  std::lock_guard lock(mutex_);
+  const int64_t rows = w.numel();
+  check(api_.scale_rows(ordinal_, f32(x), f32(w), f32(out), rows, rows > 0 ? x.numel() / rows : 0), "scale_rows");
+}
 
 namespace {
 // 16-bit compute (a mixed-precision policy) has no CUDA kernels yet: say so rather than run

@@ -41,6 +41,7 @@ class CudaBackend final : public Backend, public PinnedHost {
   void dropout_forward(const Tensor& x, Tensor& mask, Tensor& y, float rate, uint64_t seed,
                        uint64_t offset) override;
   void multiply(const Tensor& a, const Tensor& b, Tensor& out) override;
+  void scale_rows(const Tensor& x, const Tensor& w, Tensor& out) override;
 
   void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
               const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused,
