@@ -249,9 +249,10 @@ class ModelState {
   /// batch), but each tile's activations stay in the cores' L2 caches between one layer and the
   /// next, where a whole batch of 128 MNIST images (11 MB after the first convolution) streams
   /// through memory at every op, which made the CNN's time per sample double from batch 16 to
-  /// 128. Models with a layer that mixes samples (BatchNormalization) run untiled, as do
-  /// replicas (their gradients all-reduce during backward). KEROSENE_CPU_TILE_ROWS=N sets the
-  /// tile (0: never tile).
+  /// 128. Models whose weights outweigh a tile's activations (a multilayer perceptron) run
+  /// untiled, as do models with a layer that mixes samples (BatchNormalization) and replicas
+  /// (their gradients all-reduce during backward). KEROSENE_CPU_TILE_ROWS=N sets the tile (0:
+  /// never tile).
   int64_t tile_rows(int64_t batch) const;
 
   /// Whether output o's softmax/sigmoid is folded into its loss (as TensorFlow does): when the

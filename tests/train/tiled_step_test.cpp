@@ -71,10 +71,12 @@ TEST(TiledStepTest, ChoosesTilesThatFitTheCacheAndDivideTheBatch) {
   EXPECT_GE(tile, 8);
   EXPECT_LE(tile, 64);
   EXPECT_EQ(128 % tile, 0) << tile;
-  // A multilayer perceptron's rows are small: a batch of 128 fits the cache untiled.
-  Sequential mlp({layers::Input({784}), layers::Dense(128, "relu"), layers::Dense(10, "softmax")});
+  // A multilayer perceptron's weights outweigh its rows' activations: untiled at any batch.
+  Sequential mlp({layers::Input({28, 28, 1}), layers::Flatten(), layers::Dense(128, "relu"), layers::Dense(10, "softmax")});
   mlp.compile(optimizers::Adam(), "sparse_categorical_crossentropy");
   EXPECT_EQ(mlp.state().tile_rows(128), 0);
+  EXPECT_EQ(mlp.state().tile_rows(512), 0);
+  EXPECT_EQ(mlp.state().tile_rows(4096), 0);
 }
 
 TEST(TiledStepTest, BatchNormalizationNeedsTheWholeBatch) {
