@@ -180,7 +180,7 @@ TEST(ProgbarLoggerTest, EvaluateShowsBarAndFinalLogs) {
   const auto lines = settled_lines(out.str());
   ASSERT_EQ(lines.size(), 1u) << out.str();
   EXPECT_TRUE(std::regex_match(lines[0], std::regex("313/313 " + bars(20) +
-                                                    R"( \d+s \d+(us|ms|s)/step - accuracy: 0\.5000 - loss: 0\.2500)")))
+                                                    R"( \d+s \d+(us|ms|s)/step - accuracy: 0\.5000 - loss: 0\.2500 *)")))
       << lines[0];
 }
 
@@ -192,7 +192,7 @@ TEST(ProgbarLoggerTest, PredictShowsBarWithoutMetrics) {
   logger.on_predict_end(lvalue(Logs{}));
   const auto lines = settled_lines(out.str());
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_TRUE(std::regex_match(lines[0], std::regex("4/4 " + bars(20) + R"( \d+s \d+(us|ms|s)/step)"))) << lines[0];
+  EXPECT_TRUE(std::regex_match(lines[0], std::regex("4/4 " + bars(20) + R"( \d+s \d+(us|ms|s)/step *)"))) << lines[0];
 }
 
 TEST(ProgbarLoggerTest, UnknownStepsShowCountOnlyThenTheBar) {
