@@ -32,9 +32,8 @@ std::vector<float> rounded(std::vector<float> v) {
   return v;
 }
 
-#define REQUIRE_BF16()                                                                 \
-  if (!backends::cpu::cpu_computes_in(backends::ComputePrecision::bfloat16)) GTEST_SKIP() \
-      << "this CPU has no AVX512-BF16"
+#define REQUIRE_BF16() \
+  if (!backends::cpu::cpu_computes_in(backends::ComputePrecision::bfloat16)) GTEST_SKIP() << "this CPU has no AVX512-BF16"
 
 // Restores the float32 global policy whatever a test does.
 struct PolicyGuard {
