@@ -12,8 +12,6 @@ interop venv (scripts/keras_venv.sh) without TensorFlow:
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 
@@ -24,44 +22,10 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import reference_util  # noqa: E402
+from reference_util import REPO_ROOT, tensor  # noqa: E402
 
 GENERATOR = f"keras {keras.__version__} / jax {jax.__version__} / numpy {np.__version__}"
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _f32(x) -> str:
-    v = np.float32(x)
-    if not math.isfinite(float(v)):
-        raise ValueError(f"non-finite value {v} cannot be written to JSON")
-    return str(v)  # numpy prints the shortest string that round-trips the float32
-
-
-def _dump(obj, indent=0) -> str:
-    pad = "  " * indent
-    if isinstance(obj, dict):
-        items = [f'{pad}  {json.dumps(str(k))}: {_dump(v, indent + 1)}' for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}" if items else "{}"
-    if isinstance(obj, (list, tuple)):
-        if all(not isinstance(v, (dict, list, tuple)) for v in obj):
-            return "[" + ",".join(_dump(v) for v in obj) + "]"
-        items = [f"{pad}  {_dump(v, indent + 1)}" for v in obj]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    if isinstance(obj, (bool, np.bool_)):
-        return "true" if obj else "false"
-    if obj is None:
-        return "null"
-    if isinstance(obj, (int, np.integer)):
-        return str(int(obj))
-    if isinstance(obj, (float, np.floating)):
-        return _f32(obj)
-    if isinstance(obj, str):
-        return json.dumps(obj)
-    raise TypeError(f"cannot serialize {type(obj)}")
-
-
-def tensor(a) -> dict:
-    a = np.asarray(a, dtype=np.float32)
-    return {"shape": [int(d) for d in a.shape], "values": [float(v) for v in a.reshape(-1)]}
 
 
 def layer_case(name, layer, x, weights, rs):
@@ -187,10 +151,7 @@ def main() -> int:
         "cases": make_layer_cases(),
         "training": make_training(),
     }
-    with open(args.out, "w") as fh:
-        fh.write(_dump(payload) + "\n")
-    json.load(open(args.out))
-    print(f"{GENERATOR}: wrote {os.path.relpath(args.out, REPO_ROOT)} ({os.path.getsize(args.out)} bytes)")
+    reference_util.write(args.out, payload, GENERATOR)
     return 0
 
 

@@ -11,8 +11,6 @@ It writes schedules.json, optimizer_options.json and training_schedule.json.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 
@@ -20,55 +18,15 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 import keras  # noqa: E402
+import reference_util  # noqa: E402
+from reference_util import REPO_ROOT, flat, tensor  # noqa: E402
 
 GENERATOR = f"keras {keras.__version__} / {keras.backend.backend()} / numpy {np.__version__}"
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 S = keras.optimizers.schedules
 
 
-def _dump(obj, indent=0) -> str:
-    pad = "  " * indent
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        items = [f"{pad}  {json.dumps(str(k))}: {_dump(v, indent + 1)}" for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(obj, (list, tuple)):
-        if all(not isinstance(v, (dict, list, tuple)) for v in obj):
-            return "[" + ",".join(_dump(v) for v in obj) + "]"
-        items = [f"{pad}  {_dump(v, indent + 1)}" for v in obj]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    if isinstance(obj, (bool, np.bool_)):
-        return "true" if obj else "false"
-    if obj is None:
-        return "null"
-    if isinstance(obj, (int, np.integer)):
-        return str(int(obj))
-    if isinstance(obj, (float, np.floating)):
-        v = np.float32(obj)
-        if not math.isfinite(float(v)):
-            raise ValueError(f"non-finite value {v}")
-        return str(v)
-    if isinstance(obj, str):
-        return json.dumps(obj)
-    raise TypeError(f"cannot serialize {type(obj)}")
-
-
-def flat(a) -> list:
-    return [float(v) for v in np.asarray(a, dtype=np.float32).reshape(-1)]
-
-
-def tensor(a) -> dict:
-    a = np.asarray(a, dtype=np.float32)
-    return {"shape": [int(d) for d in a.shape], "values": flat(a)}
-
-
 def write(name: str, payload: dict, outdir: str) -> None:
-    path = os.path.join(outdir, name)
-    with open(path, "w") as fh:
-        fh.write(_dump(payload) + "\n")
-    json.load(open(path))
-    print(f"wrote {os.path.relpath(path, REPO_ROOT)} ({os.path.getsize(path)} bytes)")
+    reference_util.write(os.path.join(outdir, name), payload)
 
 
 def serialized(obj) -> dict:

@@ -18,8 +18,6 @@ Conventions of the JSON files
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 
@@ -30,73 +28,18 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # deterministic, plain-Eige
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
+import reference_util  # noqa: E402
+from reference_util import REPO_ROOT, flat, tensor  # noqa: E402
 
 GENERATOR = f"keras {keras.__version__} / tensorflow {tf.__version__} / numpy {np.__version__}"
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-# ----------------------------------------------------------------------------------------
-# compact JSON writer: floats as the shortest float32 repr, numeric lists on one line
-# ----------------------------------------------------------------------------------------
-def _f32(x) -> str:
-    v = np.float32(x)
-    if not math.isfinite(float(v)):
-        raise ValueError(f"non-finite value {v} cannot be written to JSON")
-    s = str(v)  # numpy prints the shortest string that round-trips the float32
-    if s in ("-0.0",):
-        return "-0.0"
-    return s
-
-
-def _dump(obj, indent=0) -> str:
-    pad = "  " * indent
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        items = [f'{pad}  {json.dumps(str(k))}: {_dump(v, indent + 1)}' for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(obj, (list, tuple)):
-        if all(not isinstance(v, (dict, list, tuple)) for v in obj):
-            return "[" + ",".join(_dump(v) for v in obj) + "]"
-        if all(isinstance(v, (list, tuple)) and all(not isinstance(w, (dict, list, tuple)) for w in v)
-               for v in obj):
-            return "[" + ",".join(_dump(v) for v in obj) + "]"
-        items = [f"{pad}  {_dump(v, indent + 1)}" for v in obj]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    if isinstance(obj, (bool, np.bool_)):
-        return "true" if obj else "false"
-    if obj is None:
-        return "null"
-    if isinstance(obj, (int, np.integer)):
-        return str(int(obj))
-    if isinstance(obj, (float, np.floating)):
-        return _f32(obj)
-    if isinstance(obj, str):
-        return json.dumps(obj)
-    raise TypeError(f"cannot serialize {type(obj)}")
-
-
-def flat(a) -> list:
-    """Row-major flattened list of float32 values (as Python floats)."""
-    a = np.asarray(a, dtype=np.float32).reshape(-1)
-    return [float(v) for v in a]
 
 
 def shape(a) -> list:
     return [int(d) for d in np.shape(a)]
 
 
-def tensor(a) -> dict:
-    a = np.asarray(a, dtype=np.float32)
-    return {"shape": shape(a), "values": flat(a)}
-
-
 def write(name: str, payload: dict, outdir: str) -> None:
-    path = os.path.join(outdir, name)
-    with open(path, "w") as fh:
-        fh.write(_dump(payload) + "\n")
-    json.load(open(path))  # sanity: the file is valid JSON
-    print(f"wrote {os.path.relpath(path, REPO_ROOT)} ({os.path.getsize(path)} bytes)")
+    reference_util.write(os.path.join(outdir, name), payload, inline_depth=2)
 
 
 def hparams(config: dict) -> dict:

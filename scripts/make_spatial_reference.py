@@ -18,43 +18,20 @@ in file order. Gradients come from jax.grad of the layer's stateless_call.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import reference_util  # noqa: E402
+from reference_util import REPO_ROOT, tensor  # noqa: E402
 
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENERATOR = f"keras {keras.__version__} (jax {jax.__version__} backend) / numpy {np.__version__}"
 
 rng = np.random.RandomState(0)
-
-
-def tensor(a) -> dict:
-    a = np.asarray(a, dtype=np.float32)
-    return {"shape": list(a.shape), "values": [float(v) for v in a.reshape(-1)]}
-
-
-def dump(obj, indent=0) -> str:
-    """JSON with tensors' floats as the shortest float32 decimals, each list on one line; a
-    layer's config as json.dumps writes it (its floats are Python's doubles, kept exact)."""
-    pad = "  " * indent
-    if isinstance(obj, dict):
-        items = [f"{pad}  {json.dumps(k)}: " + (json.dumps(v) if k == "config" else dump(v, indent + 1))
-                 for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(obj, list) and any(isinstance(v, dict) for v in obj):
-        return "[\n" + ",\n".join(f"{pad}  {dump(v, indent + 1)}" for v in obj) + "\n" + pad + "]"
-    if isinstance(obj, list):
-        return "[" + ",".join(dump(v) for v in obj) + "]"
-    if isinstance(obj, float):
-        return str(np.float32(obj))  # numpy prints the shortest string that round-trips the float32
-    return json.dumps(obj)
 
 
 def u(*shape, scale=1.0):
@@ -120,9 +97,7 @@ def main():
                        "RandomState(0) uniform(-1,1), drawn in file order.",
         "cases": cases(),
     }
-    with open(args.out, "w") as f:
-        f.write(dump(doc) + "\n")
-    print(f"wrote {args.out} ({len(doc['cases'])} cases)")
+    reference_util.write(args.out, doc, GENERATOR, inline_depth=0, verbatim_keys=("config",))
 
 
 if __name__ == "__main__":

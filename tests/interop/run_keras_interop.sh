@@ -5,7 +5,9 @@
 #      (keras_reads_kerosene.py);
 #   2. Keras writes (keras_writes.py), kerosene loads and predicts (kerosene_reads_keras.py);
 #   3. kerosene writes TensorBoard logs, TensorBoard's reader reads them
-#      (tensorboard_reads_kerosene.py --logs).
+#      (tensorboard_reads_kerosene.py --logs);
+#   4. the reference scripts' JSON writer (scripts/reference_util.py) re-writes the checked-in
+#      tests/reference files byte for byte (numpy is the venv's).
 # Usage: run_keras_interop.sh BUILD_DIR. The venv: $KEROSENE_KERAS_VENV, else BUILD_DIR/keras-venv.
 # Without it: exit 77, which ctest reports as skipped, unless KEROSENE_REQUIRE_KERAS=1 (CI),
 # where a missing venv is a failure. All three steps run; any failing fails the test.
@@ -46,6 +48,7 @@ step "Keras writes, kerosene reads" bash -c '"$1" "$2/keras_writes.py" "$3" 2>"$
                                              "$1" "$2/kerosene_reads_keras.py" "$4" "$3"' _ "$py" "$here" "$work/keras" "$tool"
 step "TensorBoard reads kerosene's logs" bash -c '"$1" tensorboard "$2" && "$3" "$4/tensorboard_reads_kerosene.py" --logs "$2"' \
   _ "$tool" "$work/tensorboard" "$py" "$here"
+step "the reference writer reproduces tests/reference" "$py" "$here/../../scripts/reference_util.py" --check
 
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'interop: FAILED: %s (files kept in %s)\n' "$(IFS=';'; echo "${failed[*]}")" "$work" >&2
