@@ -155,6 +155,22 @@ inline std::string describe(const CommandResult& r) {
          r.out + "\n--- stderr:\n" + r.err;
 }
 
+/// A failure the user caused: nothing on stdout, a "kerosene: error: " message on stderr naming
+/// every one of `parts`, and an exit code that is neither success, nor kerosene's "internal
+/// error" (3), nor a signal; `exit_code`, where given, is the one expected.
+inline void expect_user_error(const CommandResult& r, const std::vector<std::string>& parts, int exit_code = -1) {
+  if (exit_code >= 0) {
+    EXPECT_EQ(r.exit_code, exit_code) << describe(r);
+  } else {
+    EXPECT_NE(r.exit_code, 0) << describe(r);
+    EXPECT_NE(r.exit_code, 3) << "reported as an internal error: " << describe(r);
+  }
+  EXPECT_FALSE(r.crashed()) << describe(r);
+  EXPECT_TRUE(r.out.empty()) << describe(r);
+  KEROSENE_EXPECT_CONTAINS(r.err, "kerosene: error: ");
+  for (const std::string& part : parts) KEROSENE_EXPECT_CONTAINS(r.err, part);
+}
+
 /// Runs `command` through the shell, stdin empty, capturing stdout and stderr.
 inline CommandResult run_shell(const std::string& command) {
   ScratchDir dir;

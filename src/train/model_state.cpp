@@ -514,11 +514,18 @@ void ModelState::queue_train_step(const std::vector<Tensor>& xs, const std::vect
     return;
   }
   forward(xs, /*training=*/true);
-  {
-    PartTimer timer(profile.enabled, device, profile.loss);
-    compute_loss(ys, /*with_gradient=*/true, global_batch);
-  }
+  loss_with_gradient(ys, global_batch, nullptr);
   backward(ready);
+  apply_optimizer();
+}
+
+void ModelState::loss_with_gradient(const std::vector<Tensor>& ys, int64_t scale_batch, StepTotals* totals) {
+  PartTimer timer(profile.enabled, device, profile.loss);
+  compute_loss(ys, /*with_gradient=*/true, scale_batch);
+  if (totals != nullptr) read_stats(*totals);
+}
+
+void ModelState::apply_optimizer() {
   PartTimer timer(profile.enabled, device, profile.optimizer);
   optimizer->apply(variables_);
 }
@@ -576,11 +583,7 @@ void ModelState::tiled_train_step(const std::vector<Tensor>& xs, const std::vect
     for (size_t i = 0; i < xs.size(); ++i) x_tile[i] = xs[i].slice(begin, end);
     for (size_t i = 0; i < ys.size(); ++i) y_tile[i] = ys[i].slice(begin, end);
     forward(x_tile, /*training=*/true);
-    {
-      PartTimer timer(profile.enabled, device, profile.loss);
-      compute_loss(y_tile, /*with_gradient=*/true, scale_batch);  // the gradient of the whole batch's mean
-      read_stats(tiled_totals_);
-    }
+    loss_with_gradient(y_tile, scale_batch, &tiled_totals_);  // the gradient of the whole batch's mean
     backward({});
     for (size_t v = 0; v < variables_.size(); ++v) {
       const Tensor& g = variables_[v]->grad;
@@ -593,8 +596,7 @@ void ModelState::tiled_train_step(const std::vector<Tensor>& xs, const std::vect
     ops::backend_of("sum tile gradients", g).axpby(1.0f, tile_grad_sums_[v], 0.0f, g, g);
   }
   tiled_pending_ = true;
-  PartTimer timer(profile.enabled, device, profile.optimizer);
-  optimizer->apply(variables_);
+  apply_optimizer();
 }
 
 void ModelState::queue_empty_step(const GradientsReady& ready) {

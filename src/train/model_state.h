@@ -265,6 +265,11 @@ class ModelState {
   void compute_loss(const std::vector<Tensor>& ys, bool with_gradient, int64_t scale_batch = 0);
   /// Adds the queued step's loss and metric sums to totals (one copy from the device).
   void read_stats(StepTotals& totals);
+  /// The loss and its gradient (scaled by 1/scale_batch), timed as the step's loss part; adds
+  /// the sums to `totals` where given.
+  void loss_with_gradient(const std::vector<Tensor>& ys, int64_t scale_batch, StepTotals* totals);
+  /// The optimizer's update, timed as the step's optimizer part.
+  void apply_optimizer();
   /// queue_train_step's tiled form (tile_rows): forward, loss and backward tile by tile, the
   /// weight gradients summed, then the optimizer.
   void tiled_train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, int64_t scale_batch,

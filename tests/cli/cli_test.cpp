@@ -18,20 +18,11 @@ namespace {
 
 using test_util::CommandResult;
 using test_util::describe;
+using test_util::expect_user_error;
 using test_util::run_cli;
 using test_util::ScratchDir;
 namespace fs = std::filesystem;
 
-
-// A failure the user caused: a message on stderr, nothing on stdout, an exit code that is
-// neither success, nor kerosene's "internal error" (3), nor a signal.
-void expect_user_error(const CommandResult& r, const std::vector<std::string>& parts) {
-  EXPECT_NE(r.exit_code, 0) << describe(r);
-  EXPECT_NE(r.exit_code, 3) << "reported as an internal error: " << describe(r);
-  EXPECT_FALSE(r.crashed()) << describe(r);
-  EXPECT_TRUE(r.out.empty()) << describe(r);
-  for (const std::string& part : parts) KEROSENE_EXPECT_CONTAINS(r.err, part);
-}
 
 TEST(CliTest, SummaryOfTheCnn) {
   CommandResult r = run_cli({"summary", "--model", "cnn"});

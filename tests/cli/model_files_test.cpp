@@ -22,17 +22,10 @@ namespace {
 
 using test_util::CommandResult;
 using test_util::describe;
+using test_util::expect_user_error;
 using test_util::run_cli;
 using test_util::ScratchDir;
 namespace fs = std::filesystem;
-
-void expect_user_error(const CommandResult& r, int exit_code, const std::vector<std::string>& parts) {
-  EXPECT_EQ(r.exit_code, exit_code) << describe(r);
-  EXPECT_FALSE(r.crashed()) << describe(r);
-  EXPECT_TRUE(r.out.empty()) << describe(r);
-  KEROSENE_EXPECT_CONTAINS(r.err, "kerosene: error: ");
-  for (const std::string& part : parts) KEROSENE_EXPECT_CONTAINS(r.err, part);
-}
 
 nlohmann::json parse_json(const CommandResult& r) {
   EXPECT_EQ(r.exit_code, 0) << describe(r);
@@ -168,18 +161,18 @@ TEST_F(ModelFilesTest, TruncatedFileIsAnErrorNamingIt) {
     std::ofstream out(cut, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
   }
-  expect_user_error(run_cli({"summary", cut}), 1, {cut});
-  expect_user_error(run_cli({"evaluate", cut, "--dataset", dataset()}), 1, {cut});
+  expect_user_error(run_cli({"summary", cut}), {cut}, 1);
+  expect_user_error(run_cli({"evaluate", cut, "--dataset", dataset()}), {cut}, 1);
 }
 
 TEST_F(ModelFilesTest, PredictWithTheWrongShapeNamesBothShapes) {
   ScratchDir here;
   io::save_npy(here / "x.npy", Tensor::from_vector(std::vector<float>(15, 0.5f), {3, 5}));
-  expect_user_error(run_cli({"predict", model_, "--input", here / "x.npy", "--output", here / "y.npy"}), 1,
-                    {model_, here / "x.npy", "(None, 28, 28, 1)", "(None, 5)"});
+  expect_user_error(run_cli({"predict", model_, "--input", here / "x.npy", "--output", here / "y.npy"}),
+                    {model_, here / "x.npy", "(None, 28, 28, 1)", "(None, 5)"}, 1);
   EXPECT_FALSE(fs::exists(here / "y.npy"));
-  expect_user_error(run_cli({"predict", model_, "--input", here / "missing.npy", "--output", here / "y.npy"}), 1,
-                    {here / "missing.npy"});
+  expect_user_error(run_cli({"predict", model_, "--input", here / "missing.npy", "--output", here / "y.npy"}),
+                    {here / "missing.npy"}, 1);
 }
 
 TEST(ModelFilesCli, TrainWritesCheckpointsAndTensorBoardLogs) {
@@ -243,22 +236,22 @@ TEST(ModelFilesCli, SaveWeightsOnly) {
 TEST(ModelFilesCli, MissingAndNonModelFilesAreErrorsNamingThem) {
   ScratchDir dir;
   const std::string missing = dir / "missing.keras";
-  expect_user_error(run_cli({"summary", missing}), 1, {missing, "no such file"});
-  expect_user_error(run_cli({"evaluate", missing, "--dataset", dataset()}), 1, {missing});
-  expect_user_error(run_cli({"predict", missing, "--input", dir / "x.npy", "--output", dir / "y.npy"}), 1, {missing});
-  expect_user_error(run_cli(train_args(missing, {})), 1, {missing});
+  expect_user_error(run_cli({"summary", missing}), {missing, "no such file"}, 1);
+  expect_user_error(run_cli({"evaluate", missing, "--dataset", dataset()}), {missing}, 1);
+  expect_user_error(run_cli({"predict", missing, "--input", dir / "x.npy", "--output", dir / "y.npy"}), {missing}, 1);
+  expect_user_error(run_cli(train_args(missing, {})), {missing}, 1);
 
   const std::string text = dir / "x.keras";
   std::ofstream(text) << "this is not a model\n";
-  expect_user_error(run_cli({"summary", text}), 1, {text});
-  expect_user_error(run_cli(train_args(text, {})), 1, {text});
+  expect_user_error(run_cli({"summary", text}), {text}, 1);
+  expect_user_error(run_cli(train_args(text, {})), {text}, 1);
 }
 
 TEST(ModelFilesCli, UncompiledFileCannotBeEvaluated) {
   ScratchDir dir;
   const std::string path = dir / "plain.keras";
   Sequential({layers::Input({28, 28, 1}), layers::Flatten(), layers::Dense(10, "softmax")}).save(path);
-  expect_user_error(run_cli({"evaluate", path, "--dataset", dataset()}), 1, {path, "without compile"});
+  expect_user_error(run_cli({"evaluate", path, "--dataset", dataset()}), {path, "without compile"}, 1);
   // Training compiles it with the command line's defaults.
   EXPECT_EQ(run_cli(train_args(path, {})).exit_code, 0);
 }
@@ -267,19 +260,19 @@ TEST(ModelFilesCli, ModelThatDoesNotFitTheDatasetNamesBothShapes) {
   ScratchDir dir;
   const std::string path = dir / "small.keras";
   Sequential({layers::Input({5}), layers::Dense(10, "softmax")}).save(path);
-  expect_user_error(run_cli(train_args(path, {})), 1, {path, "(None, 5)", "(None, 28, 28)"});
+  expect_user_error(run_cli(train_args(path, {})), {path, "(None, 5)", "(None, 28, 28)"}, 1);
 }
 
 TEST(ModelFilesCli, BadNamesAreRejectedAtParseTime) {
   ScratchDir dir;
-  expect_user_error(run_cli(train_args("mlp", {"--save", dir / "foo.txt"})), 2,
-                    {"--save", "expected a name ending in .keras", "foo.txt"});
-  expect_user_error(run_cli(train_args("resnet", {})), 2, {"expected mlp, cnn or a model file", "resnet"});
-  expect_user_error(run_cli({"evaluate", "mlp", "--dataset", dataset()}), 2, {"expected a model file", "mlp"});
-  expect_user_error(run_cli({"predict", dir / "m.keras", "--input", dir / "x.csv", "--output", dir / "y.npy"}), 2,
-                    {"expected a name ending in .npy", "x.csv"});
-  expect_user_error(run_cli({"predict", dir / "m.keras", "--input", dir / "x.npy"}), 2, {"--output"});
-  expect_user_error(run_cli({"summary", "notes.txt"}), 2, {"notes.txt"});
+  expect_user_error(run_cli(train_args("mlp", {"--save", dir / "foo.txt"})),
+                    {"--save", "expected a name ending in .keras", "foo.txt"}, 2);
+  expect_user_error(run_cli(train_args("resnet", {})), {"expected mlp, cnn or a model file", "resnet"}, 2);
+  expect_user_error(run_cli({"evaluate", "mlp", "--dataset", dataset()}), {"expected a model file", "mlp"}, 2);
+  expect_user_error(run_cli({"predict", dir / "m.keras", "--input", dir / "x.csv", "--output", dir / "y.npy"}),
+                    {"expected a name ending in .npy", "x.csv"}, 2);
+  expect_user_error(run_cli({"predict", dir / "m.keras", "--input", dir / "x.npy"}), {"--output"}, 2);
+  expect_user_error(run_cli({"summary", "notes.txt"}), {"notes.txt"}, 2);
   EXPECT_FALSE(fs::exists(dir / "foo.txt"));
 }
 

@@ -5,20 +5,23 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "cli_util.h"
 #include "kerosene/kerosene.h"
+#include "mirrored_util.h"
 #include "train/distribution.h"
 #include "train/model_state.h"
 
 namespace kerosene {
 namespace {
 
+using test_util::max_difference;
+using test_util::mirrored_twin;
 using test_util::run_in_fresh_process;
+using test_util::split_cpu;
 
 std::pair<Tensor, Tensor> regression_data(int64_t n) {
   std::mt19937_64 rng(11);
@@ -31,31 +34,16 @@ std::pair<Tensor, Tensor> regression_data(int64_t n) {
 
 Sequential small_mlp() { return Sequential({layers::Input({6}), layers::Dense(8, "tanh"), layers::Dense(2)}); }
 
-double max_difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto va = a[i].to_vector<float>(), vb = b[i].to_vector<float>();
-    for (size_t j = 0; j < va.size(); ++j) worst = std::max(worst, static_cast<double>(std::fabs(va[j] - vb[j])));
-  }
-  return worst;
-}
-
 void expect_mirrored_follows(const std::function<CallbackPtr()>& make_callback, const char* what) {
-  config::set_logical_device_configuration(config::list_physical_devices("CPU").at(0),
-                                           std::vector<config::LogicalDeviceConfiguration>(2));
+  split_cpu(2);
   auto [x, y] = regression_data(64);
   utils::set_random_seed(5);
   Sequential single = small_mlp();
   const auto initial = single.get_weights();
   distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
-  std::optional<Sequential> mirrored;
-  {
-    auto scope = strategy.scope();
-    mirrored.emplace(small_mlp());
-  }
-  mirrored->set_weights(initial);
+  Sequential mirrored = mirrored_twin(strategy, small_mlp, initial);
   single.compile(optimizers::SGD({.learning_rate = 0.2f, .momentum = 0.5f}), "mse");
-  mirrored->compile(optimizers::SGD({.learning_rate = 0.2f, .momentum = 0.5f}), "mse");
+  mirrored.compile(optimizers::SGD({.learning_rate = 0.2f, .momentum = 0.5f}), "mse");
   FitOptions fit;
   fit.batch_size = 16;
   fit.epochs = 4;
@@ -64,19 +52,19 @@ void expect_mirrored_follows(const std::function<CallbackPtr()>& make_callback, 
   fit.callbacks = {make_callback()};
   single.fit(x, y, fit);
   fit.callbacks = {make_callback()};
-  mirrored->fit(x, y, fit);
+  mirrored.fit(x, y, fit);
   FRESH_CHECK_MSG(std::fabs(single.optimizer().learning_rate() - 0.2f) > 1e-3, std::string(what) + " changed nothing");
-  FRESH_CHECK(single.optimizer().learning_rate() == mirrored->optimizer().learning_rate());
-  const double weights = max_difference(single.get_weights(), mirrored->get_weights());
+  FRESH_CHECK(single.optimizer().learning_rate() == mirrored.optimizer().learning_rate());
+  const double weights = max_difference(single.get_weights(), mirrored.get_weights());
   FRESH_CHECK_MSG(weights < 2e-5, std::string(what) + ": weights differ by " + std::to_string(weights));
   // Replica 1 too: its learning rate and weights are replica 0's.
-  train::Replicas& replicas = *mirrored->state().mirrored;
+  train::Replicas& replicas = *mirrored.state().mirrored;
   FRESH_CHECK(replicas.replicas() == 2);
   train::ModelState& second = replicas.replica_model(1);
-  FRESH_CHECK(second.optimizer->current_learning_rate() == mirrored->optimizer().learning_rate());
+  FRESH_CHECK(second.optimizer->current_learning_rate() == mirrored.optimizer().learning_rate());
   std::vector<Tensor> second_weights;
   for (nn::Variable* v : second.weights()) second_weights.push_back(v->value);
-  const double replica_gap = max_difference(mirrored->get_weights(), second_weights);
+  const double replica_gap = max_difference(mirrored.get_weights(), second_weights);
   FRESH_CHECK_MSG(replica_gap == 0.0, std::string(what) + ": replica 1 differs by " + std::to_string(replica_gap));
 }
 

@@ -4,19 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "cli_util.h"
 #include "kerosene/kerosene.h"
+#include "mirrored_util.h"
 #include "kerosene/metrics.h"
 
 namespace kerosene {
 namespace {
 
+using test_util::mirrored_twin;
 using test_util::run_in_fresh_process;
+using test_util::split_cpu;
 
 Sequential classifier() { return Sequential({layers::Input({5}), layers::Dense(6, "softmax")}); }
 
@@ -28,8 +30,7 @@ const std::vector<const char*> kNames = {"auc", "auc_1", "top_k_categorical_accu
 
 TEST(MirroredMetrics, TwoReplicasCountAsOneDevice) {
   run_in_fresh_process([] {
-    config::set_logical_device_configuration(config::list_physical_devices("CPU").at(0),
-                                             std::vector<config::LogicalDeviceConfiguration>(2));
+    split_cpu(2);
     std::mt19937_64 rng(11);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     std::vector<float> xs(45 * 5);
@@ -40,16 +41,11 @@ TEST(MirroredMetrics, TwoReplicasCountAsOneDevice) {
     utils::set_random_seed(6);
     Sequential single = classifier();
     distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
-    std::optional<Sequential> mirrored;
-    {
-      auto scope = strategy.scope();
-      mirrored.emplace(classifier());
-    }
-    mirrored->set_weights(single.get_weights());
+    Sequential mirrored = mirrored_twin(strategy, classifier, single.get_weights());
     single.compile(optimizers::SGD({.learning_rate = 0.1f}), "categorical_crossentropy", kMetrics);
-    mirrored->compile(optimizers::SGD({.learning_rate = 0.1f}), "categorical_crossentropy", kMetrics);
+    mirrored.compile(optimizers::SGD({.learning_rate = 0.1f}), "categorical_crossentropy", kMetrics);
     const auto a = single.evaluate(x, y, {.batch_size = 16, .verbose = 0});
-    const auto b = mirrored->evaluate(x, y, {.batch_size = 16, .verbose = 0});
+    const auto b = mirrored.evaluate(x, y, {.batch_size = 16, .verbose = 0});
     for (const char* name : kNames) {
       FRESH_CHECK_MSG(std::fabs(a[name] - b[name]) < 1e-9, std::string(name) + ": " + std::to_string(a[name]) +
                                                                  " on one device, " + std::to_string(b[name]) +
@@ -57,7 +53,7 @@ TEST(MirroredMetrics, TwoReplicasCountAsOneDevice) {
       FRESH_CHECK_MSG(a[name] > 0.0 && a[name] < 1.0, std::string(name) + " = " + std::to_string(a[name]));
     }
     const FitOptions fit{.batch_size = 16, .epochs = 2, .verbose = 0, .shuffle = false};
-    const History ha = single.fit(x, y, fit), hb = mirrored->fit(x, y, fit);
+    const History ha = single.fit(x, y, fit), hb = mirrored.fit(x, y, fit);
     for (const char* name : kNames) {
       for (size_t e = 0; e < 2; ++e) {
         const double va = ha.history.at(name)[e], vb = hb.history.at(name)[e];

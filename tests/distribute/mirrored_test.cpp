@@ -11,16 +11,15 @@
 
 #include "cli_util.h"
 #include "kerosene/kerosene.h"
+#include "mirrored_util.h"
 
 namespace kerosene {
 namespace {
 
+using test_util::max_difference;
+using test_util::mirrored_twin;
 using test_util::run_in_fresh_process;
-
-void split_cpu(int n) {
-  config::set_logical_device_configuration(config::list_physical_devices("CPU").at(0),
-                                           std::vector<config::LogicalDeviceConfiguration>(static_cast<size_t>(n)));
-}
+using test_util::split_cpu;
 
 std::pair<Tensor, Tensor> small_images(int64_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -37,15 +36,6 @@ Sequential small_cnn() {
                      layers::Flatten(), layers::Dense(16, "relu"), layers::Dense(10, "softmax")});
 }
 
-double max_difference(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto va = a[i].to_vector<float>(), vb = b[i].to_vector<float>();
-    for (size_t j = 0; j < va.size(); ++j) worst = std::max(worst, static_cast<double>(std::fabs(va[j] - vb[j])));
-  }
-  return worst;
-}
-
 /// Trains the same model on one device and mirrored on `devices`; checks they agree.
 void expect_same_training(int64_t samples, int batch, const std::vector<std::string>& devices, const char* optimizer,
                           Sequential (*make)() = small_cnn) {
@@ -55,22 +45,17 @@ void expect_same_training(int64_t samples, int batch, const std::vector<std::str
   const auto initial = single.get_weights();
   distribute::MirroredStrategy strategy(devices);
   FRESH_CHECK(strategy.num_replicas_in_sync() == static_cast<int>(devices.size()));
-  std::optional<Sequential> mirrored;
-  {
-    auto scope = strategy.scope();
-    mirrored.emplace(make());
-  }
-  FRESH_CHECK(mirrored->device() == Device::parse(devices[0]));
-  mirrored->set_weights(initial);
+  Sequential mirrored = mirrored_twin(strategy, make, initial);
+  FRESH_CHECK(mirrored.device() == Device::parse(devices[0]));
   single.compile(optimizers::get(optimizer), "sparse_categorical_crossentropy", {"accuracy"});
-  mirrored->compile(optimizers::get(optimizer), "sparse_categorical_crossentropy", {"accuracy"});
+  mirrored.compile(optimizers::get(optimizer), "sparse_categorical_crossentropy", {"accuracy"});
   FitOptions fit;
   fit.batch_size = batch;
   fit.epochs = 3;
   fit.verbose = 0;
   fit.shuffle = false;
   const History a = single.fit(x, y, fit);
-  const History b = mirrored->fit(x, y, fit);
+  const History b = mirrored.fit(x, y, fit);
   for (const std::string& d : devices) {  // every replica really ran: its device holds its buffers
     FRESH_CHECK_MSG(config::experimental::get_memory_info(d).num_allocs > 0, d + " was never used");
   }
@@ -82,13 +67,13 @@ void expect_same_training(int64_t samples, int batch, const std::vector<std::str
                           std::to_string(vb));
     }
   }
-  const double weights = max_difference(single.get_weights(), mirrored->get_weights());
+  const double weights = max_difference(single.get_weights(), mirrored.get_weights());
   FRESH_CHECK_MSG(weights < 2e-5, "weights differ by " + std::to_string(weights));
 
   const auto ea = single.evaluate(x, y, {.batch_size = batch, .verbose = 0});
-  const auto eb = mirrored->evaluate(x, y, {.batch_size = batch, .verbose = 0});
+  const auto eb = mirrored.evaluate(x, y, {.batch_size = batch, .verbose = 0});
   FRESH_CHECK_MSG(std::fabs(ea.loss() - eb.loss()) < 1e-5, std::to_string(ea.loss()) + " vs " + std::to_string(eb.loss()));
-  const double predictions = max_difference({single.predict(x, {.batch_size = batch})}, {mirrored->predict(x, {.batch_size = batch})});
+  const double predictions = max_difference({single.predict(x, {.batch_size = batch})}, {mirrored.predict(x, {.batch_size = batch})});
   FRESH_CHECK_MSG(predictions < 1e-5, "predictions differ by " + std::to_string(predictions));
 }
 
@@ -187,17 +172,12 @@ TEST(MirroredStrategyTest, UnsynchronizedBatchNormalizationDiffersFromOneDevice)
     utils::set_random_seed(3);
     Sequential single = make();
     distribute::MirroredStrategy strategy({"/CPU:0", "/CPU:1"});
-    std::optional<Sequential> mirrored;
-    {
-      auto scope = strategy.scope();
-      mirrored.emplace(make());
-    }
-    mirrored->set_weights(single.get_weights());
-    for (Sequential* m : {&single, &*mirrored}) m->compile(optimizers::SGD(), "sparse_categorical_crossentropy");
+    Sequential mirrored = mirrored_twin(strategy, make, single.get_weights());
+    for (Sequential* m : {&single, &mirrored}) m->compile(optimizers::SGD(), "sparse_categorical_crossentropy");
     const FitOptions fit{.batch_size = 32, .epochs = 1, .verbose = 0, .shuffle = false};
     single.fit(x, y, fit);
-    mirrored->fit(x, y, fit);
-    const double weights = max_difference(single.get_weights(), mirrored->get_weights());
+    mirrored.fit(x, y, fit);
+    const double weights = max_difference(single.get_weights(), mirrored.get_weights());
     FRESH_CHECK_MSG(weights > 1e-4, "weights differ by only " + std::to_string(weights));
   });
 }
