@@ -282,14 +282,14 @@ fi
 
 # --- which library paths ran ---------------------------------------------------------------------
 cat "$logs"/*.log 2>/dev/null | grep -h 'kerosene: path: ' | sed 's/.*kerosene: path: //' | sort -u >"$logs/paths.txt"
-cat "$logs"/*.log 2>/dev/null | grep -h -E "cuDNN did not run|cublasSgemm runs it instead" | sort -u >"$logs/fallbacks.txt"
+cat "$logs"/*.log 2>/dev/null | grep -h -E "cuDNN did not run|(cublasSgemm|cublasGemmEx) runs it instead" | sort -u >"$logs/fallbacks.txt"
 if [ "$gpus" -eq 0 ]; then
   record SKIP paths "no GPU"
 else
   cudnn=$(grep -c '^cuDNN' "$logs/paths.txt")
   lt=$(grep -c '^cuBLASLt' "$logs/paths.txt")
-  sgemm=$(grep -c '^cublasSgemm' "$logs/paths.txt")
-  detail="$cudnn cuDNN, $lt cuBLASLt, $sgemm cublasSgemm paths; $(wc -l <"$logs/fallbacks.txt") fallbacks (lists: $logs/paths.txt, $logs/fallbacks.txt)"
+  sgemm=$(grep -c -E '^(cublasSgemm|cublasGemmEx)' "$logs/paths.txt")
+  detail="$cudnn cuDNN, $lt cuBLASLt, $sgemm cublasSgemm/GemmEx paths; $(wc -l <"$logs/fallbacks.txt") fallbacks (lists: $logs/paths.txt, $logs/fallbacks.txt)"
   if grep -q 'cuDNN did not run' "$logs/mnist_cnn.log" 2>/dev/null; then
     record FAIL paths "the MNIST CNN fell back from cuDNN: $(grep -m1 'cuDNN did not run' "$logs/mnist_cnn.log")"
   elif [ "$cudnn" -eq 0 ] || [ "$lt" -eq 0 ]; then
