@@ -18,7 +18,8 @@ struct ConvKey {
   Conv2DParams p;
   int precision, tf32;  ///< ComputeMode
   bool operator==(const ConvKey& o) const {
-    return precision == o.precision && tf32 == o.tf32 && p.batch == o.p.batch && p.in_h == o.p.in_h && p.in_w == o.p.in_w && p.in_c == o.p.in_c &&
+    return precision == o.precision && tf32 == o.tf32 && p.batch == o.p.batch && p.in_h == o.p.in_h &&
+           p.in_w == o.p.in_w && p.in_c == o.p.in_c &&
            p.out_h == o.p.out_h && p.out_w == o.p.out_w && p.out_c == o.p.out_c && p.kernel_h == o.p.kernel_h &&
            p.kernel_w == o.p.kernel_w && p.stride_h == o.p.stride_h && p.stride_w == o.p.stride_w &&
            p.pad_top == o.p.pad_top && p.pad_left == o.p.pad_left && p.pad_bottom == o.p.pad_bottom &&
@@ -54,8 +55,7 @@ bool fits_int(std::initializer_list<int64_t> values) {
   return true;
 }
 
-// cuDNN's output size for the plan's descriptors must be the layer's, or the data would be misread;
-// kNoAlgorithm when it is not (or a dimension is beyond int): the direct kernels take the shape.
+// x, w and y hold the compute type's values (cuDNN's PSEUDO_* configurations: float32 compute).
 cudnnDataType_t data_type(ComputePrecision precision) {
   switch (precision) {
     case ComputePrecision::bfloat16: return CUDNN_DATA_BFLOAT16;
@@ -65,6 +65,8 @@ cudnnDataType_t data_type(ComputePrecision precision) {
   return CUDNN_DATA_FLOAT;
 }
 
+// cuDNN's output size for the plan's descriptors must be the layer's, or the data would be misread;
+// kNoAlgorithm when it is not (or a dimension is beyond int): the direct kernels take the shape.
 int describe(const Conv2DParams& p, bool padded, ConvPlan& plan) {
   const int64_t h = padded ? p.in_h + p.pad_top + p.pad_bottom : p.in_h;
   const int64_t w = padded ? p.in_w + p.pad_left + p.pad_right : p.in_w;
