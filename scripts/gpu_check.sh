@@ -158,7 +158,7 @@ fi
 
 # --- op_check ------------------------------------------------------------------------------------
 # On the CPU alone, two logical CPUs are compared (the harness itself is checked).
-op_env=(env KEROSENE_CUDNN_STRICT=1 KEROSENE_CUDA_PATHS=1)
+op_env=(env KEROSENE_CUDNN_STRICT=1 KEROSENE_CUDA_PATHS=1 NVIDIA_TF32_OVERRIDE=0)
 if [ "$gpus" -gt 0 ]; then cpu_split=(); else cpu_split=(--logical-cpus 2); fi
 for mode in value gradient; do
   run_logged "op_check_$mode" 120 "${op_env[@]}" KEROSENE_CUDA_SYNC=1 "$op_check" --mode "$mode" "${cpu_split[@]}"
@@ -232,7 +232,7 @@ fi
 
 # --- the suite -----------------------------------------------------------------------------------
 if [ "$gpus" -gt 0 ] && budget_allows 240 suite; then
-  run_logged suite 240 env KEROSENE_CUDNN_STRICT=1 "$tests" --gtest_brief=1
+  run_logged suite 240 env KEROSENE_CUDNN_STRICT=1 NVIDIA_TF32_OVERRIDE=0 "$tests" --gtest_brief=1
   rc=$?
   counts=$(grep -E '^\[  PASSED  \]|^\[  FAILED  \]|^\[  SKIPPED \] [0-9]' "$logs/suite.log" | tr '\n' ' ')
   if [ $rc -eq 0 ]; then record PASS suite "$counts"; else record FAIL suite "$(status_text $rc 240): $counts"; fi
@@ -282,14 +282,14 @@ fi
 
 # --- which library paths ran ---------------------------------------------------------------------
 cat "$logs"/*.log 2>/dev/null | grep -h 'kerosene: path: ' | sed 's/.*kerosene: path: //' | sort -u >"$logs/paths.txt"
-cat "$logs"/*.log 2>/dev/null | grep -h -E "cuDNN did not run|cublasSgemm runs it instead" | sort -u >"$logs/fallbacks.txt"
+cat "$logs"/*.log 2>/dev/null | grep -h -E "cuDNN did not run|(cublasSgemm|cublasGemmEx) runs it instead" | sort -u >"$logs/fallbacks.txt"
 if [ "$gpus" -eq 0 ]; then
   record SKIP paths "no GPU"
 else
   cudnn=$(grep -c '^cuDNN' "$logs/paths.txt")
   lt=$(grep -c '^cuBLASLt' "$logs/paths.txt")
-  sgemm=$(grep -c '^cublasSgemm' "$logs/paths.txt")
-  detail="$cudnn cuDNN, $lt cuBLASLt, $sgemm cublasSgemm paths; $(wc -l <"$logs/fallbacks.txt") fallbacks (lists: $logs/paths.txt, $logs/fallbacks.txt)"
+  sgemm=$(grep -c -E '^(cublasSgemm|cublasGemmEx)' "$logs/paths.txt")
+  detail="$cudnn cuDNN, $lt cuBLASLt, $sgemm cublasSgemm/GemmEx paths; $(wc -l <"$logs/fallbacks.txt") fallbacks (lists: $logs/paths.txt, $logs/fallbacks.txt)"
   if grep -q 'cuDNN did not run' "$logs/mnist_cnn.log" 2>/dev/null; then
     record FAIL paths "the MNIST CNN fell back from cuDNN: $(grep -m1 'cuDNN did not run' "$logs/mnist_cnn.log")"
   elif [ "$cudnn" -eq 0 ] || [ "$lt" -eq 0 ]; then

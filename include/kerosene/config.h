@@ -111,6 +111,20 @@ MemoryInfo get_memory_info(const std::string& device);
 void reset_memory_stats(const std::string& device);
 /// Returns the device's cached, unused memory to the device (except a pre-allocation).
 void empty_cache(const std::string& device);
+
+/// TensorFloat-32 (TF32) for float32 matmuls and convolutions on NVIDIA GPUs of compute
+/// capability 8.0 (Ampere) or newer: their inputs are rounded to 10 bits of mantissa (from 23)
+/// and the products summed in float32, several times faster. Enabled by default, as in
+/// TensorFlow (tf.config.experimental.enable_tensor_float_32_execution); disable it for full
+/// float32 precision. Read by each op when it runs, so a change applies to the next op. Only
+/// float32 compute: under a mixed-precision policy the 16-bit compute dtype decides. The CPU
+/// ignores it (oneDNN computes float32 in float32). NVIDIA_TF32_OVERRIDE=0 in the environment
+/// (NVIDIA's switch, which cuBLAS and cuDNN also honour) turns TF32 off whatever this says;
+/// tensor_float_32_execution_enabled() reports this setting only, as TensorFlow's does.
+/// kerosene's own tests and kerosene_op_check compare GPU results with the CPU's at float32
+/// tolerances, so they run with TF32 off.
+void enable_tensor_float_32_execution(bool enabled);
+bool tensor_float_32_execution_enabled();
 }  // namespace experimental
 
 namespace threading {

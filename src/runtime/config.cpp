@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -14,6 +15,7 @@
 #include "kerosene_build_info.h"
 #include "runtime/device_context.h"
 #include "runtime/placement.h"
+#include "runtime/tensor_float_32.h"
 #include "runtime/threading.h"
 
 namespace kerosene {
@@ -22,6 +24,7 @@ namespace {
 
 std::atomic<int> g_intra_op_threads{0};
 std::atomic<int> g_inter_op_threads{0};
+std::atomic<bool> g_tensor_float_32{true};  // TensorFlow's default
 
 bool matches(const std::string& wanted, const std::string& type) {
   if (wanted.empty()) return true;
@@ -131,6 +134,9 @@ void reset_memory_stats(const std::string& device) {
       .allocator()
       .reset_peak();
 }
+
+void enable_tensor_float_32_execution(bool enabled) { g_tensor_float_32 = enabled; }
+bool tensor_float_32_execution_enabled() { return g_tensor_float_32; }
 }  // namespace experimental
 
 namespace threading {
@@ -155,6 +161,15 @@ thread_local int t_op_threads_cap = 0;
 int thread_op_threads_cap() { return t_op_threads_cap; }
 ScopedOpThreadsCap::ScopedOpThreadsCap(int cap) : previous_(t_op_threads_cap) { t_op_threads_cap = cap; }
 ScopedOpThreadsCap::~ScopedOpThreadsCap() { t_op_threads_cap = previous_; }
+
+bool tensor_float_32_in_effect() {
+  // NVIDIA documents only "0" (off); any other value leaves the frameworks' setting in charge.
+  static const bool overridden_off = [] {
+    const char* value = std::getenv("NVIDIA_TF32_OVERRIDE");
+    return value && std::string(value) == "0";
+  }();
+  return !overridden_off && config::experimental::tensor_float_32_execution_enabled();
+}
 
 int intra_op_threads() {
   int n = config::g_intra_op_threads;

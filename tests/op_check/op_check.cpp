@@ -4,7 +4,10 @@
 //   --mode gradient  backward kernels; on the CPU itself, each is also checked against central
 //                    finite differences of its forward kernel, so the reference is checked too
 // Devices: every logical device (GPUs included); --logical-cpus N splits the CPU first, so the
-// harness also runs where there is no GPU. Devices that are not there are named as skipped,
+// harness also runs where there is no GPU. TF32 is off (kerosene's default is TensorFlow's, on):
+// float32 results are compared at float32 tolerances; the "with TF32" cases turn it on for
+// their own call. 16-bit compute (bfloat16, float16) is compared with the CPU's float32 op on
+// operands rounded on the host, at tolerances the rounding justifies (see precision_tolerance). Devices that are not there are named as skipped,
 // with the reason, and never counted as passed. Exit status: 0 all compared equal, 1 otherwise.
 #include <cmath>
 #include <cstdio>
@@ -19,7 +22,9 @@
 #include "backends/metric_counts.h"
 #include "kerosene/kerosene.h"
 #include "nn/activations.h"
+#include "backends/cpu/precision_support.h"
 #include "nn/conv2d.h"
+#include "rounding.h"
 #include "runtime/device_context.h"
 
 namespace ks = kerosene;
@@ -137,7 +142,54 @@ const std::vector<Pool2DParams>& pool_cases() {
 struct Case {
   std::string name;
   std::function<Outputs(const Device&)> run;
+  /// What every device must match; empty: run(/CPU:0).
+  std::function<Outputs()> reference = {};
+  double tolerance = 0;  ///< 0: --tolerance
+  /// The compute type run() asks for: a CPU device without it skips the case, saying why.
+  ComputePrecision precision = ComputePrecision::float32;
 };
+
+const char* precision_name(ComputePrecision p) {
+  return p == ComputePrecision::bfloat16 ? "bfloat16" : p == ComputePrecision::float16 ? "float16" : "float32";
+}
+
+/// Random operands rounded on the host to `to` (float32: as drawn).
+Tensor rounded(const Device& d, const Shape& s, uint64_t seed, ComputePrecision to, float lo = -1.0f, float hi = 1.0f) {
+  return Tensor::from_vector(ks::op_check::round_all(random_values(s.numel(), seed, lo, hi), to), s, d);
+}
+
+/// Tolerances of 16-bit compute against the float32 op on rounded operands. A matmul's output is
+/// float32, so only the order of the float32 sums differs (about 1e-6 here): 2e-4 still catches
+/// operands that were not rounded (bfloat16 would differ by about 1e-2, float16 by 1e-3). cuDNN
+/// writes a convolution's output in the 16-bit type: twice the half-ulp of that rounding,
+/// 2^-8 (bfloat16) and 2^-11 (float16) relative.
+double precision_tolerance(ComputePrecision p, bool output_rounded) {
+  if (!output_rounded) return 2e-4;
+  return p == ComputePrecision::bfloat16 ? 2 * 0.00390625 : 2 * 0.00048828125;
+}
+
+/// A case of `precision` compute: body(d, compute, round_operands_to) draws its operands rounded
+/// on the host to round_operands_to and runs its op in `compute`. Devices run it in `precision`;
+/// the reference is /CPU:0 in float32 on operands rounded to `precision`.
+Case sixteen_bit_case(const std::string& name, ComputePrecision precision, bool output_rounded,
+                      std::function<Outputs(const Device&, ComputePrecision, ComputePrecision)> body) {
+  Case c{name + " in " + precision_name(precision),
+         [=](const Device& d) { return body(d, precision, ComputePrecision::float32); }};
+  c.reference = [=] { return body(Device(), ComputePrecision::float32, precision); };
+  c.tolerance = precision_tolerance(precision, output_rounded);
+  c.precision = precision;
+  return c;
+}
+
+/// run() with TF32 on for its own calls (op_check keeps it off otherwise).
+std::function<Outputs(const Device&)> with_tf32(std::function<Outputs(const Device&)> run) {
+  return [run](const Device& d) {
+    ks::config::experimental::enable_tensor_float_32_execution(true);
+    Outputs out = run(d);
+    ks::config::experimental::enable_tensor_float_32_execution(false);
+    return out;
+  };
+}
 
 std::string act_name(ActivationKind k) { return ks::nn::activation_name(k); }
 
@@ -330,6 +382,54 @@ std::vector<Case> value_cases() {
                        return Outputs{host(y), host(y2)};
                      }});
   }
+  for (ComputePrecision precision : {ComputePrecision::bfloat16, ComputePrecision::float16}) {
+    for (int ta = 0; ta < 2; ++ta) {
+      for (int tb = 0; tb < 2; ++tb) {
+        for (int variant = 0; variant < 3; ++variant) {  // plain, bias+relu, accumulate
+          const std::string name = std::string("matmul ") + (ta ? "A^T" : "A") + (tb ? " B^T" : " B") +
+                                   (variant == 1 ? " +bias relu" : variant == 2 ? " accumulate" : "");
+          cases.push_back(sixteen_bit_case(name, precision, false, [=](const Device& d, ComputePrecision compute,
+                                                                       ComputePrecision round) {
+            const int64_t m = 33, k = 70, n = 17;
+            Tensor a = rounded(d, ta ? Shape{k, m} : Shape{m, k}, 6, round);
+            Tensor b = rounded(d, tb ? Shape{n, k} : Shape{k, n}, 7, round);
+            Tensor bias = random(d, {n}, 8), c = random(d, {m, n}, 9);  // float32 under any policy
+            backend(d).matmul(a, ta, b, tb, variant == 1 ? &bias : nullptr, c, variant == 2,
+                              variant == 1 ? ActivationKind::relu : ActivationKind::linear, compute);
+            return Outputs{host(c)};
+          }));
+        }
+      }
+    }
+    for (size_t i = 0; i < conv_cases().size(); ++i) {
+      cases.push_back(sixteen_bit_case("conv2d forward #" + std::to_string(i) + " (+bias relu)", precision, true,
+                                       [i](const Device& d, ComputePrecision compute, ComputePrecision round) {
+        const auto& p = conv_cases()[i];
+        Tensor x = rounded(d, {p.batch, p.in_h, p.in_w, p.in_c}, 10, round);
+        Tensor w = rounded(d, kernel_shape(p), 11, round, -0.5f, 0.5f);
+        Tensor b = random(d, {p.out_c}, 12);
+        Tensor y = Tensor::empty({p.batch, p.out_h, p.out_w, p.out_c}, ks::DType::float32, d), y2 = y.clone();
+        backend(d).conv2d_forward(p, x, w, nullptr, y, ActivationKind::linear, compute);
+        backend(d).conv2d_forward(p, x, w, &b, y2, ActivationKind::relu, compute);
+        return Outputs{host(y), host(y2)};
+      }));
+    }
+  }
+  // TF32 rounds the operands to 10 bits of mantissa: about 2e-3 here against full float32.
+  cases.push_back({"matmul A B with TF32", with_tf32([](const Device& d) {
+                     Tensor a = random(d, {33, 70}, 6), b = random(d, {70, 17}, 7), c = random(d, {33, 17}, 9);
+                     backend(d).matmul(a, false, b, false, nullptr, c, false, ActivationKind::linear,
+                                       ComputePrecision::float32);
+                     return Outputs{host(c)};
+                   }), {}, 1e-2});
+  cases.push_back({"conv2d forward #2 with TF32", with_tf32([](const Device& d) {
+                     const auto& p = conv_cases()[2];
+                     Tensor x = random(d, {p.batch, p.in_h, p.in_w, p.in_c}, 10);
+                     Tensor w = random(d, kernel_shape(p), 11, -0.5f, 0.5f);
+                     Tensor y = Tensor::empty({p.batch, p.out_h, p.out_w, p.out_c}, ks::DType::float32, d);
+                     backend(d).conv2d_forward(p, x, w, nullptr, y, ActivationKind::linear);
+                     return Outputs{host(y)};
+                   }), {}, 1e-2});
   // relu of NaN must be what the CPU gives (0: tests/backends/cpu_kernels_test.cpp), alone and
   // fused (cuBLASLt's RELU epilogue, whose NaN behaviour NVIDIA does not document), or a
   // divergence would show on one device and not on another. NaN where the CPU has a number, or
@@ -550,6 +650,22 @@ std::vector<Case> gradient_cases() {
                        backend(d).conv2d_backward_weights(p, x, dy, dw, &db);
                        return Outputs{host(dx), host(dw), host(db)};
                      }});
+  }
+  // 16-bit: dx and dw (no db: the bias gradient sums float32 dy under any policy).
+  for (ComputePrecision precision : {ComputePrecision::bfloat16, ComputePrecision::float16}) {
+    for (size_t i = 0; i < conv_cases().size(); ++i) {
+      cases.push_back(sixteen_bit_case("conv2d backward data+weights #" + std::to_string(i), precision, true,
+                                       [i](const Device& d, ComputePrecision compute, ComputePrecision round) {
+        const auto& p = conv_cases()[i];
+        Tensor x = rounded(d, {p.batch, p.in_h, p.in_w, p.in_c}, 33, round);
+        Tensor w = rounded(d, kernel_shape(p), 34, round, -0.5f, 0.5f);
+        Tensor dy = rounded(d, {p.batch, p.out_h, p.out_w, p.out_c}, 35, round);
+        Tensor dx = x.clone(), dw = w.clone();
+        backend(d).conv2d_backward_data(p, dy, w, dx, compute);
+        backend(d).conv2d_backward_weights(p, x, dy, dw, nullptr, compute);
+        return Outputs{host(dx), host(dw)};
+      }));
+    }
   }
   for (size_t i = 0; i < pool_cases().size(); ++i) {
     cases.push_back({"pool2d backward #" + std::to_string(i), [i](const Device& d) {
@@ -895,6 +1011,8 @@ int main(int argc, char** argv) {
     }
   }
   if ((mode != "value" && mode != "gradient") || logical_cpus < 1) return usage(argv[0]);
+  // Float32 is compared at float32 tolerances: TF32 off (cases "with TF32" turn it on themselves).
+  ks::config::experimental::enable_tensor_float_32_execution(false);
   try {
     if (logical_cpus > 1) {
       ks::config::set_logical_device_configuration(ks::config::list_physical_devices("CPU")[0],
@@ -912,10 +1030,20 @@ int main(int argc, char** argv) {
     const auto cases = mode == "value" ? value_cases() : gradient_cases();
     int failures = 0, compared = 0;
     for (const auto& c : cases) {
-      const Outputs want = c.run(Device());
+      const Outputs want = c.reference ? c.reference() : c.run(Device());
       for (size_t i = 1; i < devices.size(); ++i) {
+        if (devices[i].is_cpu() && !cpu::cpu_computes_in(c.precision)) {
+          std::string why;
+          try {
+            cpu::require_cpu_precision(c.precision);
+          } catch (const std::exception& e) {
+            why = e.what();
+          }
+          std::printf("  skip %-8s %-62s %s\n", devices[i].to_string().c_str(), c.name.c_str(), why.c_str());
+          continue;
+        }
         const double err = compare(c.run(devices[i]), want);
-        const bool ok = err <= tolerance;
+        const bool ok = err <= (c.tolerance > 0 ? c.tolerance : tolerance);
         std::printf("  %-4s %-8s %-62s max relative difference %.1e\n", ok ? "ok" : "FAIL",
                     devices[i].to_string().c_str(), c.name.c_str(), err);
         failures += !ok;

@@ -2,9 +2,11 @@
 // format is KRSC (out_c, kh, kw, in_c), so weights are transposed into a scratch buffer before
 // the forward and backward-data passes and the weight gradient is transposed back after the
 // backward-filter pass. Bias and relu follow the forward pass in one small kernel; the bias
-// gradient is the column sum of dy, as for Dense. Shapes cuDNN cannot take (no algorithm, a
-// dimension beyond int, no memory for the scratch buffers) go to the direct kernels of
-// conv_direct.cu.
+// gradient is the column sum of dy, as for Dense. Under 16-bit compute (ComputeMode) the operands
+// are converted to bfloat16/half after those layout changes, into the half_* scratch buffers,
+// and cuDNN's 16-bit result is widened back to float32 before the crop or transpose that
+// follows. Shapes cuDNN cannot take (no algorithm, a dimension beyond int, no memory for the
+// scratch buffers) go to the direct kernels of conv_direct.cu, which compute in float32.
 #include <cudnn.h>
 
 #include <string>
@@ -41,15 +43,24 @@ int validate(const Conv2DParams& p) {
 int64_t kernel_rows(const Conv2DParams& p) { return p.kernel_h * p.kernel_w * (p.in_c / p.groups); }
 
 // Caller holds s.mutex: the cuDNN handle (made on first use) and the plan for this shape.
-int prepare(DeviceState& s, const Conv2DParams& p, ConvPlan** plan) {
+int prepare(DeviceState& s, const Conv2DParams& p, ComputeMode mode, ConvPlan** plan) {
   KEROSENE_TRY(dnn_handle(s));
-  return conv_plan(s, p, plan);
+  return conv_plan(s, p, mode, plan);
 }
 
 float* reserve_floats(DeviceState& s, Scratch& scratch, int64_t count, int* status) {
   *status = reserve(s, scratch, static_cast<size_t>(count) * sizeof(float));
   return static_cast<float*>(scratch.ptr);
 }
+
+// Room for `count` 16-bit values; does nothing once *status is not kOk.
+void* reserve_half(DeviceState& s, Scratch& scratch, int64_t count, int* status) {
+  if (*status != cuda_abi::kOk) return nullptr;
+  *status = reserve(s, scratch, static_cast<size_t>(count) * 2);
+  return scratch.ptr;
+}
+
+bool sixteen_bit(const ConvPlan& plan) { return plan.precision != ComputePrecision::float32; }
 
 int64_t padded_elements(const PadShape& shape) {
   return shape.n * (shape.h + shape.top + shape.bottom) * (shape.w + shape.left + shape.right) * shape.c;
@@ -58,7 +69,7 @@ int64_t padded_elements(const PadShape& shape) {
 }  // namespace
 
 int conv2d_forward(int device, const Conv2DParams* params, const float* x, const float* w, const float* bias,
-                   float* y, ActivationKind fused) {
+                   float* y, ActivationKind fused, ComputeMode mode) {
   const Conv2DParams& p = *params;
   KEROSENE_TRY(validate(p));
   const int64_t rows = p.batch * p.out_h * p.out_w;  // y as rows x out_c
@@ -71,7 +82,7 @@ int conv2d_forward(int device, const Conv2DParams* params, const float* x, const
     return launch_bias_activation(s->stream, y, bias, rows, p.out_c, relu, true);
   }
   ConvPlan* plan = nullptr;
-  KEROSENE_TRY(prepare(*s, p, &plan));
+  KEROSENE_TRY(prepare(*s, p, mode, &plan));
   if (plan->direct) {
     fall_back(*plan, ConvDirection::forward, "a dimension or an element count does not fit cuDNN's int");
     return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
@@ -79,10 +90,19 @@ int conv2d_forward(int device, const Conv2DParams* params, const float* x, const
   int status = cuda_abi::kOk;
   float* filter = reserve_floats(*s, s->conv_filter, kernel_rows(p) * p.out_c, &status);
   const float* input = x;
+  int64_t input_elements = p.batch * p.in_h * p.in_w * p.in_c;
   if (status == cuda_abi::kOk && plan->padded) {
-    float* padded = reserve_floats(*s, s->conv_padded, padded_elements(plan->pad), &status);
+    input_elements = padded_elements(plan->pad);
+    float* padded = reserve_floats(*s, s->conv_padded, input_elements, &status);
     if (status == cuda_abi::kOk) status = launch_pad(s->stream, x, padded, plan->pad);
     input = padded;
+  }
+  const bool sixteen = sixteen_bit(*plan);
+  void *filter16 = nullptr, *input16 = nullptr, *y16 = nullptr;
+  if (sixteen) {
+    filter16 = reserve_half(*s, s->half_filter, kernel_rows(p) * p.out_c, &status);
+    input16 = reserve_half(*s, s->half_input, input_elements, &status);
+    y16 = reserve_half(*s, s->half_output, rows * p.out_c, &status);
   }
   if (status == cuda_abi::kOutOfMemory) {
     fall_back(*plan, ConvDirection::forward, last_error_text());
@@ -90,6 +110,13 @@ int conv2d_forward(int device, const Conv2DParams* params, const float* x, const
   }
   KEROSENE_TRY(status);
   KEROSENE_TRY(launch_transpose(s->stream, w, filter, kernel_rows(p), p.out_c));
+  if (sixteen) {
+    KEROSENE_TRY(launch_to_16bit(s->stream, filter, filter16, kernel_rows(p) * p.out_c, plan->precision));
+    KEROSENE_TRY(launch_to_16bit(s->stream, input, input16, input_elements, plan->precision));
+  }
+  const void* x_arg = sixteen ? input16 : static_cast<const void*>(input);
+  const void* w_arg = sixteen ? filter16 : static_cast<const void*>(filter);
+  void* y_arg = sixteen ? y16 : static_cast<void*>(y);
   const float alpha = 1.0f, beta = 0.0f;
   status = run_conv(
       *s, *plan, ConvDirection::forward,
@@ -98,17 +125,19 @@ int conv2d_forward(int device, const Conv2DParams* params, const float* x, const
                                                        static_cast<cudnnConvolutionFwdAlgo_t>(algo), bytes);
       },
       [&](int algo, void* workspace, size_t bytes) {
-        return cudnnConvolutionForward(s->dnn, &alpha, plan->x, input, plan->w, filter, plan->conv,
+        return cudnnConvolutionForward(s->dnn, &alpha, plan->x, x_arg, plan->w, w_arg, plan->conv,
                                        static_cast<cudnnConvolutionFwdAlgo_t>(algo), workspace, bytes, &beta,
-                                       plan->y, y);
+                                       plan->y, y_arg);
       });
   if (status == kNoAlgorithm) return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
   KEROSENE_TRY(status);
+  if (sixteen) KEROSENE_TRY(launch_from_16bit(s->stream, y16, y, rows * p.out_c, plan->precision));
   if (!bias && !relu) return cuda_abi::kOk;
   return launch_bias_activation(s->stream, y, bias, rows, p.out_c, relu, false);
 }
 
-int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy, const float* w, float* dx) {
+int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy, const float* w, float* dx,
+                         ComputeMode mode) {
   const Conv2DParams& p = *params;
   KEROSENE_TRY(validate(p));
   const int64_t dx_elements = p.batch * p.in_h * p.in_w * p.in_c;
@@ -121,7 +150,7 @@ int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy
                  "cudaMemsetAsync");
   }
   ConvPlan* plan = nullptr;
-  KEROSENE_TRY(prepare(*s, p, &plan));
+  KEROSENE_TRY(prepare(*s, p, mode, &plan));
   if (plan->direct) {
     fall_back(*plan, ConvDirection::backward_data, "a dimension or an element count does not fit cuDNN's int");
     return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
@@ -129,8 +158,18 @@ int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy
   int status = cuda_abi::kOk;
   float* filter = reserve_floats(*s, s->conv_filter, kernel_rows(p) * p.out_c, &status);
   float* target = dx;  // with explicit padding, the gradient of the padded input, cropped after
+  int64_t target_elements = dx_elements;
   if (status == cuda_abi::kOk && plan->padded) {
-    target = reserve_floats(*s, s->conv_padded, padded_elements(plan->pad), &status);
+    target_elements = padded_elements(plan->pad);
+    target = reserve_floats(*s, s->conv_padded, target_elements, &status);
+  }
+  const bool sixteen = sixteen_bit(*plan);
+  const int64_t dy_elements = p.batch * p.out_h * p.out_w * p.out_c;
+  void *filter16 = nullptr, *dy16 = nullptr, *target16 = nullptr;
+  if (sixteen) {
+    filter16 = reserve_half(*s, s->half_filter, kernel_rows(p) * p.out_c, &status);
+    dy16 = reserve_half(*s, s->half_input, dy_elements, &status);
+    target16 = reserve_half(*s, s->half_output, target_elements, &status);
   }
   if (status == cuda_abi::kOutOfMemory) {
     fall_back(*plan, ConvDirection::backward_data, last_error_text());
@@ -138,6 +177,13 @@ int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy
   }
   KEROSENE_TRY(status);
   KEROSENE_TRY(launch_transpose(s->stream, w, filter, kernel_rows(p), p.out_c));
+  if (sixteen) {
+    KEROSENE_TRY(launch_to_16bit(s->stream, filter, filter16, kernel_rows(p) * p.out_c, plan->precision));
+    KEROSENE_TRY(launch_to_16bit(s->stream, dy, dy16, dy_elements, plan->precision));
+  }
+  const void* w_arg = sixteen ? filter16 : static_cast<const void*>(filter);
+  const void* dy_arg = sixteen ? dy16 : static_cast<const void*>(dy);
+  void* dx_arg = sixteen ? target16 : static_cast<void*>(target);
   const float alpha = 1.0f, beta = 0.0f;
   status = run_conv(
       *s, *plan, ConvDirection::backward_data,
@@ -146,18 +192,19 @@ int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy
                                                             static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), bytes);
       },
       [&](int algo, void* workspace, size_t bytes) {
-        return cudnnConvolutionBackwardData(s->dnn, &alpha, plan->w, filter, plan->y, dy, plan->conv,
+        return cudnnConvolutionBackwardData(s->dnn, &alpha, plan->w, w_arg, plan->y, dy_arg, plan->conv,
                                             static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), workspace, bytes,
-                                            &beta, plan->x, target);
+                                            &beta, plan->x, dx_arg);
       });
   if (status == kNoAlgorithm) return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
   KEROSENE_TRY(status);
+  if (sixteen) KEROSENE_TRY(launch_from_16bit(s->stream, target16, target, target_elements, plan->precision));
   if (!plan->padded) return cuda_abi::kOk;
   return launch_crop(s->stream, target, dx, plan->pad);
 }
 
 int conv2d_backward_weights(int device, const Conv2DParams* params, const float* x, const float* dy, float* dw,
-                            float* db) {
+                            float* db, ComputeMode mode) {
   const Conv2DParams& p = *params;
   KEROSENE_TRY(validate(p));
   const int64_t rows = p.batch * p.out_h * p.out_w;  // dy as rows x out_c
@@ -172,7 +219,7 @@ int conv2d_backward_weights(int device, const Conv2DParams* params, const float*
                  "cudaMemsetAsync");
   }
   ConvPlan* plan = nullptr;
-  KEROSENE_TRY(prepare(*s, p, &plan));
+  KEROSENE_TRY(prepare(*s, p, mode, &plan));
   if (plan->direct) {
     fall_back(*plan, ConvDirection::backward_filter, "a dimension or an element count does not fit cuDNN's int");
     return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
@@ -180,16 +227,32 @@ int conv2d_backward_weights(int device, const Conv2DParams* params, const float*
   int status = cuda_abi::kOk;
   float* filter_grad = reserve_floats(*s, s->conv_filter, dw_elements, &status);  // KRSC, transposed after
   const float* input = x;
+  int64_t input_elements = p.batch * p.in_h * p.in_w * p.in_c;
   if (status == cuda_abi::kOk && plan->padded) {
-    float* padded = reserve_floats(*s, s->conv_padded, padded_elements(plan->pad), &status);
+    input_elements = padded_elements(plan->pad);
+    float* padded = reserve_floats(*s, s->conv_padded, input_elements, &status);
     if (status == cuda_abi::kOk) status = launch_pad(s->stream, x, padded, plan->pad);
     input = padded;
+  }
+  const bool sixteen = sixteen_bit(*plan);
+  void *input16 = nullptr, *dy16 = nullptr, *grad16 = nullptr;
+  if (sixteen) {
+    input16 = reserve_half(*s, s->half_input, input_elements, &status);
+    dy16 = reserve_half(*s, s->half_output, rows * p.out_c, &status);
+    grad16 = reserve_half(*s, s->half_filter, dw_elements, &status);
   }
   if (status == cuda_abi::kOutOfMemory) {
     fall_back(*plan, ConvDirection::backward_filter, last_error_text());
     return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
   }
   KEROSENE_TRY(status);
+  if (sixteen) {
+    KEROSENE_TRY(launch_to_16bit(s->stream, input, input16, input_elements, plan->precision));
+    KEROSENE_TRY(launch_to_16bit(s->stream, dy, dy16, rows * p.out_c, plan->precision));
+  }
+  const void* x_arg = sixteen ? input16 : static_cast<const void*>(input);
+  const void* dy_arg = sixteen ? dy16 : static_cast<const void*>(dy);
+  void* dw_arg = sixteen ? grad16 : static_cast<void*>(filter_grad);
   const float alpha = 1.0f, beta = 0.0f;
   status = run_conv(
       *s, *plan, ConvDirection::backward_filter,
@@ -198,12 +261,13 @@ int conv2d_backward_weights(int device, const Conv2DParams* params, const float*
             s->dnn, plan->x, plan->y, plan->conv, plan->w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), bytes);
       },
       [&](int algo, void* workspace, size_t bytes) {
-        return cudnnConvolutionBackwardFilter(s->dnn, &alpha, plan->x, input, plan->y, dy, plan->conv,
+        return cudnnConvolutionBackwardFilter(s->dnn, &alpha, plan->x, x_arg, plan->y, dy_arg, plan->conv,
                                               static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), workspace, bytes,
-                                              &beta, plan->w, filter_grad);
+                                              &beta, plan->w, dw_arg);
       });
   if (status == kNoAlgorithm) return launch_conv_backward_filter_direct(s->stream, p, x, dy, dw);
   KEROSENE_TRY(status);
+  if (sixteen) KEROSENE_TRY(launch_from_16bit(s->stream, grad16, filter_grad, dw_elements, plan->precision));
   return launch_transpose(s->stream, filter_grad, dw, p.out_c, kernel_rows(p));
 }
 

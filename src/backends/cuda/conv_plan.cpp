@@ -16,8 +16,10 @@ constexpr size_t kMaxWorkspaceBytes = size_t{256} << 20;
 
 struct ConvKey {
   Conv2DParams p;
+  int precision, tf32;  ///< ComputeMode
   bool operator==(const ConvKey& o) const {
-    return p.batch == o.p.batch && p.in_h == o.p.in_h && p.in_w == o.p.in_w && p.in_c == o.p.in_c &&
+    return precision == o.precision && tf32 == o.tf32 && p.batch == o.p.batch && p.in_h == o.p.in_h &&
+           p.in_w == o.p.in_w && p.in_c == o.p.in_c &&
            p.out_h == o.p.out_h && p.out_w == o.p.out_w && p.out_c == o.p.out_c && p.kernel_h == o.p.kernel_h &&
            p.kernel_w == o.p.kernel_w && p.stride_h == o.p.stride_h && p.stride_w == o.p.stride_w &&
            p.pad_top == o.p.pad_top && p.pad_left == o.p.pad_left && p.pad_bottom == o.p.pad_bottom &&
@@ -31,7 +33,7 @@ struct ConvKeyHash {
     const int64_t parts[] = {k.p.batch,    k.p.in_h,     k.p.in_w,     k.p.in_c,    k.p.out_h,
                              k.p.out_w,    k.p.out_c,    k.p.kernel_h, k.p.kernel_w, k.p.stride_h,
                              k.p.stride_w, k.p.pad_top,  k.p.pad_left, k.p.pad_bottom, k.p.pad_right,
-                             k.p.dilation_h, k.p.dilation_w, k.p.groups};
+                             k.p.dilation_h, k.p.dilation_w, k.p.groups, k.precision, k.tf32};
     size_t h = 0;
     for (int64_t part : parts) h = h * 1000003u ^ std::hash<int64_t>{}(part);
     return h;
@@ -53,6 +55,16 @@ bool fits_int(std::initializer_list<int64_t> values) {
   return true;
 }
 
+// x, w and y hold the compute type's values (cuDNN's PSEUDO_* configurations: float32 compute).
+cudnnDataType_t data_type(ComputePrecision precision) {
+  switch (precision) {
+    case ComputePrecision::bfloat16: return CUDNN_DATA_BFLOAT16;
+    case ComputePrecision::float16: return CUDNN_DATA_HALF;
+    case ComputePrecision::float32: break;
+  }
+  return CUDNN_DATA_FLOAT;
+}
+
 // cuDNN's output size for the plan's descriptors must be the layer's, or the data would be misread;
 // kNoAlgorithm when it is not (or a dimension is beyond int): the direct kernels take the shape.
 int describe(const Conv2DParams& p, bool padded, ConvPlan& plan) {
@@ -65,15 +77,18 @@ int describe(const Conv2DParams& p, bool padded, ConvPlan& plan) {
     return fail(kNoAlgorithm, "conv2d: a dimension or an element count does not fit cuDNN's int");
   }
   const auto i = [](int64_t v) { return static_cast<int>(v); };
-  KEROSENE_TRY(check(cudnnSetTensor4dDescriptor(plan.x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, i(p.batch), i(p.in_c),
-                                                i(h), i(w)),
+  KEROSENE_TRY(check(cudnnSetTensor4dDescriptor(plan.x, CUDNN_TENSOR_NHWC, data_type(plan.precision), i(p.batch),
+                                                i(p.in_c), i(h), i(w)),
                      "cudnnSetTensor4dDescriptor"));
   KEROSENE_TRY(check(cudnnSetConvolution2dDescriptor(plan.conv, padded ? 0 : i(p.pad_top), padded ? 0 : i(p.pad_left),
                                                      i(p.stride_h), i(p.stride_w), i(p.dilation_h),
                                                      i(p.dilation_w), CUDNN_CROSS_CORRELATION,
                                                      CUDNN_DATA_FLOAT),
                      "cudnnSetConvolution2dDescriptor"));
-  KEROSENE_TRY(check(cudnnSetConvolutionMathType(plan.conv, CUDNN_FMA_MATH), "cudnnSetConvolutionMathType"));
+  // FMA math excludes TF32; tensor-op math allows tensor cores (TF32 for float32 data, 16-bit
+  // MMA with float32 accumulation for bfloat16/half data) without converting data types itself.
+  KEROSENE_TRY(check(cudnnSetConvolutionMathType(plan.conv, plan.tensor_ops ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH),
+                     "cudnnSetConvolutionMathType"));
   // A grouped (depthwise) convolution: the filter descriptor holds in_c / groups input channels.
   KEROSENE_TRY(check(cudnnSetConvolutionGroupCount(plan.conv, i(p.groups)), "cudnnSetConvolutionGroupCount"));
   int n = 0, c = 0, oh = 0, ow = 0;
@@ -97,11 +112,11 @@ int make_plan(const Conv2DParams& p, ConvPlan& plan) {
     return cuda_abi::kOk;
   }
   const auto i = [](int64_t v) { return static_cast<int>(v); };
-  KEROSENE_TRY(check(cudnnSetTensor4dDescriptor(plan.y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, i(p.batch), i(p.out_c),
-                                                i(p.out_h), i(p.out_w)),
+  KEROSENE_TRY(check(cudnnSetTensor4dDescriptor(plan.y, CUDNN_TENSOR_NHWC, data_type(plan.precision), i(p.batch),
+                                                i(p.out_c), i(p.out_h), i(p.out_w)),
                      "cudnnSetTensor4dDescriptor"));
-  KEROSENE_TRY(check(cudnnSetFilter4dDescriptor(plan.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, i(p.out_c), i(group_in_c),
-                                                i(p.kernel_h), i(p.kernel_w)),
+  KEROSENE_TRY(check(cudnnSetFilter4dDescriptor(plan.w, data_type(plan.precision), CUDNN_TENSOR_NHWC, i(p.out_c),
+                                                i(group_in_c), i(p.kernel_h), i(p.kernel_w)),
                      "cudnnSetFilter4dDescriptor"));
   const bool symmetric = p.pad_top == p.pad_bottom && p.pad_left == p.pad_right;
   if (symmetric) {
@@ -117,16 +132,16 @@ int make_plan(const Conv2DParams& p, ConvPlan& plan) {
 }
 
 // cuDNN's heuristic order, deterministic algorithms first (two runs must give the same bits),
-// without tensor-op (TF32) ones. When the heuristic fails or offers nothing usable, every
-// algorithm is tried in turn.
+// without tensor-op (TF32) ones unless the plan allows tensor ops. When the heuristic fails or
+// offers nothing usable, every algorithm is tried in turn.
 template <typename Perf>
-void rank(const Perf* results, int count, int algo_count, AlgorithmChoice& out) {
+void rank(const Perf* results, int count, int algo_count, bool tensor_ops, AlgorithmChoice& out) {
   std::vector<int> algos;
   for (const bool deterministic : {true, false}) {
     for (int r = 0; r < count; ++r) {
       const Perf& perf = results[r];
       const bool tensor_op = perf.mathType == CUDNN_TENSOR_OP_MATH || perf.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-      if (perf.status == CUDNN_STATUS_SUCCESS && !tensor_op &&
+      if (perf.status == CUDNN_STATUS_SUCCESS && (tensor_ops || !tensor_op) &&
           (perf.determinism == CUDNN_DETERMINISTIC) == deterministic) {
         algos.push_back(static_cast<int>(perf.algo));
       }
@@ -146,7 +161,7 @@ void rank_algorithms(DeviceState& s, ConvPlan& plan, ConvDirection direction) {
       cudnnConvolutionFwdAlgoPerf_t results[kCount];
       const cudnnStatus_t status =
           cudnnGetConvolutionForwardAlgorithm_v7(s.dnn, plan.x, plan.w, plan.conv, plan.y, kCount, &count, results);
-      rank(results, status == CUDNN_STATUS_SUCCESS ? count : 0, kCount, plan.forward);
+      rank(results, status == CUDNN_STATUS_SUCCESS ? count : 0, kCount, plan.tensor_ops, plan.forward);
       break;
     }
     case ConvDirection::backward_data: {
@@ -154,7 +169,7 @@ void rank_algorithms(DeviceState& s, ConvPlan& plan, ConvDirection direction) {
       cudnnConvolutionBwdDataAlgoPerf_t results[kCount];
       const cudnnStatus_t status = cudnnGetConvolutionBackwardDataAlgorithm_v7(s.dnn, plan.w, plan.y, plan.conv,
                                                                                plan.x, kCount, &count, results);
-      rank(results, status == CUDNN_STATUS_SUCCESS ? count : 0, kCount, plan.backward_data);
+      rank(results, status == CUDNN_STATUS_SUCCESS ? count : 0, kCount, plan.tensor_ops, plan.backward_data);
       break;
     }
     case ConvDirection::backward_filter: {
@@ -162,7 +177,7 @@ void rank_algorithms(DeviceState& s, ConvPlan& plan, ConvDirection direction) {
       cudnnConvolutionBwdFilterAlgoPerf_t results[kCount];
       const cudnnStatus_t status = cudnnGetConvolutionBackwardFilterAlgorithm_v7(s.dnn, plan.x, plan.y, plan.conv,
                                                                                  plan.w, kCount, &count, results);
-      rank(results, status == CUDNN_STATUS_SUCCESS ? count : 0, kCount, plan.backward_filter);
+      rank(results, status == CUDNN_STATUS_SUCCESS ? count : 0, kCount, plan.tensor_ops, plan.backward_filter);
       break;
     }
   }
@@ -170,10 +185,14 @@ void rank_algorithms(DeviceState& s, ConvPlan& plan, ConvDirection direction) {
 
 }  // namespace
 
-int conv_plan(DeviceState& state, const Conv2DParams& p, ConvPlan** plan) {
+int conv_plan(DeviceState& state, const Conv2DParams& p, cuda_abi::ComputeMode mode, ConvPlan** plan) {
   if (!state.conv_cache) state.conv_cache = new ConvCache;  // lives as long as the state
-  auto [it, inserted] = state.conv_cache->plans.try_emplace(ConvKey{p});
+  const bool sixteen = mode.precision != ComputePrecision::float32;
+  const bool tf32 = !sixteen && mode.allow_tf32 != 0;
+  auto [it, inserted] = state.conv_cache->plans.try_emplace(ConvKey{p, static_cast<int>(mode.precision), tf32});
   if (inserted) {
+    it->second.precision = mode.precision;
+    it->second.tensor_ops = sixteen || tf32;
     it->second.label = "conv2d " + std::to_string(p.batch) + "x" + std::to_string(p.in_h) + "x" + std::to_string(p.in_w) +
                        "x" + std::to_string(p.in_c) + " k" + std::to_string(p.kernel_h) + "x" +
                        std::to_string(p.kernel_w) + " s" + std::to_string(p.stride_h) + "x" +
@@ -181,7 +200,11 @@ int conv_plan(DeviceState& state, const Conv2DParams& p, ConvPlan** plan) {
                        (p.dilation_h == 1 && p.dilation_w == 1
                             ? ""
                             : " d" + std::to_string(p.dilation_h) + "x" + std::to_string(p.dilation_w)) +
-                       (p.groups == 1 ? "" : " g" + std::to_string(p.groups)) + " -> " + std::to_string(p.out_c);
+                       (p.groups == 1 ? "" : " g" + std::to_string(p.groups)) + " -> " + std::to_string(p.out_c) +
+                       (mode.precision == ComputePrecision::bfloat16 ? " in bfloat16"
+                        : mode.precision == ComputePrecision::float16 ? " in float16"
+                        : tf32                                       ? " in TF32"
+                                                                     : "");
     if (const int status = make_plan(p, it->second); status != cuda_abi::kOk) {
       state.conv_cache->plans.erase(it);  // its descriptors are leaked: rare, and small
       return status;
@@ -229,7 +252,8 @@ AlgoOutcome classify(cudnnStatus_t status, const char* call, std::string& why) {
 int fall_back(ConvPlan& plan, ConvDirection direction, const std::string& reason) {
   if (choice_of(plan, direction).first_fallback(reason)) {
     log_once(std::string("cuDNN did not run ") + plan.label + " " + direction_name(direction) + " (" + reason +
-             "); kerosene's direct kernels run it instead, more slowly");
+             "); kerosene's direct kernels run it instead, more slowly" +
+             (plan.precision == ComputePrecision::float32 ? "" : ", and in float32 (they have no 16-bit form)"));
   }
   return kNoAlgorithm;
 }

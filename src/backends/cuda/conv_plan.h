@@ -1,7 +1,11 @@
 // A convolution's cuDNN descriptors and algorithm choices, made once per shape and cached in the
 // device's state. Keras paddings can be asymmetric ('same' with an even kernel or a stride puts
 // the extra row at the bottom); cuDNN's descriptor pads both sides alike, so such a plan pads the
-// input explicitly (PadShape) and gives cuDNN a padding of zero.
+// input explicitly (PadShape) and gives cuDNN a padding of zero. A plan is per shape and
+// ComputeMode: under 16-bit compute x, w and y are cuDNN bfloat16/half tensors with a float32
+// compute type (cuDNN's PSEUDO_BFLOAT16 / PSEUDO_HALF configurations, which write y in 16 bits);
+// tensor-op math and algorithms are allowed then, and for float32 when TF32 is; otherwise FMA
+// math only, so float32 stays float32.
 #pragma once
 
 #include <cudnn.h>
@@ -14,6 +18,7 @@
 #include "backends/cuda/algorithm_choice.h"
 #include "backends/cuda/device_state.h"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/plugin_api.h"
 #include "backends/kernel_params.h"
 
 namespace kerosene::backends::cuda_impl {
@@ -28,7 +33,9 @@ struct ConvPlan {
   PadShape pad{};
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;  ///< NHWC; x is the padded input when padded
   cudnnFilterDescriptor_t w = nullptr;               ///< KRSC (out_c, kh, kw, in_c / groups)
-  cudnnConvolutionDescriptor_t conv = nullptr;       ///< cross-correlation, fp32, FMA math (no TF32)
+  cudnnConvolutionDescriptor_t conv = nullptr;       ///< cross-correlation, float32 compute type
+  ComputePrecision precision = ComputePrecision::float32;  ///< the type of x, w and y
+  bool tensor_ops = false;  ///< tensor-op math (16-bit, or TF32 allowed); else FMA math
   AlgorithmChoice forward, backward_data, backward_filter;
   std::string label;  ///< the shape, for the log: "conv2d 32x28x28x1 k3x3 s1x1 -> 32"
 };
@@ -39,8 +46,8 @@ enum class ConvDirection { forward, backward_data, backward_filter };
 /// run instead of cuDNN: no fallback is silent.
 int fall_back(ConvPlan& plan, ConvDirection direction, const std::string& reason);
 
-/// Caller holds state.mutex and has made state.dnn. The plan for `p` (made on first use).
-int conv_plan(DeviceState& state, const Conv2DParams& p, ConvPlan** plan);
+/// Caller holds state.mutex and has made state.dnn. The plan for `p` in `mode` (made on first use).
+int conv_plan(DeviceState& state, const Conv2DParams& p, cuda_abi::ComputeMode mode, ConvPlan** plan);
 
 /// Caller holds state.mutex. Tries the direction's algorithms in order until one runs:
 /// `workspace_size(algo, &bytes)` and `execute(algo, workspace, bytes)` return cuDNN statuses.

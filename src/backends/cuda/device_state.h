@@ -48,6 +48,9 @@ struct DeviceState {
   MatmulCache* matmul_cache = nullptr;
   ConvCache* conv_cache = nullptr;
   Scratch lt_workspace, conv_workspace, conv_filter, conv_padded, reduce, bounce;
+  /// Operands converted to 16 bits under a mixed-precision policy (matmul: a, b; conv2d: the
+  /// input or dy, the filter, the 16-bit result).
+  Scratch half_input, half_filter, half_output;
 
   /// all_finite() result slots: device ints copied to pinned host ints. A call takes the next
   /// slot without a lock, so concurrent calls (up to kFlagSlots) never share one.

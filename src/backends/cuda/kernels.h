@@ -21,6 +21,11 @@ int launch_bias_activation(cudaStream_t stream, float* y, const float* bias, int
 /// matrix and cuDNN's KRSC (OHWI) weights its transpose.
 int launch_transpose(cudaStream_t stream, const float* in, float* out, int64_t rows, int64_t cols);
 
+/// 16-bit compute (precision bfloat16 or float16; precision_kernels.cu): out (n values of the
+/// 16-bit type) = in rounded to nearest even, and back: out (float32) = in widened exactly.
+int launch_to_16bit(cudaStream_t stream, const float* in, void* out, int64_t n, ComputePrecision precision);
+int launch_from_16bit(cudaStream_t stream, const void* in, float* out, int64_t n, ComputePrecision precision);
+
 /// NHWC images (n, h, w, c) and the same with zero borders: (n, h + top + bottom, w + left + right, c).
 struct PadShape {
   int64_t n, h, w, c, top, left, bottom, right;

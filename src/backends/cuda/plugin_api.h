@@ -32,8 +32,8 @@ namespace kerosene::backends::cuda_abi {
 // 8: synchronized batch normalization; 9: optimizer_update (OptimizerStep); 10: LossArgs'
 // label_smoothing and delta, Keras' other losses, the mae/mse metric kinds; 11: metric_counts
 // (MetricCountArgs: top-k, AUC, F-beta, confusion matrix);
-// 12: scale_rows (sample weights).
-inline constexpr int kAbiVersion = 12;
+// 12: scale_rows (sample weights); 13: ComputeMode (16-bit compute, TF32) for matmul and conv2d.
+inline constexpr int kAbiVersion = 13;
 /// The exported symbol: extern "C" const Plugin* kerosene_cuda_plugin(int abi_version).
 inline constexpr const char* kEntryPoint = "kerosene_cuda_plugin";
 
@@ -82,6 +82,16 @@ struct Versions {
   char architectures[128];
 };
 
+/// How a matmul or convolution multiplies; its tensors are float32 in and out either way.
+/// precision bfloat16/float16: the operands are converted to that type on the device (scratch
+/// memory) and multiplied with float32 accumulation. allow_tf32 (float32 only): TensorFloat-32
+/// tensor cores may round the operands to 10 bits of mantissa (cuBLAS FAST_TF32, cuDNN
+/// tensor-op math); 0 keeps full float32 (FMA) arithmetic.
+struct ComputeMode {
+  ComputePrecision precision;
+  int allow_tf32;
+};
+
 /// c = op(a) @ op(b) (+ bias broadcast over rows) (+ c if accumulate), then `fused` (linear or
 /// relu). a is m x k (k x m when transpose_a), b is k x n (n x k when transpose_b), c is m x n.
 struct MatmulArgs {
@@ -92,6 +102,7 @@ struct MatmulArgs {
   int64_t m, n, k;
   int transpose_a, transpose_b, accumulate;
   ActivationKind fused;
+  ComputeMode mode;
 };
 
 struct Plugin {
@@ -159,13 +170,15 @@ struct Plugin {
   int (*matmul)(int device, const MatmulArgs* args);
   /// db[j] = sum over rows of dy[r * cols + j].
   int (*bias_grad)(int device, const float* dy, int64_t rows, int64_t cols, float* db);
+  /// The convolutions multiply as `mode` says. Under 16-bit compute cuDNN writes y, dx and dw
+  /// in the 16-bit type, so they are rounded to it before being widened back to float32.
   int (*conv2d_forward)(int device, const Conv2DParams* p, const float* x, const float* w,
-                        const float* bias, float* y, ActivationKind fused);
+                        const float* bias, float* y, ActivationKind fused, ComputeMode mode);
   int (*conv2d_backward_data)(int device, const Conv2DParams* p, const float* dy, const float* w,
-                              float* dx);
-  /// dw (HWIO) and, when db is not null, db (out_c).
+                              float* dx, ComputeMode mode);
+  /// dw (HWIO) and, when db is not null, db (out_c; summed in float32 from float32 dy).
   int (*conv2d_backward_weights)(int device, const Conv2DParams* p, const float* x,
-                                 const float* dy, float* dw, float* db);
+                                 const float* dy, float* dw, float* db, ComputeMode mode);
   int (*pool2d_forward)(int device, const Pool2DParams* p, const float* x, float* y);
   /// Max pooling routes each gradient to the first maximum of its window (x compared with y).
   int (*pool2d_backward)(int device, const Pool2DParams* p, const float* x, const float* y,

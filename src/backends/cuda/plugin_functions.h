@@ -9,6 +9,7 @@
 
 namespace kerosene::backends::cuda_impl {
 
+using cuda_abi::ComputeMode;
 using cuda_abi::DeviceInfo;
 using cuda_abi::InitOptions;
 using cuda_abi::MatmulArgs;
@@ -66,10 +67,11 @@ int copy_block(int device, const float* src, int64_t src_cols, float* dst, int64
 
 // conv.cpp
 int conv2d_forward(int device, const Conv2DParams* p, const float* x, const float* w, const float* bias, float* y,
-                   ActivationKind fused);
-int conv2d_backward_data(int device, const Conv2DParams* p, const float* dy, const float* w, float* dx);
+                   ActivationKind fused, ComputeMode mode);
+int conv2d_backward_data(int device, const Conv2DParams* p, const float* dy, const float* w, float* dx,
+                         ComputeMode mode);
 int conv2d_backward_weights(int device, const Conv2DParams* p, const float* x, const float* dy, float* dw,
-                            float* db);
+                            float* db, ComputeMode mode);
 
 // pooling.cu
 int pool2d_forward(int device, const Pool2DParams* p, const float* x, float* y);

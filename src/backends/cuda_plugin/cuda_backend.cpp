@@ -2,6 +2,7 @@
 
 #include "backends/cuda_plugin/cuda_collectives.h"
 #include "kerosene/error.h"
+#include "runtime/tensor_float_32.h"
 
 namespace kerosene::backends::cuda_plugin {
 namespace {
@@ -121,18 +122,16 @@ void CudaBackend::scale_rows(const Tensor& x, const Tensor& w, Tensor& out) {
 }
 
 namespace {
-// 16-bit compute (a mixed-precision policy) has no CUDA kernels yet: say so rather than run
-// float32 under a bfloat16 or float16 policy.
-void require_float32(ComputePrecision precision, const char* op) {
-  if (precision == ComputePrecision::float32) return;
-  throw DeviceError(std::string(op) + " on CUDA: 16-bit compute (the mixed_bfloat16 and mixed_float16 dtype policies) "
-                    "is not implemented on the CUDA backend yet; use the \"float32\" policy on a GPU");
+// The plugin converts to 16 bits itself; TF32 applies to float32 compute only, and is read at
+// each call so that enable_tensor_float_32_execution takes effect at the next op.
+cuda_abi::ComputeMode compute_mode(ComputePrecision precision) {
+  const bool tf32 = precision == ComputePrecision::float32 && runtime::tensor_float_32_in_effect();
+  return {precision, tf32 ? 1 : 0};
 }
 }  // namespace
 
 void CudaBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
                          bool accumulate, ActivationKind fused, ComputePrecision precision) {
-  require_float32(precision, "matmul");
   std::lock_guard lock(mutex_);
   cuda_abi::MatmulArgs args{};
   args.a = f32(a);
@@ -146,6 +145,7 @@ void CudaBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, con
   args.transpose_b = tb;
   args.accumulate = accumulate;
   args.fused = fused;
+  args.mode = compute_mode(precision);
   check(api_.matmul(ordinal_, &args), "matmul");
 }
 void CudaBackend::bias_grad(const Tensor& dy, Tensor& db) {
@@ -155,21 +155,21 @@ void CudaBackend::bias_grad(const Tensor& dy, Tensor& db) {
 }
 void CudaBackend::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
                                  Tensor& y, ActivationKind fused, ComputePrecision precision) {
-  require_float32(precision, "conv2d");
   std::lock_guard lock(mutex_);
-  check(api_.conv2d_forward(ordinal_, &p, f32(x), f32(w), f32(bias), f32(y), fused), "conv2d");
+  check(api_.conv2d_forward(ordinal_, &p, f32(x), f32(w), f32(bias), f32(y), fused, compute_mode(precision)),
+        "conv2d");
 }
 void CudaBackend::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
                                        ComputePrecision precision) {
-  require_float32(precision, "conv2d input gradient");
   std::lock_guard lock(mutex_);
-  check(api_.conv2d_backward_data(ordinal_, &p, f32(dy), f32(w), f32(dx)), "conv2d input gradient");
+  check(api_.conv2d_backward_data(ordinal_, &p, f32(dy), f32(w), f32(dx), compute_mode(precision)),
+        "conv2d input gradient");
 }
 void CudaBackend::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
                                           Tensor* db, ComputePrecision precision) {
-  require_float32(precision, "conv2d weight gradient");
   std::lock_guard lock(mutex_);
-  check(api_.conv2d_backward_weights(ordinal_, &p, f32(x), f32(dy), f32(dw), f32(db)), "conv2d weight gradient");
+  check(api_.conv2d_backward_weights(ordinal_, &p, f32(x), f32(dy), f32(dw), f32(db), compute_mode(precision)),
+        "conv2d weight gradient");
 }
 void CudaBackend::pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) {
   std::lock_guard lock(mutex_);
