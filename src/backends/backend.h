@@ -140,6 +140,31 @@ class Backend {
   virtual void batch_norm_backward_from_sums(const BatchNormParams& p, const Tensor& x, const Tensor& dy,
                                              const Tensor* gamma, const Tensor& mean, const Tensor& inv_std,
                                              const Tensor& batch_sums, const Tensor& grad_sums, Tensor& dx) = 0;
+  // A ReLU fused into the op before it: the graph executor drops a plain ReLU layer whose input
+  // only it reads (ModelState::plan_relu_fusion), saving a pass over the tensor each way. Only
+  // called on a backend whose fuses_relu() is true; the others run the ReLU layer as it is.
+  /// Whether this backend implements batch_norm_relu_forward/backward and add_relu.
+  virtual bool fuses_relu() const { return false; }
+  /// batch_norm_forward, then y = max(y, 0).
+  virtual void batch_norm_relu_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma,
+                                       const Tensor* beta, Tensor& moving_mean, Tensor& moving_variance,
+                                       Tensor& mean, Tensor& inv_std, Tensor& y) {
+    (void)p, (void)x, (void)gamma, (void)beta, (void)moving_mean, (void)moving_variance, (void)mean, (void)inv_std, (void)y;
+    throw RuntimeError("batch_norm_relu_forward: this backend does not fuse ReLU (fuses_relu() is false)");
+  }
+  /// batch_norm_backward of that forward: dy is the gradient w.r.t. its output y (after the
+  /// ReLU), and counts where y > 0 only.
+  virtual void batch_norm_relu_backward(const BatchNormParams& p, const Tensor& x, const Tensor& y,
+                                        const Tensor& dy, const Tensor* gamma, const Tensor& mean,
+                                        const Tensor& inv_std, Tensor* dx, Tensor& dgamma, Tensor& dbeta) {
+    (void)p, (void)x, (void)y, (void)dy, (void)gamma, (void)mean, (void)inv_std, (void)dx, (void)dgamma, (void)dbeta;
+    throw RuntimeError("batch_norm_relu_backward: this backend does not fuse ReLU (fuses_relu() is false)");
+  }
+  /// out = max(a + b, 0), element-wise; out may alias a or b.
+  virtual void add_relu(const Tensor& a, const Tensor& b, Tensor& out) {
+    (void)a, (void)b, (void)out;
+    throw RuntimeError("add_relu: this backend does not fuse ReLU (fuses_relu() is false)");
+  }
   /// y = (x - mean) * inv_std * gamma + beta per row; writes mean and inv_std (rows).
   virtual void layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma,
                                   const Tensor* beta, Tensor& mean, Tensor& inv_std, Tensor& y) = 0;

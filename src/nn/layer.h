@@ -101,6 +101,15 @@ class Layer {
   bool trainable() const { return trainable_; }
   void set_trainable(bool trainable) { trainable_ = trainable; }
 
+  /// The graph executor's fusion of a following plain ReLU layer (ModelState::plan_relu_fusion):
+  /// whether this layer can apply max(y, 0) to its own output on its device. The layer knows
+  /// nothing of the ReLU layer; the executor sets set_fused_relu(true) before each forward and
+  /// skips that layer.
+  virtual bool can_fuse_relu() const { return false; }
+  /// Whether the next forward ends with max(y, 0); backward then takes the gradient w.r.t. that
+  /// output. Only for a layer whose can_fuse_relu() is true.
+  void set_fused_relu(bool on) { fused_relu_ = on; }
+
   /// The activation applied last (softmax, sigmoid, ...), for fusing it into the loss.
   virtual backends::ActivationKind activation() const { return backends::ActivationKind::linear; }
   /// The values before that activation (logits), after a forward.
@@ -115,6 +124,7 @@ class Layer {
 
   std::vector<Variable> variables_;
   Device device_;
+  bool fused_relu_ = false;  // set_fused_relu
 
  private:
   std::string class_name_, name_;

@@ -44,6 +44,8 @@ Shape Merge::compute_output_shape(const std::vector<Shape>& inputs) const {
   return inputs[0];
 }
 
+bool Merge::can_fuse_relu() const { return op_ == Op::add && ops::backend_for(device_).fuses_relu(); }
+
 const Tensor& Merge::forward(const Tensor&, bool) {
   throw ValueError("layer \"" + name() + "\" (" + class_name() + ") takes a list of at least 2 inputs");
 }
@@ -59,6 +61,12 @@ const Tensor& Merge::forward(const std::vector<const Tensor*>& xs, bool) {
   ops::ensure(out_, shape, device_);
   xs_ = xs;
   const size_t n = xs.size();
+  relu_ = fused_relu_ && op_ == Op::add;
+  if (relu_) {
+    for (size_t i = 1; i + 1 < n; ++i) backend.axpby(1.0f, i == 1 ? x0 : out_, 1.0f, *xs[i], out_);
+    backend.add_relu(n == 2 ? x0 : out_, *xs[n - 1], out_);
+    return out_;
+  }
   switch (op_) {
     case Op::add:
     case Op::average: {
@@ -95,6 +103,13 @@ void Merge::backward(const Tensor& dy, const std::vector<bool>& need_dx, std::ve
   dx_.resize(n);
   auto& backend = ops::backend_of(class_name().c_str(), dy);
   const Shape& shape = dy.shape();
+  if (relu_) {  // every input gets dy where the output is positive
+    backends::ActivationParams relu;
+    relu.kind = backends::ActivationKind::relu;
+    backend.activation_backward(relu, out_, out_, dy, ops::ensure(scratch_, shape, device_));
+    for (size_t i = 0; i < n; ++i) dxs[i] = need_dx[i] ? &scratch_ : nullptr;
+    return;
+  }
   switch (op_) {
     case Op::add:
       for (size_t i = 0; i < n; ++i) dxs[i] = need_dx[i] ? &dy : nullptr;

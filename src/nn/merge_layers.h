@@ -21,9 +21,12 @@ class Merge final : public Layer {
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
   const Tensor& forward(const std::vector<const Tensor*>& xs, bool training) override;
   void backward(const Tensor& dy, const std::vector<bool>& need_dx, std::vector<const Tensor*>& dxs) override;
+  /// Add only: the residual join relu(shortcut + y) of a ResNet, in one pass.
+  bool can_fuse_relu() const override;
 
  private:
   Op op_;
+  bool relu_ = false;              // whether the last forward ended with a fused ReLU
   std::vector<const Tensor*> xs_;  // the inputs of the last forward (multiply, maximum, minimum)
   std::vector<Tensor> partial_;    // maximum/minimum: the running result after each input
   Tensor out_;

@@ -58,6 +58,10 @@ backends::BatchNormParams BatchNormalization::params(int64_t rows, bool training
   return {rows, input_shape()[-1], static_cast<float>(config_.epsilon), static_cast<float>(config_.momentum), training};
 }
 
+bool BatchNormalization::can_fuse_relu() const {
+  return !config_.synchronized && ops::backend_for(device_).fuses_relu();
+}
+
 void BatchNormalization::set_cross_replica_sum(std::shared_ptr<CrossReplicaSum> sum) {
   if (config_.synchronized) cross_replica_ = std::move(sum);
 }
@@ -68,6 +72,7 @@ const Tensor& BatchNormalization::forward(const Tensor& x, bool training) {
   x_ = x;
   training_ = training;
   synced_ = training && cross_replica_ && cross_replica_->active();
+  relu_ = fused_relu_;
   ops::ensure(out_, x.shape(), device_);
   ops::ensure(mean_, {c}, device_);
   ops::ensure(inv_std_, {c}, device_);
@@ -82,8 +87,13 @@ const Tensor& BatchNormalization::forward(const Tensor& x, bool training) {
     forward_from_global_sums(&x, p.rows);
     return out_;
   }
-  backend.batch_norm_forward(p, x, value_or_null(variables_, gamma), value_or_null(variables_, beta),
-                             variables_[moving].value, variables_[moving + 1].value, mean_, inv_std_, out_);
+  if (relu_) {
+    backend.batch_norm_relu_forward(p, x, value_or_null(variables_, gamma), value_or_null(variables_, beta),
+                                    variables_[moving].value, variables_[moving + 1].value, mean_, inv_std_, out_);
+  } else {
+    backend.batch_norm_forward(p, x, value_or_null(variables_, gamma), value_or_null(variables_, beta),
+                               variables_[moving].value, variables_[moving + 1].value, mean_, inv_std_, out_);
+  }
   return out_;
 }
 
@@ -148,8 +158,13 @@ const Tensor& BatchNormalization::backward(const Tensor& dy, bool need_dx) {
     }
     return dx_;
   }
-  backend.batch_norm_backward(p, x_, dy, value_or_null(variables_, gamma), mean_, inv_std_, need_dx ? &dx_ : nullptr,
-                              dgamma, dbeta);
+  if (relu_) {
+    backend.batch_norm_relu_backward(p, x_, out_, dy, value_or_null(variables_, gamma), mean_, inv_std_,
+                                     need_dx ? &dx_ : nullptr, dgamma, dbeta);
+  } else {
+    backend.batch_norm_backward(p, x_, dy, value_or_null(variables_, gamma), mean_, inv_std_,
+                                need_dx ? &dx_ : nullptr, dgamma, dbeta);
+  }
   return dx_;
 }
 

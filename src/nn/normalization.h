@@ -30,6 +30,8 @@ class BatchNormalization final : public Layer {
   const Config& config() const { return config_; }
 
   bool mixes_samples() const override { return true; }
+  /// Not synchronized (whose statistics come across replicas, a path without the fused ReLU).
+  bool can_fuse_relu() const override;
   Shape compute_output_shape(const Shape& input) const override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
@@ -50,6 +52,7 @@ class BatchNormalization final : public Layer {
   Config config_;
   bool training_ = false;  // the mode of the last forward, which backward differentiates
   bool synced_ = false;    // whether the last forward used the global batch's statistics
+  bool relu_ = false;      // whether the last forward ended with a fused ReLU
   std::shared_ptr<CrossReplicaSum> cross_replica_;
   Tensor x_, out_, mean_, inv_std_, dx_;
   Tensor dgamma_, dbeta_;  // the kernel's sums when there is no gamma / beta to hold them

@@ -20,6 +20,11 @@ inline backends::Backend& backend_of(const char* op, const Tensor& t) {
   return context->backend();
 }
 
+/// The backend of `device` (a layer asking what its device's kernels can fuse).
+inline backends::Backend& backend_for(const Device& device) {
+  return runtime::Registry::instance().context(device).backend();
+}
+
 /// Throws DeviceError unless every defined tensor lives on the same device as the first.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);
 

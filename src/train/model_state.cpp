@@ -13,6 +13,7 @@
 #include "ops/ops.h"
 #include "runtime/device_context.h"
 #include "runtime/threading.h"
+#include "train/relu_fusion.h"
 
 namespace kerosene::train {
 
@@ -148,6 +149,7 @@ void ModelState::index_variables() {
     if (nodes[i].first_call >= 0) later_calls_[static_cast<size_t>(nodes[i].first_call)].push_back(static_cast<int>(i));
   }
   values_.assign(n, nullptr);
+  relu_fused_into_.clear();  // planned again at the next forward
   grads_.assign(n, nullptr);
   grad_sums_.resize(n);
 }
@@ -291,10 +293,23 @@ const std::vector<const Tensor*>& ModelState::forward(const std::vector<Tensor>&
                      std::to_string(xs.size()) + " tensors were given");
   }
   for (size_t k = 0; k < xs.size(); ++k) values_[static_cast<size_t>(input_nodes[k])] = &xs[k];
+  if (relu_fused_into_.size() != nodes.size()) {
+    relu_fused_into_ = plan_relu_fusion(nodes, output_nodes);
+    relu_fused_.assign(nodes.size(), false);
+    for (int p : relu_fused_into_) {
+      if (p >= 0) relu_fused_[static_cast<size_t>(p)] = true;
+    }
+  }
   std::vector<const Tensor*> inputs;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
     if (node.is_input()) continue;
+    if (const int p = relu_fused_into_[i]; p >= 0) {  // its producer applied the ReLU
+      values_[i] = values_[static_cast<size_t>(p)];
+      continue;
+    }
+    // Every forward, not once: a layer may also run in another model that does not fuse it.
+    node.layer->set_fused_relu(relu_fused_[i]);
     inputs.clear();
     for (int t : node.inputs) inputs.push_back(values_[static_cast<size_t>(t)]);
     const bool timed = profile.enabled && training && profile.forward.size() == nodes.size();
@@ -467,6 +482,15 @@ void ModelState::backward(const GradientsReady& ready) {
   std::vector<const Tensor*> dxs;
   for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
     const Node& node = nodes[static_cast<size_t>(i)];
+    const int p = static_cast<size_t>(i) < relu_fused_into_.size() ? relu_fused_into_[static_cast<size_t>(i)] : -1;
+    if (p >= 0) {
+      // A fused ReLU: its producer's backward takes the gradient w.r.t. the ReLU's output.
+      if (needs_grad_[static_cast<size_t>(i)] && grads_[static_cast<size_t>(i)] != nullptr) {
+        add_gradient(p, grads_[static_cast<size_t>(i)]);
+      }
+      bucket_after_node(i, bucket, ready);
+      continue;
+    }
     if (!node.is_input() && needs_grad_[static_cast<size_t>(i)]) {
       const bool timed = profile.enabled && profile.backward.size() == nodes.size();
       PartTimer timer(timed, device, timed ? profile.backward[static_cast<size_t>(i)] : profile.loss);

@@ -60,6 +60,14 @@ class CpuBackend final : public Backend {
   void batch_norm_backward_from_sums(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
                                      const Tensor& mean, const Tensor& inv_std, const Tensor& batch_sums,
                                      const Tensor& grad_sums, Tensor& dx) override;
+  bool fuses_relu() const override { return true; }
+  void batch_norm_relu_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
+                               Tensor& moving_mean, Tensor& moving_variance, Tensor& mean, Tensor& inv_std,
+                               Tensor& y) override;
+  void batch_norm_relu_backward(const BatchNormParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                const Tensor* gamma, const Tensor& mean, const Tensor& inv_std, Tensor* dx,
+                                Tensor& dgamma, Tensor& dbeta) override;
+  void add_relu(const Tensor& a, const Tensor& b, Tensor& out) override;
   void layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
                           Tensor& mean, Tensor& inv_std, Tensor& y) override;
   void layer_norm_backward(const LayerNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,

@@ -60,52 +60,63 @@ void column_sums(int64_t rows, int64_t cols, double* sums, Term&& term) {
 }
 
 /// y = x * scale + shift per channel, scale = inv_std * gamma and shift = beta - mean * scale
-/// (Keras' ops.batch_normalization, in the same order).
-void scale_and_shift(const float* x, int64_t rows, int64_t C, const float* scale, const float* shift, float* y) {
+/// (Keras' ops.batch_normalization, in the same order); then max(y, 0) when relu (a fused ReLU:
+/// one pass instead of two).
+void scale_and_shift(const float* x, int64_t rows, int64_t C, const float* scale, const float* shift, float* y,
+                     bool relu) {
   for_row_chunks(rows, C, [&](int, int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = x + r * C;
       float* yr = y + r * C;
-      for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * scale[c] + shift[c];
+      if (relu) {
+        for (int64_t c = 0; c < C; ++c) yr[c] = std::max(xr[c] * scale[c] + shift[c], 0.0f);
+      } else {
+        for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * scale[c] + shift[c];
+      }
     }
   });
 }
 
 /// y = (x - mean) * inv_std * gamma + beta per channel, as scale_and_shift.
 void normalize(const float* x, int64_t rows, int64_t C, const float* m, const float* s, const float* g,
-               const float* b, float* y) {
+               const float* b, float* y, bool relu = false) {
   float* scale = scratch<float>(2, 2 * C);
   float* shift = scale + C;
   for (int64_t c = 0; c < C; ++c) {
     scale[c] = g ? s[c] * g[c] : s[c];
     shift[c] = (b ? b[c] : 0.0f) - m[c] * scale[c];
   }
-  scale_and_shift(x, rows, C, scale, shift, y);
+  scale_and_shift(x, rows, C, scale, shift, y, relu);
+}
+
+/// The gradient entering the normalization: dy, or with a fused ReLU whose output is y, dy
+/// where y > 0 and 0 elsewhere (ReLU's derivative read from its output, as activation_backward).
+inline float entering(const float* dy, const float* y, int64_t i) {
+  return y == nullptr || y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 /// dx = k * (dy - mean_dy - x_hat * mean_dy_xhat) per channel, x_hat = (x - mean) * inv_std;
-/// k, mean_dy and mean_dy_xhat are the three C-value rows of `k`.
-void batch_norm_dx(const float* in, const float* g, const float* m, const float* s, const float* k, int64_t rows,
-                   int64_t C, float* out) {
+/// k, mean_dy and mean_dy_xhat are the three C-value rows of `k`. y: a fused ReLU's output or null.
+void batch_norm_dx(const float* in, const float* g, const float* y, const float* m, const float* s, const float* k,
+                   int64_t rows, int64_t C, float* out) {
   const float* mean_dy = k + C;
   const float* mean_dy_xhat = k + 2 * C;
   for_row_chunks(rows, C, [&](int, int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const float *xr = in + r * C, *gr = g + r * C;
+      const float *xr = in + r * C, *gr = g + r * C, *yr = y ? y + r * C : nullptr;
       float* dr = out + r * C;
       for (int64_t c = 0; c < C; ++c) {
         const float x_hat = (xr[c] - m[c]) * s[c];
-        dr[c] = k[c] * (gr[c] - mean_dy[c] - x_hat * mean_dy_xhat[c]);
+        dr[c] = k[c] * (entering(gr, yr, c) - mean_dy[c] - x_hat * mean_dy_xhat[c]);
       }
     }
   });
 }
 
-}  // namespace
-
-void CpuBackend::batch_norm_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
-                                    Tensor& moving_mean, Tensor& moving_variance, Tensor& mean, Tensor& inv_std,
-                                    Tensor& y) {
+/// batch_norm_forward, with y = max(y, 0) when relu.
+void batch_norm_forward_impl(const BatchNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
+                             Tensor& moving_mean, Tensor& moving_variance, Tensor& mean, Tensor& inv_std, Tensor& y,
+                             bool relu) {
   const int64_t rows = p.rows, C = p.channels;
   const float* in = f32(x);
   float* m = f32(mean);
@@ -137,20 +148,22 @@ void CpuBackend::batch_norm_forward(const BatchNormParams& p, const Tensor& x, c
       s[c] = 1.0f / std::sqrt(mv[c] + p.epsilon);
     }
   }
-  normalize(in, rows, C, m, s, f32(gamma), f32(beta), f32(y));
+  normalize(in, rows, C, m, s, f32(gamma), f32(beta), f32(y), relu);
 }
 
-void CpuBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
-                                     const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor& dgamma,
-                                     Tensor& dbeta) {
+/// batch_norm_backward; y: a fused ReLU's output (dy is then the gradient w.r.t. it) or null.
+void batch_norm_backward_impl(const BatchNormParams& p, const Tensor& x, const Tensor* y, const Tensor& dy,
+                              const Tensor* gamma, const Tensor& mean, const Tensor& inv_std, Tensor* dx,
+                              Tensor& dgamma, Tensor& dbeta) {
   const int64_t rows = p.rows, C = p.channels;
-  const float *in = f32(x), *g = f32(dy), *m = f32(mean), *s = f32(inv_std), *gam = f32(gamma);
+  const float *in = f32(x), *g = f32(dy), *m = f32(mean), *s = f32(inv_std), *gam = f32(gamma), *out = f32(y);
   double* sums = scratch<double>(1, 2 * C);
   column_sums(rows, C, sums, [&](int64_t r, double* a, double* b) {
-    const float *xr = in + r * C, *gr = g + r * C;
+    const float *xr = in + r * C, *gr = g + r * C, *yr = out ? out + r * C : nullptr;
     for (int64_t c = 0; c < C; ++c) {
-      a[c] += gr[c];
-      b[c] += static_cast<double>(gr[c]) * ((xr[c] - m[c]) * s[c]);
+      const float gc = entering(gr, yr, c);
+      a[c] += gc;
+      b[c] += static_cast<double>(gc) * ((xr[c] - m[c]) * s[c]);
     }
   });
   float* db = f32(dbeta);
@@ -170,7 +183,33 @@ void CpuBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x, 
     mean_dy[c] = p.training ? db[c] / static_cast<float>(rows) : 0.0f;
     mean_dy_xhat[c] = p.training ? dg[c] / static_cast<float>(rows) : 0.0f;
   }
-  batch_norm_dx(in, g, m, s, k, rows, C, f32(*dx));
+  batch_norm_dx(in, g, out, m, s, k, rows, C, f32(*dx));
+}
+
+}  // namespace
+
+void CpuBackend::batch_norm_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
+                                    Tensor& moving_mean, Tensor& moving_variance, Tensor& mean, Tensor& inv_std,
+                                    Tensor& y) {
+  batch_norm_forward_impl(p, x, gamma, beta, moving_mean, moving_variance, mean, inv_std, y, false);
+}
+
+void CpuBackend::batch_norm_relu_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma,
+                                         const Tensor* beta, Tensor& moving_mean, Tensor& moving_variance,
+                                         Tensor& mean, Tensor& inv_std, Tensor& y) {
+  batch_norm_forward_impl(p, x, gamma, beta, moving_mean, moving_variance, mean, inv_std, y, true);
+}
+
+void CpuBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
+                                     const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor& dgamma,
+                                     Tensor& dbeta) {
+  batch_norm_backward_impl(p, x, nullptr, dy, gamma, mean, inv_std, dx, dgamma, dbeta);
+}
+
+void CpuBackend::batch_norm_relu_backward(const BatchNormParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                          const Tensor* gamma, const Tensor& mean, const Tensor& inv_std, Tensor* dx,
+                                          Tensor& dgamma, Tensor& dbeta) {
+  batch_norm_backward_impl(p, x, &y, dy, gamma, mean, inv_std, dx, dgamma, dbeta);
 }
 
 // --- synchronized BatchNormalization (statistics from sums added across replicas) -------------
@@ -223,7 +262,7 @@ void CpuBackend::batch_norm_backward_from_sums(const BatchNormParams& p, const T
     k[C + c] = total[c] / count;
     k[2 * C + c] = total[C + c] / count;
   }
-  batch_norm_dx(f32(x), f32(dy), f32(mean), s, k, p.rows, C, f32(dx));
+  batch_norm_dx(f32(x), f32(dy), nullptr, f32(mean), s, k, p.rows, C, f32(dx));
 }
 
 void CpuBackend::layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,

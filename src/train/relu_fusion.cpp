@@ -1,0 +1,35 @@
+#include "train/relu_fusion.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "nn/simple_layers.h"
+
+namespace kerosene::train {
+
+std::vector<int> plan_relu_fusion(const std::vector<Node>& nodes, const std::vector<int>& output_nodes) {
+  std::vector<int> fused_into(nodes.size(), -1);
+  if (const char* env = std::getenv("KEROSENE_FUSE_RELU"); env && std::strcmp(env, "0") == 0) return fused_into;
+  std::vector<int> consumers(nodes.size(), 0);
+  for (const Node& n : nodes) {
+    for (int t : n.inputs) ++consumers[static_cast<size_t>(t)];
+  }
+  auto is_output = [&](int i) { return std::find(output_nodes.begin(), output_nodes.end(), i) != output_nodes.end(); };
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& node = nodes[i];
+    if (node.is_input() || node.inputs.size() != 1) continue;
+    const auto* relu = dynamic_cast<const nn::ActivationLayer*>(node.layer.get());
+    if (relu == nullptr || !backends::is_plain_relu(relu->params())) continue;
+    const int p = node.inputs[0];
+    const Node& producer = nodes[static_cast<size_t>(p)];
+    if (producer.is_input() || consumers[static_cast<size_t>(p)] != 1 || is_output(p) ||
+        is_output(static_cast<int>(i))) {
+      continue;
+    }
+    if (producer.layer->can_fuse_relu()) fused_into[i] = p;
+  }
+  return fused_into;
+}
+
+}  // namespace kerosene::train

@@ -1,0 +1,24 @@
+// Which ReLU layers the graph executor folds into the layer before them. A BatchNormalization or
+// an Add followed by a plain ReLU (a ResNet's conv-BN-ReLU and its residual join) otherwise
+// costs a separate pass over the tensor forward and another backward; fused, the producer
+// writes max(y, 0) itself and masks the incoming gradient inside its own backward pass.
+//
+// Layers stay unaware of each other: the producer only answers can_fuse_relu() and takes
+// set_fused_relu(); the executor (ModelState::forward/backward) skips the ReLU node, passing the
+// producer's output forward and the gradient back unchanged.
+#pragma once
+
+#include <vector>
+
+#include "train/model_state.h"
+
+namespace kerosene::train {
+
+/// Per node: the node a plain-ReLU node (ActivationLayer, relu without slope, threshold or
+/// max_value) is fused into, or -1. Fused when the producer's only consumer is that ReLU, the
+/// producer is no model output (its pre-ReLU value would be lost), the ReLU node is no model
+/// output either (kept simple: its loss may fuse with it) and the producer's can_fuse_relu().
+/// KEROSENE_FUSE_RELU=0 in the environment plans no fusion (for A/B measurements and tests).
+std::vector<int> plan_relu_fusion(const std::vector<Node>& nodes, const std::vector<int>& output_nodes);
+
+}  // namespace kerosene::train
