@@ -274,7 +274,7 @@ TEST(ModelFilesCli, BadNamesAreRejectedAtParseTime) {
   ScratchDir dir;
   expect_user_error(run_cli(train_args("mlp", {"--save", dir / "foo.txt"})), 2,
                     {"--save", "expected a name ending in .keras", "foo.txt"});
-  expect_user_error(run_cli(train_args("resnet", {})), 2, {"expected mlp, cnn or a model file", "resnet"});
+  expect_user_error(run_cli(train_args("resnet", {})), 2, {"expected mlp, cnn, convnet or a model file", "resnet"});
   expect_user_error(run_cli({"evaluate", "mlp", "--dataset", dataset()}), 2, {"expected a model file", "mlp"});
   expect_user_error(run_cli({"predict", dir / "m.keras", "--input", dir / "x.csv", "--output", dir / "y.npy"}), 2,
                     {"expected a name ending in .npy", "x.csv"});
