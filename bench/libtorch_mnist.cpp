@@ -1,18 +1,24 @@
 // One epoch of MNIST training in libtorch (C++), for the side-by-side benchmark with kerosene.
 //
-//   libtorch_mnist --data-dir DIR [--model mlp|cnn] [--threads N] [--epochs E] [--batch-size B]
-//                  [--seed S] [--limit N] [--blas-threads N]
+//   libtorch_mnist --data-dir DIR [--model mlp|cnn|convnet] [--threads N] [--epochs E]
+//                  [--batch-size B] [--precision f32|bf16] [--seed S] [--limit N] [--blas-threads N]
 //
 // DIR holds the four MNIST IDX files, gzip-compressed (train-images-idx3-ubyte.gz, ...).
 // Models (the classic Keras examples, softmax folded into the cross-entropy):
 //   mlp: Flatten, Linear(784,128), ReLU, Linear(128,10)
 //   cnn: Conv2d(1,32,3), ReLU, MaxPool2d(2), Flatten, Linear(5408,10)
-// Adam(lr 1e-3, betas (0.9,0.999), eps 1e-7), batch 32, shuffled each epoch, inputs /255.
+//   convnet (keras.io/examples/vision/mnist_convnet): Conv2d(1,32,3), ReLU, MaxPool2d(2),
+//     Conv2d(32,64,3), ReLU, MaxPool2d(2), Flatten, Dropout(0.5), Linear(1600,10)
+// Adam(lr 1e-3, betas (0.9,0.999), eps 1e-7), batch 32 (--batch-size), shuffled each epoch,
+// inputs /255. --precision bf16: the forward pass (and so the loss) under CPU autocast to
+// bfloat16, as torch.autocast("cpu", dtype=torch.bfloat16) does; weights and Adam stay float32.
 // Prints one JSON line:
-//   {"framework":"libtorch","model":...,"threads":N,"epoch_seconds":...,"test_accuracy":...}
+//   {"framework":"libtorch","model":...,"threads":N,"epoch_seconds":...,"test_accuracy":...,
+//    "blas":..., "blas_core": (OpenBLAS' kernel set, e.g. "SkylakeX"), "mkldnn": bool}
 // epoch_seconds is the last epoch's wall time (data already in memory; no evaluation inside).
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <ATen/autocast_mode.h>
 #include <dlfcn.h>
 #include <zlib.h>
 
@@ -72,7 +78,11 @@ torch::nn::Sequential make_model(const std::string& name) {
   if (name == "cnn")
     return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 32, 3)), nn::ReLU(),
                           nn::MaxPool2d(nn::MaxPool2dOptions(2)), nn::Flatten(), nn::Linear(5408, 10));
-  throw std::runtime_error("unknown model '" + name + "' (mlp or cnn)");
+  if (name == "convnet")
+    return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 32, 3)), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(2)),
+                          nn::Conv2d(nn::Conv2dOptions(32, 64, 3)), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(2)),
+                          nn::Flatten(), nn::Dropout(0.5), nn::Linear(1600, 10));
+  throw std::runtime_error("unknown model '" + name + "' (mlp, cnn or convnet)");
 }
 
 // Debian's libtorch calls BLAS through libblas.so.3, i.e. whatever the alternatives system
@@ -90,6 +100,14 @@ std::string configure_blas(int threads) {
   return "libblas.so.3 (not OpenBLAS; likely the reference BLAS)";
 }
 
+// The kernel set OpenBLAS picked for this CPU (e.g. "SkylakeX" for its AVX-512 kernels,
+// "Haswell" for AVX2; OPENBLAS_CORETYPE overrides it), or "" without OpenBLAS.
+std::string blas_core() {
+  using name_fn = char* (*)();
+  auto name = reinterpret_cast<name_fn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return name ? std::string(name()) : std::string();
+}
+
 std::string json_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
@@ -100,15 +118,16 @@ std::string json_escape(const std::string& s) {
 }
 
 void usage() {
-  std::cerr << "usage: libtorch_mnist --data-dir DIR [--model mlp|cnn] [--threads N] [--epochs E]\n"
-               "                      [--batch-size B] [--seed S] [--limit N] [--blas-threads N]\n"
+  std::cerr << "usage: libtorch_mnist --data-dir DIR [--model mlp|cnn|convnet] [--threads N] [--epochs E]\n"
+               "                      [--batch-size B] [--precision f32|bf16] [--seed S] [--limit N]\n"
+               "                      [--blas-threads N]\n"
                "--threads N: torch::set_num_threads(N); --blas-threads: OpenBLAS pool (default N)\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_dir, model_name = "mlp";
+  std::string data_dir, model_name = "mlp", precision = "f32";
   int threads = 1, epochs = 1, seed = 0, blas_threads = -1;
   int64_t batch = 32, limit = 0;
   for (int i = 1; i < argc; ++i) {
@@ -124,12 +143,14 @@ int main(int argc, char** argv) {
     else if (a == "--epochs") epochs = std::stoi(next());
     else if (a == "--batch-size") batch = std::stoll(next());
     else if (a == "--seed") seed = std::stoi(next());
+    else if (a == "--precision") precision = next();
     else if (a == "--limit") limit = std::stoll(next());
     else if (a == "-h" || a == "--help") { usage(); return 0; }
     else if (data_dir.empty() && a[0] != '-') data_dir = a;
     else { usage(); return 2; }
   }
-  if (data_dir.empty()) { usage(); return 2; }
+  if (data_dir.empty() || (precision != "f32" && precision != "bf16")) { usage(); return 2; }
+  const bool bf16 = precision == "bf16";
 
   try {
     torch::set_num_threads(threads);
@@ -163,7 +184,17 @@ int main(int argc, char** argv) {
         auto xb = xs.narrow(0, s, b);
         auto yb = ys.narrow(0, s, b);
         opt.zero_grad();
+        if (bf16) {
+          at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+          at::autocast::set_cpu_enabled(true);
+        }
         auto loss = torch::nn::functional::cross_entropy(model->forward(xb), yb);
+        if (bf16) {
+          // Leaving the autocast region, as Python's context manager does: the cached bfloat16
+          // copies of the weights are stale once the optimizer steps.
+          at::autocast::set_cpu_enabled(false);
+          at::autocast::clear_cache();
+        }
         loss.backward();
         opt.step();
         loss_sum += loss.item<double>() * double(b);
@@ -184,10 +215,12 @@ int main(int argc, char** argv) {
     const double acc = double(correct) / double(nt);
     std::printf("{\"framework\":\"libtorch\",\"version\":\"%d.%d.%d\",\"model\":\"%s\",\"threads\":%d,"
                 "\"blas_threads\":%d,\"epochs\":%d,\"batch_size\":%lld,\"train_samples\":%lld,\"train_loss\":%.6f,"
-                "\"epoch_seconds\":%.4f,\"test_accuracy\":%.4f,\"blas\":\"%s\"}\n",
+                "\"precision\":\"%s\",\"epoch_seconds\":%.4f,\"test_accuracy\":%.4f,\"blas\":\"%s\","
+                "\"blas_core\":\"%s\",\"mkldnn\":%s}\n",
                 TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH, model_name.c_str(),
                 torch::get_num_threads(), blas_threads, epochs, static_cast<long long>(batch),
-                static_cast<long long>(n), last_loss, epoch_seconds, acc, json_escape(blas).c_str());
+                static_cast<long long>(n), last_loss, precision.c_str(), epoch_seconds, acc, json_escape(blas).c_str(),
+                json_escape(blas_core()).c_str(), at::hasMKLDNN() ? "true" : "false");
     return 0;
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "libtorch_mnist: %s\n", ex.what());

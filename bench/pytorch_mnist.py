@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """One epoch of MNIST in PyTorch (CPU), same setup as libtorch_mnist.cpp and kerosene.
 
-    python bench/pytorch_mnist.py --data-dir DIR --model mlp|cnn --threads N
+    python bench/pytorch_mnist.py --data-dir DIR --model mlp|cnn|convnet --threads N \
+        [--batch-size B] [--precision f32|bf16]
 
-Adam(lr 1e-3, eps 1e-7), batch 32, shuffled, cross entropy on logits, inputs /255.
+Adam(lr 1e-3, eps 1e-7), batch 32 (--batch-size), shuffled, cross entropy on logits, inputs /255.
+convnet is keras.io/examples/vision/mnist_convnet in PyTorch's layers (its default init).
+--precision bf16: forward and loss under torch.autocast("cpu", dtype=torch.bfloat16), the
+documented CPU mixed precision; weights and Adam stay float32.
 Prints one JSON line: {"framework":"pytorch","model":...,"threads":N,"epoch_seconds":...,
 "test_accuracy":...}. epoch_seconds is the training loop only (data already in memory).
 """
@@ -29,16 +33,20 @@ def make_model(name: str) -> nn.Module:
     if name == "cnn":
         return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                              nn.Linear(5408, 10))
-    raise SystemExit(f"unknown model {name!r} (mlp or cnn)")
+    if name == "convnet":
+        return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10))
+    raise SystemExit(f"unknown model {name!r} (mlp, cnn or convnet)")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", "--dataset", dest="data_dir", required=True)
-    ap.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
+    ap.add_argument("--model", default="mlp", choices=["mlp", "cnn", "convnet"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--precision", default="f32", choices=["f32", "bf16"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training samples")
     args = ap.parse_args()
@@ -67,7 +75,8 @@ def main() -> int:
         for s in range(0, n, bs):
             xb, yb = xs[s:s + bs], ys[s:s + bs]
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+                loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
             total += loss.item() * xb.shape[0]
@@ -81,7 +90,8 @@ def main() -> int:
             correct += int((model(x_test[s:s + 1000]).argmax(1) == y_test[s:s + 1000]).sum())
     print(json.dumps({
         "framework": "pytorch", "version": torch.__version__, "model": args.model,
-        "threads": torch.get_num_threads(), "epochs": args.epochs, "batch_size": bs,
+        "threads": torch.get_num_threads(), "epochs": args.epochs, "batch_size": bs, "precision": args.precision,
+        "mkldnn": torch.backends.mkldnn.is_available(),
         "train_samples": n, "train_loss": round(train_loss, 6),
         "epoch_seconds": round(epoch_seconds, 4),
         "test_accuracy": round(correct / x_test.shape[0], 4),

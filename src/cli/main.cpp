@@ -17,6 +17,7 @@
 #include "cli/device_commands.h"
 #include "cli/file_commands.h"
 #include "cli/model_source.h"
+#include "cli/models.h"
 #include "cli/train_command.h"
 #include "cli/version.h"
 #include "kerosene/kerosene.h"
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   std::string summary_model = "cnn", summary_file;
   auto* summary = app.add_subcommand("summary", "Print a model's summary table: a built-in one or a model file's");
   auto* summary_path = summary->add_option("file", summary_file, "a model file (.keras, .h5)")->check(ks::cli::model_file_name());
-  summary->add_option("--model", summary_model, "mlp, cnn or a model file")->check(ks::cli::model_name())->excludes(summary_path);
+  summary->add_option("--model", summary_model, ks::cli::built_in_model_names() + " or a model file")->check(ks::cli::model_name())->excludes(summary_path);
 
   if (const int status = ks::cli::parse_command_line(app, argc, argv); status >= 0) return status;
   // An error in one worker must end every worker: the others would wait for it.

@@ -22,10 +22,10 @@ bool is_model_file(const std::string& name) { return ends_with(name, ".keras") |
 const CLI::Validator& model_name() {
   static const CLI::Validator validator(
       [](std::string& text) -> std::string {
-        if (text == "mlp" || text == "cnn" || is_model_file(text)) return "";
-        return "expected mlp, cnn or a model file (.keras, .h5), got " + text;
+        if (is_built_in_model(text) || is_model_file(text)) return "";
+        return "expected " + built_in_model_names() + " or a model file (.keras, .h5), got " + text;
       },
-      "mlp, cnn or FILE.keras");
+      built_in_model_names() + " or FILE.keras");
   return validator;
 }
 

@@ -1,4 +1,4 @@
-// Where the CLI's models come from: the built-in mlp and cnn, or a model file (.keras, .h5), and
+// Where the CLI's models come from: the built-in mlp, cnn and convnet, or a model file (.keras, .h5), and
 // the checks that keep a file's model and the data given to it in agreement.
 #pragma once
 
@@ -11,10 +11,11 @@
 
 namespace kerosene::cli {
 
-/// Whether `name` is a model file's name (ends in .keras or .h5) rather than mlp or cnn.
+/// Whether `name` is a model file's name (ends in .keras or .h5) rather than a built-in model's.
 bool is_model_file(const std::string& name);
 
-/// For --model: "mlp", "cnn" or a model file's name ("expected mlp, cnn or a model file ...").
+/// For --model: a built-in model ("mlp", "cnn", "convnet") or a model file's name
+/// ("expected mlp, cnn, convnet or a model file ...").
 const CLI::Validator& model_name();
 
 /// For commands that read a model file: a name ending in .keras or .h5.
@@ -27,7 +28,7 @@ void require_file(const std::string& path, const char* what);
 /// models::load_model(path, compile), after require_file.
 Model load_model_file(const std::string& path, bool compile);
 
-/// "mlp" or "cnn" built, or the file loaded (compiled when the file says so).
+/// The built-in model built (cli/models.h), or the file loaded (compiled when the file says so).
 Model model_from(const std::string& name);
 
 /// Whether the model has a loss and optimizer (from compile, or from its file).

@@ -11,6 +11,7 @@
 #include "cli/arguments.h"
 #include "cli/interrupt.h"
 #include "cli/model_source.h"
+#include "cli/models.h"
 #include "cli/train_compile.h"
 #include "cli/train_files.h"
 #include "kerosene/kerosene.h"
@@ -203,7 +204,7 @@ void print_result(const TrainArgs& a, const Model& model, const distribute::Stra
 CLI::App* add_train_command(CLI::App& app, TrainArgs& args) {
   auto* train = app.add_subcommand("train", "Train a classic Keras MNIST model, or one from a file, and report its test accuracy");
   train->add_option("--model", args.model,
-                    "mlp, cnn, or a model file (.keras, .h5) to train further, compiled as saved unless "
+                    built_in_model_names() + ", or a model file (.keras, .h5) to train further, compiled as saved unless "
                     "an optimizer, loss or metrics flag is given")
       ->check(model_name());
   train->add_option("--dataset", args.dataset, "mnist, fashion_mnist, or a directory of IDX files");

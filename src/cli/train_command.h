@@ -1,5 +1,5 @@
 // `kerosene train`: its options, the device configuration they imply, and the run.
-// The model is a built-in one (mlp, cnn) or a model file; the files a run writes are in
+// The model is a built-in one (mlp, cnn, convnet) or a model file; the files a run writes are in
 // train_files.h.
 #pragma once
 

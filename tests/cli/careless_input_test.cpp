@@ -30,7 +30,7 @@ TEST(CliCarelessInput, RangeErrorsReadLikeKeroseneOwn) {
       {{"train", "--validation-split", "2"}, "--validation-split: expected a number from 0 to 0.99, got 2"},
       {{"train", "--verbose", "5"}, "--verbose: expected one of 0, 1, 2, got 5"},
       {{"train", "--epochs", "0"}, "--epochs: expected a number greater than 0, got 0"},
-      {{"train", "--model", "resnet"}, "--model: expected mlp, cnn or a model file (.keras, .h5), got resnet"},
+      {{"train", "--model", "resnet"}, "--model: expected mlp, cnn, convnet or a model file (.keras, .h5), got resnet"},
   };
   for (const auto& [args, message] : cases) {
     CommandResult r = run_cli(args);

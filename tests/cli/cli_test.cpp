@@ -38,6 +38,29 @@ TEST(CliTest, SummaryOfTheMlp) {
   KEROSENE_EXPECT_CONTAINS(r.out, "Total params: 101,770");
 }
 
+// Keras' MNIST convnet example, layer for layer: its summary's shapes and 34,826 parameters.
+TEST(CliTest, SummaryOfTheConvnet) {
+  CommandResult r = run_cli({"summary", "--model", "convnet"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  KEROSENE_EXPECT_CONTAINS(r.out, "Total params: 34,826");
+  KEROSENE_EXPECT_CONTAINS(r.out, "(None, 11, 11, 64)");
+  KEROSENE_EXPECT_CONTAINS(r.out, "(None, 1600)");
+  KEROSENE_EXPECT_CONTAINS(r.out, "Dropout");
+}
+
+// The convnet trains from the command line like the other built-in models (Dropout included).
+TEST(CliTest, TrainTheConvnet) {
+  test_util::SmallMnist data;
+  CommandResult r = run_cli({"train", "--model", "convnet", "--dataset", data.dir, "--epochs", "1", "--batch-size",
+                             "64", "--json", "--verbose", "0", "--seed", "1"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["model"], "convnet");
+  EXPECT_EQ(j["batch_size"], 64);
+  EXPECT_TRUE(j["test_loss"].is_number()) << r.out;
+}
+
 // Checks the --json output of a training run: exactly one JSON object, on one line.
 nlohmann::json parse_train_json(const CommandResult& r) {
   EXPECT_EQ(r.exit_code, 0) << describe(r);

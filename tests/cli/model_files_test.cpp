@@ -267,7 +267,7 @@ TEST(ModelFilesCli, BadNamesAreRejectedAtParseTime) {
   ScratchDir dir;
   expect_user_error(run_cli(train_args("mlp", {"--save", dir / "foo.txt"})),
                     {"--save", "expected a name ending in .keras", "foo.txt"}, 2);
-  expect_user_error(run_cli(train_args("resnet", {})), {"expected mlp, cnn or a model file", "resnet"}, 2);
+  expect_user_error(run_cli(train_args("resnet", {})), {"expected mlp, cnn, convnet or a model file", "resnet"}, 2);
   expect_user_error(run_cli({"evaluate", "mlp", "--dataset", dataset()}), {"expected a model file", "mlp"}, 2);
   expect_user_error(run_cli({"predict", dir / "m.keras", "--input", dir / "x.csv", "--output", dir / "y.npy"}),
                     {"expected a name ending in .npy", "x.csv"}, 2);
