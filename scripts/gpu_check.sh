@@ -158,7 +158,7 @@ fi
 
 # --- op_check ------------------------------------------------------------------------------------
 # On the CPU alone, two logical CPUs are compared (the harness itself is checked).
-op_env=(env KEROSENE_CUDNN_STRICT=1 KEROSENE_CUDA_PATHS=1 NVIDIA_TF32_OVERRIDE=0)
+op_env=(env KEROSENE_CUDNN_STRICT=1 KEROSENE_CUDA_PATHS=1)
 if [ "$gpus" -gt 0 ]; then cpu_split=(); else cpu_split=(--logical-cpus 2); fi
 for mode in value gradient; do
   run_logged "op_check_$mode" 120 "${op_env[@]}" KEROSENE_CUDA_SYNC=1 "$op_check" --mode "$mode" "${cpu_split[@]}"
@@ -232,7 +232,7 @@ fi
 
 # --- the suite -----------------------------------------------------------------------------------
 if [ "$gpus" -gt 0 ] && budget_allows 240 suite; then
-  run_logged suite 240 env KEROSENE_CUDNN_STRICT=1 NVIDIA_TF32_OVERRIDE=0 "$tests" --gtest_brief=1
+  run_logged suite 240 env KEROSENE_CUDNN_STRICT=1 "$tests" --gtest_brief=1
   rc=$?
   counts=$(grep -E '^\[  PASSED  \]|^\[  FAILED  \]|^\[  SKIPPED \] [0-9]' "$logs/suite.log" | tr '\n' ' ')
   if [ $rc -eq 0 ]; then record PASS suite "$counts"; else record FAIL suite "$(status_text $rc 240): $counts"; fi

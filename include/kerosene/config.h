@@ -121,8 +121,9 @@ void empty_cache(const std::string& device);
 /// ignores it (oneDNN computes float32 in float32). NVIDIA_TF32_OVERRIDE=0 in the environment
 /// (NVIDIA's switch, which cuBLAS and cuDNN also honour) turns TF32 off whatever this says;
 /// tensor_float_32_execution_enabled() reports this setting only, as TensorFlow's does.
-/// kerosene's own tests and kerosene_op_check compare GPU results with the CPU's at float32
-/// tolerances, so they run with TF32 off.
+/// kerosene's test suite (NVIDIA_TF32_OVERRIDE=0, tests/tf32_off.cpp) and kerosene_op_check
+/// (which calls this) run with TF32 off: they compare GPU results with the CPU's at float32
+/// tolerances.
 void enable_tensor_float_32_execution(bool enabled);
 bool tensor_float_32_execution_enabled();
 }  // namespace experimental

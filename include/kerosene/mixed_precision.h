@@ -9,7 +9,7 @@
 // loss compute in float32. The CPU must have AVX512-BF16 (or AMX): elsewhere the first such op
 // throws DeviceError naming the feature, never a silent float32 run. "mixed_float16" needs
 // oneDNN float16 kernels, which oneDNN 2.x lacks on the CPU: it throws DeviceError there.
-// 16-bit compute on CUDA is not implemented yet: it throws DeviceError.
+// On CUDA both policies run (operands converted on the device, float32 accumulation and output).
 #pragma once
 
 #include <string>

@@ -415,13 +415,15 @@ std::vector<Case> value_cases() {
       }));
     }
   }
-  // TF32 rounds the operands to 10 bits of mantissa: about 2e-3 here against full float32.
+  // TF32 rounds the operands to 10 bits of mantissa (2^-11 relative; 2^-10 where hardware
+  // truncates): a few 1e-3 here against full float32. Not a check that TF32 ran (a CPU passes
+  // too) but that the TF32 plans compute the right product.
   cases.push_back({"matmul A B with TF32", with_tf32([](const Device& d) {
                      Tensor a = random(d, {33, 70}, 6), b = random(d, {70, 17}, 7), c = random(d, {33, 17}, 9);
                      backend(d).matmul(a, false, b, false, nullptr, c, false, ActivationKind::linear,
                                        ComputePrecision::float32);
                      return Outputs{host(c)};
-                   }), {}, 1e-2});
+                   }), {}, 2e-2});
   cases.push_back({"conv2d forward #2 with TF32", with_tf32([](const Device& d) {
                      const auto& p = conv_cases()[2];
                      Tensor x = random(d, {p.batch, p.in_h, p.in_w, p.in_c}, 10);
@@ -429,7 +431,7 @@ std::vector<Case> value_cases() {
                      Tensor y = Tensor::empty({p.batch, p.out_h, p.out_w, p.out_c}, ks::DType::float32, d);
                      backend(d).conv2d_forward(p, x, w, nullptr, y, ActivationKind::linear);
                      return Outputs{host(y)};
-                   }), {}, 1e-2});
+                   }), {}, 2e-2});
   // relu of NaN must be what the CPU gives (0: tests/backends/cpu_kernels_test.cpp), alone and
   // fused (cuBLASLt's RELU epilogue, whose NaN behaviour NVIDIA does not document), or a
   // divergence would show on one device and not on another. NaN where the CPU has a number, or

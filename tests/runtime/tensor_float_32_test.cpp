@@ -20,7 +20,7 @@ namespace ex = config::experimental;
 
 TEST(TensorFloat32Test, OnByDefaultAndToggles) {
   run_in_fresh_process([] {
-    unsetenv("NVIDIA_TF32_OVERRIDE");  // ctest sets it for the suite (see CMakeLists.txt)
+    unsetenv("NVIDIA_TF32_OVERRIDE");  // tests/tf32_off.cpp sets it for this binary
     FRESH_CHECK(ex::tensor_float_32_execution_enabled());
     FRESH_CHECK(runtime::tensor_float_32_in_effect());
     ex::enable_tensor_float_32_execution(false);
@@ -50,6 +50,12 @@ TEST(TensorFloat32Test, OtherOverrideValuesLeaveTheSettingInCharge) {
     ex::enable_tensor_float_32_execution(false);
     FRESH_CHECK(!runtime::tensor_float_32_in_effect());
   });
+}
+
+TEST(TensorFloat32Test, TheSuiteRunsWithItOff) {
+  EXPECT_FALSE(runtime::tensor_float_32_in_effect())
+      << "tests/tf32_off.cpp sets NVIDIA_TF32_OVERRIDE=0 unless the environment has another value: "
+      << (std::getenv("NVIDIA_TF32_OVERRIDE") ? std::getenv("NVIDIA_TF32_OVERRIDE") : "(unset)");
 }
 
 // The CPU computes float32 in float32 whatever the setting: the same bits either way, where
