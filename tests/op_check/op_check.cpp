@@ -402,15 +402,17 @@ std::vector<Case> value_cases() {
       }
     }
     for (size_t i = 0; i < conv_cases().size(); ++i) {
-      cases.push_back(sixteen_bit_case("conv2d forward #" + std::to_string(i) + " (+bias relu)", precision, true,
+      // No bias: it is added in float32 after cuDNN's 16-bit output, so it could cancel most of
+      // a value whose rounding error the tolerance measures against the value itself. (The
+      // bias kernel is the float32 cases'.)
+      cases.push_back(sixteen_bit_case("conv2d forward #" + std::to_string(i) + " (+relu)", precision, true,
                                        [i](const Device& d, ComputePrecision compute, ComputePrecision round) {
         const auto& p = conv_cases()[i];
         Tensor x = rounded(d, {p.batch, p.in_h, p.in_w, p.in_c}, 10, round);
         Tensor w = rounded(d, kernel_shape(p), 11, round, -0.5f, 0.5f);
-        Tensor b = random(d, {p.out_c}, 12);
         Tensor y = Tensor::empty({p.batch, p.out_h, p.out_w, p.out_c}, ks::DType::float32, d), y2 = y.clone();
         backend(d).conv2d_forward(p, x, w, nullptr, y, ActivationKind::linear, compute);
-        backend(d).conv2d_forward(p, x, w, &b, y2, ActivationKind::relu, compute);
+        backend(d).conv2d_forward(p, x, w, nullptr, y2, ActivationKind::relu, compute);
         return Outputs{host(y), host(y2)};
       }));
     }
