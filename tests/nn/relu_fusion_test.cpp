@@ -133,12 +133,15 @@ int fused_count(const Model& model) {
 TEST(ReluFusionPlan, FusesBatchNormAndResidualAddOnly) {
   DeviceScope cpu("/CPU:0");
   utils::set_random_seed(3);
+  EXPECT_EQ(fused_count(resnet_block()), 1);  // the Add; BatchNormalization only when asked
+  setenv("KEROSENE_FUSE_BN_RELU", "1", 1);
   EXPECT_EQ(fused_count(resnet_block()), 2);
   // The first BatchNormalization is also an output: its own value must stay, so only the Add fuses.
   EXPECT_EQ(fused_count(resnet_block(/*bn_output=*/true)), 1);
   setenv("KEROSENE_FUSE_RELU", "0", 1);
   EXPECT_EQ(fused_count(resnet_block()), 0);
   unsetenv("KEROSENE_FUSE_RELU");
+  unsetenv("KEROSENE_FUSE_BN_RELU");
 }
 
 TEST(ReluFusionPlan, TrainsAndPredictsAsUnfused) {
@@ -152,7 +155,9 @@ TEST(ReluFusionPlan, TrainsAndPredictsAsUnfused) {
   const Tensor x = make_tensor(uniform_values(xs.numel(), 49), xs);
   const Tensor y = Tensor::from_vector(std::vector<int32_t>{0, 1, 2, 0, 1, 2, 0, 1}, Shape{8});
   // The plan is made at a model's first forward: the plain model's with fusion turned off.
+  setenv("KEROSENE_FUSE_BN_RELU", "1", 1);
   for (int step = 0; step < 3; ++step) fused.train_on_batch(x, y);
+  unsetenv("KEROSENE_FUSE_BN_RELU");
   setenv("KEROSENE_FUSE_RELU", "0", 1);
   for (int step = 0; step < 3; ++step) plain.train_on_batch(x, y);
   unsetenv("KEROSENE_FUSE_RELU");

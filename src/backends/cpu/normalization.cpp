@@ -1,8 +1,6 @@
 // BatchNormalization and LayerNormalization kernels: plain loops the compiler vectorizes, split
-// into row chunks over the ParallelTeam. Statistics are summed in double (in one pass, shifted
-// by the first row; float sums over blocks of 32 rows then double were tried for the Fashion-MNIST
-// ResNet and saved nothing measurable); per-chunk partial sums are added in chunk order, so a
-// result depends only on the shape and the thread setting.
+// into row chunks over the ParallelTeam. Statistics are summed in double; per-chunk partial sums
+// are added in chunk order, so a result depends only on the shape and the thread setting.
 //
 // Own loops rather than oneDNN's batch_normalization primitive: Keras' moving-statistics update,
 // biased variance and an inference-mode backward are each a line here, and the CUDA plugin runs
@@ -23,7 +21,8 @@ const float* f32(const Tensor* t) { return t ? f32(*t) : nullptr; }
 float* f32(Tensor* t) { return t ? f32(*t) : nullptr; }
 
 /// Host buffers reused per calling thread, so a training step allocates nothing once warm.
-/// Slot 0: column_sums' partial sums; 1: a kernel's sums; 2: its per-channel values.
+/// Slot 0: column_sums' partial sums (double), batch_norm_relu_backward's masked gradient (float);
+/// 1: a kernel's sums; 2: its per-channel values.
 template <typename T>
 T* scratch(int slot, int64_t n) {
   thread_local std::vector<T> buffers[3];
@@ -44,13 +43,8 @@ int for_row_chunks(int64_t rows, int64_t cols, F&& f) {
   return chunks;
 }
 
-/// Rows per call of a column_sums term: a block, so that the fused ReLU's mask of the incoming
-/// gradient (entering_rows) is one loop over contiguous rows, not one per row.
-constexpr int64_t kBlockRows = 32;
-
 /// Two column sums over the rows of a rows x cols array: sums[0..cols) of a(r, c) and
-/// sums[cols..2 cols) of b(r, c), in double, where term(r0, r1, a_out, b_out) adds the terms of
-/// rows [r0, r1) (at most kBlockRows).
+/// sums[cols..2 cols) of b(r, c), where term(r, row_in, a_out, b_out) adds a row's terms.
 template <typename Term>
 void column_sums(int64_t rows, int64_t cols, double* sums, Term&& term) {
   const int max_chunks = threads_for_elements(rows * cols);
@@ -58,20 +52,12 @@ void column_sums(int64_t rows, int64_t cols, double* sums, Term&& term) {
   std::fill(partial, partial + max_chunks * 2 * cols, 0.0);
   const int chunks = for_row_chunks(rows, cols, [&](int chunk, int64_t begin, int64_t end) {
     double* a = partial + chunk * 2 * cols;
-    for (int64_t r0 = begin; r0 < end; r0 += kBlockRows) term(r0, std::min(end, r0 + kBlockRows), a, a + cols);
+    for (int64_t r = begin; r < end; ++r) term(r, a, a + cols);
   });
   std::fill(sums, sums + 2 * cols, 0.0);
   for (int k = 0; k < chunks; ++k) {
     for (int64_t j = 0; j < 2 * cols; ++j) sums[j] += partial[k * 2 * cols + j];
   }
-}
-
-/// A column_sums term from one that adds a single row's terms: term(r, a_out, b_out).
-template <typename RowTerm>
-auto by_rows(RowTerm&& term) {
-  return [&term](int64_t r0, int64_t r1, double* a, double* b) {
-    for (int64_t r = r0; r < r1; ++r) term(r, a, b);
-  };
 }
 
 /// y = x * scale + shift per channel, scale = inv_std * gamma and shift = beta - mean * scale
@@ -104,49 +90,19 @@ void normalize(const float* x, int64_t rows, int64_t C, const float* m, const fl
   scale_and_shift(x, rows, C, scale, shift, y, relu);
 }
 
-/// With a fused ReLU whose output is y, the gradient entering the normalization is dy where
-/// y > 0 and 0 elsewhere (ReLU's derivative read from its output, as activation_backward).
-/// Masked into a per-thread buffer a block of rows at a time (rows are contiguous) by a loop of
-/// its own: written inside the sums' loops the same select (or a product, or a bit mask) left
-/// control flow there for GCC 12, nothing vectorized, and the fused backward ran 3x slower than
-/// BN + ReLU unfused; masked row by row, the per-row overhead cost as much at 16 channels.
-/// Returns the gradient of rows [r0, r1): dy itself unless Masked.
-template <bool Masked>
-const float* entering_rows(const float* dy, const float* y, int64_t r0, int64_t r1, int64_t C) {
-  const float* g = dy + r0 * C;
-  if constexpr (!Masked) {
-    (void)y, (void)r1;
-    return g;
-  } else {
-    const int64_t n = (r1 - r0) * C;
-    thread_local std::vector<float> buffer;
-    if (buffer.size() < static_cast<size_t>(n)) buffer.resize(static_cast<size_t>(n));
-    float* out = buffer.data();
-    const float* yr = y + r0 * C;
-    for (int64_t i = 0; i < n; ++i) out[i] = yr[i] > 0.0f ? g[i] : 0.0f;
-    return out;
-  }
-}
-
 /// dx = k * (dy - mean_dy - x_hat * mean_dy_xhat) per channel, x_hat = (x - mean) * inv_std;
-/// k, mean_dy and mean_dy_xhat are the three C-value rows of `k`. y: a fused ReLU's output or null.
-template <bool Masked>
-void batch_norm_dx(const float* in, const float* g, const float* y, const float* m, const float* s, const float* k,
-                   int64_t rows, int64_t C, float* out) {
+/// k, mean_dy and mean_dy_xhat are the three C-value rows of `k`.
+void batch_norm_dx(const float* in, const float* g, const float* m, const float* s, const float* k, int64_t rows,
+                   int64_t C, float* out) {
   const float* mean_dy = k + C;
   const float* mean_dy_xhat = k + 2 * C;
   for_row_chunks(rows, C, [&](int, int64_t begin, int64_t end) {
-    for (int64_t r0 = begin; r0 < end; r0 += kBlockRows) {
-      const int64_t r1 = std::min(end, r0 + kBlockRows);
-      const float* gb = entering_rows<Masked>(g, y, r0, r1, C);
-      for (int64_t r = r0; r < r1; ++r) {
-        const float* xr = in + r * C;
-        const float* gr = gb + (r - r0) * C;
-        float* dr = out + r * C;
-        for (int64_t c = 0; c < C; ++c) {
-          const float x_hat = (xr[c] - m[c]) * s[c];
-          dr[c] = k[c] * (gr[c] - mean_dy[c] - x_hat * mean_dy_xhat[c]);
-        }
+    for (int64_t r = begin; r < end; ++r) {
+      const float *xr = in + r * C, *gr = g + r * C;
+      float* dr = out + r * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const float x_hat = (xr[c] - m[c]) * s[c];
+        dr[c] = k[c] * (gr[c] - mean_dy[c] - x_hat * mean_dy_xhat[c]);
       }
     }
   });
@@ -165,14 +121,14 @@ void batch_norm_forward_impl(const BatchNormParams& p, const Tensor& x, const Te
   if (p.training && rows > 0) {
     // Sums of x - x[0, c] and its square: one pass, and no cancellation when |mean| >> std.
     double* sums = scratch<double>(1, 2 * C);
-    column_sums(rows, C, sums, by_rows([&](int64_t r, double* a, double* b) {
+    column_sums(rows, C, sums, [&](int64_t r, double* a, double* b) {
       const float* xr = in + r * C;
       for (int64_t c = 0; c < C; ++c) {
         const double d = static_cast<double>(xr[c]) - in[c];
         a[c] += d;
         b[c] += d * d;
       }
-    }));
+    });
     for (int64_t c = 0; c < C; ++c) {
       const double mean_d = sums[c] / rows;
       const float variance = static_cast<float>(std::max(0.0, sums[C + c] / rows - mean_d * mean_d));
@@ -190,22 +146,17 @@ void batch_norm_forward_impl(const BatchNormParams& p, const Tensor& x, const Te
   normalize(in, rows, C, m, s, f32(gamma), f32(beta), f32(y), relu);
 }
 
-/// batch_norm_backward; Masked: y is a fused ReLU's output (dy is then the gradient w.r.t. it).
-template <bool Masked>
-void batch_norm_backward_impl(const BatchNormParams& p, const Tensor& x, const Tensor* y, const Tensor& dy,
-                              const Tensor* gamma, const Tensor& mean, const Tensor& inv_std, Tensor* dx,
-                              Tensor& dgamma, Tensor& dbeta) {
+/// batch_norm_backward from the incoming gradient g (rows x C).
+void batch_norm_backward_impl(const BatchNormParams& p, const Tensor& x, const float* g, const Tensor* gamma,
+                              const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor& dgamma, Tensor& dbeta) {
   const int64_t rows = p.rows, C = p.channels;
-  const float *in = f32(x), *g = f32(dy), *m = f32(mean), *s = f32(inv_std), *gam = f32(gamma), *out = f32(y);
+  const float *in = f32(x), *m = f32(mean), *s = f32(inv_std), *gam = f32(gamma);
   double* sums = scratch<double>(1, 2 * C);
-  column_sums(rows, C, sums, [&](int64_t r0, int64_t r1, double* a, double* b) {
-    const float* gb = entering_rows<Masked>(g, out, r0, r1, C);
-    for (int64_t r = r0; r < r1; ++r) {
-      const float *xr = in + r * C, *gr = gb + (r - r0) * C;
-      for (int64_t c = 0; c < C; ++c) {
-        a[c] += gr[c];
-        b[c] += static_cast<double>(gr[c]) * ((xr[c] - m[c]) * s[c]);
-      }
+  column_sums(rows, C, sums, [&](int64_t r, double* a, double* b) {
+    const float *xr = in + r * C, *gr = g + r * C;
+    for (int64_t c = 0; c < C; ++c) {
+      a[c] += gr[c];
+      b[c] += static_cast<double>(gr[c]) * ((xr[c] - m[c]) * s[c]);
     }
   });
   float* db = f32(dbeta);
@@ -225,7 +176,7 @@ void batch_norm_backward_impl(const BatchNormParams& p, const Tensor& x, const T
     mean_dy[c] = p.training ? db[c] / static_cast<float>(rows) : 0.0f;
     mean_dy_xhat[c] = p.training ? dg[c] / static_cast<float>(rows) : 0.0f;
   }
-  batch_norm_dx<Masked>(in, g, out, m, s, k, rows, C, f32(*dx));
+  batch_norm_dx(in, g, m, s, k, rows, C, f32(*dx));
 }
 
 }  // namespace
@@ -245,13 +196,23 @@ void CpuBackend::batch_norm_relu_forward(const BatchNormParams& p, const Tensor&
 void CpuBackend::batch_norm_backward(const BatchNormParams& p, const Tensor& x, const Tensor& dy, const Tensor* gamma,
                                      const Tensor& mean, const Tensor& inv_std, Tensor* dx, Tensor& dgamma,
                                      Tensor& dbeta) {
-  batch_norm_backward_impl<false>(p, x, nullptr, dy, gamma, mean, inv_std, dx, dgamma, dbeta);
+  batch_norm_backward_impl(p, x, f32(dy), gamma, mean, inv_std, dx, dgamma, dbeta);
 }
 
 void CpuBackend::batch_norm_relu_backward(const BatchNormParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
                                           const Tensor* gamma, const Tensor& mean, const Tensor& inv_std, Tensor* dx,
                                           Tensor& dgamma, Tensor& dbeta) {
-  batch_norm_backward_impl<true>(p, x, &y, dy, gamma, mean, inv_std, dx, dgamma, dbeta);
+  // The ReLU's mask as a pass of its own into a per-thread buffer, then the plain backward. Masking
+  // inside the backward's two loops (a block of 32 rows at a time, so that they still vectorize)
+  // measured slower than BN + ReLU unfused on the 2-core Zen 4 VM (BN backward 4.5-4.9 ms
+  // against 1.8-2.4 + 1.2, one thread, Fashion-MNIST ResNet); the fusion's gain is the forward's.
+  const int64_t n = dy.numel();
+  float* g = scratch<float>(0, n);
+  const float *in = f32(dy), *out = f32(y);
+  parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) g[i] = out[i] > 0.0f ? in[i] : 0.0f;
+  });
+  batch_norm_backward_impl(p, x, g, gamma, mean, inv_std, dx, dgamma, dbeta);
 }
 
 // --- synchronized BatchNormalization (statistics from sums added across replicas) -------------
@@ -261,14 +222,14 @@ void CpuBackend::batch_norm_sums(const BatchNormParams& p, const Tensor& x, cons
   const float *in = f32(x), *k = f32(shift);
   double* totals = scratch<double>(1, 2 * C);
   // Shifted by a value every replica shares (not by a row of its own, as batch_norm_forward).
-  column_sums(rows, C, totals, by_rows([&](int64_t r, double* a, double* b) {
+  column_sums(rows, C, totals, [&](int64_t r, double* a, double* b) {
     const float* xr = in + r * C;
     for (int64_t c = 0; c < C; ++c) {
       const double d = static_cast<double>(xr[c]) - k[c];
       a[c] += d;
       b[c] += d * d;
     }
-  }));
+  });
   float* out = f32(sums);
   for (int64_t j = 0; j < 2 * C; ++j) out[j] = static_cast<float>(totals[j]);
   out[2 * C] = static_cast<float>(rows);
@@ -304,7 +265,7 @@ void CpuBackend::batch_norm_backward_from_sums(const BatchNormParams& p, const T
     k[C + c] = total[c] / count;
     k[2 * C + c] = total[C + c] / count;
   }
-  batch_norm_dx<false>(f32(x), f32(dy), nullptr, f32(mean), s, k, p.rows, C, f32(dx));
+  batch_norm_dx(f32(x), f32(dy), f32(mean), s, k, p.rows, C, f32(dx));
 }
 
 void CpuBackend::layer_norm_forward(const LayerNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
@@ -338,13 +299,13 @@ void CpuBackend::layer_norm_backward(const LayerNormParams& p, const Tensor& x, 
   const float *in = f32(x), *g = f32(dy), *gam = f32(gamma), *m = f32(mean), *s = f32(inv_std);
   if (dgamma || dbeta) {
     double* sums = scratch<double>(1, 2 * C);
-    column_sums(rows, C, sums, by_rows([&](int64_t r, double* a, double* b) {
+    column_sums(rows, C, sums, [&](int64_t r, double* a, double* b) {
       const float *xr = in + r * C, *gr = g + r * C;
       for (int64_t j = 0; j < C; ++j) {
         a[j] += gr[j];
         b[j] += static_cast<double>(gr[j]) * ((xr[j] - m[r]) * s[r]);
       }
-    }));
+    });
     for (int64_t j = 0; j < C; ++j) {
       if (dbeta) f32(dbeta)[j] = static_cast<float>(sums[j]);
       if (dgamma) f32(dgamma)[j] = static_cast<float>(sums[C + j]);
