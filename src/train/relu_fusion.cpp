@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "nn/normalization.h"
 #include "nn/simple_layers.h"
 
 namespace kerosene::train {
@@ -11,6 +12,9 @@ namespace kerosene::train {
 std::vector<int> plan_relu_fusion(const std::vector<Node>& nodes, const std::vector<int>& output_nodes) {
   std::vector<int> fused_into(nodes.size(), -1);
   if (const char* env = std::getenv("KEROSENE_FUSE_RELU"); env && std::strcmp(env, "0") == 0) return fused_into;
+  // BatchNormalization + ReLU only when asked: it measured slower than unfused (relu_fusion.h).
+  const char* bn_env = std::getenv("KEROSENE_FUSE_BN_RELU");
+  const bool batch_norm = bn_env && std::strcmp(bn_env, "1") == 0;
   std::vector<int> consumers(nodes.size(), 0);
   for (const Node& n : nodes) {
     for (int t : n.inputs) ++consumers[static_cast<size_t>(t)];
@@ -27,6 +31,7 @@ std::vector<int> plan_relu_fusion(const std::vector<Node>& nodes, const std::vec
         is_output(static_cast<int>(i))) {
       continue;
     }
+    if (!batch_norm && dynamic_cast<const nn::BatchNormalization*>(producer.layer.get())) continue;
     if (producer.layer->can_fuse_relu()) fused_into[i] = p;
   }
   return fused_into;

@@ -19,6 +19,10 @@ namespace kerosene::train {
 /// producer is no model output (its pre-ReLU value would be lost), the ReLU node is no model
 /// output either (kept simple: its loss may fuse with it) and the producer's can_fuse_relu().
 /// KEROSENE_FUSE_RELU=0 in the environment plans no fusion (for A/B measurements and tests).
+/// A BatchNormalization is fused only with KEROSENE_FUSE_BN_RELU=1: on the 2-core Zen 4 VM
+/// (2026-12-03, bench/RESULTS.md) its fused backward cost more than the ReLU pass it saves
+/// (BN + ReLU 5.6 -> 6.4 and 2.3 -> 4.3 CPU ms per step of the Fashion-MNIST ResNet, one
+/// thread), for reasons not found yet; the Add's fusion gained 0.4-0.7 ms each and stays on.
 std::vector<int> plan_relu_fusion(const std::vector<Node>& nodes, const std::vector<int>& output_nodes);
 
 }  // namespace kerosene::train

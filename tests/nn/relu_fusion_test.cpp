@@ -66,8 +66,9 @@ TEST_P(BatchNormReluFusion, GradientsMatchFiniteDifferences) {
   const Shape xs = kInput.with_batch(4);
   const Tensor x = make_tensor(uniform_values(xs.numel(), 45), xs);
   // Finite differences are only valid away from ReLU's kink: the normalized values (before the
-  // ReLU) must keep their sign under the perturbation.
-  ASSERT_GT(min_abs(values_of(plain->forward(x, training))), 0.02f) << "pick another seed";
+  // ReLU) must keep their sign under the perturbation, which moves them by about
+  // eps * |gamma| * inv_std < 3e-3 here.
+  ASSERT_GT(min_abs(values_of(plain->forward(x, training))), 0.01f) << "pick another seed";
   fused->set_fused_relu(true);
   CheckOptions o = in_training(training);
   o.eps = 1e-3f;
@@ -78,13 +79,12 @@ INSTANTIATE_TEST_SUITE_P(TrainingAndInference, BatchNormReluFusion, testing::Boo
                          [](const testing::TestParamInfo<bool>& info) { return info.param ? "training" : "inference"; });
 
 TEST(AddReluFusion, MatchesAddThenReluLayer) {
-  LayerPtr fused = build_layer(layers::Add(), kInput);
-  LayerPtr plain = build_layer(layers::Add(), kInput);
-  LayerPtr relu = build_layer(layers::Activation("relu"), kInput);
-  // Merge layers take several inputs: build them for two.
+  // Merge layers take several inputs: built for two.
   std::mt19937_64 rng(1);
+  LayerPtr fused = layers::Add().impl(), plain = layers::Add().impl();
   fused->build(std::vector<Shape>{kInput, kInput}, Device(), rng);
   plain->build(std::vector<Shape>{kInput, kInput}, Device(), rng);
+  LayerPtr relu = build_layer(layers::Activation("relu"), kInput);
   ASSERT_TRUE(fused->can_fuse_relu());
   fused->set_fused_relu(true);
   const Shape xs = kInput.with_batch(3);
@@ -120,7 +120,8 @@ Model resnet_block(bool bn_output = false) {
   y = layers::BatchNormalization()(y);
   y = layers::Activation("relu")(layers::Add()({inputs, y}));
   KerasTensor out = layers::Dense(3, "softmax")(layers::Flatten()(y));
-  Model model = bn_output ? Model(inputs, std::vector<KerasTensor>{out, normalized}) : Model(inputs, out);
+  Model model = bn_output ? Model(std::vector<KerasTensor>{inputs}, std::vector<KerasTensor>{out, normalized})
+                          : Model(inputs, out);
   return model;
 }
 
@@ -132,12 +133,15 @@ int fused_count(const Model& model) {
 TEST(ReluFusionPlan, FusesBatchNormAndResidualAddOnly) {
   DeviceScope cpu("/CPU:0");
   utils::set_random_seed(3);
+  EXPECT_EQ(fused_count(resnet_block()), 1);  // the Add; BatchNormalization only when asked
+  setenv("KEROSENE_FUSE_BN_RELU", "1", 1);
   EXPECT_EQ(fused_count(resnet_block()), 2);
   // The first BatchNormalization is also an output: its own value must stay, so only the Add fuses.
   EXPECT_EQ(fused_count(resnet_block(/*bn_output=*/true)), 1);
   setenv("KEROSENE_FUSE_RELU", "0", 1);
   EXPECT_EQ(fused_count(resnet_block()), 0);
   unsetenv("KEROSENE_FUSE_RELU");
+  unsetenv("KEROSENE_FUSE_BN_RELU");
 }
 
 TEST(ReluFusionPlan, TrainsAndPredictsAsUnfused) {
@@ -151,7 +155,9 @@ TEST(ReluFusionPlan, TrainsAndPredictsAsUnfused) {
   const Tensor x = make_tensor(uniform_values(xs.numel(), 49), xs);
   const Tensor y = Tensor::from_vector(std::vector<int32_t>{0, 1, 2, 0, 1, 2, 0, 1}, Shape{8});
   // The plan is made at a model's first forward: the plain model's with fusion turned off.
+  setenv("KEROSENE_FUSE_BN_RELU", "1", 1);
   for (int step = 0; step < 3; ++step) fused.train_on_batch(x, y);
+  unsetenv("KEROSENE_FUSE_BN_RELU");
   setenv("KEROSENE_FUSE_RELU", "0", 1);
   for (int step = 0; step < 3; ++step) plain.train_on_batch(x, y);
   unsetenv("KEROSENE_FUSE_RELU");
