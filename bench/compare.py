@@ -434,7 +434,7 @@ def main() -> int:
                    + (f"{peak['bf16']:.1f} GFLOP/s ({peak['bf16_isa']})" if peak["bf16"] else f"n/a ({peak['bf16_note']})"))
     else:
         out.append("- peak: not measured (peak_flops could not be built or run): floors are n/a")
-    out.append(f"- data: {data_dir}" + (f" (smoke test: {args.limit} samples requested per epoch)" if args.limit else ""))
+    out.append(f"- data: {data_dir}" + (f" (--limit: {args.limit} training samples per epoch, not 60,000)" if args.limit else ""))
     if extra_env:
         out.append("- extra environment: " + " ".join(f"{k}={v}" for k, v in extra_env.items()))
     vs = ", ".join(f"{k} {v}" for k, v in vers.items() if v and k != "libtorch_mnist")
