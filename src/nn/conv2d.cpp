@@ -76,9 +76,27 @@ void Conv2D::create_variables(const Device& device, std::mt19937_64& rng) {
   }
 }
 
+bool Conv2D::can_fuse_max_pool() const {
+  const auto act = config_.activation;
+  if (act != backends::ActivationKind::linear && act != backends::ActivationKind::relu) return false;
+  if (compute_precision() != backends::ComputePrecision::float32) return false;
+  return ops::backend_for(device_).fuses_conv_max_pool(params(1));
+}
+
 const Tensor& Conv2D::forward(const Tensor& x, bool training) {
   check_input(x);
   x_ = x;
+  if (fused_max_pool_) {  // the MaxPooling2D after this layer, in the same pass
+    const auto p = params(x.dim(0));
+    const Shape pooled{x.dim(0), p.out_h / 2, p.out_w / 2, p.out_c};
+    ops::ensure(out_, pooled, device_);
+    if (training) ops::ensure(winners_, pooled, device_, DType::int32);
+    ops::check_same_device("Conv2D", {&x, &variables_[0].value});
+    ops::backend_of("conv2d_max_pool_forward", x)
+        .conv2d_max_pool_forward(p, x, variables_[0].value, config_.use_bias ? &variables_[1].value : nullptr,
+                                 config_.activation, out_, training ? &winners_ : nullptr);
+    return out_;
+  }
   ops::ensure(out_, output_shape().with_batch(x.dim(0)), device_);
   const Tensor* bias = config_.use_bias ? &variables_[1].value : nullptr;
   ops::check_same_device("Conv2D", {&x, &variables_[0].value});
@@ -88,6 +106,14 @@ const Tensor& Conv2D::forward(const Tensor& x, bool training) {
 }
 
 const Tensor& Conv2D::backward(const Tensor& dy, bool need_dx) {
+  if (fused_max_pool_) {
+    if (need_dx) throw RuntimeError("Conv2D layer \"" + name() + "\": a fused max pooling has no input gradient");
+    Tensor* db = config_.use_bias ? &variables_[1].grad : nullptr;
+    ops::backend_of("conv2d_max_pool_backward", dy)
+        .conv2d_max_pool_backward_weights(params(dy.dim(0)), x_, winners_, dy, variables_[0].grad, db);
+    dx_ = Tensor();
+    return dx_;
+  }
   return backward_from_logits(stage_.backward(dy), need_dx);
 }
 

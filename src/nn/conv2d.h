@@ -33,6 +33,7 @@ class Conv2D final : public Layer {
   backends::ActivationKind activation() const override { return config_.activation; }
   const Tensor& logits() const override { return stage_.logits(); }
   const Tensor& backward_from_logits(const Tensor& dlogits, bool need_dx) override;
+  bool can_fuse_max_pool() const override;
 
  private:
   void create_variables(const Device& device, std::mt19937_64& rng) override;
@@ -44,6 +45,7 @@ class Conv2D final : public Layer {
   Config config_;
   ActivationStage stage_;
   Tensor x_, out_, dx_;
+  Tensor winners_;  // with a fused max pooling, in training: which pixel of each window won
 };
 
 }  // namespace kerosene::nn

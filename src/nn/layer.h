@@ -109,6 +109,13 @@ class Layer {
   /// Whether the next forward ends with max(y, 0); backward then takes the gradient w.r.t. that
   /// output. Only for a layer whose can_fuse_relu() is true.
   void set_fused_relu(bool on) { fused_relu_ = on; }
+  /// The executor's other fusion: a MaxPooling2D (2x2, stride 2, "valid") that reads only this
+  /// layer's output (train/layer_fusion.h). Whether this layer can pool its own output on its
+  /// device, without computing its input's gradient (the executor asks only when the input is a
+  /// model input, which needs none).
+  virtual bool can_fuse_max_pool() const { return false; }
+  /// Whether the next forward returns the pooled output (and backward takes its gradient).
+  void set_fused_max_pool(bool on) { fused_max_pool_ = on; }
 
   /// The activation applied last (softmax, sigmoid, ...), for fusing it into the loss.
   virtual backends::ActivationKind activation() const { return backends::ActivationKind::linear; }
@@ -124,7 +131,8 @@ class Layer {
 
   std::vector<Variable> variables_;
   Device device_;
-  bool fused_relu_ = false;  // set_fused_relu
+  bool fused_relu_ = false;      // set_fused_relu
+  bool fused_max_pool_ = false;  // set_fused_max_pool
 
  private:
   std::string class_name_, name_;

@@ -13,7 +13,7 @@
 #include "ops/ops.h"
 #include "runtime/device_context.h"
 #include "runtime/threading.h"
-#include "train/relu_fusion.h"
+#include "train/layer_fusion.h"
 
 namespace kerosene::train {
 
@@ -149,7 +149,7 @@ void ModelState::index_variables() {
     if (nodes[i].first_call >= 0) later_calls_[static_cast<size_t>(nodes[i].first_call)].push_back(static_cast<int>(i));
   }
   values_.assign(n, nullptr);
-  relu_fused_into_.clear();  // planned again at the next forward
+  fused_into_.clear();  // planned again at the next forward
   grads_.assign(n, nullptr);
   grad_sums_.resize(n);
 }
@@ -293,23 +293,31 @@ const std::vector<const Tensor*>& ModelState::forward(const std::vector<Tensor>&
                      std::to_string(xs.size()) + " tensors were given");
   }
   for (size_t k = 0; k < xs.size(); ++k) values_[static_cast<size_t>(input_nodes[k])] = &xs[k];
-  if (relu_fused_into_.size() != nodes.size()) {
-    relu_fused_into_ = plan_relu_fusion(nodes, output_nodes);
+  if (fused_into_.size() != nodes.size()) {
+    fused_into_ = plan_relu_fusion(nodes, output_nodes);
+    const std::vector<int> pooled = plan_max_pool_fusion(nodes, output_nodes);
     relu_fused_.assign(nodes.size(), false);
-    for (int p : relu_fused_into_) {
-      if (p >= 0) relu_fused_[static_cast<size_t>(p)] = true;
+    max_pool_fused_.assign(nodes.size(), false);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (fused_into_[i] >= 0) relu_fused_[static_cast<size_t>(fused_into_[i])] = true;
+      // A pooling whose producer already takes a ReLU node would chain two fusions: not planned.
+      if (const int p = pooled[i]; p >= 0 && fused_into_[i] < 0 && !relu_fused_[static_cast<size_t>(p)]) {
+        fused_into_[i] = p;
+        max_pool_fused_[static_cast<size_t>(p)] = true;
+      }
     }
   }
   std::vector<const Tensor*> inputs;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
     if (node.is_input()) continue;
-    if (const int p = relu_fused_into_[i]; p >= 0) {  // its producer applied the ReLU
+    if (const int p = fused_into_[i]; p >= 0) {  // its producer applied the ReLU (the pooling)
       values_[i] = values_[static_cast<size_t>(p)];
       continue;
     }
     // Every forward, not once: a layer may also run in another model that does not fuse it.
     node.layer->set_fused_relu(relu_fused_[i]);
+    node.layer->set_fused_max_pool(max_pool_fused_[i]);
     inputs.clear();
     for (int t : node.inputs) inputs.push_back(values_[static_cast<size_t>(t)]);
     const bool timed = profile.enabled && training && profile.forward.size() == nodes.size();
@@ -482,9 +490,9 @@ void ModelState::backward(const GradientsReady& ready) {
   std::vector<const Tensor*> dxs;
   for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
     const Node& node = nodes[static_cast<size_t>(i)];
-    const int p = static_cast<size_t>(i) < relu_fused_into_.size() ? relu_fused_into_[static_cast<size_t>(i)] : -1;
+    const int p = static_cast<size_t>(i) < fused_into_.size() ? fused_into_[static_cast<size_t>(i)] : -1;
     if (p >= 0) {
-      // A fused ReLU: its producer's backward takes the gradient w.r.t. the ReLU's output.
+      // A fused ReLU (pooling): its producer's backward takes the gradient w.r.t. its output.
       if (needs_grad_[static_cast<size_t>(i)] && grads_[static_cast<size_t>(i)] != nullptr) {
         add_gradient(p, grads_[static_cast<size_t>(i)]);
       }

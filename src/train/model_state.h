@@ -306,10 +306,11 @@ class ModelState {
   std::vector<const Tensor*> grads_;   // per node: the gradient w.r.t. its output
   std::vector<Tensor> grad_sums_;      // per node: where gradients from several consumers add up
   std::vector<bool> needs_grad_;       // per node: whether it or a node before it has variables
-  /// per node: plan_relu_fusion's (made at the first forward, when the layers know their device);
-  /// relu_fused_ per node: whether its layer applies the ReLU after it.
-  std::vector<int> relu_fused_into_;
-  std::vector<bool> relu_fused_;
+  /// per node: the node it is fused into (plan_relu_fusion's and plan_max_pool_fusion's, made at
+  /// the first forward, when the layers know their device), or -1; relu_fused_ and
+  /// max_pool_fused_ per node: whether its layer applies the ReLU (the pooling) after it.
+  std::vector<int> fused_into_;
+  std::vector<bool> relu_fused_, max_pool_fused_;
   std::vector<std::vector<int>> later_calls_;  // per node: a shared layer's later calls (first call only)
   std::vector<BucketSend> bucket_plan_;  // plan_gradient_buckets, per node
   std::vector<Tensor> tile_grad_sums_;   // per trainable variable: its gradient summed over the tiles

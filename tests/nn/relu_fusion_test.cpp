@@ -1,4 +1,4 @@
-// A plain ReLU fused into the BatchNormalization or Add before it (train/relu_fusion.h): the
+// A plain ReLU fused into the BatchNormalization or Add before it (train/layer_fusion.h): the
 // fused layer gives the same values and gradients as the layer followed by a ReLU layer, in
 // training and inference; its gradients match finite differences; and a model trains to the same
 // weights with the executor's fusion on and off (KEROSENE_FUSE_RELU=0), with the plan checked to
@@ -12,7 +12,7 @@
 #include "nn/layer.h"
 #include "test_util.h"
 #include "train/model_state.h"
-#include "train/relu_fusion.h"
+#include "train/layer_fusion.h"
 
 namespace kerosene::test {
 namespace {

@@ -1,4 +1,6 @@
-// Which ReLU layers the graph executor folds into the layer before them. A BatchNormalization or
+// Which layers the graph executor folds into the layer before them.
+//
+// ReLU: a BatchNormalization or
 // an Add followed by a plain ReLU (a ResNet's conv-BN-ReLU and its residual join) otherwise
 // costs a separate pass over the tensor forward and another backward; fused, the producer
 // writes max(y, 0) itself and masks the incoming gradient inside its own backward pass.
@@ -24,5 +26,14 @@ namespace kerosene::train {
 /// (BN + ReLU 5.6 -> 6.4 and 2.3 -> 4.3 CPU ms per step of the Fashion-MNIST ResNet, one
 /// thread), for reasons not found yet; the Add's fusion gained 0.4-0.7 ms each and stays on.
 std::vector<int> plan_relu_fusion(const std::vector<Node>& nodes, const std::vector<int>& output_nodes);
+
+/// Max pooling: per node, the node a MaxPooling2D node (2x2, stride 2, "valid") is fused into, or
+/// -1. Its producer (a Conv2D with a linear or ReLU activation, in practice the first layer of
+/// an MNIST-style CNN) then writes the pooled output in one pass (backends/cpu/conv_max_pool.h)
+/// and never its own. Fused when the producer's only consumer is the pooling, neither is a
+/// model output, the producer's input is a model input (its gradient is not needed: the fused
+/// op computes none) and the producer's can_fuse_max_pool(). KEROSENE_FUSE_RELU=0 turns this
+/// off too (no fusion at all); KEROSENE_FUSE_CONV_POOL=0 turns off this one alone.
+std::vector<int> plan_max_pool_fusion(const std::vector<Node>& nodes, const std::vector<int>& output_nodes);
 
 }  // namespace kerosene::train

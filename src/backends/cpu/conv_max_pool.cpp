@@ -1,0 +1,271 @@
+#include "backends/cpu/conv_max_pool.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/parallel.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define KEROSENE_FUSED_CONV_POOL 1
+#endif
+
+namespace kerosene::backends::cpu {
+
+#if KEROSENE_FUSED_CONV_POOL
+namespace {
+
+// The sample's image with the convolution's padding around it (zeros), so that the kernels
+// below read every tap without bounds checks; unpadded images are read in place.
+class PaddedImage {
+ public:
+  explicit PaddedImage(const Conv2DParams& p)
+      : p_(p), padded_(p.pad_top || p.pad_left || p.pad_bottom || p.pad_right),
+        height_(p.in_h + p.pad_top + p.pad_bottom), width_(p.in_w + p.pad_left + p.pad_right) {
+    if (padded_) buffer_.assign(static_cast<size_t>(height_ * width_), 0.0f);
+  }
+  int64_t width() const { return width_; }
+  const float* of(const float* image) {
+    if (!padded_) return image;
+    for (int64_t h = 0; h < p_.in_h; ++h) {
+      std::copy(image + h * p_.in_w, image + (h + 1) * p_.in_w,
+                buffer_.data() + (h + p_.pad_top) * width_ + p_.pad_left);
+    }
+    return buffer_.data();
+  }
+
+ private:
+  const Conv2DParams& p_;
+  bool padded_;
+  int64_t height_, width_;
+  std::vector<float> buffer_;
+};
+
+// Window pixel q's offset in the image: rows (q / 2), columns (q % 2).
+inline int64_t pixel_offset(int q, int64_t width) { return (q >> 1) * width + (q & 1); }
+
+// One pooled pixel for kBlocks blocks of 8 filters: the window's four convolution outputs per
+// block (8 accumulators for two blocks, enough independent FMA chains to cover the FMA
+// latency; one block alone keeps four), each input pixel broadcast once for every block.
+template <int kKh, int kKw, int kBlocks>
+inline void pooled_pixel(const float* corner, int64_t width, const float* w, int64_t c_out, const __m256* bias,
+                         bool relu, float* out, int32_t* won) {
+  __m256 acc[kBlocks][4];
+  for (int b = 0; b < kBlocks; ++b) {
+    for (int q = 0; q < 4; ++q) acc[b][q] = bias[b];
+  }
+  for (int kh = 0; kh < kKh; ++kh) {
+    for (int kw = 0; kw < kKw; ++kw) {
+      const float* at = corner + kh * width + kw;
+      __m256 tap[kBlocks];
+      for (int b = 0; b < kBlocks; ++b) tap[b] = _mm256_loadu_ps(w + (kh * kKw + kw) * c_out + 8 * b);
+      for (int q = 0; q < 4; ++q) {
+        const __m256 pixel = _mm256_broadcast_ss(at + pixel_offset(q, width));
+        for (int b = 0; b < kBlocks; ++b) acc[b][q] = _mm256_fmadd_ps(pixel, tap[b], acc[b][q]);
+      }
+    }
+  }
+  for (int b = 0; b < kBlocks; ++b) {
+    // The first maximum in row-major order: a later pixel wins only when strictly greater, as
+    // TensorFlow's MaxPoolGrad (and kerosene's unfused pooling) route the gradient.
+    __m256 best = acc[b][0], index = _mm256_setzero_ps();
+    for (int q = 1; q < 4; ++q) {
+      const __m256 greater = _mm256_cmp_ps(acc[b][q], best, _CMP_GT_OQ);
+      best = _mm256_blendv_ps(best, acc[b][q], greater);
+      index = _mm256_blendv_ps(index, _mm256_set1_ps(static_cast<float>(q)), greater);
+    }
+    if (relu) {  // max(relu(z)) = relu(max z); the gradient stops where that is 0
+      const __m256 blocked = _mm256_cmp_ps(best, _mm256_setzero_ps(), _CMP_LE_OQ);
+      index = _mm256_blendv_ps(index, _mm256_set1_ps(4.0f), blocked);
+      best = _mm256_max_ps(best, _mm256_setzero_ps());
+    }
+    _mm256_storeu_ps(out + 8 * b, best);
+    if (won) _mm256_storeu_si256(reinterpret_cast<__m256i*>(won + 8 * b), _mm256_cvttps_epi32(index));
+  }
+}
+
+template <int kKh, int kKw>
+void forward(const Conv2DParams& p, const float* x, const float* w, const float* bias, bool relu, float* y,
+             int32_t* winners) {
+  const int64_t c_out = p.out_c, pooled_h = p.out_h / 2, pooled_w = p.out_w / 2;
+  PaddedImage padded(p);
+  const int64_t width = padded.width();
+  for (int64_t n = 0; n < p.batch; ++n) {
+    const float* image = padded.of(x + n * p.in_h * p.in_w);
+    float* out = y + n * pooled_h * pooled_w * c_out;
+    int32_t* won = winners ? winners + n * pooled_h * pooled_w * c_out : nullptr;
+    for (int64_t ob = 0; ob < c_out;) {
+      const int blocks = c_out - ob >= 16 ? 2 : 1;
+      __m256 b[2];
+      for (int k = 0; k < blocks; ++k) b[k] = bias ? _mm256_loadu_ps(bias + ob + 8 * k) : _mm256_setzero_ps();
+      for (int64_t ph = 0; ph < pooled_h; ++ph) {
+        for (int64_t pw = 0; pw < pooled_w; ++pw) {
+          const float* corner = image + 2 * ph * width + 2 * pw;
+          const int64_t at = (ph * pooled_w + pw) * c_out + ob;
+          if (blocks == 2) {
+            pooled_pixel<kKh, kKw, 2>(corner, width, w + ob, c_out, b, relu, out + at, won ? won + at : nullptr);
+          } else {
+            pooled_pixel<kKh, kKw, 1>(corner, width, w + ob, c_out, b, relu, out + at, won ? won + at : nullptr);
+          }
+        }
+      }
+      ob += 8 * blocks;
+    }
+  }
+}
+
+template <int kKh, int kKw>
+void backward_weights(const Conv2DParams& p, const float* x, const int32_t* winners, const float* dy, float* dw,
+                      float* db) {
+  constexpr int kTaps = kKh * kKw;
+  const int64_t c_out = p.out_c, pooled_h = p.out_h / 2, pooled_w = p.out_w / 2;
+  PaddedImage padded(p);
+  const int64_t width = padded.width();
+  std::fill(dw, dw + kTaps * c_out, 0.0f);
+  if (db) std::fill(db, db + c_out, 0.0f);
+  // Sample by sample, then each block of 8 filters (as conv_weights_grad.cpp): one sample's
+  // pooled gradient and winners stay in L1 while the blocks take their turns.
+  for (int64_t n = 0; n < p.batch; ++n) {
+    const float* image = padded.of(x + n * p.in_h * p.in_w);
+    const float* grad = dy + n * pooled_h * pooled_w * c_out;
+    const int32_t* won = winners + n * pooled_h * pooled_w * c_out;
+    for (int64_t ob = 0; ob < c_out; ob += 8) {
+      __m256 acc[kTaps];
+      for (int t = 0; t < kTaps; ++t) acc[t] = _mm256_loadu_ps(dw + t * c_out + ob);
+      __m256 bias_acc = db ? _mm256_loadu_ps(db + ob) : _mm256_setzero_ps();
+      for (int64_t ph = 0; ph < pooled_h; ++ph) {
+        for (int64_t pw = 0; pw < pooled_w; ++pw) {
+          const int64_t at = (ph * pooled_w + pw) * c_out + ob;
+          const __m256 g = _mm256_loadu_ps(grad + at);
+          const __m256i winner = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(won + at));
+          const float* corner = image + 2 * ph * width + 2 * pw;
+          for (int q = 0; q < 4; ++q) {
+            // The gradient where pixel q won the window, 0 elsewhere.
+            const __m256 mine = _mm256_castsi256_ps(_mm256_cmpeq_epi32(winner, _mm256_set1_epi32(q)));
+            const __m256 gq = _mm256_and_ps(g, mine);
+            bias_acc = _mm256_add_ps(bias_acc, gq);
+            const float* pixel = corner + pixel_offset(q, width);
+            for (int kh = 0; kh < kKh; ++kh) {
+              for (int kw = 0; kw < kKw; ++kw) {
+                acc[kh * kKw + kw] =
+                    _mm256_fmadd_ps(_mm256_broadcast_ss(pixel + kh * width + kw), gq, acc[kh * kKw + kw]);
+              }
+            }
+          }
+        }
+      }
+      for (int t = 0; t < kTaps; ++t) _mm256_storeu_ps(dw + t * c_out + ob, acc[t]);
+      if (db) _mm256_storeu_ps(db + ob, bias_acc);
+    }
+  }
+}
+
+}  // namespace
+
+bool conv_max_pool_fits(const Conv2DParams& p) {
+  const bool kernel = (p.kernel_h == 3 && p.kernel_w == 3) || (p.kernel_h == 5 && p.kernel_w == 5);
+  const bool plain = p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 && p.dilation_w == 1 && p.groups == 1;
+  return p.in_c == 1 && kernel && plain && p.out_c % 8 == 0 && p.out_h >= 2 && p.out_w >= 2;
+}
+
+void conv_max_pool_forward_chunk(const Conv2DParams& p, const float* x, const float* w, const float* bias,
+                                 bool relu, float* y, int32_t* winners) {
+  if (p.kernel_h == 3) {
+    forward<3, 3>(p, x, w, bias, relu, y, winners);
+  } else {
+    forward<5, 5>(p, x, w, bias, relu, y, winners);
+  }
+}
+
+void conv_max_pool_backward_weights_chunk(const Conv2DParams& p, const float* x, const int32_t* winners,
+                                          const float* dy, float* dw, float* db) {
+  if (p.kernel_h == 3) {
+    backward_weights<3, 3>(p, x, winners, dy, dw, db);
+  } else {
+    backward_weights<5, 5>(p, x, winners, dy, dw, db);
+  }
+}
+
+#else
+
+bool conv_max_pool_fits(const Conv2DParams&) { return false; }
+void conv_max_pool_forward_chunk(const Conv2DParams&, const float*, const float*, const float*, bool, float*,
+                                 int32_t*) {}
+void conv_max_pool_backward_weights_chunk(const Conv2DParams&, const float*, const int32_t*, const float*, float*,
+                                          float*) {}
+
+#endif
+
+// The backend's entries: the batch split into one chunk per team member (as the convolutions
+// are), each chunk's weight gradient a partial sum that chunk 0's caller adds up afterwards.
+namespace {
+
+template <typename F>
+void for_sample_chunks(const Conv2DParams& p, int chunks, F&& f) {
+  const int64_t block = (p.batch + chunks - 1) / chunks;
+  ParallelTeam::instance().run(chunks, [&](int c) {
+    const int64_t begin = c * block, size = std::min(p.batch, begin + block) - begin;
+    if (size <= 0) return;
+    Conv2DParams part = p;
+    part.batch = size;
+    f(c, part, begin);
+  });
+}
+
+int sample_chunks(const Conv2DParams& p) {
+  const double flops = 2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w;
+  return static_cast<int>(std::min<int64_t>(threads_for(flops), p.batch));
+}
+
+}  // namespace
+
+bool CpuBackend::fuses_conv_max_pool(const Conv2DParams& p) const { return conv_max_pool_fits(p); }
+
+void CpuBackend::conv2d_max_pool_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
+                                         ActivationKind fused, Tensor& y, Tensor* winners) {
+  if (!conv_max_pool_fits(p) || (fused != ActivationKind::linear && fused != ActivationKind::relu)) {
+    throw RuntimeError("conv2d_max_pool_forward: a convolution the fused kernel does not handle");
+  }
+  const float* px = static_cast<const float*>(x.raw_data());
+  const float* pw = static_cast<const float*>(w.raw_data());
+  const float* pb = bias ? static_cast<const float*>(bias->raw_data()) : nullptr;
+  float* py = static_cast<float*>(y.raw_data());
+  int32_t* pwin = winners ? static_cast<int32_t*>(winners->raw_data()) : nullptr;
+  const int64_t in_sample = p.in_h * p.in_w, out_sample = (p.out_h / 2) * (p.out_w / 2) * p.out_c;
+  for_sample_chunks(p, sample_chunks(p), [&](int, const Conv2DParams& part, int64_t first) {
+    conv_max_pool_forward_chunk(part, px + first * in_sample, pw, pb, fused == ActivationKind::relu,
+                                py + first * out_sample, pwin ? pwin + first * out_sample : nullptr);
+  });
+}
+
+void CpuBackend::conv2d_max_pool_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& winners,
+                                                  const Tensor& dy, Tensor& dw, Tensor* db) {
+  const float* px = static_cast<const float*>(x.raw_data());
+  const int32_t* pwin = static_cast<const int32_t*>(winners.raw_data());
+  const float* pdy = static_cast<const float*>(dy.raw_data());
+  const int64_t in_sample = p.in_h * p.in_w, out_sample = (p.out_h / 2) * (p.out_w / 2) * p.out_c;
+  const int64_t w_size = dw.numel(), b_size = db ? db->numel() : 0;
+  const int chunks = sample_chunks(p);
+  // Chunk 0 writes the result; the others write partial sums, added afterwards.
+  // (thread_local belongs to the caller: helpers get a plain pointer, not the name.)
+  thread_local std::vector<float> partials;
+  partials.resize(static_cast<size_t>((chunks - 1) * (w_size + b_size)));
+  float* const partial_base = partials.data();
+  for_sample_chunks(p, chunks, [&](int c, const Conv2DParams& part, int64_t first) {
+    float* pw = c == 0 ? static_cast<float*>(dw.raw_data()) : partial_base + (c - 1) * (w_size + b_size);
+    float* pb = !db ? nullptr : c == 0 ? static_cast<float*>(db->raw_data()) : pw + w_size;
+    conv_max_pool_backward_weights_chunk(part, px + first * in_sample, pwin + first * out_sample,
+                                         pdy + first * out_sample, pw, pb);
+  });
+  float* pw = static_cast<float*>(dw.raw_data());
+  float* pb = db ? static_cast<float*>(db->raw_data()) : nullptr;
+  const int64_t block = (p.batch + chunks - 1) / chunks;
+  for (int c = 1; c < chunks && c * block < p.batch; ++c) {
+    const float* part = partials.data() + (c - 1) * (w_size + b_size);
+    for (int64_t i = 0; i < w_size; ++i) pw[i] += part[i];
+    for (int64_t i = 0; i < b_size; ++i) pb[i] += part[w_size + i];
+  }
+}
+
+}  // namespace kerosene::backends::cpu
