@@ -287,26 +287,31 @@ class PartTimer {
 
 }  // namespace
 
+void ModelState::ensure_fusion_plan() const {
+  if (fused_into_.size() == nodes.size()) return;
+  fused_into_ = plan_relu_fusion(nodes, output_nodes);
+  relu_fused_.assign(nodes.size(), false);
+  for (int p : fused_into_) {
+    if (p >= 0) relu_fused_[static_cast<size_t>(p)] = true;
+  }
+  const std::vector<int> pooled = plan_max_pool_fusion(nodes, output_nodes);
+  max_pool_fused_.assign(nodes.size(), false);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    // A producer takes one fusion: a pooling after a layer that applies a fused ReLU is left.
+    if (const int p = pooled[i]; p >= 0 && fused_into_[i] < 0 && !relu_fused_[static_cast<size_t>(p)]) {
+      fused_into_[i] = p;
+      max_pool_fused_[static_cast<size_t>(p)] = true;
+    }
+  }
+}
+
 const std::vector<const Tensor*>& ModelState::forward(const std::vector<Tensor>& xs, bool training) {
   if (xs.size() != input_nodes.size()) {
     throw ValueError("model \"" + name + "\" has " + std::to_string(input_nodes.size()) + " inputs; " +
                      std::to_string(xs.size()) + " tensors were given");
   }
   for (size_t k = 0; k < xs.size(); ++k) values_[static_cast<size_t>(input_nodes[k])] = &xs[k];
-  if (fused_into_.size() != nodes.size()) {
-    fused_into_ = plan_relu_fusion(nodes, output_nodes);
-    const std::vector<int> pooled = plan_max_pool_fusion(nodes, output_nodes);
-    relu_fused_.assign(nodes.size(), false);
-    max_pool_fused_.assign(nodes.size(), false);
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      if (fused_into_[i] >= 0) relu_fused_[static_cast<size_t>(fused_into_[i])] = true;
-      // A pooling whose producer already takes a ReLU node would chain two fusions: not planned.
-      if (const int p = pooled[i]; p >= 0 && fused_into_[i] < 0 && !relu_fused_[static_cast<size_t>(p)]) {
-        fused_into_[i] = p;
-        max_pool_fused_[static_cast<size_t>(p)] = true;
-      }
-    }
-  }
+  ensure_fusion_plan();
   std::vector<const Tensor*> inputs;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
@@ -575,21 +580,38 @@ int64_t ModelState::tile_rows(int64_t batch) const {
     // A tile's activations, their gradients and a layer's own buffers (about three floats per
     // output element of every layer) in half of each core's L2 cache; at least 8 rows per
     // thread, as fewer leave the per-op costs (a oneDNN call, the thread team's start)
-    // uncovered.
-    int64_t bytes_per_row = 0;
-    for (const Node& node : nodes) {
-      if (!node.is_input()) bytes_per_row += 3 * static_cast<int64_t>(sizeof(float)) * node.shape.numel();
+    // uncovered. A node fused into its producer has no buffers of its own (the producer's
+    // output is the fused node's: a fused pooling's, smaller), nor has a view (Flatten, Reshape).
+    ensure_fusion_plan();
+    std::vector<const Shape*> written(nodes.size(), nullptr);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].is_input() || dynamic_cast<const nn::ReshapeLayer*>(nodes[i].layer.get())) continue;
+      if (const int p = fused_into_[i]; p >= 0) {
+        written[static_cast<size_t>(p)] = &nodes[i].shape;
+      } else if (!written[i]) {
+        written[i] = &nodes[i].shape;
+      }
     }
+    int64_t bytes_per_row = 0;
+    for (const Shape* shape : written) {
+      if (shape) bytes_per_row += 3 * static_cast<int64_t>(sizeof(float)) * shape->numel();
+    }
+    bytes_per_row = std::max<int64_t>(bytes_per_row, 1);
     const int64_t threads = std::max(1, runtime::intra_op_threads());
     const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     const int64_t budget = threads * (l2 > 0 ? l2 : (1 << 20)) / 2;
-    rows = std::max<int64_t>(8 * threads, budget / std::max<int64_t>(bytes_per_row, 1));
-    // Each tile reads the weights again and adds its weight gradients up: worth it only where
-    // a tile's activations outweigh that several times (a convolution's feature maps), not
-    // where the weights dominate (a multilayer perceptron: 20% slower tiled at batch 512).
+    // Each tile reads the weights again and adds its weight gradients up: a tile pays off only
+    // where its activations outweigh that several times, so it grows to 8 times the weights'
+    // bytes, up to 64 rows a thread. The MNIST CNN with its first convolution and pooling
+    // fused (a 5408x10 Dense head against 65 KB of activations a row) gets tiles of 27 rows or
+    // more instead of 8 rows whose Dense products run at a third of their speed; a multilayer
+    // perceptron, whose weights dominate (20% slower in tiles of 85 rows at batch 512), would
+    // need thousands of rows and runs untiled (bench/RESULTS.md).
     int64_t weight_bytes = 0;
     for (const nn::Variable* v : variables_) weight_bytes += static_cast<int64_t>(v->value.nbytes());
-    if (rows * bytes_per_row < 8 * weight_bytes) return 0;
+    const int64_t amortizing = (8 * weight_bytes + bytes_per_row - 1) / bytes_per_row;
+    if (amortizing > 64 * threads) return 0;
+    rows = std::max({8 * threads, budget / bytes_per_row, amortizing});
   }
   if (batch < 2 * rows) return 0;
   // Tiles of one size where a few more of them divide the batch (a tile of another size would

@@ -249,11 +249,14 @@ class ModelState {
   /// batch), but each tile's activations stay in the cores' L2 caches between one layer and the
   /// next, where a whole batch of 128 MNIST images (11 MB after the first convolution) streams
   /// through memory at every op, which made the CNN's time per sample double from batch 16 to
-  /// 128. Models whose weights outweigh a tile's activations (a multilayer perceptron) run
-  /// untiled, as do models with a layer that mixes samples (BatchNormalization) and replicas
+  /// 128. A tile holds at least 8 times the weights' bytes in activations (each tile reads the
+  /// weights again), so models whose weights outweigh their activations (a multilayer
+  /// perceptron) run untiled, as do models with a layer that mixes samples (BatchNormalization) and replicas
   /// (their gradients all-reduce during backward). KEROSENE_CPU_TILE_ROWS=N sets the tile (0:
   /// never tile).
   int64_t tile_rows(int64_t batch) const;
+  /// Plans the executor's layer fusion (train/layer_fusion.h) once the layers are built.
+  void ensure_fusion_plan() const;
 
   /// Whether output o's softmax/sigmoid is folded into its loss (as TensorFlow does): when the
   /// loss takes probabilities and the output feeds no other layer.
@@ -309,8 +312,9 @@ class ModelState {
   /// per node: the node it is fused into (plan_relu_fusion's and plan_max_pool_fusion's, made at
   /// the first forward, when the layers know their device), or -1; relu_fused_ and
   /// max_pool_fused_ per node: whether its layer applies the ReLU (the pooling) after it.
-  std::vector<int> fused_into_;
-  std::vector<bool> relu_fused_, max_pool_fused_;
+  /// (Mutable: planned on first use, which tile_rows may be.)
+  mutable std::vector<int> fused_into_;
+  mutable std::vector<bool> relu_fused_, max_pool_fused_;
   std::vector<std::vector<int>> later_calls_;  // per node: a shared layer's later calls (first call only)
   std::vector<BucketSend> bucket_plan_;  // plan_gradient_buckets, per node
   std::vector<Tensor> tile_grad_sums_;   // per trainable variable: its gradient summed over the tiles

@@ -2,9 +2,11 @@
 // at a time with the weight gradients summed is the same step as the whole batch at once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "kerosene/kerosene.h"
+#include "runtime/threading.h"
 #include "test_util.h"
 #include "train/model_state.h"
 
@@ -71,6 +73,18 @@ TEST(TiledStepTest, ChoosesTilesThatFitTheCacheAndDivideTheBatch) {
   EXPECT_GE(tile, 8);
   EXPECT_LE(tile, 64);
   EXPECT_EQ(128 % tile, 0) << tile;
+  // Its convolution and pooling run fused (the convolution's output is never written), so its
+  // rows are small next to the Dense head's 5408x10 weights: tiles grow until they outweigh
+  // them 8 times (27 rows, then 16 to divide 128). Unfused, the convolution's output keeps
+  // them at the minimum, 8 rows a thread.
+  const int threads = std::max(1, runtime::intra_op_threads());
+  EXPECT_GE(tile, 16);
+  setenv("KEROSENE_FUSE_CONV_POOL", "0", 1);
+  Sequential unfused({layers::Input({28, 28, 1}), layers::Conv2D(32, 3, "relu"), layers::MaxPooling2D(2),
+                      layers::Flatten(), layers::Dense(10, "softmax")});
+  unfused.compile(optimizers::Adam(), "sparse_categorical_crossentropy");
+  EXPECT_EQ(unfused.state().tile_rows(128), 8 * threads);
+  unsetenv("KEROSENE_FUSE_CONV_POOL");
   // A multilayer perceptron's weights outweigh its rows' activations: untiled at any batch.
   Sequential mlp({layers::Input({28, 28, 1}), layers::Flatten(), layers::Dense(128, "relu"), layers::Dense(10, "softmax")});
   mlp.compile(optimizers::Adam(), "sparse_categorical_crossentropy");
