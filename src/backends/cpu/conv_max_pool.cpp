@@ -140,16 +140,23 @@ void backward_weights(const Conv2DParams& p, const float* x, const int32_t* winn
           const __m256 g = _mm256_loadu_ps(grad + at);
           const __m256i winner = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(won + at));
           const float* corner = image + 2 * ph * width + 2 * pw;
+          // The gradient where window pixel q won, 0 elsewhere.
+          __m256 gq[4];
           for (int q = 0; q < 4; ++q) {
-            // The gradient where pixel q won the window, 0 elsewhere.
-            const __m256 mine = _mm256_castsi256_ps(_mm256_cmpeq_epi32(winner, _mm256_set1_epi32(q)));
-            const __m256 gq = _mm256_and_ps(g, mine);
-            bias_acc = _mm256_add_ps(bias_acc, gq);
-            const float* pixel = corner + pixel_offset(q, width);
-            for (int kh = 0; kh < kKh; ++kh) {
-              for (int kw = 0; kw < kKw; ++kw) {
-                acc[kh * kKw + kw] =
-                    _mm256_fmadd_ps(_mm256_broadcast_ss(pixel + kh * width + kw), gq, acc[kh * kKw + kw]);
+            gq[q] = _mm256_and_ps(g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(winner, _mm256_set1_epi32(q))));
+          }
+          bias_acc = _mm256_add_ps(bias_acc, _mm256_add_ps(_mm256_add_ps(gq[0], gq[1]), _mm256_add_ps(gq[2], gq[3])));
+          // Pixel-major, as in forward: each patch pixel broadcast once, for every tap it meets.
+#pragma GCC unroll 64
+          for (int r = 0; r <= kKh; ++r) {
+#pragma GCC unroll 64
+            for (int c = 0; c <= kKw; ++c) {
+              const __m256 pixel = _mm256_broadcast_ss(corner + r * width + c);
+#pragma GCC unroll 4
+              for (int q = 0; q < 4; ++q) {
+                const int kh = r - (q >> 1), kw = c - (q & 1);
+                if (kh < 0 || kh >= kKh || kw < 0 || kw >= kKw) continue;
+                acc[kh * kKw + kw] = _mm256_fmadd_ps(pixel, gq[q], acc[kh * kKw + kw]);
               }
             }
           }
