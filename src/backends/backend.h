@@ -108,20 +108,21 @@ class Backend {
 
   // A convolution (+ReLU) and the 2x2, stride-2, "valid" max pooling after it, as one op: the
   // graph executor fuses them (train/layer_fusion.h) where the backend's fuses_conv_max_pool()
-  // says it can, so the convolution's output is never written. Float32 only; the input's
-  // gradient is not computed (the executor fuses only a convolution of a model input).
+  // says it can, so the convolution's output is never written. `precision` as conv2d_forward's;
+  // the input's gradient is not computed (the executor fuses only a convolution of a model
+  // input).
   /// Whether conv2d_max_pool_forward/backward_weights handle this convolution.
-  virtual bool fuses_conv_max_pool(const Conv2DParams& p) const { return false; }
+  virtual bool fuses_conv_max_pool(const Conv2DParams& p, ComputePrecision precision) const { return false; }
   /// y (N, out_h / 2, out_w / 2, out_c) = max pooling of fused(conv(x) + bias), fused linear or
   /// relu; winners (int32, y's shape; null in inference): the window's first maximum, 0-3 in
   /// row-major order, or 4 where the ReLU's gradient is 0.
   virtual void conv2d_max_pool_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                                       ActivationKind fused, Tensor& y, Tensor* winners) {
+                                       ActivationKind fused, Tensor& y, Tensor* winners, ComputePrecision precision) {
     throw RuntimeError("conv2d_max_pool_forward: this backend does not fuse convolution and pooling");
   }
   /// dw and db (when not null) from the pooled output's gradient dy and the forward's winners.
   virtual void conv2d_max_pool_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& winners,
-                                                const Tensor& dy, Tensor& dw, Tensor* db) {
+                                                const Tensor& dy, Tensor& dw, Tensor* db, ComputePrecision precision) {
     throw RuntimeError("conv2d_max_pool_backward_weights: this backend does not fuse convolution and pooling");
   }
 

@@ -79,8 +79,7 @@ void Conv2D::create_variables(const Device& device, std::mt19937_64& rng) {
 bool Conv2D::can_fuse_max_pool() const {
   const auto act = config_.activation;
   if (act != backends::ActivationKind::linear && act != backends::ActivationKind::relu) return false;
-  if (compute_precision() != backends::ComputePrecision::float32) return false;
-  return ops::backend_for(device_).fuses_conv_max_pool(params(1));
+  return ops::backend_for(device_).fuses_conv_max_pool(params(1), compute_precision());
 }
 
 const Tensor& Conv2D::forward(const Tensor& x, bool training) {
@@ -94,7 +93,7 @@ const Tensor& Conv2D::forward(const Tensor& x, bool training) {
     ops::check_same_device("Conv2D", {&x, &variables_[0].value});
     ops::backend_of("conv2d_max_pool_forward", x)
         .conv2d_max_pool_forward(p, x, variables_[0].value, config_.use_bias ? &variables_[1].value : nullptr,
-                                 config_.activation, out_, training ? &winners_ : nullptr);
+                                 config_.activation, out_, training ? &winners_ : nullptr, compute_precision());
     return out_;
   }
   ops::ensure(out_, output_shape().with_batch(x.dim(0)), device_);
@@ -110,7 +109,8 @@ const Tensor& Conv2D::backward(const Tensor& dy, bool need_dx) {
     if (need_dx) throw RuntimeError("Conv2D layer \"" + name() + "\": a fused max pooling has no input gradient");
     Tensor* db = config_.use_bias ? &variables_[1].grad : nullptr;
     ops::backend_of("conv2d_max_pool_backward", dy)
-        .conv2d_max_pool_backward_weights(params(dy.dim(0)), x_, winners_, dy, variables_[0].grad, db);
+        .conv2d_max_pool_backward_weights(params(dy.dim(0)), x_, winners_, dy, variables_[0].grad, db,
+                                          compute_precision());
     dx_ = Tensor();
     return dx_;
   }

@@ -1,10 +1,12 @@
 #include "backends/cpu/conv_max_pool.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
+#include "backends/cpu/precision_support.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -225,17 +227,61 @@ int sample_chunks(const Conv2DParams& p) {
   return static_cast<int>(std::min<int64_t>(threads_for(flops), p.batch));
 }
 
+// 16-bit compute, as the unfused convolution does it (inputs and weights rounded to 16 bits,
+// float32 accumulation and output): the same kernels on copies of x, w (and dy) rounded to
+// bfloat16's values. Products of two bfloat16 values are exact in float32, so this is that
+// computation, not an approximation of it.
+float round_to_bfloat16(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  if ((bits & 0x7f800000u) == 0x7f800000u) return v;  // inf and NaN as they are
+  bits += 0x7fffu + ((bits >> 16) & 1u);              // to nearest, ties to even
+  bits &= 0xffff0000u;
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
+/// `t`'s values rounded to `precision` in this thread's buffer `slot` (0..2), or t's own data
+/// in float32. Throws DeviceError where the CPU does not compute in `precision` (as the
+/// unfused convolution would: never a silent float32 run).
+const float* operands_in(ComputePrecision precision, const Tensor& t, int slot) {
+  const float* data = static_cast<const float*>(t.raw_data());
+  if (precision == ComputePrecision::float32) return data;
+  require_cpu_precision(precision);  // float16 throws: oneDNN 2.x has no CPU float16 kernels
+  thread_local std::vector<float> buffers[3];
+  std::vector<float>& out = buffers[slot];
+  const int64_t n = t.numel();
+  out.resize(static_cast<size_t>(n));
+  int64_t i = 0;
+#if KEROSENE_FUSED_CONV_POOL
+  const __m256i exponent = _mm256_set1_epi32(0x7f800000), half = _mm256_set1_epi32(0x7fff);
+  const __m256i one = _mm256_set1_epi32(1), high = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
+  for (; i + 8 <= n; i += 8) {
+    const __m256i bits = _mm256_castps_si256(_mm256_loadu_ps(data + i));
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), one);
+    const __m256i rounded = _mm256_and_si256(_mm256_add_epi32(bits, _mm256_add_epi32(half, odd)), high);
+    const __m256i special = _mm256_cmpeq_epi32(_mm256_and_si256(bits, exponent), exponent);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.data() + i), _mm256_blendv_epi8(rounded, bits, special));
+  }
+#endif
+  for (; i < n; ++i) out[static_cast<size_t>(i)] = round_to_bfloat16(data[i]);
+  return out.data();
+}
+
 }  // namespace
 
-bool CpuBackend::fuses_conv_max_pool(const Conv2DParams& p) const { return conv_max_pool_fits(p); }
+bool CpuBackend::fuses_conv_max_pool(const Conv2DParams& p, ComputePrecision precision) const {
+  return conv_max_pool_fits(p) && precision != ComputePrecision::float16;
+}
 
 void CpuBackend::conv2d_max_pool_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                                         ActivationKind fused, Tensor& y, Tensor* winners) {
+                                         ActivationKind fused, Tensor& y, Tensor* winners,
+                                         ComputePrecision precision) {
   if (!conv_max_pool_fits(p) || (fused != ActivationKind::linear && fused != ActivationKind::relu)) {
     throw RuntimeError("conv2d_max_pool_forward: a convolution the fused kernel does not handle");
   }
-  const float* px = static_cast<const float*>(x.raw_data());
-  const float* pw = static_cast<const float*>(w.raw_data());
+  const float* px = operands_in(precision, x, 0);
+  const float* pw = operands_in(precision, w, 1);
   const float* pb = bias ? static_cast<const float*>(bias->raw_data()) : nullptr;
   float* py = static_cast<float*>(y.raw_data());
   int32_t* pwin = winners ? static_cast<int32_t*>(winners->raw_data()) : nullptr;
@@ -247,10 +293,11 @@ void CpuBackend::conv2d_max_pool_forward(const Conv2DParams& p, const Tensor& x,
 }
 
 void CpuBackend::conv2d_max_pool_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& winners,
-                                                  const Tensor& dy, Tensor& dw, Tensor* db) {
-  const float* px = static_cast<const float*>(x.raw_data());
+                                                  const Tensor& dy, Tensor& dw, Tensor* db,
+                                                  ComputePrecision precision) {
+  const float* px = operands_in(precision, x, 0);
   const int32_t* pwin = static_cast<const int32_t*>(winners.raw_data());
-  const float* pdy = static_cast<const float*>(dy.raw_data());
+  const float* pdy = operands_in(precision, dy, 2);
   const int64_t in_sample = p.in_h * p.in_w, out_sample = (p.out_h / 2) * (p.out_w / 2) * p.out_c;
   const int64_t w_size = dw.numel(), b_size = db ? db->numel() : 0;
   const int chunks = sample_chunks(p);

@@ -45,11 +45,11 @@ class CpuBackend final : public Backend {
   void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) override;
   void pool2d_backward(const Pool2DParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
                        Tensor& dx) override;
-  bool fuses_conv_max_pool(const Conv2DParams& p) const override;
+  bool fuses_conv_max_pool(const Conv2DParams& p, ComputePrecision precision) const override;
   void conv2d_max_pool_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                               ActivationKind fused, Tensor& y, Tensor* winners) override;
+                               ActivationKind fused, Tensor& y, Tensor* winners, ComputePrecision precision) override;
   void conv2d_max_pool_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& winners,
-                                        const Tensor& dy, Tensor& dw, Tensor* db) override;
+                                        const Tensor& dy, Tensor& dw, Tensor* db, ComputePrecision precision) override;
 
   void batch_norm_forward(const BatchNormParams& p, const Tensor& x, const Tensor* gamma, const Tensor* beta,
                           Tensor& moving_mean, Tensor& moving_variance, Tensor& mean, Tensor& inv_std,
