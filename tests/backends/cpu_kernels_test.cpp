@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -70,6 +71,24 @@ INSTANTIATE_TEST_SUITE_P(Variants, CpuMatmulTest,
                                          MatmulCase{false, false, true, false, true},
                                          MatmulCase{true, false, false, true, false},
                                          MatmulCase{false, true, true, true, true}));
+
+TEST(CpuKernelsTest, LargeBlocksComeIn2MiBPagesSmallOnesIn64Bytes) {
+  // The CPU's native allocator puts blocks of 8 MiB and more on 2 MiB boundaries (advised as
+  // transparent huge pages: a dataset's random rows then cost fewer TLB misses); small blocks
+  // keep 64-byte alignment. (KEROSENE_CPU_HUGE_PAGES=0, read once per process, turns it off.)
+  auto native = backends::backend_for(DeviceType::CPU).native_allocator(0);
+  const char* env = std::getenv("KEROSENE_CPU_HUGE_PAGES");
+  const bool huge = !(env && std::string(env) == "0");
+  void* large = native.allocate(size_t{9} << 20);
+  void* small = native.allocate(1000);
+  ASSERT_NE(large, nullptr);
+  ASSERT_NE(small, nullptr);
+  if (huge) EXPECT_EQ(reinterpret_cast<uintptr_t>(large) % (uintptr_t{2} << 20), 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small) % 64, 0u);
+  static_cast<char*>(large)[(size_t{9} << 20) - 1] = 1;  // all of it is writable
+  native.deallocate(large);
+  native.deallocate(small);
+}
 
 TEST(CpuKernelsTest, BiasGradSumsRows) {
   const std::vector<float> dy = uniform_values(4 * 3 * 5, 5);
