@@ -83,7 +83,9 @@ TEST(CpuKernelsTest, LargeBlocksComeIn2MiBPagesSmallOnesIn64Bytes) {
   void* small = native.allocate(1000);
   ASSERT_NE(large, nullptr);
   ASSERT_NE(small, nullptr);
-  if (huge) EXPECT_EQ(reinterpret_cast<uintptr_t>(large) % (uintptr_t{2} << 20), 0u);
+  if (huge) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(large) % (uintptr_t{2} << 20), 0u);
+  }
   EXPECT_EQ(reinterpret_cast<uintptr_t>(small) % 64, 0u);
   static_cast<char*>(large)[(size_t{9} << 20) - 1] = 1;  // all of it is writable
   native.deallocate(large);
