@@ -107,6 +107,10 @@ const Tensor& Conv2D::forward(const Tensor& x, bool training) {
 const Tensor& Conv2D::backward(const Tensor& dy, bool need_dx) {
   if (fused_max_pool_) {
     if (need_dx) throw RuntimeError("Conv2D layer \"" + name() + "\": a fused max pooling has no input gradient");
+    if (winners_.shape() != dy.shape()) {
+      throw RuntimeError("Conv2D layer \"" + name() + "\": backward of a fused max pooling needs a training forward of " +
+                         dy.shape().to_string() + " first");
+    }
     Tensor* db = config_.use_bias ? &variables_[1].grad : nullptr;
     ops::backend_of("conv2d_max_pool_backward", dy)
         .conv2d_max_pool_backward_weights(params(dy.dim(0)), x_, winners_, dy, variables_[0].grad, db,

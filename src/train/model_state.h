@@ -257,6 +257,11 @@ class ModelState {
   int64_t tile_rows(int64_t batch) const;
   /// Plans the executor's layer fusion (train/layer_fusion.h) once the layers are built.
   void ensure_fusion_plan() const;
+  /// Per node, the node the executor fused it into, or -1 (the plan it runs, made on first use).
+  const std::vector<int>& fusion_plan() const {
+    ensure_fusion_plan();
+    return fused_into_;
+  }
 
   /// Whether output o's softmax/sigmoid is folded into its loss (as TensorFlow does): when the
   /// loss takes probabilities and the output feeds no other layer.

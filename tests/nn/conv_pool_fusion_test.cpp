@@ -51,7 +51,7 @@ TEST_P(ConvMaxPoolFusion, MatchesConvThenPooling) {
   ASSERT_TRUE(fused->can_fuse_max_pool());
   LayerPtr pool = build_layer(layers::MaxPooling2D(2), plain->output_shape());
   fused->set_fused_max_pool(true);
-  // 9 samples: an odd count, so a two-thread split gives chunks of 5 and 4.
+  // 9 samples: an odd count, so a two-thread split (the 28x28 case's) gives chunks of 5 and 4.
   const Shape xs{9, c.height, c.width, 1};
   const Tensor x = make_tensor(uniform_values(xs.numel(), 52), xs);
   for (bool training : {false, true}) {
@@ -147,12 +147,33 @@ TEST_P(ConvMaxPoolFusion, WeightGradientsMatchFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, ConvMaxPoolFusion,
-    testing::Values(FusionCase{3, "valid", "relu", true, 32, 12, 12},   // MNIST's first layer, smaller
+    testing::Values(FusionCase{3, "valid", "relu", true, 32, 28, 28},   // MNIST's first layer (3.5 MFLOP: 2 chunks on 2 cores)
                     FusionCase{3, "valid", "relu", true, 24, 11, 13},   // odd outputs, blocks of 16 + 8
                     FusionCase{3, "same", "linear", false, 8, 10, 9},   // padding, no ReLU, no bias
                     FusionCase{5, "valid", "relu", false, 16, 12, 11},  // 5x5
                     FusionCase{5, "same", "relu", true, 8, 7, 8}),      // 5x5 with padding
     case_name);
+
+TEST(ConvMaxPoolFusionNaN, ANaNWeightGivesNaN) {
+  // A NaN weight makes its filter's every output NaN; the fused ReLU must keep it NaN, not
+  // turn it into 0 (the loss would stay finite and TerminateOnNaN never fire while the weights
+  // stay NaN).
+  DeviceScope cpu("/CPU:0");
+  const FusionCase c{3, "valid", "relu", true, 8, 6, 6};
+  LayerPtr fused = conv_layer(c, 64);
+  fused->variables()[0].value.data<float>()[0] = std::nanf("");  // tap (0, 0) of filter 0
+  fused->set_fused_max_pool(true);
+  const Shape xs{2, 6, 6, 1};
+  const Tensor x = make_tensor(uniform_values(xs.numel(), 65), xs);
+  const std::vector<float> y = values_of(fused->forward(x, true));  // (2, 2, 2, 8)
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (i % 8 == 0) {
+      EXPECT_TRUE(std::isnan(y[i])) << "filter 0, pooled value " << i / 8;
+    } else {
+      EXPECT_FALSE(std::isnan(y[i])) << "filter " << i % 8;
+    }
+  }
+}
 
 TEST(ConvMaxPoolFusionBfloat16, MatchesConvThenPoolingInBfloat16) {
   if (!backends::cpu::cpu_computes_in(backends::ComputePrecision::bfloat16)) {
@@ -251,12 +272,16 @@ TEST(ConvMaxPoolFusionPlan, TrainsAndPredictsAsUnfused) {
   std::vector<int32_t> labels(16);
   for (int i = 0; i < 16; ++i) labels[static_cast<size_t>(i)] = i % 3;
   const Tensor y = Tensor::from_vector(labels, Shape{16});
-  // The plan is made at a model's first forward: the plain model's with fusion turned off.
-  ASSERT_EQ(pool_fused_count(fused), 1);
+  // The plan the executor runs (made at first use): the fused model's pooling is folded into
+  // its convolution; the plain model's, made with the fusion turned off, folds nothing.
+  const auto& plan = fused.state().fusion_plan();
+  ASSERT_EQ(std::count_if(plan.begin(), plan.end(), [](int p) { return p >= 0; }), 1);
   for (int step = 0; step < 3; ++step) fused.train_on_batch(x, y);
   setenv("KEROSENE_FUSE_CONV_POOL", "0", 1);
   for (int step = 0; step < 3; ++step) plain.train_on_batch(x, y);
   unsetenv("KEROSENE_FUSE_CONV_POOL");
+  const auto& unfused_plan = plain.state().fusion_plan();
+  ASSERT_EQ(std::count_if(unfused_plan.begin(), unfused_plan.end(), [](int p) { return p >= 0; }), 0);
   const auto a = fused.get_weights(), b = plain.get_weights();
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {

@@ -80,7 +80,7 @@ inline void pooled_pixel(const float* corner, int64_t width, const float* w, int
     if (relu) {  // max(relu(z)) = relu(max z); the gradient stops where that is 0
       const __m256 blocked = _mm256_cmp_ps(best, _mm256_setzero_ps(), _CMP_LE_OQ);
       index = _mm256_blendv_ps(index, _mm256_set1_ps(4.0f), blocked);
-      best = _mm256_max_ps(best, _mm256_setzero_ps());
+      best = _mm256_max_ps(_mm256_setzero_ps(), best);  // NaN stays NaN (maxps returns its second operand)
     }
     _mm256_storeu_ps(out + 8 * b, best);
     if (won) _mm256_storeu_si256(reinterpret_cast<__m256i*>(won + 8 * b), _mm256_cvttps_epi32(index));

@@ -10,7 +10,8 @@
 // weight gradient. Nothing of the size of the convolution's output is written either way.
 //
 // The input's gradient is not computed: the executor fuses only a convolution whose input is a
-// model input. Other shapes, and 16-bit compute, run unfused.
+// model input. Other shapes, and float16 compute, run unfused; bfloat16 runs these kernels on
+// operands rounded to it.
 #pragma once
 
 #include <cstdint>
