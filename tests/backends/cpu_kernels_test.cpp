@@ -177,10 +177,22 @@ TEST(CpuKernelsTest, DropoutMaskIsZeroOrTheKeepScaleAtTheRequestedRate) {
   }
   EXPECT_NEAR(dropped / static_cast<double>(n), rate, 0.015);  // ~5 standard errors
 
-  // Counter-based: element i uses word i % 4 of philox(seed, offset + i / 4).
-  for (int64_t i : {0, 1, 5, 4097, 19999}) {
+  // Counter-based: element i uses word i % 4 of philox(seed, offset + i / 4), every element
+  // (the CPU draws 8 counters at a time in AVX2, math::philox one: the same words).
+  for (int64_t i = 0; i < n; ++i) {
     const math::Philox4 r = math::philox(99, static_cast<uint64_t>(i / 4));
-    EXPECT_EQ(m[i] == 0.0f, math::uniform_from_bits(r.v[i % 4]) < rate) << i;
+    ASSERT_EQ(m[i] == 0.0f, math::uniform_from_bits(r.v[i % 4]) < rate) << i;
+  }
+  {  // counters whose high half changes inside a block of 8, a 64-bit seed, a length not a multiple of 32
+    constexpr int64_t k = 301;
+    const uint64_t seed = 0x0123456789abcdefull, offset = (uint64_t{1} << 32) - 13;
+    Tensor xk = Tensor::full({k}, 1.0f), mk = Tensor::empty({k}), yk = Tensor::empty({k});
+    cpu().dropout_forward(xk, mk, yk, 0.5f, seed, offset);
+    const std::vector<float> got = values_of(mk);
+    for (int64_t i = 0; i < k; ++i) {
+      const math::Philox4 r = math::philox(seed, offset + static_cast<uint64_t>(i / 4));
+      ASSERT_EQ(got[static_cast<size_t>(i)] == 0.0f, math::uniform_from_bits(r.v[i % 4]) < 0.5f) << i;
+    }
   }
   // An offset of 1 shifts the stream by 4 elements; another seed gives another mask.
   Tensor shifted = Tensor::empty({n}), other = Tensor::empty({n});
