@@ -12,6 +12,7 @@
 
 #include "kerosene/kerosene.h"
 #include "backends/cpu/precision_support.h"
+#include "nn/fusion_util.h"
 #include "nn/gradient_check.h"
 #include "nn/layer.h"
 #include "test_util.h"
@@ -282,12 +283,7 @@ TEST(ConvMaxPoolFusionPlan, TrainsAndPredictsAsUnfused) {
   unsetenv("KEROSENE_FUSE_CONV_POOL");
   const auto& unfused_plan = plain.state().fusion_plan();
   ASSERT_EQ(std::count_if(unfused_plan.begin(), unfused_plan.end(), [](int p) { return p >= 0; }), 0);
-  const auto a = fused.get_weights(), b = plain.get_weights();
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    expect_close(values_of(a[i]), values_of(b[i]), 1e-5, 1e-4, "weight " + std::to_string(i));
-  }
-  expect_close(values_of(fused.predict(x)), values_of(plain.predict(x)), 1e-5, 1e-4, "predict");
+  expect_same_weights_and_predictions(fused, plain, x);
 }
 
 }  // namespace

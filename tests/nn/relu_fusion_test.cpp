@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "kerosene/kerosene.h"
+#include "nn/fusion_util.h"
 #include "nn/gradient_check.h"
 #include "nn/layer.h"
 #include "test_util.h"
@@ -161,12 +162,7 @@ TEST(ReluFusionPlan, TrainsAndPredictsAsUnfused) {
   setenv("KEROSENE_FUSE_RELU", "0", 1);
   for (int step = 0; step < 3; ++step) plain.train_on_batch(x, y);
   unsetenv("KEROSENE_FUSE_RELU");
-  const auto a = fused.get_weights(), b = plain.get_weights();
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    expect_close(values_of(a[i]), values_of(b[i]), 1e-5, 1e-4, "weight " + std::to_string(i));
-  }
-  expect_close(values_of(fused.predict(x)), values_of(plain.predict(x)), 1e-5, 1e-4, "predict");
+  expect_same_weights_and_predictions(fused, plain, x);
 }
 
 }  // namespace

@@ -4,8 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "backends/cpu/cpu_backend.h"
-#include "backends/cpu/parallel.h"
+#include "backends/cpu/batch_chunks.h"
 #include "backends/cpu/precision_support.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -206,25 +205,12 @@ void conv_max_pool_backward_weights_chunk(const Conv2DParams&, const float*, con
 
 #endif
 
-// The backend's entries: the batch split into one chunk per team member (as the convolutions
-// are), each chunk's weight gradient a partial sum that chunk 0's caller adds up afterwards.
+// The backend's entries: the batch split into one chunk per team member, as the convolutions
+// are (batch_chunks.h).
 namespace {
 
-template <typename F>
-void for_sample_chunks(const Conv2DParams& p, int chunks, F&& f) {
-  const int64_t block = (p.batch + chunks - 1) / chunks;
-  ParallelTeam::instance().run(chunks, [&](int c) {
-    const int64_t begin = c * block, size = std::min(p.batch, begin + block) - begin;
-    if (size <= 0) return;
-    Conv2DParams part = p;
-    part.batch = size;
-    f(c, part, begin);
-  });
-}
-
 int sample_chunks(const Conv2DParams& p) {
-  const double flops = 2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w;
-  return static_cast<int>(std::min<int64_t>(threads_for(flops), p.batch));
+  return batch_chunks(p, 2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w);
 }
 
 // 16-bit compute, as the unfused convolution does it (inputs and weights rounded to 16 bits,
@@ -286,7 +272,7 @@ void CpuBackend::conv2d_max_pool_forward(const Conv2DParams& p, const Tensor& x,
   float* py = static_cast<float*>(y.raw_data());
   int32_t* pwin = winners ? static_cast<int32_t*>(winners->raw_data()) : nullptr;
   const int64_t in_sample = p.in_h * p.in_w, out_sample = (p.out_h / 2) * (p.out_w / 2) * p.out_c;
-  for_sample_chunks(p, sample_chunks(p), [&](int, const Conv2DParams& part, int64_t first) {
+  for_batch_chunks(p, sample_chunks(p), [&](int, const Conv2DParams& part, int64_t first) {
     conv_max_pool_forward_chunk(part, px + first * in_sample, pw, pb, fused == ActivationKind::relu,
                                 py + first * out_sample, pwin ? pwin + first * out_sample : nullptr);
   });
@@ -299,27 +285,13 @@ void CpuBackend::conv2d_max_pool_backward_weights(const Conv2DParams& p, const T
   const int32_t* pwin = static_cast<const int32_t*>(winners.raw_data());
   const float* pdy = operands_in(precision, dy, 2);
   const int64_t in_sample = p.in_h * p.in_w, out_sample = (p.out_h / 2) * (p.out_w / 2) * p.out_c;
-  const int64_t w_size = dw.numel(), b_size = db ? db->numel() : 0;
   const int chunks = sample_chunks(p);
-  // Chunk 0 writes the result; the others write partial sums, added afterwards.
-  // (thread_local belongs to the caller: helpers get a plain pointer, not the name.)
-  thread_local std::vector<float> partials;
-  partials.resize(static_cast<size_t>((chunks - 1) * (w_size + b_size)));
-  float* const partial_base = partials.data();
-  for_sample_chunks(p, chunks, [&](int c, const Conv2DParams& part, int64_t first) {
-    float* pw = c == 0 ? static_cast<float*>(dw.raw_data()) : partial_base + (c - 1) * (w_size + b_size);
-    float* pb = !db ? nullptr : c == 0 ? static_cast<float*>(db->raw_data()) : pw + w_size;
+  const ChunkedWeightGrads grads(dw, db, chunks);
+  for_batch_chunks(p, chunks, [&](int c, const Conv2DParams& part, int64_t first) {
     conv_max_pool_backward_weights_chunk(part, px + first * in_sample, pwin + first * out_sample,
-                                         pdy + first * out_sample, pw, pb);
+                                         pdy + first * out_sample, grads.weights(c), grads.bias(c));
   });
-  float* pw = static_cast<float*>(dw.raw_data());
-  float* pb = db ? static_cast<float*>(db->raw_data()) : nullptr;
-  const int64_t block = (p.batch + chunks - 1) / chunks;
-  for (int c = 1; c < chunks && c * block < p.batch; ++c) {
-    const float* part = partials.data() + (c - 1) * (w_size + b_size);
-    for (int64_t i = 0; i < w_size; ++i) pw[i] += part[i];
-    for (int64_t i = 0; i < b_size; ++i) pb[i] += part[w_size + i];
-  }
+  grads.sum(p.batch);
 }
 
 }  // namespace kerosene::backends::cpu

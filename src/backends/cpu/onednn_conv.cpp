@@ -1,6 +1,7 @@
 // Conv2D (and grouped, depthwise convolutions) on oneDNN: NHWC activations and HWIO (Keras)
 // weights as the user sees them; weights are reordered to whatever layout the chosen
 // implementation wants (cheap: weights are small).
+#include "backends/cpu/batch_chunks.h"
 #include "backends/cpu/conv_weights_grad.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/onednn_util.h"
@@ -176,22 +177,7 @@ double conv_flops(const Conv2DParams& p) {
   return 2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w * p.in_c / p.groups;
 }
 
-// Calls f(chunk params, first sample) for each chunk of the batch.
-template <typename F>
-void for_batch_chunks(const Conv2DParams& p, int chunks, F&& f) {
-  const int64_t block = (p.batch + chunks - 1) / chunks;
-  ParallelTeam::instance().run(chunks, [&](int c) {
-    const int64_t begin = c * block, size = std::min(p.batch, begin + block) - begin;
-    if (size <= 0) return;
-    Conv2DParams part = p;
-    part.batch = size;
-    f(c, part, begin);
-  });
-}
-
-int conv_chunks(const Conv2DParams& p) {
-  return static_cast<int>(std::min<int64_t>(threads_for(conv_flops(p)), p.batch));
-}
+int conv_chunks(const Conv2DParams& p) { return batch_chunks(p, conv_flops(p)); }
 
 // Operands as bytes: float32 elements, or 16-bit copies (OneDnn::rounded) of 2 bytes each.
 size_t operand_size(ComputePrecision precision) { return precision == ComputePrecision::float32 ? 4 : 2; }
@@ -230,16 +216,11 @@ void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, con
   const char* pdy = static_cast<const char*>(rounded(dy, precision, 3));
   const size_t size = operand_size(precision);
   const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
-  const int64_t w_size = dw.numel(), b_size = db ? db->numel() : 0;
   const int chunks = conv_chunks(p);
-  // Chunk 0 writes the result; the others write partial sums, added afterwards.
-  // (thread_local belongs to the caller: helpers get a plain pointer, not the name.)
-  thread_local std::vector<float> partials;
-  partials.resize(static_cast<size_t>((chunks - 1) * (w_size + b_size)));
-  float* const partial_base = partials.data();
+  const ChunkedWeightGrads grads(dw, db, chunks);
   for_batch_chunks(p, chunks, [&](int c, const Conv2DParams& part, int64_t first) {
-    float* pw = c == 0 ? static_cast<float*>(dw.raw_data()) : partial_base + (c - 1) * (w_size + b_size);
-    float* pb = !db ? nullptr : c == 0 ? static_cast<float*>(db->raw_data()) : pw + w_size;
+    float* pw = grads.weights(c);
+    float* pb = grads.bias(c);
     // The direct kernel is float32 only: 16-bit operands always go to oneDNN.
     if (!lowp && conv_weights_grad_direct_fits(part)) {
       conv_weights_grad_direct(part, reinterpret_cast<const float*>(px) + first * in_sample,
@@ -249,14 +230,7 @@ void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, con
                                     precision);
     }
   });
-  float* pw = static_cast<float*>(dw.raw_data());
-  float* pb = db ? static_cast<float*>(db->raw_data()) : nullptr;
-  const int64_t block = (p.batch + chunks - 1) / chunks;
-  for (int c = 1; c < chunks && c * block < p.batch; ++c) {
-    const float* part = partials.data() + (c - 1) * (w_size + b_size);
-    for (int64_t i = 0; i < w_size; ++i) pw[i] += part[i];
-    for (int64_t i = 0; i < b_size; ++i) pb[i] += part[w_size + i];
-  }
+  grads.sum(p.batch);
 }
 
 }  // namespace kerosene::backends::cpu
