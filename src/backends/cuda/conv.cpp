@@ -62,6 +62,31 @@ void* reserve_half(DeviceState& s, Scratch& scratch, int64_t count, int* status)
 
 bool sixteen_bit(const ConvPlan& plan) { return plan.precision != ComputePrecision::float32; }
 
+// The 16-bit copies a forward or input-gradient convolution runs on: the transposed filter and
+// the operand it reads (to_16bit fills both from float32), and its result (the caller converts
+// that back).
+struct HalfOperands {
+  void* filter = nullptr;
+  void* in = nullptr;
+  void* out = nullptr;
+  int64_t filter_count = 0, in_count = 0;
+
+  // Reserves the three; does nothing once *status is not kOk (as reserve_half).
+  HalfOperands(DeviceState& s, int64_t filter_n, int64_t in_n, int64_t out_n, int* status)
+      : filter(reserve_half(s, s.half_filter, filter_n, status)),
+        in(reserve_half(s, s.half_input, in_n, status)),
+        out(reserve_half(s, s.half_output, out_n, status)),
+        filter_count(filter_n),
+        in_count(in_n) {}
+  HalfOperands() = default;
+
+  int to_16bit(cudaStream_t stream, const float* transposed_filter, const float* operand,
+               ComputePrecision precision) const {
+    KEROSENE_TRY(launch_to_16bit(stream, transposed_filter, filter, filter_count, precision));
+    return launch_to_16bit(stream, operand, in, in_count, precision);
+  }
+};
+
 int64_t padded_elements(const PadShape& shape) {
   return shape.n * (shape.h + shape.top + shape.bottom) * (shape.w + shape.left + shape.right) * shape.c;
 }
@@ -98,25 +123,18 @@ int conv2d_forward(int device, const Conv2DParams* params, const float* x, const
     input = padded;
   }
   const bool sixteen = sixteen_bit(*plan);
-  void *filter16 = nullptr, *input16 = nullptr, *y16 = nullptr;
-  if (sixteen) {
-    filter16 = reserve_half(*s, s->half_filter, kernel_rows(p) * p.out_c, &status);
-    input16 = reserve_half(*s, s->half_input, input_elements, &status);
-    y16 = reserve_half(*s, s->half_output, rows * p.out_c, &status);
-  }
+  const HalfOperands half =
+      sixteen ? HalfOperands(*s, kernel_rows(p) * p.out_c, input_elements, rows * p.out_c, &status) : HalfOperands();
   if (status == cuda_abi::kOutOfMemory) {
     fall_back(*plan, ConvDirection::forward, last_error_text());
     return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
   }
   KEROSENE_TRY(status);
   KEROSENE_TRY(launch_transpose(s->stream, w, filter, kernel_rows(p), p.out_c));
-  if (sixteen) {
-    KEROSENE_TRY(launch_to_16bit(s->stream, filter, filter16, kernel_rows(p) * p.out_c, plan->precision));
-    KEROSENE_TRY(launch_to_16bit(s->stream, input, input16, input_elements, plan->precision));
-  }
-  const void* x_arg = sixteen ? input16 : static_cast<const void*>(input);
-  const void* w_arg = sixteen ? filter16 : static_cast<const void*>(filter);
-  void* y_arg = sixteen ? y16 : static_cast<void*>(y);
+  if (sixteen) KEROSENE_TRY(half.to_16bit(s->stream, filter, input, plan->precision));
+  const void* x_arg = sixteen ? half.in : static_cast<const void*>(input);
+  const void* w_arg = sixteen ? half.filter : static_cast<const void*>(filter);
+  void* y_arg = sixteen ? half.out : static_cast<void*>(y);
   const float alpha = 1.0f, beta = 0.0f;
   status = run_conv(
       *s, *plan, ConvDirection::forward,
@@ -131,7 +149,7 @@ int conv2d_forward(int device, const Conv2DParams* params, const float* x, const
       });
   if (status == kNoAlgorithm) return launch_conv_forward_direct(s->stream, p, x, w, bias, y, relu);
   KEROSENE_TRY(status);
-  if (sixteen) KEROSENE_TRY(launch_from_16bit(s->stream, y16, y, rows * p.out_c, plan->precision));
+  if (sixteen) KEROSENE_TRY(launch_from_16bit(s->stream, half.out, y, rows * p.out_c, plan->precision));
   if (!bias && !relu) return cuda_abi::kOk;
   return launch_bias_activation(s->stream, y, bias, rows, p.out_c, relu, false);
 }
@@ -165,25 +183,18 @@ int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy
   }
   const bool sixteen = sixteen_bit(*plan);
   const int64_t dy_elements = p.batch * p.out_h * p.out_w * p.out_c;
-  void *filter16 = nullptr, *dy16 = nullptr, *target16 = nullptr;
-  if (sixteen) {
-    filter16 = reserve_half(*s, s->half_filter, kernel_rows(p) * p.out_c, &status);
-    dy16 = reserve_half(*s, s->half_input, dy_elements, &status);
-    target16 = reserve_half(*s, s->half_output, target_elements, &status);
-  }
+  const HalfOperands half =
+      sixteen ? HalfOperands(*s, kernel_rows(p) * p.out_c, dy_elements, target_elements, &status) : HalfOperands();
   if (status == cuda_abi::kOutOfMemory) {
     fall_back(*plan, ConvDirection::backward_data, last_error_text());
     return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
   }
   KEROSENE_TRY(status);
   KEROSENE_TRY(launch_transpose(s->stream, w, filter, kernel_rows(p), p.out_c));
-  if (sixteen) {
-    KEROSENE_TRY(launch_to_16bit(s->stream, filter, filter16, kernel_rows(p) * p.out_c, plan->precision));
-    KEROSENE_TRY(launch_to_16bit(s->stream, dy, dy16, dy_elements, plan->precision));
-  }
-  const void* w_arg = sixteen ? filter16 : static_cast<const void*>(filter);
-  const void* dy_arg = sixteen ? dy16 : static_cast<const void*>(dy);
-  void* dx_arg = sixteen ? target16 : static_cast<void*>(target);
+  if (sixteen) KEROSENE_TRY(half.to_16bit(s->stream, filter, dy, plan->precision));
+  const void* w_arg = sixteen ? half.filter : static_cast<const void*>(filter);
+  const void* dy_arg = sixteen ? half.in : static_cast<const void*>(dy);
+  void* dx_arg = sixteen ? half.out : static_cast<void*>(target);
   const float alpha = 1.0f, beta = 0.0f;
   status = run_conv(
       *s, *plan, ConvDirection::backward_data,
@@ -198,7 +209,7 @@ int conv2d_backward_data(int device, const Conv2DParams* params, const float* dy
       });
   if (status == kNoAlgorithm) return launch_conv_backward_data_direct(s->stream, p, dy, w, dx);
   KEROSENE_TRY(status);
-  if (sixteen) KEROSENE_TRY(launch_from_16bit(s->stream, target16, target, target_elements, plan->precision));
+  if (sixteen) KEROSENE_TRY(launch_from_16bit(s->stream, half.out, target, target_elements, plan->precision));
   if (!plan->padded) return cuda_abi::kOk;
   return launch_crop(s->stream, target, dx, plan->pad);
 }
