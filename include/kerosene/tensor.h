@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "kerosene/device.h"
@@ -120,9 +121,12 @@ class Tensor {
   /// The single element of a one-element float tensor.
   float item() const;
 
-  /// Element-wise scaling, for `x.to_float() / 255.0f`.
+  /// Element-wise scaling, for `x.to_float() / 255.0f`. A float temporary that nothing else
+  /// shares (the `to_float()` there) is scaled where it lies: a dataset takes one buffer, not two.
   friend Tensor operator*(const Tensor& t, float s);
+  friend Tensor operator*(Tensor&& t, float s);
   friend Tensor operator/(const Tensor& t, float s) { return t * (1.0f / s); }
+  friend Tensor operator/(Tensor&& t, float s) { return std::move(t) * (1.0f / s); }
 
   const std::shared_ptr<runtime::Storage>& storage() const { return storage_; }
 

@@ -146,4 +146,10 @@ Tensor operator*(const Tensor& t, float s) {
   return out;
 }
 
+Tensor operator*(Tensor&& t, float s) {
+  if (t.dtype() != DType::float32 || t.storage().use_count() != 1) return static_cast<const Tensor&>(t) * s;
+  t.storage()->context->backend().cast(t, t, s);  // element-wise: safe in place on every backend
+  return std::move(t);
+}
+
 }  // namespace kerosene

@@ -110,6 +110,27 @@ TEST(TensorTest, ToFloatConvertsBytesExactlyAndDivides) {
             (std::vector<float>{-3, 7}));
 }
 
+TEST(TensorTest, ScalingATemporaryReusesItsBufferAndLeavesSharedOnesAlone) {
+  Tensor bytes = Tensor::from_vector(std::vector<uint8_t>{0, 3, 128, 255}, {4});
+  Tensor f = bytes.to_float();
+  const void* buffer = f.raw_data();
+  Tensor scaled = std::move(f) / 255.0f;  // what `bytes.to_float() / 255.0f` does to its temporary
+  EXPECT_EQ(scaled.raw_data(), buffer);
+  EXPECT_EQ(scaled.to_vector<float>(), (bytes * (1.0f / 255.0f)).to_vector<float>()) << "the same bits as a copy";
+
+  Tensor shared = Tensor::from_vector(std::vector<float>{1, 2}, {2});
+  Tensor view = shared;  // a second owner of the storage: scaling a moved copy must not reach it
+  Tensor doubled = std::move(view) * 2.0f;
+  EXPECT_NE(doubled.raw_data(), shared.raw_data());
+  EXPECT_EQ(shared.to_vector<float>(), (std::vector<float>{1, 2}));
+  EXPECT_EQ(doubled.to_vector<float>(), (std::vector<float>{2, 4}));
+
+  Tensor ints = Tensor::from_vector(std::vector<int32_t>{2, 4}, {2});
+  Tensor halves = std::move(ints) * 0.5f;  // not float: a new float tensor
+  EXPECT_EQ(halves.dtype(), DType::float32);
+  EXPECT_EQ(halves.to_vector<float>(), (std::vector<float>{1, 2}));
+}
+
 TEST(TensorTest, CloneIsIndependent) {
   Tensor a = Tensor::full({3}, 1.0f);
   Tensor b = a.clone();
