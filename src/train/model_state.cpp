@@ -546,8 +546,8 @@ void ModelState::queue_train_step(const std::vector<Tensor>& xs, const std::vect
     ++profile.steps;
   }
   const int64_t batch = xs.empty() ? 0 : xs[0].dim(0);
-  if (const int64_t tile = ready ? 0 : tile_rows(batch); tile > 0) {
-    tiled_train_step(xs, ys, global_batch > 0 ? global_batch : batch, tile);
+  if (const int64_t tile = tile_rows(batch); tile > 0) {
+    tiled_train_step(xs, ys, global_batch > 0 ? global_batch : batch, tile, ready);
     return;
   }
   forward(xs, /*training=*/true);
@@ -597,7 +597,9 @@ int64_t ModelState::tile_rows(int64_t batch) const {
       if (shape) bytes_per_row += 3 * static_cast<int64_t>(sizeof(float)) * shape->numel();
     }
     bytes_per_row = std::max<int64_t>(bytes_per_row, 1);
-    const int64_t threads = std::max(1, runtime::intra_op_threads());
+    // A CPU replica runs its ops on one core (MirroredModel::run caps its thread).
+    const int cap = runtime::thread_op_threads_cap();
+    const int64_t threads = std::max(1, cap > 0 ? std::min(cap, runtime::intra_op_threads()) : runtime::intra_op_threads());
     const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     const int64_t budget = threads * (l2 > 0 ? l2 : (1 << 20)) / 2;
     // Each tile reads the weights again and adds its weight gradients up: a tile pays off only
@@ -627,7 +629,7 @@ int64_t ModelState::tile_rows(int64_t batch) const {
 }
 
 void ModelState::tiled_train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, int64_t scale_batch,
-                                  int64_t tile) {
+                                  int64_t tile, const GradientsReady& ready) {
   const int64_t batch = xs[0].dim(0);
   tiled_totals_ = StepTotals{};
   tile_grad_sums_.resize(variables_.size());
@@ -648,6 +650,10 @@ void ModelState::tiled_train_step(const std::vector<Tensor>& xs, const std::vect
   for (size_t v = 0; v < variables_.size(); ++v) {
     Tensor& g = variables_[v]->grad;
     ops::backend_of("sum tile gradients", g).axpby(1.0f, tile_grad_sums_[v], 0.0f, g, g);
+  }
+  if (ready) {
+    std::vector<Tensor*> bucket;
+    for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) bucket_after_node(i, bucket, ready);
   }
   tiled_pending_ = true;
   apply_optimizer();

@@ -251,9 +251,9 @@ class ModelState {
   /// through memory at every op, which made the CNN's time per sample double from batch 16 to
   /// 128. A tile holds at least 8 times the weights' bytes in activations (each tile reads the
   /// weights again), so models whose weights outweigh their activations (a multilayer
-  /// perceptron) run untiled, as do models with a layer that mixes samples (BatchNormalization) and replicas
-  /// (their gradients all-reduce during backward). KEROSENE_CPU_TILE_ROWS=N sets the tile (0:
-  /// never tile).
+  /// perceptron) run untiled, as do models with a layer that mixes samples (BatchNormalization).
+  /// A CPU replica tiles by its own share of the batch and its one core. KEROSENE_CPU_TILE_ROWS=N
+  /// sets the tile (0: never tile).
   int64_t tile_rows(int64_t batch) const;
   /// Plans the executor's layer fusion (train/layer_fusion.h) once the layers are built.
   void ensure_fusion_plan() const;
@@ -279,9 +279,11 @@ class ModelState {
   /// The optimizer's update, timed as the step's optimizer part.
   void apply_optimizer();
   /// queue_train_step's tiled form (tile_rows): forward, loss and backward tile by tile, the
-  /// weight gradients summed, then the optimizer.
+  /// weight gradients summed, then the optimizer. A replica all-reduces the summed gradients
+  /// once, after the last tile, in the buckets an untiled step sends (so replicas that tile and
+  /// replicas that do not, with other shares of the batch, still meet at the same collectives).
   void tiled_train_step(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, int64_t scale_batch,
-                        int64_t tile);
+                        int64_t tile, const GradientsReady& ready);
   /// Queues a counting metric's kernel on a batch, its counts into `slot` (metric_results.cpp);
   /// throws ValueError when the targets do not fit the metric.
   void queue_metric_counts(const MetricConfig& m, const Tensor& prediction, const Tensor& target, Tensor& slot);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <random>
 #include <string>
@@ -88,6 +89,17 @@ TEST(MirroredStrategyTest, AdamAndAnUnevenLastBatch) {
   run_in_fresh_process([] {
     split_cpu(3);
     expect_same_training(250, 64, {"/CPU:0", "/CPU:1", "/CPU:2"}, "adam");  // last batch: 58 rows over 3
+  });
+}
+
+TEST(MirroredStrategyTest, TiledAndUntiledReplicasTrainAsOneDevice) {
+  run_in_fresh_process([] {
+    // Tiles of 10 rows where a step has 20 or more: replicas with 21-22 rows tile; in the last
+    // batch (58 rows: 19, 19, 20) only the third does, and all three meet at the same all-reduce.
+    ::setenv("KEROSENE_CPU_TILE_ROWS", "10", 1);
+    split_cpu(3);
+    expect_same_training(250, 64, {"/CPU:0", "/CPU:1", "/CPU:2"}, "adam");
+    ::unsetenv("KEROSENE_CPU_TILE_ROWS");
   });
 }
 
@@ -222,6 +234,7 @@ TEST(MirroredStrategyTest, AReplicaThatFailsStopsTheOthersWithItsError) {
   run_in_fresh_process([] {
     // /CPU:1 has room for the weights but not for a step's activations: its replica runs out of
     // memory in the middle of the step, while replica 0 waits for it at the gradient all-reduce.
+    // (BatchNormalization keeps the step whole: a tiled step's activations would fit.)
     config::set_logical_device_configuration(config::list_physical_devices("CPU").at(0),
                                              {config::LogicalDeviceConfiguration{}, config::LogicalDeviceConfiguration{2}});
     auto [x, y] = small_images(512, 1);
@@ -229,8 +242,8 @@ TEST(MirroredStrategyTest, AReplicaThatFailsStopsTheOthersWithItsError) {
     std::optional<Sequential> model;
     {
       auto scope = strategy.scope();
-      model.emplace(Sequential({layers::Input({8, 8, 1}), layers::Conv2D(64, {3, 3}, "relu"), layers::Flatten(),
-                                layers::Dense(10, "softmax")}));
+      model.emplace(Sequential({layers::Input({8, 8, 1}), layers::Conv2D(64, {3, 3}, "relu"),
+                                layers::BatchNormalization(), layers::Flatten(), layers::Dense(10, "softmax")}));
     }
     model->compile(optimizers::Adam(), "sparse_categorical_crossentropy");
     FRESH_EXPECT_THROW(ResourceExhaustedError, model->fit(x, y, {.batch_size = 512, .epochs = 1, .verbose = 0}),
