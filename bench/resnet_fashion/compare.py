@@ -147,6 +147,7 @@ def main() -> int:
                     help="folder with the four Fashion-MNIST IDX .gz files")
     ap.add_argument("--venv", default=os.environ.get("KERAS_VENV", "/tmp/kvenv"))
     ap.add_argument("--kerosene", default=os.path.join(ROOT, "build", "bench_resnet_fashion"))
+    ap.add_argument("--kerosene-dtype-policy", default="float32", help="kerosene's: float32 or mixed_bfloat16 (the references stay float32)")
     ap.add_argument("--libtorch", default=os.path.join(ROOT, "build-bench-resnet", "libtorch_resnet"))
     ap.add_argument("--openblas-dir", default=os.environ.get("OPENBLAS_DIR", ""))
     ap.add_argument("--omp-wait-policy", default="PASSIVE", help="'' leaves OMP_WAIT_POLICY unset")
@@ -209,7 +210,7 @@ def main() -> int:
     if args.eval_each_epoch:
         common += ["--eval-each-epoch", "1"]
     cmds = {
-        "kerosene": [args.kerosene, "--threads", str(args.threads)] + common,
+        "kerosene": [args.kerosene, "--threads", str(args.threads), "--dtype-policy", args.kerosene_dtype_policy] + common,
         "keras": [python, os.path.join(HERE, "keras_resnet.py"), "--data-dir", data_dir] + common,
         "libtorch": [args.libtorch, "--data-dir", data_dir, "--threads", str(args.threads)] + common,
     }

@@ -73,10 +73,11 @@ class EpochTimer : public ks::Callback {
 int main(int argc, char** argv) {
   int epochs = 1, threads = 0, steps = 0, batch = 128, warmup = 10, eval_each = 0, eval_end = 1;
   uint64_t seed = 0;
+  std::string precision = "float32";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) {
-      std::fprintf(stderr, "usage: %s [--epochs E] [--seed S] [--threads N] [--steps N] [--batch-size B] [--warmup-steps W] [--eval-each-epoch 0|1] [--eval 0|1]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--epochs E] [--seed S] [--threads N] [--steps N] [--batch-size B] [--warmup-steps W] [--eval-each-epoch 0|1] [--eval 0|1] [--dtype-policy float32|mixed_bfloat16]\n", argv[0]);
       return 2;
     }
     const char* v = argv[++i];
@@ -88,11 +89,13 @@ int main(int argc, char** argv) {
     else if (a == "--warmup-steps") warmup = std::atoi(v);
     else if (a == "--eval-each-epoch") eval_each = std::atoi(v);
     else if (a == "--eval") eval_end = std::atoi(v);
+    else if (a == "--dtype-policy") precision = v;
     else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
   }
   try {
     if (threads > 0) ks::config::threading::set_intra_op_parallelism_threads(threads);
     ks::utils::set_random_seed(seed);
+    ks::mixed_precision::set_global_policy(precision);
     auto [train, test] = ks::datasets::fashion_mnist::load_data();
     ks::Tensor x_train = train.x.to_float() / 255.0f;
     ks::Tensor x_test = test.x.to_float() / 255.0f;
@@ -126,10 +129,10 @@ int main(int argc, char** argv) {
     for (double a : timer->val_accuracy) accs += (accs.empty() ? "" : ",") + std::to_string(a);
     for (double s : timer->seconds) secs += (secs.empty() ? "" : ",") + std::to_string(s);
     for (double s : timer->warm) warm += (warm.empty() ? "" : ",") + (s < 0 ? std::string("null") : std::to_string(s));
-    std::printf("{\"framework\":\"kerosene\",\"threads\":%d,\"seed\":%llu,\"epochs\":%d,\"batch_size\":%d,"
+    std::printf("{\"framework\":\"kerosene\",\"dtype_policy\":\"%s\",\"threads\":%d,\"seed\":%llu,\"epochs\":%d,\"batch_size\":%d,"
                 "\"steps\":%d,\"train_samples\":%lld,\"params\":%lld,\"epoch_seconds\":[%s],"
                 "\"warm_seconds\":[%s],\"warmup_steps\":%d,\"test_accuracy_per_epoch\":[%s],\"test_loss\":%.5f,\"test_accuracy\":%.4f,\"data\":\"%s\"}\n",
-                ks::config::threading::get_intra_op_parallelism_threads(), static_cast<unsigned long long>(seed),
+                precision.c_str(), ks::config::threading::get_intra_op_parallelism_threads(), static_cast<unsigned long long>(seed),
                 epochs, batch, steps, static_cast<long long>(x_train.dim(0)),
                 static_cast<long long>(model.count_params()), secs.c_str(), warm.c_str(), warmup, accs.c_str(), result.loss(), result["accuracy"],
                 train.x_source.c_str());
