@@ -4,7 +4,7 @@
 # Usage: bash scripts/sanitize.sh asan|tsan|fuzz     (idempotent; re-running rebuilds what changed)
 #   asan  the whole test suite under AddressSanitizer + UBSan (build-asan/). Leaks inside
 #         OpenMPI are suppressed by tests/sanitizers/lsan.supp, nothing of kerosene's.
-#   tsan  the threaded tests (mirrored replicas, worker threads, the caching allocator, device
+#   tsan  the threaded tests (mirrored replicas, their barrier, worker threads, the caching allocator, device
 #         scopes, fit with the CPU thread team) under ThreadSanitizer (build-tsan/);
 #         tests/sanitizers/tsan.supp covers only the uninstrumented libgomp and oneDNN.
 #   fuzz  every reader's libFuzzer target (tests/fuzz/targets/, built with clang into build-fuzz/)
@@ -93,7 +93,7 @@ case "$job" in
     build_sanitized build-tsan thread --target kerosene_tests
     reports="$(report_dir build-tsan)"
     export TSAN_OPTIONS="suppressions=$supp/tsan.supp:second_deadlock_stack=1:log_path=$reports/tsan"
-    threaded='^(MirroredStrategyTest|SyncBatchNormTest|WorkerThreadTest|CachingAllocator|DeviceScopeTest|FitTest)\.|^ConfigTest\.ThreadingKnobs$'
+    threaded='^(MirroredStrategyTest|ReplicaBarrierTest|SyncBatchNormTest|WorkerThreadTest|CachingAllocator|DeviceScopeTest|FitTest)\.|^ConfigTest\.ThreadingKnobs$'
     rc=0
     ctest --test-dir build-tsan --output-on-failure --timeout 900 -R "$threaded" || rc=$?
     check_reports "$reports" "$rc"
