@@ -25,6 +25,9 @@ import subprocess
 import sys
 
 
+EQUAL_SHARES = "equal shares' ceiling: 2 x the slower of that pair"
+
+
 def command(build, args):
     return [os.path.join(build, "kerosene"), "train", "--model", "cnn", "--verbose", "0", "--json", "--seed", "1"] + args
 
@@ -72,7 +75,7 @@ def main():
         ("ceiling: 2 independent 1-core trainings side by side (sum)",
          lambda: run_side_by_side(a.build, one_core, {"OMP_NUM_THREADS": "1"})),
         # Derived from the same pair of runs as the ceiling (see the docstring), not run again.
-        ("equal shares' ceiling: 2 x the slower of that pair", None),
+        (EQUAL_SHARES, None),
         ("1 device, 2 threads (no strategy)", lambda: run(a.build, common + ["--batch-size", str(b)], {})),
     ]
     runs = {name: [] for name, _ in configs}
@@ -83,7 +86,7 @@ def main():
             value = f()
             if isinstance(value, list):  # the side-by-side pair
                 runs[name].append(sum(value))
-                runs["equal shares' ceiling: 2 x the slower of that pair"].append(len(value) * min(value))
+                runs[EQUAL_SHARES].append(len(value) * min(value))
             else:
                 runs[name].append(value)
     results = [{"config": name, "samples_per_second": statistics.median(runs[name]), "runs": runs[name]}

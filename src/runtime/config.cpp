@@ -159,6 +159,10 @@ namespace {
 thread_local int t_op_threads_cap = 0;
 }  // namespace
 int thread_op_threads_cap() { return t_op_threads_cap; }
+int op_threads_here() {
+  const int all = intra_op_threads();
+  return t_op_threads_cap > 0 && t_op_threads_cap < all ? t_op_threads_cap : all;
+}
 ScopedOpThreadsCap::ScopedOpThreadsCap(int cap) : previous_(t_op_threads_cap) { t_op_threads_cap = cap; }
 ScopedOpThreadsCap::~ScopedOpThreadsCap() { t_op_threads_cap = previous_; }
 

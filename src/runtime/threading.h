@@ -10,6 +10,9 @@ int intra_op_threads();
 /// thread team from the other replicas.
 int thread_op_threads_cap();
 
+/// Threads an op started on this thread may use: intra_op_threads() within this thread's cap.
+int op_threads_here();
+
 class ScopedOpThreadsCap {
  public:
   explicit ScopedOpThreadsCap(int cap);

@@ -598,8 +598,7 @@ int64_t ModelState::tile_rows(int64_t batch) const {
     }
     bytes_per_row = std::max<int64_t>(bytes_per_row, 1);
     // A CPU replica runs its ops on one core (MirroredModel::run caps its thread).
-    const int cap = runtime::thread_op_threads_cap();
-    const int64_t threads = std::max(1, cap > 0 ? std::min(cap, runtime::intra_op_threads()) : runtime::intra_op_threads());
+    const int64_t threads = std::max(1, runtime::op_threads_here());
     const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     const int64_t budget = threads * (l2 > 0 ? l2 : (1 << 20)) / 2;
     // Each tile reads the weights again and adds its weight gradients up: a tile pays off only
