@@ -3,9 +3,11 @@
 // implementation wants (cheap: weights are small).
 #include "backends/cpu/batch_chunks.h"
 #include "backends/cpu/conv_weights_grad.h"
+#include "backends/cpu/conv_weights_grad_bf16.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/onednn_util.h"
 #include "backends/cpu/parallel.h"
+#include "core/environment.h"
 #include "kerosene/error.h"
 
 namespace kerosene::backends::cpu {
@@ -177,6 +179,12 @@ double conv_flops(const Conv2DParams& p) {
   return 2.0 * p.batch * p.out_h * p.out_w * p.out_c * p.kernel_h * p.kernel_w * p.in_c / p.groups;
 }
 
+// KEROSENE_CPU_BF16_WEIGHTS_GRAD=0 leaves bfloat16 weight gradients to oneDNN (to compare).
+bool bf16_weights_grad_enabled() {
+  static const bool enabled = env_string("KEROSENE_CPU_BF16_WEIGHTS_GRAD") != "0";
+  return enabled;
+}
+
 int conv_chunks(const Conv2DParams& p) { return batch_chunks(p, conv_flops(p)); }
 
 // Operands as bytes: float32 elements, or 16-bit copies (OneDnn::rounded) of 2 bytes each.
@@ -218,13 +226,18 @@ void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, con
   const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
   const int chunks = conv_chunks(p);
   const ChunkedWeightGrads grads(dw, db, chunks);
+  const bool bf16_direct = precision == ComputePrecision::bfloat16 && bf16_weights_grad_enabled() &&
+                           conv_weights_grad_bf16_fits(p);
   for_batch_chunks(p, chunks, [&](int c, const Conv2DParams& part, int64_t first) {
     float* pw = grads.weights(c);
     float* pb = grads.bias(c);
-    // The direct kernel is float32 only: 16-bit operands always go to oneDNN.
+    // The one-channel direct kernel is float32 only; bfloat16 has its own where the CPU can.
     if (!lowp && conv_weights_grad_direct_fits(part)) {
       conv_weights_grad_direct(part, reinterpret_cast<const float*>(px) + first * in_sample,
                                reinterpret_cast<const float*>(pdy) + first * out_sample, pw, pb);
+    } else if (bf16_direct) {
+      conv_weights_grad_bf16(part, reinterpret_cast<const uint16_t*>(px) + first * in_sample,
+                             reinterpret_cast<const uint16_t*>(pdy) + first * out_sample, pw, pb);
     } else {
       conv2d_backward_weights_chunk(part, px + first * in_sample * size, pdy + first * out_sample * size, pw, pb,
                                     precision);
