@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "backends/device_collectives.h"
 #include "backends/kernel_params.h"
@@ -33,6 +34,21 @@ inline AxisSplit split_at_axis(const Shape& shape, int axis) {
   for (int i = a + 1; i < rank; ++i) s.inner *= shape[i];
   return s;
 }
+
+/// A 16-bit copy of a float32 operand that its owner keeps for several products of one step (a
+/// Dense layer's input: its forward product and its kernel's gradient), so it is rounded once.
+/// The backend fills it (round_operand) and a product uses it in place of the operand when it
+/// holds that tensor: same data pointer, size and precision. The owner refills it whenever the
+/// source may have changed (a layer: at every forward, as it keeps the source itself for backward).
+struct RoundedOperand {
+  const void* source = nullptr;
+  int64_t numel = 0;
+  ComputePrecision precision = ComputePrecision::float32;
+  std::vector<uint16_t> bits;
+  bool holds(const Tensor& t, ComputePrecision p) const {
+    return source != nullptr && source == t.raw_data() && numel == t.numel() && precision == p;
+  }
+};
 
 class Backend {
  public:
@@ -86,6 +102,22 @@ class Backend {
   virtual void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                       const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused,
                       ComputePrecision precision) = 0;
+  /// matmul with operands rounded earlier: `a16`/`b16` (either may be null) replace a/b when
+  /// they hold them. Backends that round every product themselves ignore the copies.
+  virtual void matmul_rounded(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+                              const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused,
+                              ComputePrecision precision, const RoundedOperand* a16, const RoundedOperand* b16) {
+    (void)a16;
+    (void)b16;
+    matmul(a, transpose_a, b, transpose_b, bias, c, accumulate, fused, precision);
+  }
+  /// Fills `copy` with `x` rounded to `precision`, for matmul_rounded; leaves it empty (holding
+  /// nothing) for float32 and where the backend keeps no copies.
+  virtual void round_operand(const Tensor& x, ComputePrecision precision, RoundedOperand& copy) {
+    (void)x;
+    (void)precision;
+    copy.source = nullptr;
+  }
   /// db[j] = sum over rows of dy[.., j] (dy viewed as 2-D with last dim = db's size).
   virtual void bias_grad(const Tensor& dy, Tensor& db) = 0;
 

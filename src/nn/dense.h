@@ -31,6 +31,9 @@ class Dense final : public Layer {
   Config config_;
   ActivationStage stage_;
   Tensor x2d_, out_, dx_buffer_, dx_;  // dx_ is a view of dx_buffer_
+  // Under a 16-bit policy: the input and kernel rounded at forward, for backward's products too,
+  // and the logits' gradient rounded once for both of backward's products.
+  backends::RoundedOperand x16_, kernel16_, dz16_;
 };
 
 }  // namespace kerosene::nn

@@ -31,7 +31,8 @@ Tensor& ensure(Tensor& t, const Shape& shape, const Device& device, DType dtype)
 }
 
 void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor* bias, Tensor& c,
-            backends::ActivationKind fused, bool accumulate, backends::ComputePrecision precision) {
+            backends::ActivationKind fused, bool accumulate, backends::ComputePrecision precision,
+            const backends::RoundedOperand* a16, const backends::RoundedOperand* b16) {
   check_same_device("matmul", {&a, &b, bias, &c});
   const int64_t m = transpose_a ? a.dim(1) : a.dim(0), ka = transpose_a ? a.dim(0) : a.dim(1);
   const int64_t kb = transpose_b ? b.dim(1) : b.dim(0), n = transpose_b ? b.dim(0) : b.dim(1);
@@ -40,7 +41,17 @@ void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b
                      b.shape().to_string() + (transpose_b ? "^T" : "") + " do not fit");
   }
   check_shape("matmul", "the output", c, Shape{m, n});
-  backend_of("matmul", a).matmul(a, transpose_a, b, transpose_b, bias, c, accumulate, fused, precision);
+  if (a16 != nullptr || b16 != nullptr) {
+    backend_of("matmul", a).matmul_rounded(a, transpose_a, b, transpose_b, bias, c, accumulate, fused, precision, a16, b16);
+  } else {
+    backend_of("matmul", a).matmul(a, transpose_a, b, transpose_b, bias, c, accumulate, fused, precision);
+  }
+}
+
+const backends::RoundedOperand* round_operand(const Tensor& x, backends::ComputePrecision precision,
+                                              backends::RoundedOperand& copy) {
+  backend_of("round_operand", x).round_operand(x, precision, copy);
+  return &copy;
 }
 
 }  // namespace kerosene::ops

@@ -38,6 +38,12 @@ Tensor& ensure(Tensor& t, const Shape& shape, const Device& device, DType dtype 
 void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor* bias,
             Tensor& c, backends::ActivationKind fused = backends::ActivationKind::linear,
             bool accumulate = false,
-            backends::ComputePrecision precision = backends::ComputePrecision::float32);
+            backends::ComputePrecision precision = backends::ComputePrecision::float32,
+            const backends::RoundedOperand* a16 = nullptr, const backends::RoundedOperand* b16 = nullptr);
+
+/// `copy` filled with `x` rounded to `precision` where x's backend keeps such copies (the CPU);
+/// else, and for float32, left holding nothing. Returns it, for matmul's a16/b16.
+const backends::RoundedOperand* round_operand(const Tensor& x, backends::ComputePrecision precision,
+                                              backends::RoundedOperand& copy);
 
 }  // namespace kerosene::ops

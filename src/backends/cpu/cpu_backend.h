@@ -35,6 +35,10 @@ class CpuBackend final : public Backend {
   void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
               const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused,
               ComputePrecision precision) override;
+  void matmul_rounded(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, const Tensor* bias,
+                      Tensor& c, bool accumulate, ActivationKind fused, ComputePrecision precision,
+                      const RoundedOperand* a16, const RoundedOperand* b16) override;
+  void round_operand(const Tensor& x, ComputePrecision precision, RoundedOperand& copy) override;
   void bias_grad(const Tensor& dy, Tensor& db) override;
   void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
                       Tensor& y, ActivationKind fused, ComputePrecision precision) override;

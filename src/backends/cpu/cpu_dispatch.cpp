@@ -8,7 +8,23 @@ namespace cpu {
 
 void CpuBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
                         bool accumulate, ActivationKind fused, ComputePrecision precision) {
-  onednn_->matmul(a, ta, b, tb, bias, c, accumulate, fused, precision);
+  onednn_->matmul(a, ta, b, tb, bias, c, accumulate, fused, precision, nullptr, nullptr);
+}
+void CpuBackend::matmul_rounded(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
+                                bool accumulate, ActivationKind fused, ComputePrecision precision,
+                                const RoundedOperand* a16, const RoundedOperand* b16) {
+  onednn_->matmul(a, ta, b, tb, bias, c, accumulate, fused, precision, a16, b16);
+}
+void CpuBackend::round_operand(const Tensor& x, ComputePrecision precision, RoundedOperand& copy) {
+  if (precision == ComputePrecision::float32) {
+    copy.source = nullptr;
+    return;
+  }
+  copy.bits.resize(static_cast<size_t>(x.numel()));
+  onednn_->round_into(x, precision, copy.bits.data());
+  copy.source = x.raw_data();
+  copy.numel = x.numel();
+  copy.precision = precision;
 }
 void CpuBackend::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
                                 Tensor& y, ActivationKind fused, ComputePrecision precision) {

@@ -116,15 +116,20 @@ CachedPrimitive& matmul_entry(const MatmulCall& mc, dnnl::engine& engine) {
 
 const void* OneDnn::rounded(const Tensor& t, ComputePrecision precision, int slot) {
   if (precision == ComputePrecision::float32) return t.raw_data();
-  require_cpu_precision(precision);
   thread_local std::vector<uint16_t> buffers[4];
   std::vector<uint16_t>& buffer = buffers[slot];
   const int64_t n = t.numel();
   if (buffer.size() < static_cast<size_t>(n)) buffer.resize(static_cast<size_t>(n));
+  round_into(t, precision, buffer.data());
+  return buffer.data();
+}
+
+void OneDnn::round_into(const Tensor& t, ComputePrecision precision, uint16_t* to) {
+  require_cpu_precision(precision);
+  const int64_t n = t.numel();
   // 1-D reorders, one range per team member: oneDNN's conversion rounds to nearest even with
   // the CPU's instructions. It is a pass over memory as long as a small matmul itself.
   const float* from = static_cast<const float*>(t.raw_data());
-  uint16_t* to = buffer.data();
   parallel_ranges(threads_for_elements(n), n, [&](int64_t begin, int64_t end) {
     const int64_t size = end - begin;
     auto& entry = caches().primitives[Key{10, size, static_cast<int64_t>(precision)}];
@@ -134,19 +139,23 @@ const void* OneDnn::rounded(const Tensor& t, ComputePrecision precision, int slo
     }
     execute(*entry, {from + begin, to + begin});
   });
-  return buffer.data();
 }
 
 void OneDnn::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
-                    const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused, ComputePrecision precision) {
+                    const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused, ComputePrecision precision,
+                    const RoundedOperand* a16, const RoundedOperand* b16) {
   const int64_t m = c.dim(0), n = c.dim(1);
   const int64_t k = transpose_a ? a.dim(0) : a.dim(1);
   const MatmulCall whole{m, n, k, a.dim(1), b.dim(1), n, transpose_a, transpose_b, bias != nullptr, accumulate, fused,
                          precision};
   // Byte pointers: an operand's elements are 4 bytes (float32) or 2 (16-bit copies).
   const size_t operand_size = precision == ComputePrecision::float32 ? 4 : 2;
-  const char* pa = static_cast<const char*>(rounded(a, precision, 0));
-  const char* pb = static_cast<const char*>(rounded(b, precision, 1));
+  auto operand = [&](const Tensor& t, const RoundedOperand* copy, int slot) {
+    if (copy != nullptr && copy->holds(t, precision)) return static_cast<const char*>(static_cast<const void*>(copy->bits.data()));
+    return static_cast<const char*>(rounded(t, precision, slot));
+  };
+  const char* pa = operand(a, a16, 0);
+  const char* pb = operand(b, b16, 1);
   const float* pbias = bias ? static_cast<const float*>(bias->raw_data()) : nullptr;
   float* pc = static_cast<float*>(c.raw_data());
   // Split into one block per thread; each block is a matmul of its own. Rows are preferred:

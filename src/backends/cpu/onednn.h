@@ -38,7 +38,8 @@ class OneDnn {
   // precision: float32, or bfloat16/float16 (inputs and weights rounded into this thread's
   // buffers by a oneDNN reorder, then a primitive with 16-bit sources and float32 results).
   void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
-              const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused, ComputePrecision precision);
+              const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused, ComputePrecision precision,
+              const RoundedOperand* a16, const RoundedOperand* b16);
   void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
                       Tensor& y, ActivationKind fused, ComputePrecision precision);
   void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
@@ -49,6 +50,8 @@ class OneDnn {
   /// `t` (float32) rounded to `precision` in buffer `slot` of this thread (0..3), reused
   /// between calls; the tensor's own pointer for float32.
   const void* rounded(const Tensor& t, ComputePrecision precision, int slot);
+  /// `t` (float32) rounded to `precision` (16-bit) into `to` (t.numel() elements).
+  void round_into(const Tensor& t, ComputePrecision precision, uint16_t* to);
 
  private:
   // One chunk of the batch, on the calling thread. x, w, dy: in the precision's type.
