@@ -99,20 +99,14 @@ class Backend {
   /// c = op(a) @ op(b) (+ bias broadcast over rows) (+ c if accumulate), then `fused` applied
   /// (linear or relu only). a, b, c are 2-D row-major. `precision` other than float32 rounds a
   /// and b to it (c stays float32); a backend without such kernels throws DeviceError.
+  /// `a16`/`b16` (either may be null): copies rounded earlier (round_operand), used in place of
+  /// a/b when they hold them; backends that round every product themselves ignore them.
   virtual void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                       const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused,
-                      ComputePrecision precision) = 0;
-  /// matmul with operands rounded earlier: `a16`/`b16` (either may be null) replace a/b when
-  /// they hold them. Backends that round every product themselves ignore the copies.
-  virtual void matmul_rounded(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
-                              const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused,
-                              ComputePrecision precision, const RoundedOperand* a16, const RoundedOperand* b16) {
-    (void)a16;
-    (void)b16;
-    matmul(a, transpose_a, b, transpose_b, bias, c, accumulate, fused, precision);
-  }
-  /// Fills `copy` with `x` rounded to `precision`, for matmul_rounded; leaves it empty (holding
-  /// nothing) for float32 and where the backend keeps no copies.
+                      ComputePrecision precision, const RoundedOperand* a16 = nullptr,
+                      const RoundedOperand* b16 = nullptr) = 0;
+  /// Fills `copy` with `x` rounded to `precision`, for the products' a16/b16; leaves it empty
+  /// (holding nothing) for float32 and where the backend keeps no copies.
   virtual void round_operand(const Tensor& x, ComputePrecision precision, RoundedOperand& copy) {
     (void)x;
     (void)precision;
@@ -121,15 +115,19 @@ class Backend {
   /// db[j] = sum over rows of dy[.., j] (dy viewed as 2-D with last dim = db's size).
   virtual void bias_grad(const Tensor& dy, Tensor& db) = 0;
 
-  /// The convolutions take `precision` as matmul does (float32 tensors in and out either way).
+  /// The convolutions take `precision`, and copies of their two operands, as matmul does
+  /// (float32 tensors in and out either way).
   virtual void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w,
                               const Tensor* bias, Tensor& y, ActivationKind fused,
-                              ComputePrecision precision = ComputePrecision::float32) = 0;
+                              ComputePrecision precision = ComputePrecision::float32,
+                              const RoundedOperand* x16 = nullptr, const RoundedOperand* w16 = nullptr) = 0;
   virtual void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w,
-                                    Tensor& dx, ComputePrecision precision = ComputePrecision::float32) = 0;
+                                    Tensor& dx, ComputePrecision precision = ComputePrecision::float32,
+                                    const RoundedOperand* dy16 = nullptr, const RoundedOperand* w16 = nullptr) = 0;
   virtual void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy,
                                        Tensor& dw, Tensor* db,
-                                       ComputePrecision precision = ComputePrecision::float32) = 0;
+                                       ComputePrecision precision = ComputePrecision::float32,
+                                       const RoundedOperand* x16 = nullptr, const RoundedOperand* dy16 = nullptr) = 0;
 
   virtual void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) = 0;
   /// dx from dy. Max pooling routes each gradient to the first maximum of its window, found by

@@ -99,8 +99,10 @@ const Tensor& Conv2D::forward(const Tensor& x, bool training) {
   ops::ensure(out_, output_shape().with_batch(x.dim(0)), device_);
   const Tensor* bias = config_.use_bias ? &variables_[1].value : nullptr;
   ops::check_same_device("Conv2D", {&x, &variables_[0].value});
-  ops::backend_of("conv2d_forward", x).conv2d_forward(params(x.dim(0)), x, variables_[0].value, bias, out_, stage_.fused(),
-                                                      compute_precision());
+  const auto precision = compute_precision();
+  ops::backend_of("conv2d_forward", x)
+      .conv2d_forward(params(x.dim(0)), x, variables_[0].value, bias, out_, stage_.fused(), precision,
+                      ops::round_operand(x, precision, x16_), ops::round_operand(variables_[0].value, precision, kernel16_));
   return stage_.forward(out_);
 }
 
@@ -125,13 +127,15 @@ const Tensor& Conv2D::backward_from_logits(const Tensor& dz, bool need_dx) {
   const auto p = params(dz.dim(0));
   Tensor* db = config_.use_bias ? &variables_[1].grad : nullptr;
   auto& backend = ops::backend_of("conv2d_backward", dz);
-  backend.conv2d_backward_weights(p, x_, dz, variables_[0].grad, db, compute_precision());
+  const auto precision = compute_precision();
+  const backends::RoundedOperand* dz16 = ops::round_operand(dz, precision, dz16_);
+  backend.conv2d_backward_weights(p, x_, dz, variables_[0].grad, db, precision, &x16_, dz16);
   if (!need_dx) {
     dx_ = Tensor();
     return dx_;
   }
   ops::ensure(dx_, x_.shape(), device_);
-  backend.conv2d_backward_data(p, dz, variables_[0].value, dx_, compute_precision());
+  backend.conv2d_backward_data(p, dz, variables_[0].value, dx_, precision, dz16, &kernel16_);
   return dx_;
 }
 

@@ -41,11 +41,7 @@ void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b
                      b.shape().to_string() + (transpose_b ? "^T" : "") + " do not fit");
   }
   check_shape("matmul", "the output", c, Shape{m, n});
-  if (a16 != nullptr || b16 != nullptr) {
-    backend_of("matmul", a).matmul_rounded(a, transpose_a, b, transpose_b, bias, c, accumulate, fused, precision, a16, b16);
-  } else {
-    backend_of("matmul", a).matmul(a, transpose_a, b, transpose_b, bias, c, accumulate, fused, precision);
-  }
+  backend_of("matmul", a).matmul(a, transpose_a, b, transpose_b, bias, c, accumulate, fused, precision, a16, b16);
 }
 
 const backends::RoundedOperand* round_operand(const Tensor& x, backends::ComputePrecision precision,

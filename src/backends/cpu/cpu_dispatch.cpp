@@ -7,12 +7,8 @@ namespace kerosene::backends {
 namespace cpu {
 
 void CpuBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
-                        bool accumulate, ActivationKind fused, ComputePrecision precision) {
-  onednn_->matmul(a, ta, b, tb, bias, c, accumulate, fused, precision, nullptr, nullptr);
-}
-void CpuBackend::matmul_rounded(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
-                                bool accumulate, ActivationKind fused, ComputePrecision precision,
-                                const RoundedOperand* a16, const RoundedOperand* b16) {
+                        bool accumulate, ActivationKind fused, ComputePrecision precision, const RoundedOperand* a16,
+                        const RoundedOperand* b16) {
   onednn_->matmul(a, ta, b, tb, bias, c, accumulate, fused, precision, a16, b16);
 }
 void CpuBackend::round_operand(const Tensor& x, ComputePrecision precision, RoundedOperand& copy) {
@@ -27,16 +23,19 @@ void CpuBackend::round_operand(const Tensor& x, ComputePrecision precision, Roun
   copy.precision = precision;
 }
 void CpuBackend::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                                Tensor& y, ActivationKind fused, ComputePrecision precision) {
-  onednn_->conv2d_forward(p, x, w, bias, y, fused, precision);
+                                Tensor& y, ActivationKind fused, ComputePrecision precision,
+                                const RoundedOperand* x16, const RoundedOperand* w16) {
+  onednn_->conv2d_forward(p, x, w, bias, y, fused, precision, x16, w16);
 }
 void CpuBackend::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
-                                      ComputePrecision precision) {
-  onednn_->conv2d_backward_data(p, dy, w, dx, precision);
+                                      ComputePrecision precision, const RoundedOperand* dy16,
+                                      const RoundedOperand* w16) {
+  onednn_->conv2d_backward_data(p, dy, w, dx, precision, dy16, w16);
 }
 void CpuBackend::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
-                                         Tensor* db, ComputePrecision precision) {
-  onednn_->conv2d_backward_weights(p, x, dy, dw, db, precision);
+                                         Tensor* db, ComputePrecision precision, const RoundedOperand* x16,
+                                         const RoundedOperand* dy16) {
+  onednn_->conv2d_backward_weights(p, x, dy, dw, db, precision, x16, dy16);
 }
 
 }  // namespace cpu

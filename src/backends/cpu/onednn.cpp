@@ -124,6 +124,11 @@ const void* OneDnn::rounded(const Tensor& t, ComputePrecision precision, int slo
   return buffer.data();
 }
 
+const void* OneDnn::rounded(const Tensor& t, ComputePrecision precision, const RoundedOperand* copy, int slot) {
+  if (copy != nullptr && copy->holds(t, precision)) return copy->bits.data();
+  return rounded(t, precision, slot);
+}
+
 void OneDnn::round_into(const Tensor& t, ComputePrecision precision, uint16_t* to) {
   require_cpu_precision(precision);
   const int64_t n = t.numel();
@@ -150,12 +155,8 @@ void OneDnn::matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool tra
                          precision};
   // Byte pointers: an operand's elements are 4 bytes (float32) or 2 (16-bit copies).
   const size_t operand_size = precision == ComputePrecision::float32 ? 4 : 2;
-  auto operand = [&](const Tensor& t, const RoundedOperand* copy, int slot) {
-    if (copy != nullptr && copy->holds(t, precision)) return static_cast<const char*>(static_cast<const void*>(copy->bits.data()));
-    return static_cast<const char*>(rounded(t, precision, slot));
-  };
-  const char* pa = operand(a, a16, 0);
-  const char* pb = operand(b, b16, 1);
+  const char* pa = static_cast<const char*>(rounded(a, precision, a16, 0));
+  const char* pb = static_cast<const char*>(rounded(b, precision, b16, 1));
   const float* pbias = bias ? static_cast<const float*>(bias->raw_data()) : nullptr;
   float* pc = static_cast<float*>(c.raw_data());
   // Split into one block per thread; each block is a matmul of its own. Rows are preferred:

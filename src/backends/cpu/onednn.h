@@ -41,15 +41,19 @@ class OneDnn {
               const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused, ComputePrecision precision,
               const RoundedOperand* a16, const RoundedOperand* b16);
   void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                      Tensor& y, ActivationKind fused, ComputePrecision precision);
+                      Tensor& y, ActivationKind fused, ComputePrecision precision, const RoundedOperand* x16,
+                      const RoundedOperand* w16);
   void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
-                            ComputePrecision precision);
+                            ComputePrecision precision, const RoundedOperand* dy16, const RoundedOperand* w16);
   void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
-                               Tensor* db, ComputePrecision precision);
+                               Tensor* db, ComputePrecision precision, const RoundedOperand* x16,
+                               const RoundedOperand* dy16);
 
   /// `t` (float32) rounded to `precision` in buffer `slot` of this thread (0..3), reused
   /// between calls; the tensor's own pointer for float32.
   const void* rounded(const Tensor& t, ComputePrecision precision, int slot);
+  /// `copy`'s bits where it holds `t` in `precision`, else rounded(t, precision, slot).
+  const void* rounded(const Tensor& t, ComputePrecision precision, const RoundedOperand* copy, int slot);
   /// `t` (float32) rounded to `precision` (16-bit) into `to` (t.numel() elements).
   void round_into(const Tensor& t, ComputePrecision precision, uint16_t* to);
 

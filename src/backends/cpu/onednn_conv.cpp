@@ -193,9 +193,10 @@ size_t operand_size(ComputePrecision precision) { return precision == ComputePre
 }  // namespace
 
 void OneDnn::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                            Tensor& y, ActivationKind fused, ComputePrecision precision) {
-  const char* px = static_cast<const char*>(rounded(x, precision, 0));
-  const void* pw = rounded(w, precision, 1);
+                            Tensor& y, ActivationKind fused, ComputePrecision precision,
+                            const RoundedOperand* x16, const RoundedOperand* w16) {
+  const char* px = static_cast<const char*>(rounded(x, precision, x16, 0));
+  const void* pw = rounded(w, precision, w16, 1);
   float* py = static_cast<float*>(y.raw_data());
   const float* pbias = bias ? static_cast<const float*>(bias->raw_data()) : nullptr;
   const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
@@ -206,9 +207,10 @@ void OneDnn::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor
 }
 
 void OneDnn::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
-                                  ComputePrecision precision) {
-  const char* pdy = static_cast<const char*>(rounded(dy, precision, 0));
-  const void* pw = rounded(w, precision, 1);
+                                  ComputePrecision precision, const RoundedOperand* dy16,
+                                  const RoundedOperand* w16) {
+  const char* pdy = static_cast<const char*>(rounded(dy, precision, dy16, 0));
+  const void* pw = rounded(w, precision, w16, 1);
   float* pdx = static_cast<float*>(dx.raw_data());
   const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
   const size_t size = operand_size(precision);
@@ -218,10 +220,11 @@ void OneDnn::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const
 }
 
 void OneDnn::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
-                                     Tensor* db, ComputePrecision precision) {
+                                     Tensor* db, ComputePrecision precision, const RoundedOperand* x16,
+                                     const RoundedOperand* dy16) {
   const bool lowp = precision != ComputePrecision::float32;
-  const char* px = static_cast<const char*>(rounded(x, precision, 2));
-  const char* pdy = static_cast<const char*>(rounded(dy, precision, 3));
+  const char* px = static_cast<const char*>(rounded(x, precision, x16, 2));
+  const char* pdy = static_cast<const char*>(rounded(dy, precision, dy16, 3));
   const size_t size = operand_size(precision);
   const int64_t in_sample = p.in_h * p.in_w * p.in_c, out_sample = p.out_h * p.out_w * p.out_c;
   const int chunks = conv_chunks(p);

@@ -131,7 +131,8 @@ cuda_abi::ComputeMode compute_mode(ComputePrecision precision) {
 }  // namespace
 
 void CudaBackend::matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, const Tensor* bias, Tensor& c,
-                         bool accumulate, ActivationKind fused, ComputePrecision precision) {
+                         bool accumulate, ActivationKind fused, ComputePrecision precision, const RoundedOperand*,
+                         const RoundedOperand*) {  // keeps no rounded copies: the plugin rounds in its scratch
   std::lock_guard lock(mutex_);
   cuda_abi::MatmulArgs args{};
   args.a = f32(a);
@@ -154,19 +155,21 @@ void CudaBackend::bias_grad(const Tensor& dy, Tensor& db) {
   check(api_.bias_grad(ordinal_, f32(dy), cols ? dy.numel() / cols : 0, cols, f32(db)), "bias gradient");
 }
 void CudaBackend::conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                                 Tensor& y, ActivationKind fused, ComputePrecision precision) {
+                                 Tensor& y, ActivationKind fused, ComputePrecision precision, const RoundedOperand*,
+                                 const RoundedOperand*) {
   std::lock_guard lock(mutex_);
   check(api_.conv2d_forward(ordinal_, &p, f32(x), f32(w), f32(bias), f32(y), fused, compute_mode(precision)),
         "conv2d");
 }
 void CudaBackend::conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w, Tensor& dx,
-                                       ComputePrecision precision) {
+                                       ComputePrecision precision, const RoundedOperand*, const RoundedOperand*) {
   std::lock_guard lock(mutex_);
   check(api_.conv2d_backward_data(ordinal_, &p, f32(dy), f32(w), f32(dx), compute_mode(precision)),
         "conv2d input gradient");
 }
 void CudaBackend::conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy, Tensor& dw,
-                                          Tensor* db, ComputePrecision precision) {
+                                          Tensor* db, ComputePrecision precision, const RoundedOperand*,
+                                          const RoundedOperand*) {
   std::lock_guard lock(mutex_);
   check(api_.conv2d_backward_weights(ordinal_, &p, f32(x), f32(dy), f32(dw), f32(db), compute_mode(precision)),
         "conv2d weight gradient");

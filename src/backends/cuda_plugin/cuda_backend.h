@@ -45,14 +45,17 @@ class CudaBackend final : public Backend, public PinnedHost {
 
   void matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
               const Tensor* bias, Tensor& c, bool accumulate, ActivationKind fused,
-              ComputePrecision precision) override;
+              ComputePrecision precision, const RoundedOperand* a16, const RoundedOperand* b16) override;
   void bias_grad(const Tensor& dy, Tensor& db) override;
   void conv2d_forward(const Conv2DParams& p, const Tensor& x, const Tensor& w, const Tensor* bias,
-                      Tensor& y, ActivationKind fused, ComputePrecision precision) override;
+                      Tensor& y, ActivationKind fused, ComputePrecision precision, const RoundedOperand* x16,
+                      const RoundedOperand* w16) override;
   void conv2d_backward_data(const Conv2DParams& p, const Tensor& dy, const Tensor& w,
-                            Tensor& dx, ComputePrecision precision) override;
+                            Tensor& dx, ComputePrecision precision, const RoundedOperand* dy16,
+                            const RoundedOperand* w16) override;
   void conv2d_backward_weights(const Conv2DParams& p, const Tensor& x, const Tensor& dy,
-                               Tensor& dw, Tensor* db, ComputePrecision precision) override;
+                               Tensor& dw, Tensor* db, ComputePrecision precision, const RoundedOperand* x16,
+                               const RoundedOperand* dy16) override;
   void pool2d_forward(const Pool2DParams& p, const Tensor& x, Tensor& y) override;
   void pool2d_backward(const Pool2DParams& p, const Tensor& x, const Tensor& y, const Tensor& dy,
                        Tensor& dx) override;
