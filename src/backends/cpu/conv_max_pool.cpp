@@ -116,7 +116,20 @@ void forward(const Conv2DParams& p, const float* x, const float* w, const float*
   }
 }
 
-template <int kKh, int kKw>
+// v rounded to bfloat16's values (nearest, ties to even; inf and NaN as they are).
+inline __m256 round_to_bfloat16(__m256 v) {
+  const __m256i exponent = _mm256_set1_epi32(0x7f800000), half = _mm256_set1_epi32(0x7fff);
+  const __m256i one = _mm256_set1_epi32(1), high = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
+  const __m256i bits = _mm256_castps_si256(v);
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), one);
+  const __m256i rounded = _mm256_and_si256(_mm256_add_epi32(bits, _mm256_add_epi32(half, odd)), high);
+  const __m256i special = _mm256_cmpeq_epi32(_mm256_and_si256(bits, exponent), exponent);
+  return _mm256_castsi256_ps(_mm256_blendv_epi8(rounded, bits, special));
+}
+
+// kRoundDy: the pooled gradient rounded to bfloat16 as it is loaded (mixed_bfloat16), where a
+// separate pass over it cost more than the rounding in registers.
+template <int kKh, int kKw, bool kRoundDy>
 void backward_weights(const Conv2DParams& p, const float* x, const int32_t* winners, const float* dy, float* dw,
                       float* db) {
   constexpr int kTaps = kKh * kKw;
@@ -138,7 +151,8 @@ void backward_weights(const Conv2DParams& p, const float* x, const int32_t* winn
       for (int64_t ph = 0; ph < pooled_h; ++ph) {
         for (int64_t pw = 0; pw < pooled_w; ++pw) {
           const int64_t at = (ph * pooled_w + pw) * c_out + ob;
-          const __m256 g = _mm256_loadu_ps(grad + at);
+          __m256 g = _mm256_loadu_ps(grad + at);
+          if constexpr (kRoundDy) g = round_to_bfloat16(g);
           const __m256i winner = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(won + at));
           const float* corner = image + 2 * ph * width + 2 * pw;
           // The gradient where window pixel q won, 0 elsewhere.
@@ -187,11 +201,13 @@ void conv_max_pool_forward_chunk(const Conv2DParams& p, const float* x, const fl
 }
 
 void conv_max_pool_backward_weights_chunk(const Conv2DParams& p, const float* x, const int32_t* winners,
-                                          const float* dy, float* dw, float* db) {
+                                          const float* dy, float* dw, float* db, bool round_dy) {
   if (p.kernel_h == 3) {
-    backward_weights<3, 3>(p, x, winners, dy, dw, db);
+    round_dy ? backward_weights<3, 3, true>(p, x, winners, dy, dw, db)
+             : backward_weights<3, 3, false>(p, x, winners, dy, dw, db);
   } else {
-    backward_weights<5, 5>(p, x, winners, dy, dw, db);
+    round_dy ? backward_weights<5, 5, true>(p, x, winners, dy, dw, db)
+             : backward_weights<5, 5, false>(p, x, winners, dy, dw, db);
   }
 }
 
@@ -201,7 +217,7 @@ bool conv_max_pool_fits(const Conv2DParams&) { return false; }
 void conv_max_pool_forward_chunk(const Conv2DParams&, const float*, const float*, const float*, bool, float*,
                                  int32_t*) {}
 void conv_max_pool_backward_weights_chunk(const Conv2DParams&, const float*, const int32_t*, const float*, float*,
-                                          float*) {}
+                                          float*, bool) {}
 
 #endif
 
@@ -240,15 +256,7 @@ const float* operands_in(ComputePrecision precision, const Tensor& t, int slot) 
   out.resize(static_cast<size_t>(n));
   int64_t i = 0;
 #if KEROSENE_FUSED_CONV_POOL
-  const __m256i exponent = _mm256_set1_epi32(0x7f800000), half = _mm256_set1_epi32(0x7fff);
-  const __m256i one = _mm256_set1_epi32(1), high = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
-  for (; i + 8 <= n; i += 8) {
-    const __m256i bits = _mm256_castps_si256(_mm256_loadu_ps(data + i));
-    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), one);
-    const __m256i rounded = _mm256_and_si256(_mm256_add_epi32(bits, _mm256_add_epi32(half, odd)), high);
-    const __m256i special = _mm256_cmpeq_epi32(_mm256_and_si256(bits, exponent), exponent);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.data() + i), _mm256_blendv_epi8(rounded, bits, special));
-  }
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out.data() + i, round_to_bfloat16(_mm256_loadu_ps(data + i)));
 #endif
   for (; i < n; ++i) out[static_cast<size_t>(i)] = round_to_bfloat16(data[i]);
   return out.data();
@@ -283,13 +291,14 @@ void CpuBackend::conv2d_max_pool_backward_weights(const Conv2DParams& p, const T
                                                   ComputePrecision precision) {
   const float* px = operands_in(precision, x, 0);
   const int32_t* pwin = static_cast<const int32_t*>(winners.raw_data());
-  const float* pdy = operands_in(precision, dy, 2);
+  const float* pdy = static_cast<const float*>(dy.raw_data());  // rounded in the kernel under bfloat16
   const int64_t in_sample = p.in_h * p.in_w, out_sample = (p.out_h / 2) * (p.out_w / 2) * p.out_c;
   const int chunks = sample_chunks(p);
   const ChunkedWeightGrads grads(dw, db, chunks);
   for_batch_chunks(p, chunks, [&](int c, const Conv2DParams& part, int64_t first) {
     conv_max_pool_backward_weights_chunk(part, px + first * in_sample, pwin + first * out_sample,
-                                         pdy + first * out_sample, grads.weights(c), grads.bias(c));
+                                         pdy + first * out_sample, grads.weights(c), grads.bias(c),
+                                         precision == ComputePrecision::bfloat16);
   });
   grads.sum(p.batch);
 }

@@ -34,6 +34,6 @@ void conv_max_pool_forward_chunk(const Conv2DParams& p, const float* x, const fl
 /// dw (HWIO) and db (when not null) of the fused op for samples [0, p.batch), from the pooled
 /// gradient dy and the forward's winners; overwrites them.
 void conv_max_pool_backward_weights_chunk(const Conv2DParams& p, const float* x, const int32_t* winners,
-                                          const float* dy, float* dw, float* db);
+                                          const float* dy, float* dw, float* db, bool round_dy_to_bfloat16);
 
 }  // namespace kerosene::backends::cpu
