@@ -45,10 +45,10 @@ class Conv2D final : public Layer {
   Config config_;
   ActivationStage stage_;
   Tensor x_, out_, dx_;
-  Tensor winners_;
+  Tensor winners_;  // with a fused max pooling, in training: which pixel of each window won
   // Under a 16-bit policy (unfused): the input and kernel rounded at forward, for backward's
   // products too, and the output's gradient rounded once for both of backward's products.
-  backends::RoundedOperand x16_, kernel16_, dz16_;  // with a fused max pooling, in training: which pixel of each window won
+  backends::RoundedOperand x16_, kernel16_, dz16_;
 };
 
 }  // namespace kerosene::nn

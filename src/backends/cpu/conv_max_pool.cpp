@@ -243,14 +243,14 @@ float round_to_bfloat16(float v) {
   return v;
 }
 
-/// `t`'s values rounded to `precision` in this thread's buffer `slot` (0..2), or t's own data
+/// `t`'s values rounded to `precision` in this thread's buffer `slot` (0..1), or t's own data
 /// in float32. Throws DeviceError where the CPU does not compute in `precision` (as the
 /// unfused convolution would: never a silent float32 run).
 const float* operands_in(ComputePrecision precision, const Tensor& t, int slot) {
   const float* data = static_cast<const float*>(t.raw_data());
   if (precision == ComputePrecision::float32) return data;
   require_cpu_precision(precision);  // float16 throws: oneDNN 2.x has no CPU float16 kernels
-  thread_local std::vector<float> buffers[3];
+  thread_local std::vector<float> buffers[2];
   std::vector<float>& out = buffers[slot];
   const int64_t n = t.numel();
   out.resize(static_cast<size_t>(n));

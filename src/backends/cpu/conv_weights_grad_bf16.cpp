@@ -1,12 +1,19 @@
 #include "backends/cpu/conv_weights_grad_bf16.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+// x86-64 with GCC or Clang: the AVX512-BF16 intrinsics, a target attribute and
+// __builtin_cpu_supports. Elsewhere nothing fits and oneDNN keeps these gradients.
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define KEROSENE_BF16_WEIGHTS_GRAD 1
+#endif
+
 namespace kerosene::backends::cpu {
+
+#if KEROSENE_BF16_WEIGHTS_GRAD
 namespace {
 
 #define KEROSENE_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
@@ -129,5 +136,12 @@ void conv_weights_grad_bf16(const Conv2DParams& p, const uint16_t* x, const uint
     }
   }
 }
+
+#else
+
+bool conv_weights_grad_bf16_fits(const Conv2DParams&) { return false; }
+void conv_weights_grad_bf16(const Conv2DParams&, const uint16_t*, const uint16_t*, float*, float*) {}
+
+#endif
 
 }  // namespace kerosene::backends::cpu

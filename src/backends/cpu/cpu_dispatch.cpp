@@ -16,6 +16,7 @@ void CpuBackend::round_operand(const Tensor& x, ComputePrecision precision, Roun
     copy.source = nullptr;
     return;
   }
+  copy.source = nullptr;  // holds nothing until the bits are whole (round_into may throw)
   copy.bits.resize(static_cast<size_t>(x.numel()));
   onednn_->round_into(x, precision, copy.bits.data());
   copy.source = x.raw_data();

@@ -125,6 +125,7 @@ const void* OneDnn::rounded(const Tensor& t, ComputePrecision precision, int slo
 }
 
 const void* OneDnn::rounded(const Tensor& t, ComputePrecision precision, const RoundedOperand* copy, int slot) {
+  if (precision == ComputePrecision::float32) return t.raw_data();
   if (copy != nullptr && copy->holds(t, precision)) return copy->bits.data();
   return rounded(t, precision, slot);
 }
