@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
+#include "runtime/threading.h"
 #include "math/random.h"
 #include "test_util.h"
 
@@ -231,6 +233,22 @@ TEST(CpuKernelsTest, SumAndAllFinite) {
     w[517] = bad;
     EXPECT_FALSE(cpu().all_finite(make_tensor(w, {1001}))) << bad;
   }
+}
+
+// A CPU replica's thread is capped at one op thread (MirroredStrategy): its ops must not split
+// the batch into chunks for a team they may not use, which would only run the chunks one after
+// the other (smaller products, partial weight gradients summed afterwards).
+TEST(CpuKernelsTest, OpsOnACappedThreadAreNotSplitIntoChunks) {
+  const int all = runtime::intra_op_threads();
+  EXPECT_EQ(backends::cpu::threads_for(1e12), all);
+  EXPECT_EQ(backends::cpu::threads_for_elements(int64_t{1} << 30), all);
+  EXPECT_EQ(backends::cpu::threads_for(1.0), 1);  // small ops stay on one thread anyway
+  {
+    runtime::ScopedOpThreadsCap one(1);
+    EXPECT_EQ(backends::cpu::threads_for(1e12), 1);
+    EXPECT_EQ(backends::cpu::threads_for_elements(int64_t{1} << 30), 1);
+  }
+  EXPECT_EQ(backends::cpu::threads_for(1e12), all);  // the cap ends with its scope
 }
 
 }  // namespace

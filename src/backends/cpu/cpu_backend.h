@@ -112,9 +112,12 @@ class CpuBackend final : public Backend {
 };
 
 /// Threads an op of `flops` floating-point operations should use: small ops run on one thread,
-/// where waking a second costs more than it saves.
+/// where waking a second costs more than it saves. Never more than runtime::op_threads_here(),
+/// so an op on a CPU replica's thread (capped at one) is not split into chunks that would only
+/// run one after the other.
 int threads_for(double flops);
 /// Threads for a memory-bound loop over n elements: a second thread pays off from ~64K elements.
+/// Within runtime::op_threads_here(), as threads_for.
 int threads_for_elements(int64_t n);
 
 }  // namespace kerosene::backends::cpu

@@ -51,14 +51,14 @@ int threads_for(double flops) {
   // and below that size the split's extra primitive calls eat the gain.
   constexpr double kFlopsPerExtraThread = 2e6;
   int wanted = 1 + static_cast<int>(flops / kFlopsPerExtraThread);
-  int limit = runtime::intra_op_threads();
+  const int limit = runtime::op_threads_here();
   return wanted < limit ? wanted : limit;
 }
 
 int threads_for_elements(int64_t n) {
   constexpr int64_t kElementsPerExtraThread = 65536;
   const int64_t wanted = 1 + n / kElementsPerExtraThread;
-  const int limit = runtime::intra_op_threads();
+  const int limit = runtime::op_threads_here();
   return wanted < limit ? static_cast<int>(wanted) : limit;
 }
 
